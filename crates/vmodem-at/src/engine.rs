@@ -1,0 +1,387 @@
+//! The IO-free line engine: host bytes in, response bytes out, commands handed one at a time
+//! to an [`Executor`] (the dialect). It owns echo, framing, the URC queue and data phases.
+//!
+//! A line of several commands runs left to right and ends with one final result: `OK` when
+//! every command succeeded, the first failure otherwise (the rest of the line is dropped).
+//! URCs raised while a line runs, waits on a service, or collects a data phase are queued and
+//! sent right after its final result, so none ever lands inside a response.
+
+use std::collections::VecDeque;
+
+use crate::assemble::{Assembled, Assembler};
+use crate::command::{Command, ParseError, parse_line};
+use crate::dle::Unescaper;
+use crate::frame::{self, Failure, ResultCode};
+use crate::settings::{Limits, Settings};
+
+/// The most URCs kept while a response is in progress; the oldest are dropped beyond it.
+const URC_QUEUE_MAX: usize = 256;
+/// The most host bytes kept while a command waits on a service; later bytes are dropped,
+/// as a real module's UART buffer overflows.
+const HELD_INPUT_MAX: usize = 64 * 1024;
+
+/// How a command ended, as the executor reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Success: the next command of the line runs, or `OK` ends the line.
+    Ok,
+    /// Failure: the line ends with `ERROR` / `+CME ERROR`.
+    Error(Failure),
+    /// The command printed its prompt and now takes a data phase from the host.
+    Data(DataPhase),
+    /// The result comes later, through [`Engine::resume`].
+    Pending,
+}
+
+/// Input the host sends after a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataPhase {
+    /// Exactly this many raw bytes (`AT+FTPPUT=2,<n>`, `AT+CFSWFILE`, `AT+HTTPDATA`).
+    Fixed(usize),
+    /// A DLE-escaped stream ended by a bare ETX (`AT+FTPETPUT=2`, Fibocom `AT+FTPSTOR`).
+    Escaped,
+}
+
+/// How a data phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataEnd {
+    /// Every announced byte, or the terminating ETX, arrived.
+    Complete,
+    /// The host stopped sending before the end (the input timer ran out).
+    Incomplete,
+}
+
+/// The dialect side of the engine: runs commands and takes data-phase payloads.
+pub trait Executor {
+    /// Runs one command. Information lines and prompts go through `rsp`.
+    fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>) -> Reply;
+
+    /// Takes payload bytes of the running data phase (already unescaped).
+    fn data(&mut self, payload: &[u8]);
+
+    /// Ends the running data phase and gives the command's result.
+    fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>) -> Reply;
+
+    /// The failure for a command that could not be parsed.
+    fn malformed(&mut self, _err: &ParseError) -> Failure {
+        Failure::Plain
+    }
+
+    /// The verbose text (AT+CMEE=2) of an error code, from the family's table.
+    fn cme_text(&self, code: u16) -> Option<&'static str>;
+}
+
+/// What a command handler writes its response through, with access to the V.250 settings.
+pub struct Response<'a> {
+    out: &'a mut Vec<u8>,
+    settings: &'a mut Settings,
+    stored: &'a mut Settings,
+    factory: &'a Settings,
+    first: bool,
+}
+
+impl Response<'_> {
+    /// Writes an information line (framed per ATV, with the leading line break on the first).
+    pub fn line(&mut self, text: impl AsRef<[u8]>) {
+        frame::info(self.settings, self.first, text.as_ref(), self.out);
+        self.first = false;
+    }
+
+    /// Writes bytes exactly as given (a payload after `+FTPGET: 2,<n>`).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> &Settings {
+        self.settings
+    }
+
+    /// The current settings, for commands that change them (`ATE0`, `AT+CMEE=1`).
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        self.settings
+    }
+
+    /// `ATZ`: back to the stored profile.
+    pub fn restore_profile(&mut self) {
+        *self.settings = *self.stored;
+    }
+
+    /// `AT&F`: back to the factory profile.
+    pub fn factory_defaults(&mut self) {
+        *self.settings = *self.factory;
+    }
+
+    /// `AT&W`: store the current settings as the profile `ATZ` restores.
+    pub fn store_profile(&mut self) {
+        *self.stored = *self.settings;
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// Assembling the next command line.
+    Idle,
+    /// A command waits for [`Engine::resume`]; input is held.
+    Pending,
+    /// Collecting a data phase.
+    Data {
+        remaining: usize,
+        escaped: Option<Unescaper>,
+    },
+}
+
+/// One modem's line discipline. See the module docs.
+#[derive(Debug)]
+pub struct Engine {
+    settings: Settings,
+    stored: Settings,
+    factory: Settings,
+    limits: Limits,
+    asm: Assembler,
+    state: State,
+    rest: VecDeque<Result<Command, ParseError>>,
+    last_line: Vec<u8>,
+    held: Vec<u8>,
+    urcs: VecDeque<Vec<u8>>,
+    out: Vec<u8>,
+}
+
+impl Engine {
+    /// An engine starting from `factory` settings, with the family's line limits.
+    pub fn new(factory: Settings, limits: Limits) -> Self {
+        Engine {
+            settings: factory,
+            stored: factory,
+            factory,
+            limits,
+            asm: Assembler::new(limits.line_chars),
+            state: State::Idle,
+            rest: VecDeque::new(),
+            last_line: Vec::new(),
+            held: Vec::new(),
+            urcs: VecDeque::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether a command line, a data phase or a pending command is in progress; URCs wait.
+    pub fn busy(&self) -> bool {
+        !matches!(self.state, State::Idle)
+    }
+
+    /// Whether a data phase is collecting input (the modem runs its input timer meanwhile).
+    pub fn in_data_phase(&self) -> bool {
+        matches!(self.state, State::Data { .. })
+    }
+
+    /// Takes the bytes to send to the host.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Whether there are bytes to send.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// A power cycle of the line: stored settings, nothing in progress, queued URCs and
+    /// partial input dropped. (Output not yet taken is kept.)
+    pub fn reset(&mut self) {
+        self.settings = self.stored;
+        self.asm.reset();
+        self.state = State::Idle;
+        self.rest.clear();
+        self.held.clear();
+        self.urcs.clear();
+    }
+
+    /// Queues an unsolicited result code; it goes out now if no response is in progress.
+    pub fn urc(&mut self, text: impl Into<Vec<u8>>) {
+        let text = text.into();
+        if self.busy() {
+            if self.urcs.len() == URC_QUEUE_MAX {
+                self.urcs.pop_front();
+            }
+            self.urcs.push_back(text);
+        } else {
+            frame::urc(&self.settings, &text, &mut self.out);
+        }
+    }
+
+    /// Feeds bytes from the host, running every command they complete.
+    pub fn receive(&mut self, mut input: &[u8], exec: &mut impl Executor) {
+        while !input.is_empty() {
+            match &mut self.state {
+                State::Pending => {
+                    let room = HELD_INPUT_MAX.saturating_sub(self.held.len());
+                    self.held.extend_from_slice(&input[..input.len().min(room)]);
+                    return;
+                }
+                State::Data { .. } => {
+                    let used = self.feed_data(input, exec);
+                    input = &input[used..];
+                }
+                State::Idle => {
+                    let (used, done) = self.asm.push(input, &self.settings, &mut self.out);
+                    input = &input[used..];
+                    match done {
+                        None => {}
+                        Some(Assembled::Line(body)) => {
+                            self.last_line.clone_from(&body);
+                            self.start_line(&body, exec);
+                        }
+                        Some(Assembled::Repeat) => {
+                            let body = self.last_line.clone();
+                            self.start_line(&body, exec);
+                        }
+                        Some(Assembled::Overlong) => self.finish(Err(Failure::Plain), exec),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Completes a command that answered [`Reply::Pending`]. `complete` writes what the
+    /// command prints and gives its result. Does nothing if no command is pending.
+    pub fn resume<E: Executor>(
+        &mut self,
+        exec: &mut E,
+        complete: impl FnOnce(&mut E, &mut Response<'_>) -> Reply,
+    ) {
+        if !matches!(self.state, State::Pending) {
+            return;
+        }
+        self.state = State::Idle;
+        let reply = {
+            let mut rsp = self.response();
+            complete(exec, &mut rsp)
+        };
+        self.after(reply, exec);
+        self.release_held(exec);
+    }
+
+    /// Ends a data phase early because the host stopped sending (the modem's input timer).
+    pub fn data_timeout(&mut self, exec: &mut impl Executor) {
+        if !self.in_data_phase() {
+            return;
+        }
+        self.state = State::Idle;
+        let reply = exec.data_end(DataEnd::Incomplete, &mut self.response());
+        self.after(reply, exec);
+    }
+
+    fn response(&mut self) -> Response<'_> {
+        Response {
+            out: &mut self.out,
+            settings: &mut self.settings,
+            stored: &mut self.stored,
+            factory: &self.factory,
+            first: true,
+        }
+    }
+
+    fn start_line(&mut self, body: &[u8], exec: &mut impl Executor) {
+        let commands = parse_line(body);
+        if commands.len() > self.limits.commands {
+            return self.finish(Err(Failure::Plain), exec);
+        }
+        self.rest = commands.into();
+        self.run(exec);
+    }
+
+    /// Runs queued commands until the line ends or a command waits.
+    fn run(&mut self, exec: &mut impl Executor) {
+        loop {
+            let Some(next) = self.rest.pop_front() else {
+                return self.finish(Ok(()), exec);
+            };
+            let reply = match next {
+                Ok(cmd) => exec.execute(&cmd, &mut self.response()),
+                Err(err) => Reply::Error(exec.malformed(&err)),
+            };
+            match reply {
+                Reply::Ok => continue,
+                other => return self.after(other, exec),
+            }
+        }
+    }
+
+    /// Applies a command's reply: continue the line, end it, or wait.
+    fn after(&mut self, reply: Reply, exec: &mut impl Executor) {
+        match reply {
+            Reply::Ok => self.run(exec),
+            Reply::Error(f) => self.finish(Err(f), exec),
+            Reply::Pending => self.state = State::Pending,
+            Reply::Data(DataPhase::Fixed(0)) => {
+                let reply = exec.data_end(DataEnd::Complete, &mut self.response());
+                self.after(reply, exec);
+            }
+            Reply::Data(DataPhase::Fixed(n)) => {
+                self.state = State::Data {
+                    remaining: n,
+                    escaped: None,
+                }
+            }
+            Reply::Data(DataPhase::Escaped) => {
+                self.state = State::Data {
+                    remaining: usize::MAX,
+                    escaped: Some(Unescaper::default()),
+                };
+            }
+        }
+    }
+
+    /// Passes data-phase input to the executor; returns how much input was used.
+    fn feed_data(&mut self, input: &[u8], exec: &mut impl Executor) -> usize {
+        let State::Data { remaining, escaped } = &mut self.state else {
+            return 0;
+        };
+        let (used, ended) = match escaped {
+            None => {
+                let n = input.len().min(*remaining);
+                exec.data(&input[..n]);
+                *remaining -= n;
+                (n, *remaining == 0)
+            }
+            Some(unescaper) => {
+                let mut payload = Vec::with_capacity(input.len());
+                let r = unescaper.push(input, &mut payload);
+                exec.data(&payload);
+                (r.consumed, r.ended)
+            }
+        };
+        if ended {
+            self.state = State::Idle;
+            let reply = exec.data_end(DataEnd::Complete, &mut self.response());
+            self.after(reply, exec);
+        }
+        used
+    }
+
+    /// Writes the line's final result and sends the URCs that waited for it.
+    fn finish(&mut self, result: Result<(), Failure>, exec: &impl Executor) {
+        self.rest.clear();
+        self.state = State::Idle;
+        match result {
+            Ok(()) => frame::result(&self.settings, ResultCode::Ok, &mut self.out),
+            Err(f) => frame::failure(&self.settings, f, |c| exec.cme_text(c), &mut self.out),
+        }
+        while let Some(urc) = self.urcs.pop_front() {
+            frame::urc(&self.settings, &urc, &mut self.out);
+        }
+    }
+
+    /// Runs input that arrived while a command was pending.
+    fn release_held(&mut self, exec: &mut impl Executor) {
+        if !matches!(self.state, State::Pending) && !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.receive(&held, exec);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! vmodem: a software cellular modem.
