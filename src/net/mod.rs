@@ -1,0 +1,236 @@
+//! The network as the modem's services see it. Every socket a service opens (FTP control and
+//! data connections, HTTP) comes from a [`Net`], so link profiles and fault injection can plug
+//! in here without the services knowing.
+//!
+//! Today it resolves names, applies redirects (send the seed's `112.74.93.163:21` to a local
+//! server, as curl's `--connect-to` does) and classifies connection failures.
+
+mod redirect;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+pub use redirect::Redirect;
+
+/// Why a connection could not be made, classified once for every service.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The host name did not resolve.
+    #[error("cannot resolve {0}")]
+    Dns(String),
+    /// The peer refused the connection.
+    #[error("connection refused by {0}")]
+    Refused(SocketAddr),
+    /// No route to the peer.
+    #[error("{0} is unreachable")]
+    Unreachable(SocketAddr),
+    /// The connection attempt timed out.
+    #[error("connection to {0} timed out")]
+    Timeout(SocketAddr),
+    /// Any other socket error.
+    #[error("network error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// How the network behaves for one modem.
+#[derive(Debug, Clone, Default)]
+pub struct NetConfig {
+    /// Destinations to send elsewhere, checked in order.
+    pub redirects: Vec<Redirect>,
+}
+
+/// The network a modem's services use. Cheap to clone; clones share the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Net {
+    config: Arc<NetConfig>,
+}
+
+impl Net {
+    /// A network with the given behaviour.
+    pub fn new(config: NetConfig) -> Self {
+        Net {
+            config: Arc::new(config),
+        }
+    }
+
+    /// Opens a TCP connection to `host:port`, applying redirects and resolving names.
+    pub async fn connect(&self, host: &str, port: u16) -> Result<NetStream, NetError> {
+        let addrs = self.resolve(host, port).await?;
+        let mut last = None;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    return Ok(NetStream { inner: stream });
+                }
+                Err(e) => last = Some(classify(addr, e)),
+            }
+        }
+        Err(last.unwrap_or_else(|| NetError::Dns(host.to_string())))
+    }
+
+    /// Opens a TCP connection to an address (an FTP passive data port), applying redirects.
+    pub async fn connect_addr(&self, addr: SocketAddr) -> Result<NetStream, NetError> {
+        self.connect(&addr.ip().to_string(), addr.port()).await
+    }
+
+    /// Listens on an ephemeral port of `ip` (an FTP active-mode data port).
+    pub async fn listen(&self, ip: IpAddr) -> Result<NetListener, NetError> {
+        Ok(NetListener {
+            inner: TcpListener::bind(SocketAddr::new(ip, 0)).await?,
+        })
+    }
+
+    /// The addresses `host:port` stands for, after redirects.
+    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
+        if let Some(to) = self
+            .config
+            .redirects
+            .iter()
+            .find_map(|r| r.apply(host, port))
+        {
+            return Ok(vec![to]);
+        }
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port)]);
+        }
+        // RFC 6761: names under .invalid never resolve; answer at once, as resolvers should.
+        if host.is_empty()
+            || host
+                .trim_end_matches('.')
+                .to_ascii_lowercase()
+                .ends_with(".invalid")
+        {
+            return Err(NetError::Dns(host.to_string()));
+        }
+        match tokio::net::lookup_host((host, port)).await {
+            Ok(addrs) => {
+                let addrs: Vec<_> = addrs.collect();
+                if addrs.is_empty() {
+                    Err(NetError::Dns(host.to_string()))
+                } else {
+                    Ok(addrs)
+                }
+            }
+            Err(_) => Err(NetError::Dns(host.to_string())),
+        }
+    }
+}
+
+fn classify(addr: SocketAddr, e: io::Error) -> NetError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => NetError::Refused(addr),
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            NetError::Unreachable(addr)
+        }
+        io::ErrorKind::TimedOut => NetError::Timeout(addr),
+        _ => NetError::Io(e),
+    }
+}
+
+/// A TCP connection opened through [`Net`].
+#[derive(Debug)]
+pub struct NetStream {
+    inner: TcpStream,
+}
+
+impl NetStream {
+    /// This end's address (the control connection's local IP is what PORT advertises).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// The peer's address (EPSV data connections go to the control connection's peer).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+}
+
+impl AsyncRead for NetStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for NetStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A listening socket opened through [`Net`].
+#[derive(Debug)]
+pub struct NetListener {
+    inner: TcpListener,
+}
+
+impl NetListener {
+    /// The address peers connect to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Waits for one incoming connection.
+    pub async fn accept(&self) -> Result<(NetStream, SocketAddr), NetError> {
+        let (stream, peer) = self.inner.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok((NetStream { inner: stream }, peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn refused_and_dns_failures_are_classified() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let net = Net::default();
+        assert!(matches!(
+            net.connect("127.0.0.1", port).await,
+            Err(NetError::Refused(_))
+        ));
+        assert!(matches!(
+            net.connect("no-such-host.invalid", 21).await,
+            Err(NetError::Dns(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn redirects_apply_before_resolution() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let to = listener.local_addr().unwrap();
+        let net = Net::new(NetConfig {
+            redirects: vec![format!("ftp.example.invalid:21={to}").parse().unwrap()],
+        });
+        let accept = tokio::spawn(async move { listener.accept().await.unwrap().1 });
+        let stream = net.connect("ftp.example.invalid", 21).await.unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), to);
+        accept.await.unwrap();
+    }
+}
