@@ -54,9 +54,7 @@ pub struct Net {
 impl Net {
     /// A network with the given behaviour.
     pub fn new(config: NetConfig) -> Self {
-        Net {
-            config: Arc::new(config),
-        }
+        Net { config: Arc::new(config) }
     }
 
     /// Opens a TCP connection to `host:port`, applying redirects and resolving names.
@@ -82,41 +80,25 @@ impl Net {
 
     /// Listens on an ephemeral port of `ip` (an FTP active-mode data port).
     pub async fn listen(&self, ip: IpAddr) -> Result<NetListener, NetError> {
-        Ok(NetListener {
-            inner: TcpListener::bind(SocketAddr::new(ip, 0)).await?,
-        })
+        Ok(NetListener { inner: TcpListener::bind(SocketAddr::new(ip, 0)).await? })
     }
 
     /// The addresses `host:port` stands for, after redirects.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
-        if let Some(to) = self
-            .config
-            .redirects
-            .iter()
-            .find_map(|r| r.apply(host, port))
-        {
+        if let Some(to) = self.config.redirects.iter().find_map(|r| r.apply(host, port)) {
             return Ok(vec![to]);
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
         // RFC 6761: names under .invalid never resolve; answer at once, as resolvers should.
-        if host.is_empty()
-            || host
-                .trim_end_matches('.')
-                .to_ascii_lowercase()
-                .ends_with(".invalid")
-        {
+        if host.is_empty() || host.trim_end_matches('.').to_ascii_lowercase().ends_with(".invalid") {
             return Err(NetError::Dns(host.to_string()));
         }
         match tokio::net::lookup_host((host, port)).await {
             Ok(addrs) => {
                 let addrs: Vec<_> = addrs.collect();
-                if addrs.is_empty() {
-                    Err(NetError::Dns(host.to_string()))
-                } else {
-                    Ok(addrs)
-                }
+                if addrs.is_empty() { Err(NetError::Dns(host.to_string())) } else { Ok(addrs) }
             }
             Err(_) => Err(NetError::Dns(host.to_string())),
         }
@@ -126,9 +108,7 @@ impl Net {
 fn classify(addr: SocketAddr, e: io::Error) -> NetError {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => NetError::Refused(addr),
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
-            NetError::Unreachable(addr)
-        }
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => NetError::Unreachable(addr),
         io::ErrorKind::TimedOut => NetError::Timeout(addr),
         _ => NetError::Io(e),
     }
@@ -153,21 +133,13 @@ impl NetStream {
 }
 
 impl AsyncRead for NetStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for NetStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -211,23 +183,15 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let net = Net::default();
-        assert!(matches!(
-            net.connect("127.0.0.1", port).await,
-            Err(NetError::Refused(_))
-        ));
-        assert!(matches!(
-            net.connect("no-such-host.invalid", 21).await,
-            Err(NetError::Dns(_))
-        ));
+        assert!(matches!(net.connect("127.0.0.1", port).await, Err(NetError::Refused(_))));
+        assert!(matches!(net.connect("no-such-host.invalid", 21).await, Err(NetError::Dns(_))));
     }
 
     #[tokio::test]
     async fn redirects_apply_before_resolution() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let to = listener.local_addr().unwrap();
-        let net = Net::new(NetConfig {
-            redirects: vec![format!("ftp.example.invalid:21={to}").parse().unwrap()],
-        });
+        let net = Net::new(NetConfig { redirects: vec![format!("ftp.example.invalid:21={to}").parse().unwrap()] });
         let accept = tokio::spawn(async move { listener.accept().await.unwrap().1 });
         let stream = net.connect("ftp.example.invalid", 21).await.unwrap();
         assert_eq!(stream.peer_addr().unwrap(), to);

@@ -17,11 +17,7 @@ pub struct Redirect {
 impl Redirect {
     /// A rule sending `host` (any port when `port` is `None`) to `to`.
     pub fn new(host: impl Into<String>, port: Option<u16>, to: SocketAddr) -> Self {
-        Redirect {
-            host: host.into(),
-            port,
-            to,
-        }
+        Redirect { host: host.into(), port, to }
     }
 
     /// Where a connection to `host:port` goes, if this rule matches it. A rule without a
@@ -43,20 +39,12 @@ impl FromStr for Redirect {
 
     /// Parses `HOST[:PORT]=ADDR:PORT`, e.g. `112.74.93.163:21=127.0.0.1:2121`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (from, to) = s
-            .split_once('=')
-            .ok_or_else(|| format!("redirect {s:?} needs HOST[:PORT]=ADDR:PORT"))?;
-        let to: SocketAddr = to
-            .parse()
-            .map_err(|e| format!("redirect target {to:?}: {e}"))?;
+        let (from, to) = s.split_once('=').ok_or_else(|| format!("redirect {s:?} needs HOST[:PORT]=ADDR:PORT"))?;
+        let to: SocketAddr = to.parse().map_err(|e| format!("redirect target {to:?}: {e}"))?;
         let (host, port) = match from.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') => (
-                h,
-                Some(
-                    p.parse::<u16>()
-                        .map_err(|e| format!("redirect port {p:?}: {e}"))?,
-                ),
-            ),
+            Some((h, p)) if !h.contains(':') => {
+                (h, Some(p.parse::<u16>().map_err(|e| format!("redirect port {p:?}: {e}"))?))
+            }
             _ => (from, None),
         };
         if host.is_empty() {
@@ -82,16 +70,10 @@ mod tests {
     #[test]
     fn parse_and_apply() {
         let r: Redirect = "112.74.93.163:21=127.0.0.1:2121".parse().unwrap();
-        assert_eq!(
-            r.apply("112.74.93.163", 21),
-            Some("127.0.0.1:2121".parse().unwrap())
-        );
+        assert_eq!(r.apply("112.74.93.163", 21), Some("127.0.0.1:2121".parse().unwrap()));
         assert_eq!(r.apply("112.74.93.163", 990), None);
         let any: Redirect = "Demo.Example=127.0.0.1:1".parse().unwrap();
-        assert_eq!(
-            any.apply("demo.example", 990),
-            Some("127.0.0.1:990".parse().unwrap())
-        );
+        assert_eq!(any.apply("demo.example", 990), Some("127.0.0.1:990".parse().unwrap()));
         assert!("nohost".parse::<Redirect>().is_err());
         assert!("h:x=127.0.0.1:1".parse::<Redirect>().is_err());
         assert_eq!(r.to_string(), "112.74.93.163:21=127.0.0.1:2121");

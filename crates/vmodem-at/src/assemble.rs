@@ -47,13 +47,7 @@ pub struct Assembler {
 impl Assembler {
     /// An assembler that stores at most `limit` body characters per line.
     pub fn new(limit: usize) -> Self {
-        Assembler {
-            state: State::Hunt,
-            prefix: b'A',
-            body: Vec::new(),
-            overlong: false,
-            limit,
-        }
+        Assembler { state: State::Hunt, prefix: b'A', body: Vec::new(), overlong: false, limit }
     }
 
     /// Whether a partial command line has been started (an `AT` was seen, no terminator yet).
@@ -64,12 +58,7 @@ impl Assembler {
     /// Consumes bytes from `input` until a line is complete or the input is used up.
     /// Returns how many bytes were consumed and the completed line, if any. Echo bytes are
     /// appended to `echo` when `settings.echo` is on.
-    pub fn push(
-        &mut self,
-        input: &[u8],
-        settings: &Settings,
-        echo: &mut Vec<u8>,
-    ) -> (usize, Option<Assembled>) {
+    pub fn push(&mut self, input: &[u8], settings: &Settings, echo: &mut Vec<u8>) -> (usize, Option<Assembled>) {
         let echo_byte = |b: u8, echo: &mut Vec<u8>| {
             if settings.echo {
                 echo.push(b);
@@ -201,10 +190,7 @@ mod tests {
 
     #[test]
     fn echo_off_echoes_nothing() {
-        let settings = Settings {
-            echo: false,
-            ..Settings::default()
-        };
+        let settings = Settings { echo: false, ..Settings::default() };
         let mut asm = Assembler::new(100);
         let mut echo = Vec::new();
         let (_, l) = asm.push(b"AT\r", &settings, &mut echo);

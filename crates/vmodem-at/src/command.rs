@@ -198,11 +198,7 @@ impl Parser<'_> {
     fn next_command(&mut self) -> Option<Result<Command, ParseError>> {
         while self.eat(b';') {}
         let first = self.peek()?;
-        Some(if EXTENDED_PREFIXES.contains(&first) {
-            self.extended()
-        } else {
-            self.basic()
-        })
+        Some(if EXTENDED_PREFIXES.contains(&first) { self.extended() } else { self.basic() })
     }
 
     fn extended(&mut self) -> Result<Command, ParseError> {
@@ -216,22 +212,14 @@ impl Parser<'_> {
         }
         let name = upper(&self.src[start..self.pos]);
         let form = if self.eat(b'=') {
-            if self.eat(b'?') {
-                Form::Test
-            } else {
-                Form::Write(self.args()?)
-            }
+            if self.eat(b'?') { Form::Test } else { Form::Write(self.args()?) }
         } else if self.eat(b'?') {
             Form::Read
         } else {
             Form::Exec
         };
         self.end_of_command()?;
-        Ok(Command {
-            name,
-            syntax: Syntax::Extended,
-            form,
-        })
+        Ok(Command { name, syntax: Syntax::Extended, form })
     }
 
     /// Arguments up to the `;` or the end of the line. An empty list is one empty argument.
@@ -263,11 +251,7 @@ impl Parser<'_> {
                         }
                         self.pos += 1;
                     }
-                    if self.pos == start {
-                        Arg::Empty
-                    } else {
-                        Arg::Bare(self.src[start..self.pos].to_vec())
-                    }
+                    if self.pos == start { Arg::Empty } else { Arg::Bare(self.src[start..self.pos].to_vec()) }
                 }
             };
             args.push(arg);
@@ -317,22 +301,14 @@ impl Parser<'_> {
         let form = if self.eat(b'?') {
             Form::Read
         } else if self.eat(b'=') {
-            if self.eat(b'?') {
-                Form::Test
-            } else {
-                Form::Write(vec![self.number().ok_or(ParseError::BadNumber)?])
-            }
+            if self.eat(b'?') { Form::Test } else { Form::Write(vec![self.number().ok_or(ParseError::BadNumber)?]) }
         } else {
             match self.number() {
                 Some(n) => Form::Write(vec![n]),
                 None => Form::Exec,
             }
         };
-        Ok(Command {
-            name,
-            syntax: Syntax::Basic,
-            form,
-        })
+        Ok(Command { name, syntax: Syntax::Basic, form })
     }
 
     /// `Sn?`, `Sn=?`, `Sn=<v>`; a bare `Sn` selects the register and reads as `Sn?`.
@@ -344,26 +320,15 @@ impl Parser<'_> {
         if self.pos == start {
             return Err(ParseError::BadNumber);
         }
-        let name = format!(
-            "S{}",
-            std::str::from_utf8(&self.src[start..self.pos]).unwrap_or("0")
-        );
+        let name = format!("S{}", std::str::from_utf8(&self.src[start..self.pos]).unwrap_or("0"));
         let form = if self.eat(b'?') {
             Form::Read
         } else if self.eat(b'=') {
-            if self.eat(b'?') {
-                Form::Test
-            } else {
-                Form::Write(vec![self.number().ok_or(ParseError::BadNumber)?])
-            }
+            if self.eat(b'?') { Form::Test } else { Form::Write(vec![self.number().ok_or(ParseError::BadNumber)?]) }
         } else {
             Form::Read
         };
-        Ok(Command {
-            name,
-            syntax: Syntax::Basic,
-            form,
-        })
+        Ok(Command { name, syntax: Syntax::Basic, form })
     }
 
     fn number(&mut self) -> Option<Arg> {
@@ -384,10 +349,7 @@ mod tests {
     use super::*;
 
     fn ok(line: &str) -> Vec<Command> {
-        parse_line(line.as_bytes())
-            .into_iter()
-            .map(|c| c.expect("parses"))
-            .collect()
+        parse_line(line.as_bytes()).into_iter().map(|c| c.expect("parses")).collect()
     }
 
     fn bare(s: &str) -> Arg {
@@ -405,10 +367,7 @@ mod tests {
         assert_eq!(cmds[1].form, Form::Read);
         assert_eq!(cmds[2].form, Form::Write(vec![bare("2"), bare("1024")]));
         assert_eq!(cmds[3].form, Form::Exec);
-        assert!(
-            cmds.iter()
-                .all(|c| c.name == "+FTPGET" || c.name == "+FTPQUIT")
-        );
+        assert!(cmds.iter().all(|c| c.name == "+FTPGET" || c.name == "+FTPQUIT"));
     }
 
     #[test]
@@ -422,10 +381,7 @@ mod tests {
     fn spaces_outside_quotes_are_ignored() {
         let cmds = ok(" + SAPBR = 3 , 1 , \"Contype\" , \"GP RS\"");
         assert_eq!(cmds[0].name, "+SAPBR");
-        assert_eq!(
-            cmds[0].args(),
-            &[bare("3"), bare("1"), quoted("Contype"), quoted("GP RS")]
-        );
+        assert_eq!(cmds[0].args(), &[bare("3"), bare("1"), quoted("Contype"), quoted("GP RS")]);
     }
 
     #[test]
@@ -433,15 +389,7 @@ mod tests {
         let cmds = ok("+FTPOPEN=\"h\",\"u\",\"p\",\"\",,21,");
         assert_eq!(
             cmds[0].args(),
-            &[
-                quoted("h"),
-                quoted("u"),
-                quoted("p"),
-                quoted(""),
-                Arg::Empty,
-                bare("21"),
-                Arg::Empty
-            ]
+            &[quoted("h"), quoted("u"), quoted("p"), quoted(""), Arg::Empty, bare("21"), Arg::Empty]
         );
         assert_eq!(ok("+X=")[0].args(), &[Arg::Empty]);
     }
@@ -472,18 +420,9 @@ mod tests {
         assert_eq!(parsed.len(), 2);
         assert!(parsed[0].is_ok());
         assert_eq!(parsed[1], Err(ParseError::UnterminatedString));
-        assert_eq!(
-            parse_line(b"+X?junk"),
-            vec![Err(ParseError::Unexpected(b'j'))]
-        );
-        assert_eq!(
-            parse_line(b"+\"x\""),
-            vec![Err(ParseError::Unexpected(b'+'))]
-        );
-        assert_eq!(
-            parse_line(b"+X=\"a\"b"),
-            vec![Err(ParseError::Unexpected(b'b'))]
-        );
+        assert_eq!(parse_line(b"+X?junk"), vec![Err(ParseError::Unexpected(b'j'))]);
+        assert_eq!(parse_line(b"+\"x\""), vec![Err(ParseError::Unexpected(b'+'))]);
+        assert_eq!(parse_line(b"+X=\"a\"b"), vec![Err(ParseError::Unexpected(b'b'))]);
     }
 
     #[test]

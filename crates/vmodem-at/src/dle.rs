@@ -47,18 +47,12 @@ impl Unescaper {
             } else if b == DLE {
                 self.after_dle = true;
             } else if b == ETX {
-                return Unescaped {
-                    consumed: i + 1,
-                    ended: true,
-                };
+                return Unescaped { consumed: i + 1, ended: true };
             } else {
                 out.push(b);
             }
         }
-        Unescaped {
-            consumed: input.len(),
-            ended: false,
-        }
+        Unescaped { consumed: input.len(), ended: false }
     }
 }
 
@@ -79,20 +73,8 @@ mod tests {
     fn stops_at_bare_etx_and_keeps_state_across_chunks() {
         let mut d = Unescaper::default();
         let mut out = Vec::new();
-        assert_eq!(
-            d.push(&[0x41, 0x10], &mut out),
-            Unescaped {
-                consumed: 2,
-                ended: false
-            }
-        );
-        assert_eq!(
-            d.push(&[0x03, 0x10, 0x10, 0x03, 0x42], &mut out),
-            Unescaped {
-                consumed: 4,
-                ended: true
-            }
-        );
+        assert_eq!(d.push(&[0x41, 0x10], &mut out), Unescaped { consumed: 2, ended: false });
+        assert_eq!(d.push(&[0x03, 0x10, 0x10, 0x03, 0x42], &mut out), Unescaped { consumed: 4, ended: true });
         assert_eq!(out, [0x41, 0x03, 0x10]);
     }
 

@@ -125,10 +125,7 @@ enum State {
     /// A command waits for [`Engine::resume`]; input is held.
     Pending,
     /// Collecting a data phase.
-    Data {
-        remaining: usize,
-        escaped: Option<Unescaper>,
-    },
+    Data { remaining: usize, escaped: Option<Unescaper> },
 }
 
 /// One modem's line discipline. See the module docs.
@@ -249,11 +246,7 @@ impl Engine {
 
     /// Completes a command that answered [`Reply::Pending`]. `complete` writes what the
     /// command prints and gives its result. Does nothing if no command is pending.
-    pub fn resume<E: Executor>(
-        &mut self,
-        exec: &mut E,
-        complete: impl FnOnce(&mut E, &mut Response<'_>) -> Reply,
-    ) {
+    pub fn resume<E: Executor>(&mut self, exec: &mut E, complete: impl FnOnce(&mut E, &mut Response<'_>) -> Reply) {
         if !matches!(self.state, State::Pending) {
             return;
         }
@@ -322,17 +315,9 @@ impl Engine {
                 let reply = exec.data_end(DataEnd::Complete, &mut self.response());
                 self.after(reply, exec);
             }
-            Reply::Data(DataPhase::Fixed(n)) => {
-                self.state = State::Data {
-                    remaining: n,
-                    escaped: None,
-                }
-            }
+            Reply::Data(DataPhase::Fixed(n)) => self.state = State::Data { remaining: n, escaped: None },
             Reply::Data(DataPhase::Escaped) => {
-                self.state = State::Data {
-                    remaining: usize::MAX,
-                    escaped: Some(Unescaper::default()),
-                };
+                self.state = State::Data { remaining: usize::MAX, escaped: Some(Unescaper::default()) };
             }
         }
     }

@@ -99,12 +99,7 @@ pub fn result(settings: &Settings, code: ResultCode, out: &mut Vec<u8>) {
 
 /// Writes the final result for a failure: `ERROR` or `+CME ERROR: <n|text>` per AT+CMEE.
 /// `text` gives the verbose phrase for a code (the family's table).
-pub fn failure(
-    settings: &Settings,
-    failure: Failure,
-    text: impl Fn(u16) -> Option<&'static str>,
-    out: &mut Vec<u8>,
-) {
+pub fn failure(settings: &Settings, failure: Failure, text: impl Fn(u16) -> Option<&'static str>, out: &mut Vec<u8>) {
     let code = match (failure, settings.cmee) {
         (Failure::Plain, _) | (_, Cmee::Off) => return result(settings, ResultCode::Error, out),
         (Failure::Cme(code), _) => code,
@@ -165,30 +160,10 @@ mod tests {
         let text = |c| (c == 3).then_some("operation not allowed");
         let mut out = Vec::new();
         failure(&Settings::default(), Failure::Cme(3), text, &mut out);
-        failure(
-            &with(|s| s.cmee = Cmee::Numeric),
-            Failure::Cme(3),
-            text,
-            &mut out,
-        );
-        failure(
-            &with(|s| s.cmee = Cmee::Verbose),
-            Failure::Cme(3),
-            text,
-            &mut out,
-        );
-        failure(
-            &with(|s| s.cmee = Cmee::Verbose),
-            Failure::Cme(9),
-            text,
-            &mut out,
-        );
-        failure(
-            &with(|s| s.cmee = Cmee::Verbose),
-            Failure::Plain,
-            text,
-            &mut out,
-        );
+        failure(&with(|s| s.cmee = Cmee::Numeric), Failure::Cme(3), text, &mut out);
+        failure(&with(|s| s.cmee = Cmee::Verbose), Failure::Cme(3), text, &mut out);
+        failure(&with(|s| s.cmee = Cmee::Verbose), Failure::Cme(9), text, &mut out);
+        failure(&with(|s| s.cmee = Cmee::Verbose), Failure::Plain, text, &mut out);
         let expected: &[u8] = b"\r\nERROR\r\n\r\n+CME ERROR: 3\r\n\r\n+CME ERROR: operation not allowed\r\n\r\n+CME ERROR: 9\r\n\r\nERROR\r\n";
         assert_eq!(out, expected);
     }

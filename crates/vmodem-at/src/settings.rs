@@ -56,15 +56,7 @@ pub struct Dte {
 
 impl Default for Dte {
     fn default() -> Self {
-        Dte {
-            rate: 115_200,
-            format: 3,
-            parity: 3,
-            flow_dce_by_dte: 0,
-            flow_dte_by_dce: 0,
-            dcd: 1,
-            dtr: 1,
-        }
+        Dte { rate: 115_200, format: 3, parity: 3, flow_dce_by_dte: 0, flow_dte_by_dce: 0, dcd: 1, dtr: 1 }
     }
 }
 
@@ -128,9 +120,6 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            line_chars: 1024,
-            commands: 64,
-        }
+        Limits { line_chars: 1024, commands: 64 }
     }
 }

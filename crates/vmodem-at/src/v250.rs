@@ -83,20 +83,12 @@ pub fn execute(family: &V250, cmd: &Command, rsp: &mut Response<'_>) -> Option<R
 fn number(cmd: &Command, min: u64, max: u64) -> Option<u64> {
     match &cmd.form {
         Form::Exec => Some(0),
-        Form::Write(args) => args
-            .first()
-            .and_then(Arg::number)
-            .filter(|v| (min..=max).contains(v)),
+        Form::Write(args) => args.first().and_then(Arg::number).filter(|v| (min..=max).contains(v)),
         Form::Read | Form::Test => None,
     }
 }
 
-fn flag(
-    cmd: &Command,
-    family: &V250,
-    set: impl FnOnce(&mut Response<'_>, bool),
-    rsp: &mut Response<'_>,
-) -> Reply {
+fn flag(cmd: &Command, family: &V250, set: impl FnOnce(&mut Response<'_>, bool), rsp: &mut Response<'_>) -> Reply {
     match number(cmd, 0, 1) {
         Some(v) => {
             set(rsp, v == 1);
@@ -152,10 +144,7 @@ fn cmee(family: &V250, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
         Form::Read => rsp.line(format!("+CMEE: {}", rsp.settings().cmee.value())),
         Form::Test => rsp.line(family.cmee_test),
         Form::Write(args) => match numbers(args, &[(0, 2)], 0) {
-            Some(v) => {
-                rsp.settings_mut().cmee =
-                    Cmee::from_value(v[0].unwrap_or(0) as u32).unwrap_or_default()
-            }
+            Some(v) => rsp.settings_mut().cmee = Cmee::from_value(v[0].unwrap_or(0) as u32).unwrap_or_default(),
             None => return Reply::Error(family.bad_value),
         },
         Form::Exec => return Reply::Error(family.bad_value),
@@ -168,11 +157,7 @@ fn ipr(family: &V250, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
         Form::Read => rsp.line(format!("+IPR: {}", rsp.settings().dte.rate)),
         Form::Test => rsp.line(family.ipr_test),
         Form::Write(args) => match args.as_slice() {
-            [arg] => match arg
-                .number()
-                .and_then(|r| u32::try_from(r).ok())
-                .filter(|r| family.ipr_rates.contains(r))
-            {
+            [arg] => match arg.number().and_then(|r| u32::try_from(r).ok()).filter(|r| family.ipr_rates.contains(r)) {
                 Some(rate) => rsp.settings_mut().dte.rate = rate,
                 None => return Reply::Error(family.bad_value),
             },
@@ -186,10 +171,7 @@ fn ipr(family: &V250, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
 fn ifc(family: &V250, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
     let dte = rsp.settings().dte;
     match &cmd.form {
-        Form::Read => rsp.line(format!(
-            "+IFC: {},{}",
-            dte.flow_dce_by_dte, dte.flow_dte_by_dce
-        )),
+        Form::Read => rsp.line(format!("+IFC: {},{}", dte.flow_dce_by_dte, dte.flow_dte_by_dce)),
         Form::Test => rsp.line(family.ifc_test),
         Form::Write(args) => match numbers(args, &[(0, 2), (0, 2)], 1) {
             Some(v) => {
@@ -209,21 +191,16 @@ fn icf(family: &V250, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
     match &cmd.form {
         Form::Read => rsp.line(format!("+ICF: {},{}", dte.format, dte.parity)),
         Form::Test => rsp.line(family.icf_test),
-        Form::Write(args) => match numbers(
-            args,
-            &[
-                (family.icf_formats.0 as u64, family.icf_formats.1 as u64),
-                (0, 3),
-            ],
-            1,
-        ) {
-            Some(v) => {
-                let dte = &mut rsp.settings_mut().dte;
-                dte.format = v[0].unwrap_or(3) as u8;
-                dte.parity = v[1].unwrap_or(dte.parity as u64) as u8;
+        Form::Write(args) => {
+            match numbers(args, &[(family.icf_formats.0 as u64, family.icf_formats.1 as u64), (0, 3)], 1) {
+                Some(v) => {
+                    let dte = &mut rsp.settings_mut().dte;
+                    dte.format = v[0].unwrap_or(3) as u8;
+                    dte.parity = v[1].unwrap_or(dte.parity as u64) as u8;
+                }
+                None => return Reply::Error(family.bad_value),
             }
-            None => return Reply::Error(family.bad_value),
-        },
+        }
         Form::Exec => return Reply::Error(family.bad_value),
     }
     Reply::Ok

@@ -3,9 +3,7 @@
 
 use proptest::prelude::*;
 use vmodem_at::v250::{self, SRegister, V250};
-use vmodem_at::{
-    Command, DataEnd, DataPhase, Engine, Executor, Failure, Limits, Reply, Response, Settings,
-};
+use vmodem_at::{Command, DataEnd, DataPhase, Engine, Executor, Failure, Limits, Reply, Response, Settings};
 
 const ROW: V250 = V250 {
     ipr_test: "+IPR: (),(9600,115200)",
@@ -15,24 +13,9 @@ const ROW: V250 = V250 {
     icf_formats: (3, 3),
     cmee_test: "+CMEE: (0-2)",
     s_registers: &[
-        SRegister {
-            number: 3,
-            min: 0,
-            max: 127,
-            test: "S3: (0-127)",
-        },
-        SRegister {
-            number: 4,
-            min: 0,
-            max: 127,
-            test: "S4: (0-127)",
-        },
-        SRegister {
-            number: 5,
-            min: 0,
-            max: 127,
-            test: "S5: (0-127)",
-        },
+        SRegister { number: 3, min: 0, max: 127, test: "S3: (0-127)" },
+        SRegister { number: 4, min: 0, max: 127, test: "S4: (0-127)" },
+        SRegister { number: 5, min: 0, max: 127, test: "S5: (0-127)" },
     ],
     bad_value: Failure::Plain,
 };
@@ -89,13 +72,7 @@ impl Executor for Exec {
 }
 
 fn engine() -> Engine {
-    Engine::new(
-        Settings::default(),
-        Limits {
-            line_chars: 559,
-            commands: 39,
-        },
-    )
+    Engine::new(Settings::default(), Limits { line_chars: 559, commands: 39 })
 }
 
 fn run(engine: &mut Engine, exec: &mut Exec, input: &[u8]) -> String {
@@ -108,20 +85,14 @@ fn echo_then_response() {
     let (mut e, mut x) = (engine(), Exec::default());
     assert_eq!(run(&mut e, &mut x, b"AT\r"), "AT\r\r\nOK\r\n");
     assert_eq!(run(&mut e, &mut x, b"ATE0\r\n"), "ATE0\r\n\r\nOK\r\n");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+INFO\r"),
-        "\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+INFO\r"), "\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n");
 }
 
 #[test]
 fn one_final_result_per_line_and_first_failure_stops_it() {
     let (mut e, mut x) = (engine(), Exec::default());
     run(&mut e, &mut x, b"ATE0\r");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+OK;+INFO;+OK\r"),
-        "\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+OK;+INFO;+OK\r"), "\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n");
     x.ran.clear();
     assert_eq!(run(&mut e, &mut x, b"AT+OK;+FAIL;+INFO\r"), "\r\nERROR\r\n");
     assert_eq!(x.ran, ["+OK", "+FAIL"]);
@@ -131,10 +102,7 @@ fn one_final_result_per_line_and_first_failure_stops_it() {
 fn each_command_of_a_line_frames_its_own_information() {
     let (mut e, mut x) = (engine(), Exec::default());
     run(&mut e, &mut x, b"ATE0\r");
-    assert_eq!(
-        run(&mut e, &mut x, b"ATI;+INFO\r"),
-        "\r\nTEST MODEM\r\n\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"ATI;+INFO\r"), "\r\nTEST MODEM\r\n\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n");
 }
 
 #[test]
@@ -144,21 +112,12 @@ fn cmee_modes() {
     assert_eq!(run(&mut e, &mut x, b"AT+FAIL\r"), "\r\nERROR\r\n");
     run(&mut e, &mut x, b"AT+CMEE=1\r");
     assert_eq!(run(&mut e, &mut x, b"AT+FAIL\r"), "\r\n+CME ERROR: 3\r\n");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+CMEE?\r"),
-        "\r\n+CMEE: 1\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+CMEE?\r"), "\r\n+CMEE: 1\r\n\r\nOK\r\n");
     run(&mut e, &mut x, b"AT+CMEE=2\r");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+FAIL\r"),
-        "\r\n+CME ERROR: operation not allowed\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+FAIL\r"), "\r\n+CME ERROR: operation not allowed\r\n");
     assert_eq!(run(&mut e, &mut x, b"AT+NOPE\r"), "\r\nERROR\r\n");
     assert_eq!(run(&mut e, &mut x, b"AT+CMEE=3\r"), "\r\nERROR\r\n");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+CMEE=?\r"),
-        "\r\n+CMEE: (0-2)\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+CMEE=?\r"), "\r\n+CMEE: (0-2)\r\n\r\nOK\r\n");
 }
 
 #[test]
@@ -166,15 +125,9 @@ fn numeric_and_quiet_results() {
     let (mut e, mut x) = (engine(), Exec::default());
     assert_eq!(run(&mut e, &mut x, b"ATE0V0\r"), "ATE0V0\r0\r");
     assert_eq!(run(&mut e, &mut x, b"AT+NOPE\r"), "4\r");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+INFO\r"),
-        "+INFO: 1\r\n+INFO: 2\r\n0\r"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+INFO\r"), "+INFO: 1\r\n+INFO: 2\r\n0\r");
     assert_eq!(run(&mut e, &mut x, b"ATV1Q1\r"), "");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+INFO\r"),
-        "\r\n+INFO: 1\r\n+INFO: 2\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+INFO\r"), "\r\n+INFO: 1\r\n+INFO: 2\r\n");
     assert_eq!(run(&mut e, &mut x, b"ATQ0\r"), "\r\nOK\r\n");
 }
 
@@ -183,10 +136,7 @@ fn s_registers_and_profiles() {
     let (mut e, mut x) = (engine(), Exec::default());
     run(&mut e, &mut x, b"ATE0\r");
     assert_eq!(run(&mut e, &mut x, b"ATS3?\r"), "\r\n013\r\n\r\nOK\r\n");
-    assert_eq!(
-        run(&mut e, &mut x, b"ATS5=?\r"),
-        "\r\nS5: (0-127)\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"ATS5=?\r"), "\r\nS5: (0-127)\r\n\r\nOK\r\n");
     assert_eq!(run(&mut e, &mut x, b"ATS4=128\r"), "\r\nERROR\r\n");
     assert_eq!(run(&mut e, &mut x, b"ATS9?\r"), "\r\nERROR\r\n");
     // &W stores echo off; &F brings echo back; Z restores the stored (echo off) profile.
@@ -216,10 +166,7 @@ fn dte_commands() {
         run(&mut e, &mut x, b"AT+IPR?;+IFC?;+ICF?\r"),
         "\r\n+IPR: 115200\r\n\r\n+IFC: 0,0\r\n\r\n+ICF: 3,3\r\n\r\nOK\r\n"
     );
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+IPR=9600;+IFC=2,2;+ICF=3,1;&C0;&D2\r"),
-        "\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+IPR=9600;+IFC=2,2;+ICF=3,1;&C0;&D2\r"), "\r\nOK\r\n");
     assert_eq!(
         run(&mut e, &mut x, b"AT+IPR?;+IFC?;+ICF?\r"),
         "\r\n+IPR: 9600\r\n\r\n+IFC: 2,2\r\n\r\n+ICF: 3,1\r\n\r\nOK\r\n"
@@ -229,10 +176,7 @@ fn dte_commands() {
     assert_eq!(run(&mut e, &mut x, b"AT+IPR=1234\r"), "\r\nERROR\r\n");
     assert_eq!(run(&mut e, &mut x, b"AT+ICF=5\r"), "\r\nERROR\r\n");
     assert_eq!(run(&mut e, &mut x, b"AT&D3\r"), "\r\nERROR\r\n");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+IFC=?\r"),
-        "\r\n+IFC: (0-3),(0-2)\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+IFC=?\r"), "\r\n+IFC: (0-3),(0-2)\r\n\r\nOK\r\n");
 }
 
 #[test]
@@ -240,10 +184,7 @@ fn urcs_wait_for_the_final_result() {
     let (mut e, mut x) = (engine(), Exec::default());
     run(&mut e, &mut x, b"ATE0\r");
     e.urc("+IDLE: 1");
-    assert_eq!(
-        String::from_utf8(e.take_output()).unwrap(),
-        "\r\n+IDLE: 1\r\n"
-    );
+    assert_eq!(String::from_utf8(e.take_output()).unwrap(), "\r\n+IDLE: 1\r\n");
     assert_eq!(run(&mut e, &mut x, b"AT+WAIT\r"), "");
     e.urc("+LATE: 1");
     assert_eq!(e.take_output(), b"");
@@ -251,10 +192,7 @@ fn urcs_wait_for_the_final_result() {
         rsp.line("+WAIT: done");
         Reply::Ok
     });
-    assert_eq!(
-        String::from_utf8(e.take_output()).unwrap(),
-        "\r\n+WAIT: done\r\n\r\nOK\r\n\r\n+LATE: 1\r\n"
-    );
+    assert_eq!(String::from_utf8(e.take_output()).unwrap(), "\r\n+WAIT: done\r\n\r\nOK\r\n\r\n+LATE: 1\r\n");
 }
 
 #[test]
@@ -263,10 +201,7 @@ fn input_during_a_pending_command_runs_after_it() {
     run(&mut e, &mut x, b"ATE0\r");
     assert_eq!(run(&mut e, &mut x, b"AT+WAIT\rAT+INFO\r"), "");
     e.resume(&mut x, |_, _| Reply::Error(Failure::Plain));
-    assert_eq!(
-        String::from_utf8(e.take_output()).unwrap(),
-        "\r\nERROR\r\n\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n"
-    );
+    assert_eq!(String::from_utf8(e.take_output()).unwrap(), "\r\nERROR\r\n\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n");
 }
 
 #[test]
@@ -276,15 +211,9 @@ fn fixed_data_phase_is_raw_and_exact() {
     assert_eq!(run(&mut e, &mut x, b"AT+DATA=5\rAT\r"), "\r\n+DATA: 5\r\n");
     e.urc("+LATER: 1");
     // The data phase takes exactly five bytes; the `T\r` after them is junk between lines.
-    assert_eq!(
-        run(&mut e, &mut x, b"\nAT\r"),
-        "\r\nOK\r\n\r\n+LATER: 1\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"\nAT\r"), "\r\nOK\r\n\r\n+LATER: 1\r\n");
     assert_eq!(x.data, b"AT\r\nA");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+DATA=0\r"),
-        "\r\n+DATA: 0\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+DATA=0\r"), "\r\n+DATA: 0\r\n\r\nOK\r\n");
 }
 
 #[test]
@@ -302,10 +231,7 @@ fn data_phase_timeout_reports_the_failure() {
 fn escaped_data_phase() {
     let (mut e, mut x) = (engine(), Exec::default());
     run(&mut e, &mut x, b"ATE0\r");
-    assert_eq!(
-        run(&mut e, &mut x, b"AT+ESC\r\x10\x03a\x10\x10\x03AT\r"),
-        "\r\nOK\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"AT+ESC\r\x10\x03a\x10\x10\x03AT\r"), "\r\nOK\r\n\r\nOK\r\n");
     assert_eq!(x.data, [0x03, b'a', 0x10]);
 }
 
@@ -321,16 +247,10 @@ fn overlong_lines_and_too_many_commands_run_nothing() {
     assert_eq!(run(&mut e, &mut x, &line), "\r\nERROR\r\n");
     assert!(x.ran.is_empty());
     let forty = vec!["+OK"; 40].join(";");
-    assert_eq!(
-        run(&mut e, &mut x, format!("AT{forty}\r").as_bytes()),
-        "\r\nERROR\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, format!("AT{forty}\r").as_bytes()), "\r\nERROR\r\n");
     assert!(x.ran.is_empty());
     let limit = vec!["+OK"; 39].join(";");
-    assert_eq!(
-        run(&mut e, &mut x, format!("AT{limit}\r").as_bytes()),
-        "\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, format!("AT{limit}\r").as_bytes()), "\r\nOK\r\n");
 }
 
 #[test]
@@ -339,10 +259,7 @@ fn repeat_last_line() {
     run(&mut e, &mut x, b"ATE0\r");
     assert_eq!(run(&mut e, &mut x, b"A/"), "\r\nOK\r\n");
     run(&mut e, &mut x, b"AT+INFO\r");
-    assert_eq!(
-        run(&mut e, &mut x, b"A/"),
-        "\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n"
-    );
+    assert_eq!(run(&mut e, &mut x, b"A/"), "\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n");
 }
 
 #[test]
