@@ -20,6 +20,14 @@ const URC_QUEUE_MAX: usize = 256;
 /// as a real module's UART buffer overflows.
 const HELD_INPUT_MAX: usize = 64 * 1024;
 
+/// Queues a URC, dropping the oldest when the queue is full (as UNISOC firmware does).
+fn push_urc(queue: &mut VecDeque<Vec<u8>>, text: Vec<u8>) {
+    if queue.len() == URC_QUEUE_MAX {
+        queue.pop_front();
+    }
+    queue.push_back(text);
+}
+
 /// How a command ended, as the executor reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
@@ -74,6 +82,7 @@ pub trait Executor {
 /// What a command handler writes its response through, with access to the V.250 settings.
 pub struct Response<'a> {
     out: &'a mut Vec<u8>,
+    urcs: &'a mut VecDeque<Vec<u8>>,
     settings: &'a mut Settings,
     stored: &'a mut Settings,
     factory: &'a Settings,
@@ -90,6 +99,11 @@ impl Response<'_> {
     /// Writes bytes exactly as given (a payload after `+FTPGET: 2,<n>`).
     pub fn raw(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
+    }
+
+    /// Queues an unsolicited result code raised by this command; it follows the final result.
+    pub fn urc(&mut self, text: impl Into<Vec<u8>>) {
+        push_urc(self.urcs, text.into());
     }
 
     /// The current settings.
@@ -202,10 +216,7 @@ impl Engine {
     pub fn urc(&mut self, text: impl Into<Vec<u8>>) {
         let text = text.into();
         if self.busy() {
-            if self.urcs.len() == URC_QUEUE_MAX {
-                self.urcs.pop_front();
-            }
-            self.urcs.push_back(text);
+            push_urc(&mut self.urcs, text);
         } else {
             frame::urc(&self.settings, &text, &mut self.out);
         }
@@ -272,6 +283,7 @@ impl Engine {
     fn response(&mut self) -> Response<'_> {
         Response {
             out: &mut self.out,
+            urcs: &mut self.urcs,
             settings: &mut self.settings,
             stored: &mut self.stored,
             factory: &self.factory,
