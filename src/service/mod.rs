@@ -1,4 +1,8 @@
-//! Dialect-neutral services that do the real work: the FTP client today; HTTP, the module file
-//! system and TLS contexts later. They know nothing of AT syntax.
+//! Dialect-neutral services that do the real work: the FTP client, and the jobs a dialect asks
+//! the modem to run with it. They know nothing of AT syntax.
 
 pub mod ftp;
+pub mod job;
+pub mod pipe;
+
+pub use job::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};

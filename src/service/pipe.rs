@@ -1,0 +1,231 @@
+//! A bounded byte pipe between a service task and the modem. Downloads flow service → modem
+//! (the service writes asynchronously and waits while the pipe is full, so the server socket
+//! is not read: backpressure; the dialect reads synchronously when the host asks). Uploads
+//! flow the other way. Memory stays at the capacity however slowly the other side reads.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+/// Bytes a pipe holds at most when not told otherwise.
+pub const DEFAULT_CAPACITY: usize = 64 * 1024;
+
+#[derive(Debug, Default)]
+struct State {
+    buf: VecDeque<u8>,
+    /// The writer has finished (dropped or closed): no more bytes will come.
+    closed: bool,
+    /// The reader is gone: writes fail.
+    abandoned: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    capacity: usize,
+    /// Wakes a writer waiting for room, or a reader waiting for bytes.
+    changed: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the byte queue inconsistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending end.
+#[derive(Debug)]
+pub struct PipeWriter {
+    shared: Arc<Shared>,
+}
+
+/// The receiving end.
+#[derive(Debug)]
+pub struct PipeReader {
+    shared: Arc<Shared>,
+}
+
+/// The other end of the pipe has gone away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the other end of the pipe is gone")]
+pub struct Gone;
+
+/// A pipe holding at most `capacity` bytes.
+pub fn pipe(capacity: usize) -> (PipeWriter, PipeReader) {
+    let shared = Arc::new(Shared { state: Mutex::default(), capacity: capacity.max(1), changed: Notify::new() });
+    (PipeWriter { shared: shared.clone() }, PipeReader { shared })
+}
+
+impl PipeWriter {
+    /// Writes all of `data`, waiting for room as needed. Returns whether the pipe was empty
+    /// before the first byte went in (the reader may want to be told data has arrived).
+    pub async fn write_all(&self, mut data: &[u8]) -> Result<bool, Gone> {
+        let mut was_empty = None;
+        while !data.is_empty() {
+            let notified = self.shared.changed.notified();
+            {
+                let mut st = self.shared.lock();
+                if st.abandoned {
+                    return Err(Gone);
+                }
+                was_empty.get_or_insert(st.buf.is_empty());
+                let n = data.len().min(self.shared.capacity - st.buf.len());
+                st.buf.extend(&data[..n]);
+                data = &data[n..];
+                if n > 0 {
+                    self.shared.changed.notify_waiters();
+                }
+            }
+            if !data.is_empty() {
+                notified.await;
+            }
+        }
+        Ok(was_empty.unwrap_or(false))
+    }
+
+    /// Writes as much of `data` as fits now; returns how much.
+    pub fn try_write(&self, data: &[u8]) -> Result<usize, Gone> {
+        let mut st = self.shared.lock();
+        if st.abandoned {
+            return Err(Gone);
+        }
+        let n = data.len().min(self.shared.capacity - st.buf.len());
+        st.buf.extend(&data[..n]);
+        drop(st);
+        if n > 0 {
+            self.shared.changed.notify_waiters();
+        }
+        Ok(n)
+    }
+
+    /// Room left now.
+    pub fn room(&self) -> usize {
+        self.shared.capacity - self.shared.lock().buf.len()
+    }
+
+    /// Marks the end of the data; the reader sees end-of-stream once it has read the rest.
+    pub fn close(self) {
+        drop(self);
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.changed.notify_waiters();
+    }
+}
+
+/// What a non-blocking read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    /// Bytes copied into the buffer.
+    pub n: usize,
+    /// The writer has finished and every byte has been read.
+    pub eof: bool,
+}
+
+impl PipeReader {
+    /// Copies up to `buf.len()` bytes out without waiting.
+    pub fn try_read(&self, buf: &mut [u8]) -> Read {
+        let mut st = self.shared.lock();
+        let n = buf.len().min(st.buf.len());
+        for (dst, src) in buf.iter_mut().zip(st.buf.drain(..n)) {
+            *dst = src;
+        }
+        let eof = st.closed && st.buf.is_empty();
+        drop(st);
+        if n > 0 {
+            self.shared.changed.notify_waiters();
+        }
+        Read { n, eof }
+    }
+
+    /// Waits until bytes are available or the writer has finished, then reads like
+    /// [`try_read`](Self::try_read). `n == 0` means end of stream.
+    pub async fn read(&self, buf: &mut [u8]) -> usize {
+        loop {
+            let notified = self.shared.changed.notified();
+            let r = self.try_read(buf);
+            if r.n > 0 || r.eof || buf.is_empty() {
+                return r.n;
+            }
+            notified.await;
+        }
+    }
+
+    /// Bytes waiting to be read.
+    pub fn available(&self) -> usize {
+        self.shared.lock().buf.len()
+    }
+
+    /// Whether the writer has finished and nothing is left to read.
+    pub fn is_finished(&self) -> bool {
+        let st = self.shared.lock();
+        st.closed && st.buf.is_empty()
+    }
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        self.shared.lock().abandoned = true;
+        self.shared.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn bytes_flow_in_order_and_the_writer_waits_for_room() {
+        let (w, r) = pipe(4);
+        let writer = tokio::spawn(async move {
+            let first = w.write_all(b"0123456789").await.unwrap();
+            assert!(first);
+        });
+        let mut got = Vec::new();
+        let mut buf = [0u8; 3];
+        for _ in 0..100 {
+            let n = r.read(&mut buf).await;
+            if n == 0 {
+                break;
+            }
+            assert!(r.available() <= 4);
+            got.extend_from_slice(&buf[..n]);
+        }
+        writer.await.unwrap();
+        assert_eq!(got, b"0123456789");
+        assert!(r.is_finished());
+    }
+
+    #[tokio::test]
+    async fn try_read_reports_eof_only_after_the_last_byte() {
+        let (w, r) = pipe(16);
+        assert_eq!(w.try_write(b"abc").unwrap(), 3);
+        w.close();
+        let mut buf = [0u8; 2];
+        assert_eq!(r.try_read(&mut buf), Read { n: 2, eof: false });
+        assert_eq!(r.try_read(&mut buf), Read { n: 1, eof: true });
+    }
+
+    #[tokio::test]
+    async fn writing_to_an_abandoned_pipe_fails_instead_of_waiting() {
+        let (w, r) = pipe(2);
+        let writer = tokio::spawn(async move { w.write_all(b"more than two").await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(r);
+        assert_eq!(tokio::time::timeout(Duration::from_secs(5), writer).await.unwrap().unwrap(), Err(Gone));
+    }
+
+    #[test]
+    fn try_write_is_bounded() {
+        let (w, _r) = pipe(5);
+        assert_eq!(w.try_write(b"1234567").unwrap(), 5);
+        assert_eq!(w.room(), 0);
+        assert_eq!(w.try_write(b"x").unwrap(), 0);
+    }
+}
