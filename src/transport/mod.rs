@@ -1,9 +1,10 @@
 //! How a host reaches the modem's serial line: a PTY with a stable path, a TCP listener, or the
-//! process's stdin/stdout. A transport yields [`Link`]s; each new link replaces the previous
+//! process's stdin/stdout (and, from the host's side, [`serial`] opens a tty device). A transport yields [`Link`]s; each new link replaces the previous
 //! one, and the modem keeps its state across them, as a module does when a host reopens its
 //! serial port. Transports know nothing of AT commands.
 
 pub mod pty;
+pub mod serial;
 pub mod stdio;
 pub mod tcp;
 

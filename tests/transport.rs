@@ -1,0 +1,480 @@
+//! Transports against real clients: a host opening the PTY symlink as a serial port, TCP
+//! connections, and a child process whose stdin is a terminal.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustix::fs::OFlags;
+use rustix::termios::{ControlModes, OptionalActions, SpecialCodeIndex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
+use vmodem::transport::pty::{self, LineSettings};
+use vmodem::transport::{Link, Links, tcp};
+
+/// Upper bound for anything a test waits for.
+const T: Duration = Duration::from_secs(5);
+
+async fn next_link(links: &mut Links) -> Link {
+    timeout(T, links.next()).await.expect("no link within the timeout").expect("transport ended")
+}
+
+async fn read_n(link: &mut Link, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    timeout(T, link.read_exact(&mut buf)).await.expect("link read timed out").expect("link read failed");
+    buf
+}
+
+async fn expect_eof(link: &mut Link) {
+    let mut buf = [0u8; 16];
+    let n = timeout(T, link.read(&mut buf)).await.expect("no EOF within the timeout").expect("read failed");
+    assert_eq!(n, 0, "expected EOF, got {:?}", &buf[..n]);
+}
+
+/// A host on the slave side of the PTY, doing blocking IO on tokio's blocking pool.
+struct Host {
+    file: Arc<File>,
+}
+
+impl Host {
+    /// Opens `path` as a serial port, raw, with reads that give up after 0.2 s of silence.
+    async fn open(path: &Path) -> Host {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(OFlags::NOCTTY.bits() as i32)
+                .open(&path)
+                .expect("host cannot open the PTY");
+            let mut t = rustix::termios::tcgetattr(&file).unwrap();
+            t.make_raw();
+            t.special_codes[SpecialCodeIndex::VMIN] = 0;
+            t.special_codes[SpecialCodeIndex::VTIME] = 2;
+            rustix::termios::tcsetattr(&file, OptionalActions::Now, &t).unwrap();
+            Host { file: Arc::new(file) }
+        })
+        .await
+        .unwrap()
+    }
+
+    fn set_line(&self, baud: u32, data: ControlModes, parity: bool, two_stop: bool) {
+        let mut t = rustix::termios::tcgetattr(&*self.file).unwrap();
+        t.set_speed(baud).unwrap();
+        t.control_modes -= ControlModes::CSIZE | ControlModes::PARENB | ControlModes::CSTOPB;
+        t.control_modes |= data;
+        if parity {
+            t.control_modes |= ControlModes::PARENB;
+        }
+        if two_stop {
+            t.control_modes |= ControlModes::CSTOPB;
+        }
+        rustix::termios::tcsetattr(&*self.file, OptionalActions::Now, &t).unwrap();
+    }
+
+    async fn write(&self, data: &'static [u8]) {
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || (&*file).write_all(data).expect("host write failed")).await.unwrap();
+    }
+
+    /// Reads until `n` bytes have arrived or `T` has passed.
+    async fn read_n(&self, n: usize) -> Vec<u8> {
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || {
+            let deadline = Instant::now() + T;
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            while got.len() < n && Instant::now() < deadline {
+                let k = (&*file).read(&mut buf[..n - got.len()]).expect("host read failed");
+                got.extend_from_slice(&buf[..k]);
+            }
+            got
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Whatever arrives within 0.2 s.
+    async fn read_pending(&self) -> Vec<u8> {
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || {
+            let mut buf = [0u8; 256];
+            let k = (&*file).read(&mut buf).expect("host read failed");
+            buf[..k].to_vec()
+        })
+        .await
+        .unwrap()
+    }
+}
+
+fn tty_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("ttyV0")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_symlink_points_at_the_slave_and_goes_away_with_the_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, handle) = pty::open(&path).await.unwrap();
+
+    assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+    let target = std::fs::read_link(&path).unwrap();
+    assert_eq!(target, handle.pts_path());
+    let n = target.to_str().unwrap().strip_prefix("/dev/pts/").expect("target is not under /dev/pts");
+    assert!(n.parse::<u32>().is_ok(), "{target:?}");
+    assert_eq!(handle.path(), path);
+
+    drop(handle);
+    assert!(std::fs::symlink_metadata(&path).is_err(), "symlink still there after the handle dropped");
+    let end = timeout(T, links.next()).await.expect("link stream did not end");
+    assert!(end.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_no_link_until_a_host_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, _handle) = pty::open(&path).await.unwrap();
+    assert!(timeout(Duration::from_millis(400), links.next()).await.is_err(), "a link appeared with no host");
+    let host = Host::open(&path).await;
+    let mut link = next_link(&mut links).await;
+    host.write(b"AT\r").await;
+    assert_eq!(read_n(&mut link, 3).await, b"AT\r");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_round_trip_and_a_new_link_per_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, _handle) = pty::open(&path).await.unwrap();
+
+    let host = Host::open(&path).await;
+    let mut first = next_link(&mut links).await;
+    host.write(b"AT\r").await;
+    assert_eq!(read_n(&mut first, 3).await, b"AT\r");
+    first.write_all(b"\r\nOK\r\n").await.unwrap();
+    assert_eq!(host.read_n(6).await, b"\r\nOK\r\n");
+
+    drop(host);
+    expect_eof(&mut first).await;
+    // Writes after the host left are dropped, not errors.
+    first.write_all(b"\r\n+URC: lost\r\n").await.unwrap();
+    first.flush().await.unwrap();
+    expect_eof(&mut first).await;
+
+    let host = Host::open(&path).await;
+    let mut second = next_link(&mut links).await;
+    host.write(b"ATI\r").await;
+    assert_eq!(read_n(&mut second, 4).await, b"ATI\r");
+    second.write_all(b"\r\nSIM7080\r\n").await.unwrap();
+    // Nothing written to the first link reaches the second host.
+    assert_eq!(host.read_n(11).await, b"\r\nSIM7080\r\n");
+    assert!(host.read_pending().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_reply_the_old_host_never_read_is_not_shown_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, _handle) = pty::open(&path).await.unwrap();
+
+    let host = Host::open(&path).await;
+    let mut first = next_link(&mut links).await;
+    first.write_all(b"unread while open").await.unwrap();
+    drop(host);
+    // The link has not noticed the hang-up yet, so these bytes still reach the kernel's queue.
+    first.write_all(b"written after close").await.unwrap();
+    expect_eof(&mut first).await;
+
+    let host = Host::open(&path).await;
+    let mut second = next_link(&mut links).await;
+    second.write_all(b"fresh").await.unwrap();
+    assert_eq!(host.read_n(5).await, b"fresh");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_host_reopening_before_the_link_reads_gets_a_new_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, _handle) = pty::open(&path).await.unwrap();
+
+    let host = Host::open(&path).await;
+    let mut first = next_link(&mut links).await;
+    first.write_all(b"for the first host").await.unwrap();
+    drop(host);
+    // Let the reactor see the hang-up (had the reopen come first, the old link would simply carry
+    // on with the new host, which is fine but not what this test is about).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let host = Host::open(&path).await;
+    // The slave is open again, but it is a new session: the old link ends, a new one begins.
+    expect_eof(&mut first).await;
+    let mut second = next_link(&mut links).await;
+    host.write(b"AT\r").await;
+    assert_eq!(read_n(&mut second, 3).await, b"AT\r");
+    second.write_all(b"OK").await.unwrap();
+    assert_eq!(host.read_n(2).await, b"OK");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_bytes_sent_just_before_close_are_delivered_then_eof() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, _handle) = pty::open(&path).await.unwrap();
+
+    // Open, write and close before the transport's next poll: the link still gets the bytes.
+    let host = Host::open(&path).await;
+    host.write(b"AT+CFUN=1,1\r").await;
+    drop(host);
+    let mut link = next_link(&mut links).await;
+    assert_eq!(read_n(&mut link, 12).await, b"AT+CFUN=1,1\r");
+    expect_eof(&mut link).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_line_settings_follow_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, handle) = pty::open(&path).await.unwrap();
+    assert_eq!(handle.line_settings().unwrap(), LineSettings { baud: 115_200, bits_per_char: 10 });
+
+    let host = Host::open(&path).await;
+    let _link = next_link(&mut links).await;
+    host.set_line(9600, ControlModes::CS8, false, false);
+    let settings = handle.line_settings().unwrap();
+    assert_eq!(settings, LineSettings { baud: 9600, bits_per_char: 10 });
+    assert_eq!(settings.chars_per_second(), 960);
+
+    // 7E2 is 11 bits a character. (Linux's PTY driver stores it as 8N2, also 11 bits: see below.)
+    host.set_line(9600, ControlModes::CS7, true, true);
+    assert_eq!(handle.line_settings().unwrap(), LineSettings { baud: 9600, bits_per_char: 11 });
+
+    // A non-standard speed (BOTHER), read through the cloneable source, which agrees with the
+    // termios the host itself reads back.
+    host.set_line(250_000, ControlModes::CS8, false, false);
+    let source = handle.settings_source();
+    assert_eq!(source.line_settings().unwrap(), LineSettings { baud: 250_000, bits_per_char: 10 });
+    host.set_line(250_000, ControlModes::CS8, true, false);
+    let host_view = rustix::termios::tcgetattr(&*host.file).unwrap();
+    assert_eq!(source.line_settings().unwrap(), LineSettings::from_termios(&host_view));
+}
+
+#[test]
+fn line_settings_count_start_data_parity_and_stop_bits() {
+    // Linux's PTY driver forces CS8 and clears PARENB on every tcsetattr, so frames other than
+    // 8N1/8N2 cannot be set on a PTY; check the arithmetic on a termios directly.
+    let pty = rustix::pty::openpt(rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY).unwrap();
+    let mut t = rustix::termios::tcgetattr(&pty).unwrap();
+    let mut frame = |data: ControlModes, parity: bool, two_stop: bool| {
+        t.control_modes -= ControlModes::CSIZE | ControlModes::PARENB | ControlModes::CSTOPB;
+        t.control_modes |= data;
+        t.control_modes.set(ControlModes::PARENB, parity);
+        t.control_modes.set(ControlModes::CSTOPB, two_stop);
+        LineSettings::from_termios(&t).bits_per_char
+    };
+    assert_eq!(frame(ControlModes::CS8, false, false), 10);
+    assert_eq!(frame(ControlModes::CS8, true, false), 11);
+    assert_eq!(frame(ControlModes::CS8, false, true), 11);
+    assert_eq!(frame(ControlModes::CS7, true, true), 11);
+    assert_eq!(frame(ControlModes::CS7, true, false), 10);
+    assert_eq!(frame(ControlModes::CS7, false, false), 9);
+    assert_eq!(frame(ControlModes::CS6, false, false), 8);
+    assert_eq!(frame(ControlModes::CS5, false, false), 7);
+    assert_eq!(LineSettings { baud: 0, bits_per_char: 10 }.chars_per_second(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_refuses_to_replace_a_file_or_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ttyV0");
+    std::fs::write(&file, b"precious").unwrap();
+    let err = pty::open(&file).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    assert!(err.to_string().contains("not a symlink"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"precious");
+
+    let sub = dir.path().join("ttyV1");
+    std::fs::create_dir(&sub).unwrap();
+    let err = pty::open(&sub).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    assert!(sub.is_dir());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_replaces_a_leftover_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    std::os::unix::fs::symlink("/dev/pts/does-not-exist", &path).unwrap();
+    let (mut links, handle) = pty::open(&path).await.unwrap();
+    assert_eq!(std::fs::read_link(&path).unwrap(), handle.pts_path());
+
+    let host = Host::open(&path).await;
+    let mut link = next_link(&mut links).await;
+    link.write_all(b"OK").await.unwrap();
+    assert_eq!(host.read_n(2).await, b"OK");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_handle_leaves_a_symlink_someone_else_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (_links, handle) = pty::open(&path).await.unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("/dev/null", &path).unwrap();
+    drop(handle);
+    assert_eq!(std::fs::read_link(&path).unwrap(), Path::new("/dev/null"));
+}
+
+#[tokio::test]
+async fn tcp_bytes_both_ways_and_a_new_link_per_connection() {
+    let (mut links, addr) = tcp::listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    assert_ne!(addr.port(), 0);
+
+    let mut host1 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut link1 = next_link(&mut links).await;
+    host1.write_all(b"AT\r").await.unwrap();
+    assert_eq!(read_n(&mut link1, 3).await, b"AT\r");
+    link1.write_all(b"\r\nOK\r\n").await.unwrap();
+    let mut buf = [0u8; 6];
+    timeout(T, host1.read_exact(&mut buf)).await.unwrap().unwrap();
+    assert_eq!(&buf, b"\r\nOK\r\n");
+
+    let mut host2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut link2 = next_link(&mut links).await;
+    host2.write_all(b"ATE0\r").await.unwrap();
+    assert_eq!(read_n(&mut link2, 5).await, b"ATE0\r");
+    link2.write_all(b"\r\nOK\r\n").await.unwrap();
+    timeout(T, host2.read_exact(&mut buf)).await.unwrap().unwrap();
+    assert_eq!(&buf, b"\r\nOK\r\n");
+
+    // The first host is still its own connection, and its close reads as EOF.
+    drop(host1);
+    expect_eof(&mut link1).await;
+}
+
+#[tokio::test]
+async fn tcp_listener_stops_when_links_are_dropped() {
+    let (links, addr) = tcp::listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    drop(links);
+    // The accept loop notices and closes the listener; connecting then fails.
+    let deadline = Instant::now() + T;
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "listener still accepting after Links was dropped");
+    }
+}
+
+/// Set in the environment of the child process that [`stdio_raw_terminal_round_trip_and_restore`]
+/// starts; [`stdio_child`] does nothing without it.
+const CHILD_ENV: &str = "VMODEM_TRANSPORT_STDIO_CHILD";
+
+/// The stdio transport in a child process (this test binary, running only [`stdio_child`]) whose
+/// stdin is a PTY slave in its default cooked mode and whose stdout is a pipe.
+#[test]
+fn stdio_raw_terminal_round_trip_and_restore() {
+    use rustix::pty::OpenptFlags;
+    use std::process::{Command, Stdio};
+
+    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+    rustix::pty::grantpt(&master).unwrap();
+    rustix::pty::unlockpt(&master).unwrap();
+    let slave = rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+        .unwrap();
+    let mut master = File::from(master);
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["stdio_child", "--exact", "--test-threads=1", "-q"])
+        .env(CHILD_ENV, "1")
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n @ 1..) = stdout.read(&mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+
+    let deadline = Instant::now() + T;
+    let mut out = Vec::new();
+    let mut wait_for = |marker: &[u8]| {
+        while !out.windows(marker.len()).any(|w| w == marker) {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => out.extend_from_slice(&chunk),
+                Err(_) => return false,
+            }
+        }
+        true
+    };
+    // The prompt has no newline and is not flushed: it must arrive anyway.
+    let mut ok = wait_for(b"vmodem> ");
+    if ok {
+        // In raw mode a lone `\r` is delivered at once, unchanged (no line editing, no ICRNL).
+        master.write_all(b"AT\r").unwrap();
+        ok = wait_for(b"echo:AT\r|");
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).ok();
+    let out = String::from_utf8_lossy(&out);
+    assert!(ok && status.is_some_and(|s| s.success()), "child status {status:?}\nstdout: {out:?}\nstderr: {err}");
+    drop(master);
+}
+
+/// The child side of [`stdio_raw_terminal_round_trip_and_restore`].
+#[tokio::test]
+async fn stdio_child() {
+    use rustix::termios::{InputModes, LocalModes};
+    use vmodem::transport::stdio;
+
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let stdin = std::io::stdin();
+    let before = rustix::termios::tcgetattr(&stdin).unwrap();
+    assert!(before.local_modes.contains(LocalModes::ICANON | LocalModes::ECHO));
+
+    let (mut link, guard) = stdio::link().unwrap();
+    assert!(guard.is_raw());
+    let raw = rustix::termios::tcgetattr(&stdin).unwrap();
+    assert!(!raw.local_modes.intersects(LocalModes::ICANON | LocalModes::ECHO | LocalModes::IEXTEN));
+    assert!(raw.local_modes.contains(LocalModes::ISIG), "Ctrl-C must still interrupt");
+    assert_eq!(raw.special_codes[SpecialCodeIndex::VSUSP], 0, "Ctrl-Z must be data");
+    assert!(!raw.input_modes.intersects(InputModes::ICRNL | InputModes::IXON));
+
+    link.write_all(b"vmodem> ").await.unwrap();
+    let got = read_n(&mut link, 3).await;
+    link.write_all(b"echo:").await.unwrap();
+    link.write_all(&got).await.unwrap();
+    link.write_all(b"|").await.unwrap();
+    link.flush().await.unwrap();
+
+    drop(guard);
+    let after = rustix::termios::tcgetattr(&stdin).unwrap();
+    assert_eq!(after.local_modes, before.local_modes);
+    assert_eq!(after.input_modes, before.input_modes);
+    assert_eq!(after.output_modes, before.output_modes);
+    assert_eq!(after.control_modes, before.control_modes);
+    assert_eq!(after.special_codes[SpecialCodeIndex::VSUSP], before.special_codes[SpecialCodeIndex::VSUSP]);
+}
