@@ -2,10 +2,16 @@
 //! answers byte for byte as a SIMCom or Fibocom module would, while doing the FTP work for real.
 //!
 //! Layers, each knowing only the one below (see DESIGN.md): [`transport`] (bytes to and from
-//! the host) → the line layer (`vmodem_at`, IO-free) → dialects (IO-free command tables and
-//! state machines) → [`service`] (real FTP) → [`net`] (every socket).
+//! the host) → the line layer (`vmodem_at`, IO-free) → [`dialect`] (IO-free command tables
+//! and state machines) → [`service`] (real FTP) → [`net`] (every socket). [`modem`] drives
+//! one modem; [`script`] runs transcripts against any modem.
 
+pub mod config;
+pub mod demo;
+pub mod dialect;
 pub mod embedded;
+pub mod modem;
 pub mod net;
+pub mod script;
 pub mod service;
 pub mod transport;

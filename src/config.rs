@@ -1,0 +1,217 @@
+//! The configuration of one modem, read from a TOML file (`vmodem serve --config FILE`) with
+//! command-line flags on top. Every value has a default that matches the vendor documents'
+//! examples, so the seeds' sessions answer as printed (`+CSQ: 27,99`, `+COPS: 0,0,"CHN-CT",9`,
+//! `+CNACT: 0,1,"10.94.36.44"`).
+//!
+//! ```toml
+//! dialect = "sim7080"
+//!
+//! [identity]
+//! imei = "869951030012342"
+//!
+//! [network]
+//! operator = "CHN-CT"
+//! rssi = 27
+//! apn = "ctnb"
+//! ip = "10.94.36.44"
+//!
+//! [ftp]
+//! unread_notice = 10.0     # seconds between repeated "+FTPGET: 1,1" while data waits
+//! unread_timeout = 60.0    # seconds without a read before "+FTPGET: 1,64"
+//!
+//! [net]
+//! redirects = ["112.74.93.163:21=127.0.0.1:2121"]
+//! ```
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::net::Redirect;
+
+/// Everything that configures one modem.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModemConfig {
+    /// The family to emulate: `sim7080` (aliases `sim7070`, `sim7090`).
+    pub dialect: String,
+    /// What the module says about itself and its SIM.
+    pub identity: Identity,
+    /// The cellular network it is registered on.
+    pub network: Network,
+    /// FTP behaviour and timers.
+    pub ftp: FtpTimers,
+    /// The network the services use.
+    pub net: NetSection,
+}
+
+impl Default for ModemConfig {
+    fn default() -> Self {
+        ModemConfig {
+            dialect: "sim7080".into(),
+            identity: Identity::default(),
+            network: Network::default(),
+            ftp: FtpTimers::default(),
+            net: NetSection::default(),
+        }
+    }
+}
+
+impl ModemConfig {
+    /// Reads a configuration file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}
+
+/// The module's and the SIM's identity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Identity {
+    /// 15-digit IMEI (`AT+CGSN`, `AT+GSN`).
+    pub imei: String,
+    /// 15-digit IMSI (`AT+CIMI`).
+    pub imsi: String,
+    /// ICCID of the SIM (`AT+CCID`).
+    pub iccid: String,
+    /// Overrides the family's revision string (`AT+CGMR`), e.g. `Revision:1951B16SIM7080`.
+    pub revision: Option<String>,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            imei: "869951030012342".into(),
+            imsi: "460115012345678".into(),
+            iccid: "89860318760012345671".into(),
+            revision: None,
+        }
+    }
+}
+
+/// The cellular network the modem reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Network {
+    /// Long operator name (`AT+COPS?` format 0).
+    pub operator: String,
+    /// Short operator name (format 1).
+    pub operator_short: String,
+    /// MCC and MNC (format 2).
+    pub plmn: String,
+    /// Access technology in `+COPS` (0 GSM, 7 LTE-M1, 9 NB-IoT).
+    pub act: u8,
+    /// Received signal strength index for `+CSQ` (0..31, 99 unknown).
+    pub rssi: u8,
+    /// Bit error rate index for `+CSQ` (0..7, 99 unknown).
+    pub ber: u8,
+    /// Whether the module registers on the network at all.
+    pub registered: bool,
+    /// The APN the network assigns (`AT+CGNAPN`) and PDP context 1 uses.
+    pub apn: String,
+    /// The IP address a PDP context gets when activated; further contexts get the next ones.
+    pub ip: Ipv4Addr,
+    /// Tracking area code reported with `AT+CEREG=2`.
+    pub tac: String,
+    /// Cell identity reported with `AT+CEREG=2`.
+    pub cell: String,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            operator: "CHN-CT".into(),
+            operator_short: "CT".into(),
+            plmn: "46011".into(),
+            act: 9,
+            rssi: 27,
+            ber: 99,
+            registered: true,
+            apn: "ctnb".into(),
+            ip: Ipv4Addr::new(10, 94, 36, 44),
+            tac: "1A2B".into(),
+            cell: "0A3B4C01".into(),
+        }
+    }
+}
+
+/// FTP timers. Seconds in the file; the manuals leave the real values undocumented.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FtpTimers {
+    /// Seconds between repeated `+FTPGET: 1,1` while downloaded data waits unread.
+    pub unread_notice: f64,
+    /// Seconds without a host read before the session ends with `+FTPGET: 1,64`.
+    pub unread_timeout: f64,
+    /// Seconds the module waits for the bytes of `AT+FTPPUT=2,<n>` before answering `ERROR`.
+    pub data_input: f64,
+    /// Seconds to open the control connection.
+    pub connect: f64,
+    /// Seconds to wait for each server reply (the manuals' 75 s maximum response time).
+    pub reply: f64,
+    /// Seconds to open a data connection.
+    pub data_connect: f64,
+    /// Seconds a data connection may stall mid-transfer.
+    pub idle: f64,
+}
+
+impl Default for FtpTimers {
+    fn default() -> Self {
+        FtpTimers {
+            unread_notice: 10.0,
+            unread_timeout: 60.0,
+            data_input: 10.0,
+            connect: 30.0,
+            reply: 75.0,
+            data_connect: 30.0,
+            idle: 60.0,
+        }
+    }
+}
+
+impl FtpTimers {
+    /// A seconds value as a duration (negative or NaN values count as zero).
+    pub fn secs(value: f64) -> Duration {
+        Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
+    }
+}
+
+/// The `[net]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetSection {
+    /// `HOST[:PORT]=ADDR:PORT` redirects, e.g. the seeds' server to a local one.
+    pub redirects: Vec<String>,
+}
+
+impl NetSection {
+    /// The parsed redirects.
+    pub fn parsed(&self) -> anyhow::Result<Vec<Redirect>> {
+        self.redirects.iter().map(|r| r.parse().map_err(|e: String| anyhow::anyhow!(e))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_module_doc_example_parses() {
+        let doc = include_str!("config.rs");
+        let start = doc.find("```toml\n").unwrap() + 8;
+        let end = start + doc[start..].find("//! ```").unwrap();
+        let toml: String =
+            doc[start..end].lines().map(|l| l.trim_start_matches("//!").trim_start()).collect::<Vec<_>>().join("\n");
+        let cfg: ModemConfig = toml::from_str(&toml).unwrap();
+        assert_eq!(cfg.network.rssi, 27);
+        assert_eq!(cfg.net.parsed().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<ModemConfig>("[network]\nrsi = 3\n").is_err());
+    }
+}

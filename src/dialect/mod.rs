@@ -1,0 +1,127 @@
+//! Modem families. A dialect is a command table plus the family's state machines and result
+//! codes. It is IO-free: it never opens a socket or reads a clock. It answers commands through
+//! the line layer's [`Response`], asks for work through [`Io::request`], hears back through
+//! [`Dialect::event`], and names the next moment it wants to be woken ([`Dialect::deadline`]).
+
+pub mod args;
+pub mod simcom;
+mod table;
+
+use tokio::time::Instant;
+use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings};
+
+use crate::config::ModemConfig;
+use crate::service::{Event, JobId, Request};
+
+pub use table::{Ctx, Entry, Handler, Outcome};
+
+/// One modem family's behaviour.
+pub trait Dialect: Send {
+    /// The settings the line starts with and the family's line limits.
+    fn line(&self) -> (Settings, Limits);
+
+    /// Power-on: the boot URCs (`RDY`, `+CFUN: 1`, ...). Also called after a reset.
+    fn boot(&mut self, io: &mut Io);
+
+    /// Forgets all state a power cycle clears (sessions, bearers); jobs are cancelled by the
+    /// modem.
+    fn reset(&mut self);
+
+    /// Runs one command.
+    fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply;
+
+    /// Takes payload bytes of a data phase the last command opened.
+    fn data(&mut self, payload: &[u8]);
+
+    /// Ends a data phase: every byte arrived, or the input timer ran out.
+    fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, io: &mut Io) -> Reply;
+
+    /// A service job reported progress or its end.
+    fn event(&mut self, event: Event, io: &mut Io);
+
+    /// The next moment [`tick`](Dialect::tick) should run, if any.
+    fn deadline(&self) -> Option<Instant>;
+
+    /// The clock reached [`deadline`](Dialect::deadline).
+    fn tick(&mut self, io: &mut Io);
+
+    /// The verbose text of an error code (AT+CMEE=2).
+    fn cme_text(&self, code: u16) -> Option<&'static str>;
+
+    /// The failure a malformed command gets.
+    fn malformed(&self) -> Failure;
+
+    /// The command as it may appear in logs: secrets (passwords) masked.
+    fn redact(&self, cmd: &Command) -> String;
+}
+
+/// The names `--dialect` accepts.
+pub const NAMES: &[&str] = &["sim7080", "sim7070", "sim7090"];
+
+/// Builds the dialect called `name`.
+pub fn by_name(name: &str, config: &ModemConfig) -> Option<Box<dyn Dialect>> {
+    simcom::Profile::by_name(name).map(|p| Box::new(simcom::Simcom::new(p, config)) as Box<dyn Dialect>)
+}
+
+/// What a dialect hands back to the modem while handling a command or an event.
+#[derive(Debug)]
+pub struct Io {
+    /// Now, as the modem's clock says (tokio time, so tests can pause it).
+    pub now: Instant,
+    urcs: Vec<Vec<u8>>,
+    requests: Vec<Request>,
+    data_deadline: Option<Instant>,
+    reboot: bool,
+}
+
+impl Io {
+    /// A context at `now` with nothing in it.
+    pub fn new(now: Instant) -> Self {
+        Io { now, urcs: Vec::new(), requests: Vec::new(), data_deadline: None, reboot: false }
+    }
+
+    /// Queues an unsolicited result code (sent after the current response, if any).
+    pub fn urc(&mut self, text: impl Into<Vec<u8>>) {
+        self.urcs.push(text.into());
+    }
+
+    /// Asks the modem to start or cancel a service job.
+    pub fn request(&mut self, request: Request) {
+        self.requests.push(request);
+    }
+
+    /// Cancels a job (its task is stopped; no further events arrive for it).
+    pub fn cancel(&mut self, job: JobId) {
+        self.requests.push(Request::Cancel(job));
+    }
+
+    /// The data phase just opened must complete by `deadline`, or it ends incomplete.
+    pub fn data_deadline(&mut self, deadline: Instant) {
+        self.data_deadline = Some(deadline);
+    }
+
+    /// The module restarts after the current command (`AT+CFUN=1,1`).
+    pub fn reboot(&mut self) {
+        self.reboot = true;
+    }
+
+    /// Takes the queued URCs.
+    pub fn take_urcs(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.urcs)
+    }
+
+    /// Takes the requested jobs.
+    pub fn take_requests(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.requests)
+    }
+
+    /// Takes the data-phase deadline set since the last call.
+    pub fn take_data_deadline(&mut self) -> Option<Instant> {
+        self.data_deadline.take()
+    }
+
+    /// Whether a reboot was asked for (and clears the request).
+    pub fn take_reboot(&mut self) -> bool {
+        std::mem::take(&mut self.reboot)
+    }
+}

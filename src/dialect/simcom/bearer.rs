@@ -1,0 +1,258 @@
+//! Packet-data bearers of the SIM7080 (manual chapters 6 and 7): the application network
+//! contexts `AT+CNACT` / `AT+CNCFG` that FTP runs over, and the 3GPP `+CGATT`, `+CGDCONT`,
+//! `+CGACT`, `+CGNAPN`.
+//!
+//! Choices where the manual is silent:
+//! - `AT+CNACT=<n>,1` on an active context answers a plain `ERROR` with no URC (a captured
+//!   SIM7080 log shows this); deactivating an inactive context is symmetric: `ERROR`.
+//! - Activation needs registration and PS attach; otherwise `ERROR`.
+//! - Context `n` gets the configured IP address plus `n` in its last octet.
+//! - At power-on PDP context 1 uses the network's APN and is active (LTE default bearer), and
+//!   context 2 is defined but inactive, as the seed's `AT+CGACT?` shows.
+
+use std::net::Ipv4Addr;
+
+use vmodem_at::{Command, Failure, Reply};
+
+use super::{Simcom, cmd};
+use crate::dialect::args::Args;
+use crate::dialect::{Ctx, Io, Outcome};
+
+/// Application network contexts (`AT+CNACT` indexes 0 to 3).
+pub const APP_CONTEXTS: usize = 4;
+
+/// One `AT+CNACT` context.
+#[derive(Debug, Clone, Default)]
+pub struct AppContext {
+    /// Whether it is active.
+    pub active: bool,
+    /// `AT+CNCFG` values: ip type, APN, user, password, authentication.
+    pub ip_type: u8,
+    apn: String,
+    user: String,
+    password: String,
+    auth: u8,
+}
+
+/// One `AT+CGDCONT` PDP context.
+#[derive(Debug, Clone)]
+struct Pdp {
+    cid: u8,
+    pdp_type: String,
+    apn: String,
+    active: bool,
+}
+
+/// The bearer state.
+#[derive(Debug, Clone)]
+pub struct Bearers {
+    /// PS attach (`AT+CGATT`).
+    attached: bool,
+    /// `AT+CNACT` contexts.
+    pub apps: [AppContext; APP_CONTEXTS],
+    /// `AT+CGDCONT` contexts, by cid.
+    pdp: Vec<Pdp>,
+}
+
+impl Bearers {
+    /// The power-on state: attached, PDP context 1 on the network's APN.
+    pub fn new(apn: &str) -> Self {
+        Bearers {
+            attached: true,
+            apps: Default::default(),
+            pdp: vec![
+                Pdp { cid: 1, pdp_type: "IP".into(), apn: apn.into(), active: true },
+                Pdp { cid: 2, pdp_type: "IPV4V6".into(), apn: String::new(), active: false },
+            ],
+        }
+    }
+
+    /// Whether application context `idx` is active (FTP needs its FTPCID context up).
+    pub fn app_active(&self, idx: u8) -> bool {
+        self.apps.get(idx as usize).is_some_and(|c| c.active)
+    }
+}
+
+pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
+    cmd("+CNACT").test("+CNACT: (0-3),(0-2)").read(cnact_read).write(cnact_write),
+    cmd("+CNCFG").test("+CNCFG: (0-3),(0-4),150,127,127,(0-3)").read(cncfg_read).write(cncfg_write),
+    cmd("+CGATT").test("+CGATT: (0,1)").read(cgatt_read).write(cgatt_write),
+    cmd("+CGDCONT").test_with(cgdcont_test).read(cgdcont_read).write(cgdcont_write),
+    cmd("+CGACT").test("+CGACT: (0,1)").read(cgact_read).write(cgact_write),
+    cmd("+CGNAPN").test("+CGNAPN: (0,1),120").exec(cgnapn),
+];
+
+/// The PDP types `AT+CGDCONT` takes on the SIM7080.
+const PDP_TYPES: &[&str] = &["IP", "IPV6", "IPV4V6", "Non-IP"];
+
+fn cnact_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    for idx in 0..APP_CONTEXTS {
+        let (state, ip) = if s.bearers.apps[idx].active { (1, s.app_ip(idx)) } else { (0, Ipv4Addr::UNSPECIFIED) };
+        ctx.rsp.line(format!("+CNACT: {idx},{state},\"{ip}\""));
+    }
+    Ok(Reply::Ok)
+}
+
+fn cnact_write(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    a.count(2..=2)?;
+    let idx = a.uint(0, 0..=APP_CONTEXTS as u64 - 1)? as usize;
+    let activate = a.uint(1, 0..=2)? != 0;
+    let context = &mut s.bearers.apps[idx];
+    if context.active == activate {
+        return Err(Failure::Plain);
+    }
+    if activate {
+        if !(s.registered() && s.bearers.attached) {
+            return Err(Failure::Plain);
+        }
+        s.bearers.apps[idx].active = true;
+        ctx.io.urc(format!("+APP PDP: {idx},ACTIVE"));
+    } else {
+        s.deactivate_app(idx, ctx.io);
+    }
+    Ok(Reply::Ok)
+}
+
+fn cncfg_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    for (idx, c) in s.bearers.apps.iter().enumerate() {
+        ctx.rsp.line(format!("+CNCFG: {idx},{},\"{}\",\"{}\",\"{}\",{}", c.ip_type, c.apn, c.user, c.password, c.auth));
+    }
+    Ok(Reply::Ok)
+}
+
+fn cncfg_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    a.count(2..=6)?;
+    let idx = a.uint(0, 0..=APP_CONTEXTS as u64 - 1)? as usize;
+    let ip_type = a.uint(1, 0..=4)? as u8;
+    let apn = a.opt_text(2, 150)?.unwrap_or("");
+    let user = a.opt_text(3, 127)?.unwrap_or("");
+    let password = a.opt_text(4, 127)?.unwrap_or("");
+    let auth = a.opt_uint(5, 0..=3)?.unwrap_or(0) as u8;
+    let c = &mut s.bearers.apps[idx];
+    (c.ip_type, c.apn, c.user, c.password, c.auth) = (ip_type, apn.into(), user.into(), password.into(), auth);
+    Ok(Reply::Ok)
+}
+
+fn cgatt_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    ctx.rsp.line(format!("+CGATT: {}", u8::from(s.bearers.attached && s.registered())));
+    Ok(Reply::Ok)
+}
+
+fn cgatt_write(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let attach = Args::of(cmd, Failure::Plain).uint(0, 0..=1)? == 1;
+    if attach && !s.registered() {
+        return Err(Failure::Cme(30));
+    }
+    if s.bearers.attached && !attach {
+        s.network_lost(ctx.io);
+    }
+    s.bearers.attached = attach;
+    if attach {
+        s.network_up();
+    }
+    Ok(Reply::Ok)
+}
+
+fn cgdcont_test(_: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    for t in PDP_TYPES {
+        ctx.rsp.line(format!("+CGDCONT: (1-15),\"{t}\",,,(0-2),(0-4),(0)"));
+    }
+    Ok(Reply::Ok)
+}
+
+fn cgdcont_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    for p in &s.bearers.pdp {
+        ctx.rsp.line(format!("+CGDCONT: {},\"{}\",\"{}\",\"\",0,0,0", p.cid, p.pdp_type, p.apn));
+    }
+    Ok(Reply::Ok)
+}
+
+fn cgdcont_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    a.count(1..=8)?;
+    let cid = a.uint(0, 1..=15)? as u8;
+    let pdp = &mut s.bearers.pdp;
+    let at = pdp.binary_search_by_key(&cid, |p| p.cid);
+    if a.len() == 1 {
+        if let Ok(i) = at {
+            pdp.remove(i);
+        }
+        return Ok(Reply::Ok);
+    }
+    let pdp_type = PDP_TYPES[a.choice(1, PDP_TYPES)?].to_string();
+    let apn = a.opt_text(2, 99)?.unwrap_or("").to_string();
+    for i in 3..a.len() {
+        a.opt_uint(i, 0..=4)?;
+    }
+    match at {
+        Ok(i) => (pdp[i].pdp_type, pdp[i].apn) = (pdp_type, apn),
+        Err(i) => pdp.insert(i, Pdp { cid, pdp_type, apn, active: false }),
+    }
+    Ok(Reply::Ok)
+}
+
+fn cgact_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    for p in &s.bearers.pdp {
+        ctx.rsp.line(format!("+CGACT: {},{}", p.cid, u8::from(p.active)));
+    }
+    Ok(Reply::Ok)
+}
+
+fn cgact_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    a.count(1..=16)?;
+    let state = a.uint(0, 0..=1)? == 1;
+    if state && !(s.registered() && s.bearers.attached) {
+        return Err(Failure::Cme(30));
+    }
+    let cids: Vec<u8> = (1..a.len()).map(|i| a.uint(i, 1..=15).map(|c| c as u8)).collect::<Result<_, _>>()?;
+    for p in s.bearers.pdp.iter_mut().filter(|p| cids.is_empty() || cids.contains(&p.cid)) {
+        p.active = state;
+    }
+    Ok(Reply::Ok)
+}
+
+fn cgnapn(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let line =
+        if s.registered() { format!("+CGNAPN: 1,\"{}\"", s.config.network.apn) } else { "+CGNAPN: 0,\"\"".to_string() };
+    ctx.rsp.line(line);
+    Ok(Reply::Ok)
+}
+
+impl Simcom {
+    /// The IP address application context `idx` gets.
+    fn app_ip(&self, idx: usize) -> Ipv4Addr {
+        let [a, b, c, d] = self.config.network.ip.octets();
+        Ipv4Addr::new(a, b, c, d.wrapping_add(idx as u8))
+    }
+
+    /// Takes application context `idx` down: the URC, and the FTP session over it fails.
+    fn deactivate_app(&mut self, idx: usize, io: &mut Io) {
+        self.bearers.apps[idx].active = false;
+        io.urc(format!("+APP PDP: {idx},DEACTIVE"));
+        self.bearer_lost(idx as u8, io);
+    }
+
+    /// Registration or attach was lost: every bearer goes down.
+    pub(super) fn network_lost(&mut self, io: &mut Io) {
+        for idx in 0..APP_CONTEXTS {
+            if self.bearers.apps[idx].active {
+                self.deactivate_app(idx, io);
+            }
+        }
+        for p in &mut self.bearers.pdp {
+            p.active = false;
+        }
+    }
+
+    /// Registration and attach are back: the default bearer (PDP context 1) comes up.
+    pub(super) fn network_up(&mut self) {
+        if self.registered() && self.bearers.attached {
+            if let Some(p) = self.bearers.pdp.iter_mut().find(|p| p.cid == 1) {
+                p.active = true;
+            }
+        }
+    }
+}

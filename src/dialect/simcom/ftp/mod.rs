@@ -1,0 +1,25 @@
+//! SIMCom FTP: the parameter commands, the one-session-at-a-time state machine, and the mapping
+//! of service failures to the family's `<code>`s.
+
+mod codes;
+mod params;
+mod session;
+
+pub(super) use params::COMMANDS as PARAMS;
+pub use params::Params;
+pub(super) use session::COMMANDS as SESSION;
+
+/// The FTP state of one SIMCom modem.
+#[derive(Debug)]
+pub struct Ftp {
+    /// The values set with `AT+FTPSERV` and friends.
+    pub params: Params,
+    session: Option<session::Session>,
+}
+
+impl Ftp {
+    /// Power-on state for a family.
+    pub fn new(profile: &super::Profile) -> Self {
+        Ftp { params: Params::new(profile.ftp.cid_default, profile.ftp.mode_default), session: None }
+    }
+}

@@ -1,0 +1,468 @@
+//! FTP sessions (SIM7080 manual 15.2.14 to 15.2.28; seed 000 §5): every operation answers `OK`
+//! once its syntax and state are right, then reports through a URC `+FTPxxx: 1,<code>`.
+//!
+//! Downloads (`AT+FTPGET`, `AT+FTPLIST`):
+//! - `+FTPGET: 1,1` when downloaded data waits and the host has not been told since it last
+//!   found the buffer empty; repeated every `unread_notice` while the host does not read.
+//! - `AT+FTPGET=2,<n>` returns what is buffered now (possibly `+FTPGET: 2,0`).
+//! - `+FTPGET: 1,0` only once the server confirmed the transfer (226) and the host has read the
+//!   last byte, because hosts stop reading at `1,0`. An empty file goes straight to `1,0`.
+//! - No read for `unread_timeout` while data waits: `+FTPGET: 1,64`, session closed.
+//! - A failed transfer reports its code at once and drops unread data: it is never `1,0`.
+//!
+//! Uploads (`AT+FTPPUT`): `+FTPPUT: 1,1,<max>` when the data connection is open and after each
+//! chunk has gone to the server; `AT+FTPPUT=2,<n>` takes exactly `min(n, max)` bytes (the
+//! test form allows up to 1460, the runtime maximum is the family's, 1360 on SIM7080);
+//! `AT+FTPPUT=2,0` closes and `+FTPPUT: 1,0` follows the server's 226. If the host sends fewer
+//! bytes than confirmed before the input timer runs out, the chunk is discarded, the answer is
+//! `ERROR`, and the session stays ready for the chunk to be sent again.
+//!
+//! One session at a time: starting another answers `OK` then `+<CMD>: 1,66`. Missing
+//! parameters are `66`; an inactive FTPCID bearer is `61` (net error). Reading or writing in
+//! the wrong state is `ERROR` (`+CME ERROR: 3` with AT+CMEE set), as is `AT+FTPQUIT` idle.
+
+use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, Response};
+
+use super::super::profile::cme;
+use super::super::{Simcom, cmd};
+use super::Ftp;
+use super::codes::code;
+use super::params::{DataType, PutOpt};
+use crate::config::FtpTimers;
+use crate::dialect::args::Args;
+use crate::dialect::{Ctx, Io, Outcome};
+use crate::service::ftp::{DataMode, FtpConfig, FtpTimeouts, StoreMode};
+use crate::service::pipe::{self, PipeReader, PipeWriter};
+use crate::service::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};
+use tokio::time::Instant;
+
+/// The largest `<reqlength>` of `AT+FTPGET=2` / `AT+FTPLIST=2`, and of `AT+FTPPUT=2`.
+const MAX_CHUNK: u64 = 1460;
+
+/// Which operation a session runs; names its URC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `AT+FTPGET=1`.
+    Get,
+    /// `AT+FTPLIST=1`.
+    List,
+    /// `AT+FTPPUT=1`.
+    Put,
+    /// `AT+FTPDELE`.
+    Dele,
+    /// `AT+FTPSIZE`.
+    Size,
+    /// `AT+FTPMKD`.
+    Mkd,
+    /// `AT+FTPRMD`.
+    Rmd,
+    /// `AT+FTPRENAME`.
+    Rename,
+    /// `AT+FTPMDTM`.
+    Mdtm,
+}
+
+impl Kind {
+    /// The command and URC name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Get => "+FTPGET",
+            Kind::List => "+FTPLIST",
+            Kind::Put => "+FTPPUT",
+            Kind::Dele => "+FTPDELE",
+            Kind::Size => "+FTPSIZE",
+            Kind::Mkd => "+FTPMKD",
+            Kind::Rmd => "+FTPRMD",
+            Kind::Rename => "+FTPRENAME",
+            Kind::Mdtm => "+FTPMDTM",
+        }
+    }
+}
+
+/// The running session.
+#[derive(Debug)]
+pub struct Session {
+    kind: Kind,
+    job: JobId,
+    /// The bearer it runs over.
+    cid: u8,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    Download(Download),
+    Upload(Upload),
+    Command,
+}
+
+#[derive(Debug)]
+struct Download {
+    pipe: PipeReader,
+    /// `+FTPGET: 1,1` has been sent at least once: reads are allowed.
+    announced: bool,
+    /// The host has been told data waits and has not yet found the buffer empty.
+    notified: bool,
+    /// The server confirmed the whole transfer.
+    done: bool,
+    last_read: Instant,
+    last_notice: Instant,
+}
+
+#[derive(Debug)]
+struct Upload {
+    /// `None` once the host closed with `AT+FTPPUT=2,0`.
+    pipe: Option<PipeWriter>,
+    /// The data connection is open.
+    opened: bool,
+    /// `+FTPPUT: 1,1,<max>` is outstanding: the host may send a chunk.
+    ready: bool,
+    /// The chunk of the running data phase.
+    chunk: Vec<u8>,
+}
+
+pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
+    cmd("+FTPGET").test("+FTPGET: (1,2),(1-1460)").write(|s, cmd, c| download_command(s, cmd, c, Kind::Get)),
+    cmd("+FTPLIST").test("+FTPLIST: (1,2),(1-1460)").write(|s, cmd, c| download_command(s, cmd, c, Kind::List)),
+    cmd("+FTPPUT").test("+FTPPUT: (1,2),1460,(1-1460)").write(put_command),
+    cmd("+FTPDELE").test_ok().exec(|s, _, c| start(s, Kind::Dele, c)).write(|s, cmd, c| lenient(s, cmd, c, Kind::Dele)),
+    cmd("+FTPSIZE").test_ok().exec(|s, _, c| start(s, Kind::Size, c)).write(|s, cmd, c| lenient(s, cmd, c, Kind::Size)),
+    cmd("+FTPMKD").test_ok().exec(|s, _, c| start(s, Kind::Mkd, c)),
+    cmd("+FTPRMD").test_ok().exec(|s, _, c| start(s, Kind::Rmd, c)),
+    cmd("+FTPRENAME").test_ok().exec(|s, _, c| start(s, Kind::Rename, c)),
+    cmd("+FTPMDTM").test_ok().exec(|s, _, c| start(s, Kind::Mdtm, c)),
+    cmd("+FTPQUIT").test_ok().exec(quit),
+    cmd("+FTPSTATE").test("+FTPSTATE: (0,1)").exec(|s, _, c| {
+        c.rsp.line(format!("+FTPSTATE: {}", u8::from(s.ftp.session.is_some())));
+        Ok(Reply::Ok)
+    }),
+];
+
+/// The failure for a command in the wrong session state.
+const WRONG_STATE: Failure = Failure::Cme(cme::NOT_ALLOWED);
+
+/// `AT+FTPDELE=1` and `AT+FTPSIZE=1`: the application notes write them so (the manuals define
+/// only the execute form); real hosts copy the notes, so `=1` is accepted as the execute form.
+fn lenient(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>, kind: Kind) -> Outcome {
+    Args::of(cmd, Failure::Plain).uint(0, 1..=1)?;
+    start(s, kind, ctx)
+}
+
+/// `AT+FTPGET=1`, `AT+FTPGET=2,<n>` and the same for `AT+FTPLIST`.
+fn download_command(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>, kind: Kind) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    match a.uint(0, 1..=2)? {
+        1 => {
+            a.count(1..=1)?;
+            start(s, kind, ctx)
+        }
+        _ => {
+            a.count(2..=2)?;
+            let n = a.uint(1, 1..=MAX_CHUNK)? as usize;
+            read(s, kind, n, ctx)
+        }
+    }
+}
+
+/// `AT+FTPPUT=1`, `AT+FTPPUT=2,<n>`.
+fn put_command(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    match a.uint(0, 1..=2)? {
+        1 => {
+            a.count(1..=1)?;
+            start(s, Kind::Put, ctx)
+        }
+        _ => {
+            a.count(2..=2)?;
+            let n = a.uint(1, 0..=MAX_CHUNK)? as usize;
+            write(s, n, ctx)
+        }
+    }
+}
+
+/// Starts a session of `kind`, or reports why it cannot run.
+fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    if s.ftp.session.is_some() {
+        ctx.io.urc(s.result(kind, 66, None));
+        return Ok(Reply::Ok);
+    }
+    let p = &s.ftp.params;
+    let missing = p.server.is_empty()
+        || match kind {
+            Kind::Get | Kind::Dele | Kind::Size | Kind::Mdtm => p.get_name.is_empty(),
+            Kind::Put => p.put_name.is_empty(),
+            Kind::Rename => p.get_name.is_empty() || p.put_name.is_empty(),
+            Kind::Mkd | Kind::Rmd => p.get_path.is_empty(),
+            Kind::List => false,
+        };
+    if missing {
+        ctx.io.urc(s.result(kind, 66, None));
+        return Ok(Reply::Ok);
+    }
+    if !s.bearers.app_active(p.cid) {
+        ctx.io.urc(s.result(kind, 61, None));
+        return Ok(Reply::Ok);
+    }
+    let config = ftp_config(p, &s.config.ftp);
+    let get = join(&p.get_path, &p.get_name);
+    let put = join(&p.put_path, &p.put_name);
+    let (work, state) = match kind {
+        Kind::Get | Kind::List => {
+            let (sink, pipe) = pipe::pipe(pipe::DEFAULT_CAPACITY);
+            let source = match kind {
+                Kind::Get => Source::File { path: get, offset: p.rest },
+                _ => Source::Listing { path: p.get_path.clone() },
+            };
+            let now = ctx.io.now;
+            let d = Download { pipe, announced: false, notified: false, done: false, last_read: now, last_notice: now };
+            (FtpWork::Download { config, source, sink }, State::Download(d))
+        }
+        Kind::Put => {
+            let (writer, source) = pipe::pipe(pipe::DEFAULT_CAPACITY);
+            let mode = match p.put_opt {
+                PutOpt::Stor => StoreMode::Stor,
+                PutOpt::Appe => StoreMode::Appe,
+                PutOpt::Stou => StoreMode::Stou,
+            };
+            let u = Upload { pipe: Some(writer), opened: false, ready: false, chunk: Vec::new() };
+            (FtpWork::Upload { config, path: put, mode, source }, State::Upload(u))
+        }
+        _ => {
+            let op = match kind {
+                Kind::Dele => FtpOp::Delete(get),
+                Kind::Size => FtpOp::Size(get),
+                Kind::Mdtm => FtpOp::Mdtm(get),
+                Kind::Mkd => FtpOp::MakeDir(p.get_path.clone()),
+                Kind::Rmd => FtpOp::RemoveDir(p.get_path.clone()),
+                _ => FtpOp::Rename { from: get, to: put },
+            };
+            (FtpWork::Command { config, op }, State::Command)
+        }
+    };
+    let cid = p.cid;
+    let job = s.new_job();
+    ctx.io.request(Request::Ftp { job, work });
+    s.ftp.session = Some(Session { kind, job, cid, state });
+    Ok(Reply::Ok)
+}
+
+/// `AT+FTPGET=2,<n>`: up to `n` buffered bytes.
+fn read(s: &mut Simcom, kind: Kind, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let profile = s.profile;
+    let Some(Session { state: State::Download(d), .. }) = s.ftp.session.as_mut().filter(|x| x.kind == kind) else {
+        return Err(WRONG_STATE);
+    };
+    if !d.announced {
+        return Err(WRONG_STATE);
+    }
+    let mut buf = vec![0u8; n];
+    let got = d.pipe.try_read(&mut buf).n;
+    ctx.rsp.line(profile.line(kind.name(), format_args!("2,{got}")));
+    ctx.rsp.raw(&buf[..got]);
+    d.last_read = ctx.io.now;
+    if d.pipe.available() == 0 {
+        d.notified = false;
+        if d.done {
+            s.end(0, Value::None, ctx.io);
+        }
+    }
+    Ok(Reply::Ok)
+}
+
+/// `AT+FTPPUT=2,<n>`: a chunk of `n` bytes, or `0` to finish.
+fn write(s: &mut Simcom, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let profile = s.profile;
+    let timers = &s.config.ftp;
+    let Some(Session { state: State::Upload(u), .. }) = s.ftp.session.as_mut() else {
+        return Err(WRONG_STATE);
+    };
+    if !u.opened || u.pipe.is_none() {
+        return Err(WRONG_STATE);
+    }
+    if n == 0 {
+        u.pipe = None;
+        u.ready = false;
+        return Ok(Reply::Ok);
+    }
+    if !u.ready {
+        return Err(WRONG_STATE);
+    }
+    let confirmed = n.min(profile.ftp.put_chunk);
+    ctx.rsp.line(profile.line("+FTPPUT", format_args!("2,{confirmed}")));
+    u.ready = false;
+    u.chunk.clear();
+    ctx.io.data_deadline(ctx.io.now + FtpTimers::secs(timers.data_input));
+    Ok(Reply::Data(DataPhase::Fixed(confirmed)))
+}
+
+/// `AT+FTPQUIT`: ends the running session with the family's manual-quit code.
+fn quit(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    if s.ftp.session.is_none() {
+        return Err(WRONG_STATE);
+    }
+    s.end(s.profile.ftp.quit_code, Value::None, ctx.io);
+    Ok(Reply::Ok)
+}
+
+/// The parameters of a job.
+fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
+    FtpConfig {
+        host: p.server.clone(),
+        port: p.port,
+        // An empty FTPUN logs in anonymously, as FTP clients do.
+        user: if p.user.is_empty() { "anonymous".into() } else { p.user.clone() },
+        password: p.password.clone(),
+        mode: if p.mode == 1 { DataMode::Passive } else { DataMode::Active },
+        ascii: p.data_type == DataType::Ascii,
+        timeouts: FtpTimeouts {
+            connect: FtpTimers::secs(timers.connect),
+            reply: FtpTimers::secs(timers.reply),
+            data_connect: FtpTimers::secs(timers.data_connect),
+            idle: FtpTimers::secs(timers.idle),
+        },
+        trace: None,
+    }
+}
+
+/// `path` and `name` as one remote path (`/` + `simftp.txt` is `/simftp.txt`).
+fn join(path: &str, name: &str) -> String {
+    match (path, name) {
+        ("", _) => name.to_string(),
+        (_, "") => path.to_string(),
+        (p, n) if p.ends_with('/') => format!("{p}{n}"),
+        (p, n) => format!("{p}/{n}"),
+    }
+}
+
+impl Ftp {
+    /// Takes payload bytes of an `AT+FTPPUT=2,<n>` data phase.
+    pub(in crate::dialect::simcom) fn data(&mut self, payload: &[u8]) {
+        if let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() {
+            u.chunk.extend_from_slice(payload);
+        }
+    }
+
+    /// Ends an `AT+FTPPUT=2,<n>` data phase: the chunk goes to the server, or is discarded.
+    pub(in crate::dialect::simcom) fn data_end(&mut self, end: DataEnd, _rsp: &mut Response<'_>) -> Reply {
+        let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() else {
+            return Reply::Error(Failure::Plain);
+        };
+        let chunk = std::mem::take(&mut u.chunk);
+        match (end, &u.pipe) {
+            (DataEnd::Complete, Some(pipe)) if pipe.try_write(&chunk) == Ok(chunk.len()) => Reply::Ok,
+            _ => {
+                u.ready = u.pipe.is_some();
+                Reply::Error(Failure::Plain)
+            }
+        }
+    }
+}
+
+impl Simcom {
+    /// `+<CMD>: 1,<code>` (`+FTPSIZE: 1,<code>,<size>`, `+FTPMDTM: 1,0,<time>`).
+    fn result(&self, kind: Kind, code: u8, value: Option<&Value>) -> String {
+        let args = match (kind, value) {
+            (_, Some(Value::Size(n))) => format!("1,{code},{n}"),
+            (_, Some(Value::Timestamp(t))) => format!("1,{code},{t}"),
+            (Kind::Size, _) => format!("1,{code},0"),
+            _ => format!("1,{code}"),
+        };
+        self.profile.line(kind.name(), args)
+    }
+
+    /// Ends the session with `code`; cancels its job if it still runs.
+    fn end(&mut self, code: u8, value: Value, io: &mut Io) {
+        if let Some(session) = self.ftp.session.take() {
+            io.cancel(session.job);
+            io.urc(self.result(session.kind, code, Some(&value).filter(|v| **v != Value::None)));
+        }
+    }
+
+    /// A service event for the session.
+    pub(in crate::dialect::simcom) fn ftp_event(&mut self, event: Event, io: &mut Io) {
+        let profile = self.profile;
+        let Some(session) = self.ftp.session.as_mut().filter(|s| s.job == event.job) else { return };
+        let kind = session.kind;
+        match (event.kind, &mut session.state) {
+            (JobEvent::Opened, State::Upload(u)) => {
+                u.opened = true;
+                u.ready = true;
+                io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
+            }
+            (JobEvent::Drained, State::Upload(u)) if u.pipe.is_some() && !u.ready => {
+                u.ready = true;
+                io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
+            }
+            (JobEvent::Data, State::Download(d)) if !d.notified => {
+                if !d.announced {
+                    d.last_read = io.now;
+                }
+                d.announced = true;
+                d.notified = true;
+                d.last_notice = io.now;
+                io.urc(profile.line(kind.name(), "1,1"));
+            }
+            (JobEvent::Done(Ok(_)), State::Download(d)) => {
+                d.done = true;
+                if d.pipe.available() == 0 {
+                    self.end(0, Value::None, io);
+                }
+            }
+            (JobEvent::Done(Ok(value)), _) => self.end(0, value, io),
+            (JobEvent::Done(Err(err)), _) => {
+                let code = code(&err, kind);
+                tracing::info!(target: "vmodem::ftp", "{} failed with {code}: {err}", kind.name());
+                self.end(code, Value::None, io);
+            }
+            _ => {}
+        }
+    }
+
+    /// The bearer `cid` went down: a session over it fails with 61 (net error).
+    pub(in crate::dialect::simcom) fn ftp_bearer_lost(&mut self, cid: u8, io: &mut Io) {
+        if self.ftp.session.as_ref().is_some_and(|s| s.cid == cid) {
+            self.end(61, Value::None, io);
+        }
+    }
+
+    /// When the unread-data timers of a download next need attention.
+    pub(in crate::dialect::simcom) fn ftp_deadline(&self) -> Option<Instant> {
+        let Some(Session { state: State::Download(d), .. }) = &self.ftp.session else { return None };
+        if !d.announced || d.pipe.available() == 0 {
+            return None;
+        }
+        let timers = &self.config.ftp;
+        let notice = d.last_read.max(d.last_notice) + FtpTimers::secs(timers.unread_notice);
+        let timeout = d.last_read + FtpTimers::secs(timers.unread_timeout);
+        Some(notice.min(timeout))
+    }
+
+    /// Repeats `+FTPGET: 1,1` for unread data, or gives up with `+FTPGET: 1,64`.
+    pub(in crate::dialect::simcom) fn ftp_tick(&mut self, io: &mut Io) {
+        let profile = self.profile;
+        let timers = self.config.ftp.clone();
+        let Some(Session { kind, state: State::Download(d), .. }) = self.ftp.session.as_mut() else { return };
+        if !d.announced || d.pipe.available() == 0 {
+            return;
+        }
+        if io.now >= d.last_read + FtpTimers::secs(timers.unread_timeout) {
+            self.end(64, Value::None, io);
+        } else if io.now >= d.last_read.max(d.last_notice) + FtpTimers::secs(timers.unread_notice) {
+            d.last_notice = io.now;
+            io.urc(profile.line(kind.name(), "1,1"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join;
+
+    #[test]
+    fn paths_join_like_the_seeds() {
+        assert_eq!(join("/", "simftp.txt"), "/simftp.txt");
+        assert_eq!(join("/dir", "a"), "/dir/a");
+        assert_eq!(join("", "a"), "a");
+        assert_eq!(join("/dir/", ""), "/dir/");
+    }
+}

@@ -1,0 +1,124 @@
+//! The SIMCom dialect: SIM7080 and its siblings SIM7070 and SIM7090 (the SIM7000, SIM800 and
+//! SIM900 rows come next). One set of handlers serves every family; a [`Profile`] row holds
+//! what differs.
+
+mod bearer;
+mod cme;
+mod ftp;
+mod general;
+mod profile;
+
+use tokio::time::Instant;
+use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settings, v250};
+
+use super::{Ctx, Dialect, Io, table};
+use crate::config::ModemConfig;
+use crate::service::{Event, JobId};
+
+pub use profile::{FtpProfile, Profile};
+
+/// One SIMCom modem.
+#[derive(Debug)]
+pub struct Simcom {
+    profile: &'static Profile,
+    config: ModemConfig,
+    radio: general::Radio,
+    bearers: bearer::Bearers,
+    ftp: ftp::Ftp,
+    next_job: JobId,
+}
+
+/// A command of a SIMCom table (`cmd("+FTPPORT").test("+FTPPORT: (1-65535)")...`).
+const fn cmd(name: &'static str) -> table::Entry<Simcom> {
+    table::Entry::new(name)
+}
+
+/// The command tables, searched in order.
+const TABLES: &[&[table::Entry<Simcom>]] = &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION];
+
+impl Simcom {
+    /// A modem of the `profile` family, powered on.
+    pub fn new(profile: &'static Profile, config: &ModemConfig) -> Self {
+        Simcom {
+            profile,
+            config: config.clone(),
+            radio: general::Radio::default(),
+            bearers: bearer::Bearers::new(&config.network.apn),
+            ftp: ftp::Ftp::new(profile),
+            next_job: 0,
+        }
+    }
+
+    /// A fresh id for a service job.
+    fn new_job(&mut self) -> JobId {
+        self.next_job += 1;
+        self.next_job
+    }
+
+    /// A bearer went down; sessions over it end.
+    fn bearer_lost(&mut self, cid: u8, io: &mut Io) {
+        self.ftp_bearer_lost(cid, io);
+    }
+}
+
+impl Dialect for Simcom {
+    fn line(&self) -> (Settings, Limits) {
+        (self.profile.settings, self.profile.limits)
+    }
+
+    fn boot(&mut self, io: &mut Io) {
+        for urc in self.profile.boot {
+            io.urc(*urc);
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = Simcom { next_job: self.next_job, ..Simcom::new(self.profile, &self.config) };
+    }
+
+    fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+        if let Some(reply) = v250::execute(&self.profile.v250, cmd, rsp) {
+            return reply;
+        }
+        let entry = table::find(TABLES, &cmd.name).filter(|_| self.profile.has(&cmd.name));
+        match entry {
+            Some(entry) => entry.run(self, cmd, &mut Ctx { rsp, io }).unwrap_or(Reply::Error(Failure::Plain)),
+            None => Reply::Error(self.profile.unknown),
+        }
+    }
+
+    fn data(&mut self, payload: &[u8]) {
+        self.ftp.data(payload);
+    }
+
+    fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, _io: &mut Io) -> Reply {
+        self.ftp.data_end(end, rsp)
+    }
+
+    fn event(&mut self, event: Event, io: &mut Io) {
+        self.ftp_event(event, io);
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.ftp_deadline()
+    }
+
+    fn tick(&mut self, io: &mut Io) {
+        self.ftp_tick(io);
+    }
+
+    fn cme_text(&self, code: u16) -> Option<&'static str> {
+        cme::text(code)
+    }
+
+    fn malformed(&self) -> Failure {
+        Failure::Plain
+    }
+
+    fn redact(&self, cmd: &Command) -> String {
+        match (&cmd.form, cmd.name.as_str()) {
+            (Form::Write(_), "+FTPPW") => "+FTPPW=****".to_string(),
+            _ => cmd.to_string(),
+        }
+    }
+}

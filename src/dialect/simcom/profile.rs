@@ -1,0 +1,152 @@
+//! SIMCom family rows. Everything that differs between SIMCom modules is data here; the command
+//! handlers are shared. Identity strings are those real modules print (captured logs:
+//! `AT+CGMM` → `SIMCOM_SIM7080`, `AT+CGMR` → `Revision:1951B16SIM7080`, `ATI` → `R1951.07`).
+
+use vmodem_at::v250::{SRegister, V250};
+use vmodem_at::{Dte, Failure, Limits, Settings};
+
+/// The CME codes the SIMCom handlers use (27.007 §9.2 numbering).
+pub mod cme {
+    /// Operation not allowed: a command in the wrong state.
+    pub const NOT_ALLOWED: u16 = 3;
+}
+
+/// One SIMCom module family.
+#[derive(Debug)]
+pub struct Profile {
+    /// The `--dialect` name.
+    pub name: &'static str,
+    /// `AT+CGMI`.
+    pub manufacturer: &'static str,
+    /// `AT+CGMM`.
+    pub model: &'static str,
+    /// `AT+CGMR` (unless the configuration overrides it).
+    pub revision: &'static str,
+    /// `ATI`.
+    pub ati: &'static str,
+    /// `AT+SIMCOMATI` lines between the revision and the IMEI.
+    pub simcomati: [&'static str; 3],
+    /// Command-line buffer limits.
+    pub limits: Limits,
+    /// Ranges and test texts of the shared V.250 commands.
+    pub v250: V250,
+    /// Line settings at power-on.
+    pub settings: Settings,
+    /// URCs printed at power-on and after a reset, in order.
+    pub boot: &'static [&'static str],
+    /// Whether URCs and responses put a space after the colon (`+FTPGET: 1,1`; SIM900 does not).
+    pub colon_space: bool,
+    /// What an unknown command gets.
+    pub unknown: Failure,
+    /// FTP differences.
+    pub ftp: FtpProfile,
+    /// Commands of the shared SIMCom tables this family does not have (they answer as unknown).
+    pub lacks: &'static [&'static str],
+}
+
+/// FTP differences between SIMCom families.
+#[derive(Debug)]
+pub struct FtpProfile {
+    /// The `<maxlength>` of `+FTPPUT: 1,1,<maxlength>`.
+    pub put_chunk: usize,
+    /// Longest FTPGETNAME / FTPPUTNAME.
+    pub name_max: usize,
+    /// Highest FTPCID value.
+    pub cid_max: u8,
+    /// FTPCID at power-on.
+    pub cid_default: u8,
+    /// FTPMODE at power-on (1 passive: the seeds' sessions work from behind carrier NAT, which
+    /// active mode could not).
+    pub mode_default: u8,
+    /// The code `AT+FTPQUIT` reports (`+FTPGET: 1,80`).
+    pub quit_code: u8,
+}
+
+/// The rates `AT+IPR` takes on Qualcomm-based SIMCom modules (ATCoP's stock list).
+const IPR_RATES: &[u32] = &[
+    0, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 921600, 2000000, 2900000, 3000000,
+    3200000, 3686400, 4000000,
+];
+
+const S_REGISTERS: &[SRegister] = &[
+    SRegister { number: 0, min: 0, max: 255, test: "S0: (0-255)" },
+    SRegister { number: 3, min: 0, max: 127, test: "S3: (0-127)" },
+    SRegister { number: 4, min: 0, max: 127, test: "S4: (0-127)" },
+    SRegister { number: 5, min: 0, max: 127, test: "S5: (0-127)" },
+    SRegister { number: 6, min: 2, max: 10, test: "S6: (2-10)" },
+    SRegister { number: 7, min: 1, max: 255, test: "S7: (1-255)" },
+    SRegister { number: 8, min: 0, max: 255, test: "S8: (0-255)" },
+    SRegister { number: 10, min: 1, max: 254, test: "S10: (1-254)" },
+];
+
+/// V.250 answers of the SIM70x0 (Qualcomm ATCoP formats: `S3: (0-127)`, `+IPR: (),(...)`).
+const V250_SIM70X0: V250 = V250 {
+    ipr_test: "+IPR: (),(300,600,1200,2400,4800,9600,19200,38400,57600,115200,230400,921600,2000000,2900000,3000000,3200000,3686400,4000000)",
+    ipr_rates: IPR_RATES,
+    ifc_test: "+IFC: (0-3),(0-2)",
+    icf_test: "+ICF: (3),(0-3)",
+    icf_formats: (3, 3),
+    cmee_test: "+CMEE: (0-2)",
+    s_registers: S_REGISTERS,
+    bad_value: Failure::Plain,
+};
+
+/// Power-on line settings of SIMCom modules: echo on, CMEE 0, `&C1 &D1`, 115200 8N1.
+const SETTINGS: Settings = Settings {
+    echo: true,
+    verbose: true,
+    quiet: false,
+    s: [0, 0, 43, b'\r', b'\n', 0x08, 2, 60, 2, 0, 15, 0, 50],
+    cmee: vmodem_at::Cmee::Off,
+    dte: Dte { rate: 115_200, format: 3, parity: 3, flow_dce_by_dte: 0, flow_dte_by_dce: 0, dcd: 1, dtr: 1 },
+};
+
+const FTP_SIM70X0: FtpProfile =
+    FtpProfile { put_chunk: 1360, name_max: 64, cid_max: 3, cid_default: 0, mode_default: 1, quit_code: 80 };
+
+/// SIM7080 and its siblings differ only in the strings they print.
+const fn sim70x0(name: &'static str, model: &'static str, revision: &'static str, aprev: &'static str) -> Profile {
+    Profile {
+        name,
+        manufacturer: "SIMCOM_Ltd",
+        model,
+        revision,
+        ati: "R1951.07",
+        simcomati: ["CSUB:B16V01", aprev, "QCN:SIM7080G_P1.03_20210823"],
+        limits: Limits { line_chars: 559, commands: 39 },
+        v250: V250_SIM70X0,
+        settings: SETTINGS,
+        boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "SMS Ready"],
+        colon_space: true,
+        unknown: Failure::Plain,
+        ftp: FTP_SIM70X0,
+        lacks: &[],
+    }
+}
+
+/// SIMCom SIM7080G.
+pub static SIM7080: Profile =
+    sim70x0("sim7080", "SIMCOM_SIM7080", "Revision:1951B16SIM7080", "APRev:1951B16SIM7080,B16V01");
+/// SIMCom SIM7070G.
+pub static SIM7070: Profile =
+    sim70x0("sim7070", "SIMCOM_SIM7070", "Revision:1951B16SIM7070", "APRev:1951B16SIM7070,B16V01");
+/// SIMCom SIM7090G.
+pub static SIM7090: Profile =
+    sim70x0("sim7090", "SIMCOM_SIM7090", "Revision:1951B16SIM7090", "APRev:1951B16SIM7090,B16V01");
+
+impl Profile {
+    /// The family called `name` (`sim7080`, `sim7070`, `sim7090`), ignoring case.
+    pub fn by_name(name: &str) -> Option<&'static Profile> {
+        [&SIM7080, &SIM7070, &SIM7090].into_iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the family has the command `name`.
+    pub fn has(&self, name: &str) -> bool {
+        !self.lacks.contains(&name)
+    }
+
+    /// `+NAME: args`, with or without the space after the colon as the family prints it.
+    pub fn line(&self, name: &str, args: impl std::fmt::Display) -> String {
+        if self.colon_space { format!("{name}: {args}") } else { format!("{name}:{args}") }
+    }
+}

@@ -1,0 +1,247 @@
+//! One modem: the line engine, a dialect and the service jobs it asked for, driven by one task.
+//! The task waits on four things: host bytes, a new host link, job events, and the earliest
+//! deadline (the dialect's timers, a data phase's input timer). Many modems can run in one
+//! process; they share nothing but the runtime.
+
+use std::collections::HashMap;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, Response};
+
+use crate::dialect::{Dialect, Io};
+use crate::net::Net;
+use crate::service::job::run_ftp;
+use crate::service::{Event, JobEvent, JobId, Request};
+use crate::transport::{Link, Links};
+
+/// Job events queued towards the modem at most; a job waits beyond that.
+const EVENT_QUEUE: usize = 256;
+/// Bytes read from the host at once.
+const READ_CHUNK: usize = 4096;
+
+/// A modem: give it links to talk over and [`run`](Modem::run) it.
+pub struct Modem {
+    engine: Engine,
+    dialect: Box<dyn Dialect>,
+    net: Net,
+    events_tx: mpsc::Sender<Event>,
+    events_rx: mpsc::Receiver<Event>,
+    jobs: HashMap<JobId, JoinHandle<()>>,
+    data_deadline: Option<Instant>,
+}
+
+impl Modem {
+    /// A powered-off modem of the given family whose services use `net`.
+    pub fn new(dialect: Box<dyn Dialect>, net: Net) -> Self {
+        let (settings, limits) = dialect.line();
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        Modem {
+            engine: Engine::new(settings, limits),
+            dialect,
+            net,
+            events_tx,
+            events_rx,
+            jobs: HashMap::new(),
+            data_deadline: None,
+        }
+    }
+
+    /// Serves hosts until the transport ends and the last link closes. The modem powers on
+    /// (boot URCs) when the first host connects and keeps its state across links.
+    pub async fn run(mut self, mut links: Links) {
+        let mut link: Option<Link> = None;
+        let mut links_open = true;
+        let mut booted = false;
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            self.flush(&mut link).await;
+            if !links_open && link.is_none() {
+                return;
+            }
+            let deadline = self.next_deadline();
+            tokio::select! {
+                next = links.next(), if links_open => match next {
+                    Some(new) => {
+                        tracing::info!(target: "vmodem::modem", "host connected");
+                        link = Some(new);
+                        if !booted {
+                            booted = true;
+                            self.power_on();
+                        }
+                    }
+                    None => links_open = false,
+                },
+                read = read(&mut link, &mut buf) => match read {
+                    Ok(0) | Err(_) => {
+                        tracing::info!(target: "vmodem::modem", "host disconnected");
+                        link = None;
+                    }
+                    Ok(n) => self.receive(&buf[..n]),
+                },
+                Some(event) = self.events_rx.recv() => self.event(event),
+                () = sleep_until(deadline) => self.tick(),
+            }
+        }
+    }
+
+    /// Feeds host bytes to the line.
+    fn receive(&mut self, bytes: &[u8]) {
+        let mut io = Io::new(Instant::now());
+        self.engine.receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io });
+        self.apply(io);
+    }
+
+    fn event(&mut self, event: Event) {
+        if matches!(event.kind, JobEvent::Done(_)) {
+            self.jobs.remove(&event.job);
+        }
+        let mut io = Io::new(Instant::now());
+        self.dialect.event(event, &mut io);
+        self.apply(io);
+    }
+
+    fn tick(&mut self) {
+        let now = Instant::now();
+        let mut io = Io::new(now);
+        if self.data_deadline.is_some_and(|d| d <= now) {
+            self.data_deadline = None;
+            self.engine.data_timeout(&mut Exec { dialect: self.dialect.as_mut(), io: &mut io });
+        }
+        if self.dialect.deadline().is_some_and(|d| d <= now) {
+            self.dialect.tick(&mut io);
+        }
+        self.apply(io);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let data = self.data_deadline.filter(|_| self.engine.in_data_phase());
+        [data, self.dialect.deadline()].into_iter().flatten().min()
+    }
+
+    fn power_on(&mut self) {
+        let mut io = Io::new(Instant::now());
+        self.dialect.boot(&mut io);
+        self.apply(io);
+    }
+
+    /// Carries out what the dialect asked for: URCs, jobs, timers, a reboot.
+    fn apply(&mut self, mut io: Io) {
+        for urc in io.take_urcs() {
+            tracing::debug!(target: "vmodem::at", "urc {}", String::from_utf8_lossy(&urc));
+            self.engine.urc(urc);
+        }
+        for request in io.take_requests() {
+            match request {
+                Request::Ftp { job, work } => {
+                    let task = tokio::spawn(run_ftp(self.net.clone(), job, work, self.events_tx.clone()));
+                    self.jobs.insert(job, task);
+                }
+                Request::Cancel(job) => {
+                    if let Some(task) = self.jobs.remove(&job) {
+                        task.abort();
+                    }
+                }
+            }
+        }
+        if let Some(deadline) = io.take_data_deadline() {
+            self.data_deadline = Some(deadline);
+        }
+        if io.take_reboot() {
+            self.reboot();
+        }
+    }
+
+    /// A power cycle: jobs stop, state resets, the boot URCs follow the last response.
+    fn reboot(&mut self) {
+        tracing::info!(target: "vmodem::modem", "reboot");
+        for (_, task) in self.jobs.drain() {
+            task.abort();
+        }
+        while self.events_rx.try_recv().is_ok() {}
+        self.dialect.reset();
+        self.engine.reset();
+        self.data_deadline = None;
+        self.power_on();
+    }
+
+    /// Sends pending output to the host; with no host connected it is lost, as on a UART.
+    async fn flush(&mut self, link: &mut Option<Link>) {
+        if !self.engine.has_output() {
+            return;
+        }
+        let out = self.engine.take_output();
+        if let Some(l) = link
+            && (l.write_all(&out).await.is_err() || l.flush().await.is_err())
+        {
+            *link = None;
+        }
+    }
+}
+
+impl Drop for Modem {
+    fn drop(&mut self) {
+        for (_, task) in self.jobs.drain() {
+            task.abort();
+        }
+    }
+}
+
+async fn read(link: &mut Option<Link>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match link {
+        Some(l) => l.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The line engine's view of the dialect, with the modem context it needs.
+struct Exec<'a> {
+    dialect: &'a mut dyn Dialect,
+    io: &'a mut Io,
+}
+
+impl Exec<'_> {
+    /// URCs raised while a command runs queue behind its final result, in order.
+    fn forward_urcs(&mut self, rsp: &mut Response<'_>) {
+        for urc in self.io.take_urcs() {
+            rsp.urc(urc);
+        }
+    }
+}
+
+impl Executor for Exec<'_> {
+    fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
+        tracing::debug!(target: "vmodem::at", "AT{}", self.dialect.redact(cmd));
+        let reply = self.dialect.execute(cmd, rsp, self.io);
+        self.forward_urcs(rsp);
+        reply
+    }
+
+    fn data(&mut self, payload: &[u8]) {
+        self.dialect.data(payload);
+    }
+
+    fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>) -> Reply {
+        let reply = self.dialect.data_end(end, rsp, self.io);
+        self.forward_urcs(rsp);
+        reply
+    }
+
+    fn malformed(&mut self, err: &ParseError) -> Failure {
+        tracing::debug!(target: "vmodem::at", "malformed command: {err}");
+        self.dialect.malformed()
+    }
+
+    fn cme_text(&self, code: u16) -> Option<&'static str> {
+        self.dialect.cme_text(code)
+    }
+}
