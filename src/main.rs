@@ -1,1 +1,252 @@
-fn main() {}
+//! The `vmodem` command: `serve` runs a modem on a PTY, a TCP port or stdio; `chat` plays a
+//! transcript against any modem; `term` is a minimal terminal to a modem's line.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vmodem::config::ModemConfig;
+use vmodem::demo::Demo;
+use vmodem::dialect;
+use vmodem::modem::Modem;
+use vmodem::net::{Net, NetConfig, Redirect};
+use vmodem::script::{Script, fixtures};
+use vmodem::transport::{self, Link, Links};
+
+#[derive(Parser)]
+#[command(name = "vmodem", version, about = "A software cellular modem that speaks AT and does FTP for real")]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a modem on a PTY, a TCP port or stdio.
+    Serve(ServeArgs),
+    /// Play a transcript against a modem (vmodem or a real module) and report the first difference.
+    Chat(ChatArgs),
+    /// An interactive terminal to a modem's line (Ctrl-] quits).
+    Term(LineArgs),
+}
+
+/// Where the host side of a line is.
+#[derive(Args, Clone)]
+#[group(required = true, multiple = false)]
+struct LineArgs {
+    /// A TCP address (a modem served with `--tcp`).
+    #[arg(long)]
+    tcp: Option<SocketAddr>,
+    /// A PTY path (a modem served with `--pty`).
+    #[arg(long)]
+    pty: Option<PathBuf>,
+    /// A serial device with a real module on it.
+    #[arg(long)]
+    serial: Option<PathBuf>,
+    /// Baud rate for --serial (and --pty).
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The family to emulate.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(dialect::NAMES))]
+    dialect: Option<String>,
+    /// Create a PTY and link it at this path (for example /tmp/ttyVM0).
+    #[arg(long, group = "line")]
+    pty: Option<PathBuf>,
+    /// Listen on this TCP address; each connection is the modem's line and replaces the last.
+    #[arg(long, group = "line")]
+    tcp: Option<SocketAddr>,
+    /// Use standard input and output as the line.
+    #[arg(long, group = "line")]
+    stdio: bool,
+    /// A TOML configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Start an embedded FTP server with the vendor documents' sample files.
+    #[arg(long)]
+    demo: bool,
+    /// The folder the demo serves (default: vmodem-demo in the temporary directory).
+    #[arg(long, requires = "demo")]
+    demo_dir: Option<PathBuf>,
+    /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
+    #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
+    redirects: Vec<Redirect>,
+}
+
+#[derive(Args)]
+struct ChatArgs {
+    /// The transcript (.at file).
+    file: PathBuf,
+    #[command(flatten)]
+    line: LineArgs,
+    /// Set a transcript variable (repeatable), e.g. --var ftp_host=192.0.2.1.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Write the transcript's @file fixtures into this FTP root first (e.g. the demo's folder).
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Chat(args) => chat(args).await,
+        Command::Term(args) => term(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vmodem: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = ["warn", "info", "debug"][usize::from(verbose.min(2))];
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => ModemConfig::load(path)?,
+        None => ModemConfig::default(),
+    };
+    if let Some(d) = args.dialect {
+        config.dialect = d;
+    }
+    let dialect =
+        dialect::by_name(&config.dialect, &config).with_context(|| format!("unknown dialect {:?}", config.dialect))?;
+    let mut redirects = config.net.parsed()?;
+    redirects.extend(args.redirects);
+    let demo = match args.demo {
+        true => {
+            let dir = args.demo_dir.unwrap_or_else(|| std::env::temp_dir().join("vmodem-demo"));
+            let demo = Demo::start(&dir).await?;
+            redirects.push(demo.redirect());
+            Some(demo)
+        }
+        false => None,
+    };
+    let tcp = match (&args.pty, args.tcp, args.stdio, &demo) {
+        (None, None, false, Some(_)) => Some(SocketAddr::from(([127, 0, 0, 1], 7080))),
+        (None, None, false, None) => bail!("say where the line is: --pty PATH, --tcp ADDR or --stdio (or --demo)"),
+        _ => args.tcp,
+    };
+    let mut _pty_handle = None;
+    let mut _stdio_guard = None;
+    let (links, described) = if let Some(path) = &args.pty {
+        let (links, handle) =
+            transport::pty::open(path).await.with_context(|| format!("creating the PTY at {}", path.display()))?;
+        let described = format!("{} (-> {})", handle.path().display(), handle.pts_path().display());
+        _pty_handle = Some(handle);
+        (links, described)
+    } else if let Some(addr) = tcp {
+        let (links, bound) = transport::tcp::listen(addr).await.with_context(|| format!("listening on {addr}"))?;
+        (links, format!("tcp {bound}"))
+    } else {
+        let (link, guard) = transport::stdio::link()?;
+        _stdio_guard = Some(guard);
+        (Links::single(link), "stdio".to_string())
+    };
+    match &demo {
+        Some(demo) => eprintln!("{}", demo.banner(&described)),
+        None => eprintln!("vmodem: {} on {described}", config.dialect),
+    }
+    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+    tokio::select! {
+        () = modem.run(links) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn open_line(line: &LineArgs) -> anyhow::Result<Link> {
+    if let Some(addr) = line.tcp {
+        let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+        stream.set_nodelay(true)?;
+        return Ok(Box::new(stream));
+    }
+    let path = line.pty.as_ref().or(line.serial.as_ref()).context("no line given")?;
+    let port = transport::serial::open(path, line.baud).with_context(|| format!("opening {}", path.display()))?;
+    Ok(Box::new(port))
+}
+
+async fn chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let script = Script::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    if let Some(root) = &args.fixtures {
+        fixtures::install(&script.header, root).with_context(|| format!("writing fixtures into {}", root.display()))?;
+    }
+    let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
+    let program = script.compile(&vars).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let mut line = open_line(&args.line).await?;
+    match vmodem::script::run(&program, &mut line).await {
+        Ok(outcome) => {
+            println!("PASS {} ({} bytes sent, {} received)", args.file.display(), outcome.sent, outcome.received);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(mismatch) => {
+            println!("FAIL {}\n{mismatch}", args.file.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Ctrl-]: leaves `vmodem term`, as in telnet.
+const QUIT_KEY: u8 = 0x1d;
+
+async fn term(args: LineArgs) -> anyhow::Result<ExitCode> {
+    let mut remote = open_line(&args).await?;
+    let (mut local, guard) = transport::stdio::link()?;
+    if guard.is_raw() {
+        eprint!("connected; Ctrl-] quits\r\n");
+    }
+    let (mut from_user, mut from_modem) = (vec![0u8; 1024], vec![0u8; 4096]);
+    loop {
+        tokio::select! {
+            n = local.read(&mut from_user) => {
+                let n = n?;
+                if n == 0 {
+                    break;
+                }
+                let input = &from_user[..n];
+                let end = input.iter().position(|&b| b == QUIT_KEY);
+                remote.write_all(&input[..end.unwrap_or(n)]).await?;
+                if end.is_some() {
+                    break;
+                }
+            }
+            n = remote.read(&mut from_modem) => {
+                let n = n?;
+                if n == 0 {
+                    break;
+                }
+                local.write_all(&from_modem[..n]).await?;
+                local.flush().await?;
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    drop(guard);
+    Ok(ExitCode::SUCCESS)
+}

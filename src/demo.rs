@@ -1,0 +1,89 @@
+//! `vmodem serve --demo`: an embedded FTP server on loopback over a folder of the vendor
+//! documents' sample files, reachable at the documents' own server address
+//! (`AT+FTPSERV="112.74.93.163"` with user and password `simcomtest`), so a newcomer can type
+//! the application note's sessions as printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
+use crate::net::Redirect;
+use crate::script::Script;
+use crate::script::fixtures;
+
+/// The server address and login the SIMCom application notes use.
+pub const SEED_SERVER: &str = "112.74.93.163";
+/// User name and password of the notes.
+pub const SEED_LOGIN: &str = "simcomtest";
+
+/// The sample files, written as transcript fixtures: `simftp.txt` is the 50 bytes of the
+/// notes' FTPGET examples, with their FTPMDTM time; `rest.txt` the 29 bytes of the FTPREST
+/// example; `1K.txt` answers FTPSIZE with 1024.
+const SAMPLES: &str = "\
+@file simftp.txt = pattern:50
+@mtime simftp.txt = 20140409060951
+@file rest.txt = text:wodeceshijieguo,zhgeshigeshia
+@file 1K.txt = pattern:1024
+@file allbytes.bin = bytes:4096
+@file firmware.bin = pattern:262144
+@dir upload
+";
+
+/// A running demo: the FTP server and the folder it serves.
+pub struct Demo {
+    ftp: EmbeddedFtp,
+    dir: PathBuf,
+}
+
+impl Demo {
+    /// Refreshes the sample files in `dir` and starts the server on an ephemeral loopback port.
+    pub async fn start(dir: &Path) -> anyhow::Result<Demo> {
+        std::fs::create_dir_all(dir)?;
+        let samples = Script::parse(SAMPLES).map_err(anyhow::Error::msg)?;
+        fixtures::install(&samples.header, dir)?;
+        let ftp = EmbeddedFtp::start(EmbeddedFtpConfig {
+            root: dir.to_path_buf(),
+            user: SEED_LOGIN.into(),
+            password: SEED_LOGIN.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        })
+        .await?;
+        Ok(Demo { ftp, dir: dir.to_path_buf() })
+    }
+
+    /// Where the FTP server listens.
+    pub fn ftp_addr(&self) -> SocketAddr {
+        self.ftp.addr()
+    }
+
+    /// The folder it serves.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Sends the notes' server address (port 21) to the embedded server.
+    pub fn redirect(&self) -> Redirect {
+        Redirect::new(SEED_SERVER, Some(21), self.ftp.addr())
+    }
+
+    /// What to print so a newcomer can start: how to connect and a session to type.
+    pub fn banner(&self, line: &str) -> String {
+        format!(
+            "vmodem demo: a SIMCom SIM7080 on {line}\n\
+             FTP server {ftp} (also reachable as {SEED_SERVER}:21), user/password {SEED_LOGIN}, serving {dir}\n\
+             \n\
+             Try (each line ends with Enter):\n\
+             \x20 AT+CNACT=0,1\n\
+             \x20 AT+FTPCID=0\n\
+             \x20 AT+FTPSERV=\"{SEED_SERVER}\"\n\
+             \x20 AT+FTPUN=\"{SEED_LOGIN}\"\n\
+             \x20 AT+FTPPW=\"{SEED_LOGIN}\"\n\
+             \x20 AT+FTPGETNAME=\"simftp.txt\"\n\
+             \x20 AT+FTPGETPATH=\"/\"\n\
+             \x20 AT+FTPGET=1          (wait for +FTPGET: 1,1)\n\
+             \x20 AT+FTPGET=2,1024\n",
+            ftp = self.ftp.addr(),
+            dir = self.dir.display(),
+        )
+    }
+}
