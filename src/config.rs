@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::net::Redirect;
+use crate::net::{Fault, Redirect};
 
 /// Everything that configures one modem.
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +185,8 @@ impl FtpTimers {
 pub struct NetSection {
     /// `HOST[:PORT]=ADDR:PORT` redirects, e.g. the seeds' server to a local one.
     pub redirects: Vec<String>,
+    /// Faults injected into the connections services open (see [`Fault`]).
+    pub faults: Vec<Fault>,
 }
 
 impl NetSection {

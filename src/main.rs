@@ -172,7 +172,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(demo) => eprintln!("{}", demo.banner(&described)),
         None => eprintln!("vmodem: {} on {described}", config.dialect),
     }
-    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(config.net.faults.clone()));
     tokio::select! {
         () = modem.run(links) => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -131,7 +131,7 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
     }
     let program = script.compile(&vars)?;
     let (mut host, line) = tokio::io::duplex(1 << 16);
-    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(config.net.faults.clone()));
     let modem = tokio::spawn(modem.run(Links::single(Box::new(line))));
     let result = vmodem::script::run(&program, &mut host).await;
     modem.abort();

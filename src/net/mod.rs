@@ -3,20 +3,25 @@
 //! in here without the services knowing.
 //!
 //! Today it resolves names, applies redirects (send the seed's `112.74.93.163:21` to a local
-//! server, as curl's `--connect-to` does) and classifies connection failures.
+//! server, as curl's `--connect-to` does), classifies connection failures and injects the
+//! configured [`Fault`]s.
 
+mod fault;
 mod redirect;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+pub use fault::{Fault, Role};
 pub use redirect::Redirect;
+
+use fault::ReadGate;
 
 /// Why a connection could not be made, classified once for every service.
 #[derive(Debug, thiserror::Error)]
@@ -49,23 +54,39 @@ pub struct NetConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Net {
     config: Arc<NetConfig>,
+    faults: Arc<[Fault]>,
 }
 
 impl Net {
     /// A network with the given behaviour.
     pub fn new(config: NetConfig) -> Self {
-        Net { config: Arc::new(config) }
+        Net { config: Arc::new(config), faults: Arc::new([]) }
     }
 
-    /// Opens a TCP connection to `host:port`, applying redirects and resolving names.
+    /// The same network with `faults` injected into every connection opened from now on.
+    pub fn with_faults(self, faults: Vec<Fault>) -> Self {
+        Net { faults: faults.into(), ..self }
+    }
+
+    /// Opens a service's control connection to `host:port`, applying redirects and resolving
+    /// names.
     pub async fn connect(&self, host: &str, port: u16) -> Result<NetStream, NetError> {
+        self.open(host, port, Role::Control).await
+    }
+
+    /// Opens a data connection to an address (an FTP passive data port), applying redirects.
+    pub async fn connect_addr(&self, addr: SocketAddr) -> Result<NetStream, NetError> {
+        self.open(&addr.ip().to_string(), addr.port(), Role::Data).await
+    }
+
+    async fn open(&self, host: &str, port: u16, role: Role) -> Result<NetStream, NetError> {
         let addrs = self.resolve(host, port).await?;
         let mut last = None;
         for addr in addrs {
             match TcpStream::connect(addr).await {
                 Ok(stream) => {
                     stream.set_nodelay(true)?;
-                    return Ok(NetStream { inner: stream });
+                    return Ok(self.stream(stream, role));
                 }
                 Err(e) => last = Some(classify(addr, e)),
             }
@@ -73,14 +94,13 @@ impl Net {
         Err(last.unwrap_or_else(|| NetError::Dns(host.to_string())))
     }
 
-    /// Opens a TCP connection to an address (an FTP passive data port), applying redirects.
-    pub async fn connect_addr(&self, addr: SocketAddr) -> Result<NetStream, NetError> {
-        self.connect(&addr.ip().to_string(), addr.port()).await
+    /// Listens on an ephemeral port of `ip` for data connections (FTP active mode).
+    pub async fn listen(&self, ip: IpAddr) -> Result<NetListener, NetError> {
+        Ok(NetListener { inner: TcpListener::bind(SocketAddr::new(ip, 0)).await?, net: self.clone() })
     }
 
-    /// Listens on an ephemeral port of `ip` (an FTP active-mode data port).
-    pub async fn listen(&self, ip: IpAddr) -> Result<NetListener, NetError> {
-        Ok(NetListener { inner: TcpListener::bind(SocketAddr::new(ip, 0)).await? })
+    fn stream(&self, inner: TcpStream, role: Role) -> NetStream {
+        NetStream { inner, gate: ReadGate::new(&self.faults, role) }
     }
 
     /// The addresses `host:port` stands for, after redirects.
@@ -118,6 +138,7 @@ fn classify(addr: SocketAddr, e: io::Error) -> NetError {
 #[derive(Debug)]
 pub struct NetStream {
     inner: TcpStream,
+    gate: ReadGate,
 }
 
 impl NetStream {
@@ -133,8 +154,15 @@ impl NetStream {
 }
 
 impl AsyncRead for NetStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let allowance = ready!(this.gate.poll_allowance(cx));
+        let mut limited = ReadBuf::new(buf.initialize_unfilled_to(allowance.min(buf.remaining())));
+        ready!(Pin::new(&mut this.inner).poll_read(cx, &mut limited))?;
+        let n = limited.filled().len();
+        buf.advance(n);
+        this.gate.delivered(n);
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -156,6 +184,7 @@ impl AsyncWrite for NetStream {
 #[derive(Debug)]
 pub struct NetListener {
     inner: TcpListener,
+    net: Net,
 }
 
 impl NetListener {
@@ -168,13 +197,14 @@ impl NetListener {
     pub async fn accept(&self) -> Result<(NetStream, SocketAddr), NetError> {
         let (stream, peer) = self.inner.accept().await?;
         stream.set_nodelay(true)?;
-        Ok((NetStream { inner: stream }, peer))
+        Ok((self.net.stream(stream, Role::Data), peer))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn refused_and_dns_failures_are_classified() {
@@ -196,5 +226,37 @@ mod tests {
         let stream = net.connect("ftp.example.invalid", 21).await.unwrap();
         assert_eq!(stream.peer_addr().unwrap(), to);
         accept.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stalled_data_connection_delivers_its_first_bytes_then_waits() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let to = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            conn.write_all(b"0123456789").await.unwrap();
+        });
+        let stall = Duration::from_millis(300);
+        let net = Net::default().with_faults(vec![Fault::Stall { on: Role::Data, after: 4, seconds: 0.3 }]);
+        let mut stream = net.connect_addr(to).await.unwrap();
+        server.await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"0123", "the stall cuts the first read at `after` bytes");
+        let started = std::time::Instant::now();
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"456789");
+        assert!(started.elapsed() >= stall, "the rest came after {:?}", started.elapsed());
+        // Control connections are untouched by a data stall.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let to = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { listener.accept().await.unwrap().0.write_all(b"220 hi").await });
+        let mut control = net.connect("127.0.0.1", to.port()).await.unwrap();
+        server.await.unwrap().unwrap();
+        let mut all = Vec::new();
+        control.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all, b"220 hi");
     }
 }
