@@ -37,10 +37,20 @@ enum Command {
     Term(LineArgs),
 }
 
-/// Where the host side of a line is.
+/// Where the host side of a line is, and how fast it runs.
+#[derive(Args, Clone)]
+struct LineArgs {
+    #[command(flatten)]
+    target: LineTarget,
+    /// Baud rate for --serial (and --pty).
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+}
+
+/// The one line a host opens.
 #[derive(Args, Clone)]
 #[group(required = true, multiple = false)]
-struct LineArgs {
+struct LineTarget {
     /// A TCP address (a modem served with `--tcp`).
     #[arg(long)]
     tcp: Option<SocketAddr>,
@@ -50,9 +60,6 @@ struct LineArgs {
     /// A serial device with a real module on it.
     #[arg(long)]
     serial: Option<PathBuf>,
-    /// Baud rate for --serial (and --pty).
-    #[arg(long, default_value_t = 115_200)]
-    baud: u32,
 }
 
 #[derive(Args)]
@@ -95,7 +102,16 @@ struct ChatArgs {
     /// Write the transcript's @file fixtures into this FTP root first (e.g. the demo's folder).
     #[arg(long)]
     fixtures: Option<PathBuf>,
+    /// Restart the modem first (AT+CFUN=1,1) and wait for its boot URCs, so a transcript that
+    /// starts from power-on runs against a modem that has been used before.
+    #[arg(long)]
+    reset: bool,
 }
+
+/// How long the line must stay quiet after a restart's last boot URC.
+const RESET_QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+/// The longest a restart may take.
+const RESET_MAX: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
     s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
@@ -181,12 +197,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn open_line(line: &LineArgs) -> anyhow::Result<Link> {
-    if let Some(addr) = line.tcp {
+    let target = &line.target;
+    if let Some(addr) = target.tcp {
         let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
         return Ok(Box::new(stream));
     }
-    let path = line.pty.as_ref().or(line.serial.as_ref()).context("no line given")?;
+    let path = target.pty.as_ref().or(target.serial.as_ref()).context("no line given")?;
     let port = transport::serial::open(path, line.baud).with_context(|| format!("opening {}", path.display()))?;
     Ok(Box::new(port))
 }
@@ -200,6 +217,9 @@ async fn chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let vars: BTreeMap<String, String> = args.vars.into_iter().collect();
     let program = script.compile(&vars).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     let mut line = open_line(&args.line).await?;
+    if args.reset {
+        restart(&mut line).await?;
+    }
     match vmodem::script::run(&program, &mut line).await {
         Ok(outcome) => {
             println!("PASS {} ({} bytes sent, {} received)", args.file.display(), outcome.sent, outcome.received);
@@ -208,6 +228,31 @@ async fn chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
         Err(mismatch) => {
             println!("FAIL {}\n{mismatch}", args.file.display());
             Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Sends `AT+CFUN=1,1` and waits until the boot URCs have come and the line is quiet again.
+async fn restart(line: &mut Link) -> anyhow::Result<()> {
+    line.write_all(b"AT+CFUN=1,1\r").await?;
+    let deadline = tokio::time::Instant::now() + RESET_MAX;
+    let mut chunk = [0u8; 1024];
+    let (mut booted, mut tail) = (false, Vec::new());
+    loop {
+        // Before the first boot URC the module may be silent for seconds; after it, a short
+        // silence means the boot is over.
+        let wait = if booted { RESET_QUIET } else { RESET_MAX };
+        let until = deadline.min(tokio::time::Instant::now() + wait);
+        match tokio::time::timeout_at(until, line.read(&mut chunk)).await {
+            Ok(Ok(0)) => anyhow::bail!("the line closed during the restart"),
+            Ok(Ok(n)) => {
+                tail.extend_from_slice(&chunk[..n]);
+                booted |= tail.windows(4).any(|w| w == b"RDY\r");
+                tail.drain(..tail.len().saturating_sub(3));
+            }
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) if booted => return Ok(()),
+            Err(_) => anyhow::bail!("no RDY within {RESET_MAX:?} of AT+CFUN=1,1"),
         }
     }
 }
