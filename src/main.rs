@@ -137,8 +137,9 @@ async fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let level = ["warn", "info", "debug"][usize::from(verbose.min(2))];
+    // The embedded demo server logs every transfer at info; only its warnings matter here.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},libunftp=warn")));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 

@@ -249,10 +249,11 @@ impl Simcom {
 
     /// Registration and attach are back: the default bearer (PDP context 1) comes up.
     pub(super) fn network_up(&mut self) {
-        if self.registered() && self.bearers.attached {
-            if let Some(p) = self.bearers.pdp.iter_mut().find(|p| p.cid == 1) {
-                p.active = true;
-            }
+        if self.registered()
+            && self.bearers.attached
+            && let Some(p) = self.bearers.pdp.iter_mut().find(|p| p.cid == 1)
+        {
+            p.active = true;
         }
     }
 }
