@@ -6,6 +6,13 @@
 //! ```toml
 //! dialect = "sim7080"
 //!
+//! [line]                   # where the host connects; --tcp, --pty or --stdio override it
+//! tcp = "127.0.0.1:7080"
+//!
+//! [demo]                   # the embedded FTP server of `--demo`
+//! enabled = true
+//! dir = "/tmp/vmodem-demo"
+//!
 //! [identity]
 //! imei = "869951030012342"
 //!
@@ -23,8 +30,8 @@
 //! redirects = ["112.74.93.163:21=127.0.0.1:2121"]
 //! ```
 
-use std::net::Ipv4Addr;
-use std::path::Path;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -45,6 +52,10 @@ pub struct ModemConfig {
     pub ftp: FtpTimers,
     /// The network the services use.
     pub net: NetSection,
+    /// Where the host's line is (`vmodem serve`).
+    pub line: LineSection,
+    /// The embedded demo server (`vmodem serve --demo`).
+    pub demo: DemoSection,
 }
 
 impl Default for ModemConfig {
@@ -55,6 +66,8 @@ impl Default for ModemConfig {
             network: Network::default(),
             ftp: FtpTimers::default(),
             net: NetSection::default(),
+            line: LineSection::default(),
+            demo: DemoSection::default(),
         }
     }
 }
@@ -179,6 +192,28 @@ impl FtpTimers {
     }
 }
 
+/// The `[line]` section: at most one of its keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LineSection {
+    /// Listen on this TCP address.
+    pub tcp: Option<SocketAddr>,
+    /// Create a PTY linked at this path.
+    pub pty: Option<PathBuf>,
+    /// Use standard input and output.
+    pub stdio: bool,
+}
+
+/// The `[demo]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoSection {
+    /// Start the embedded FTP server with the sample files.
+    pub enabled: bool,
+    /// The folder it serves (default: vmodem-demo in the temporary directory).
+    pub dir: Option<PathBuf>,
+}
+
 /// The `[net]` section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -210,6 +245,8 @@ mod tests {
         let cfg: ModemConfig = toml::from_str(&toml).unwrap();
         assert_eq!(cfg.network.rssi, 27);
         assert_eq!(cfg.net.parsed().unwrap().len(), 1);
+        assert!(cfg.demo.enabled);
+        assert_eq!(cfg.line.tcp, Some(SocketAddr::from(([127, 0, 0, 1], 7080))));
     }
 
     #[test]

@@ -83,7 +83,7 @@ struct ServeArgs {
     #[arg(long)]
     demo: bool,
     /// The folder the demo serves (default: vmodem-demo in the temporary directory).
-    #[arg(long, requires = "demo")]
+    #[arg(long)]
     demo_dir: Option<PathBuf>,
     /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
     #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
@@ -155,23 +155,32 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         dialect::by_name(&config.dialect, &config).with_context(|| format!("unknown dialect {:?}", config.dialect))?;
     let mut redirects = config.net.parsed()?;
     redirects.extend(args.redirects);
-    let demo = match args.demo {
+    let demo = match args.demo || config.demo.enabled {
         true => {
-            let dir = args.demo_dir.unwrap_or_else(|| std::env::temp_dir().join("vmodem-demo"));
+            let dir =
+                args.demo_dir.or(config.demo.dir.clone()).unwrap_or_else(|| std::env::temp_dir().join("vmodem-demo"));
             let demo = Demo::start(&dir).await?;
             redirects.push(demo.redirect());
             Some(demo)
         }
         false => None,
     };
-    let tcp = match (&args.pty, args.tcp, args.stdio, &demo) {
+    // A line given on the command line replaces the configuration file's.
+    let (pty, tcp, stdio) = match (&args.pty, args.tcp, args.stdio) {
+        (None, None, false) => (config.line.pty.clone(), config.line.tcp, config.line.stdio),
+        _ => (args.pty.clone(), args.tcp, args.stdio),
+    };
+    let tcp = match (&pty, tcp, stdio, &demo) {
         (None, None, false, Some(_)) => Some(SocketAddr::from(([127, 0, 0, 1], 7080))),
         (None, None, false, None) => bail!("say where the line is: --pty PATH, --tcp ADDR or --stdio (or --demo)"),
-        _ => args.tcp,
+        (Some(_), Some(_), _, _) | (Some(_), _, true, _) | (_, Some(_), true, _) => {
+            bail!("[line] names more than one line: keep one of tcp, pty and stdio")
+        }
+        _ => tcp,
     };
     let mut _pty_handle = None;
     let mut _stdio_guard = None;
-    let (links, described) = if let Some(path) = &args.pty {
+    let (links, described) = if let Some(path) = &pty {
         let (links, handle) =
             transport::pty::open(path).await.with_context(|| format!("creating the PTY at {}", path.display()))?;
         let described = format!("{} (-> {})", handle.path().display(), handle.pts_path().display());
