@@ -202,7 +202,7 @@ impl Engine {
     }
 
     /// A power cycle of the line: stored settings, nothing in progress, queued URCs and
-    /// partial input dropped. (Output not yet taken is kept.)
+    /// partial input and the line `A/` repeats dropped. (Output not yet taken is kept.)
     pub fn reset(&mut self) {
         self.settings = self.stored;
         self.asm.reset();
@@ -210,6 +210,7 @@ impl Engine {
         self.rest.clear();
         self.held.clear();
         self.urcs.clear();
+        self.last_line.clear();
     }
 
     /// Queues an unsolicited result code; it goes out now if no response is in progress.
