@@ -13,6 +13,9 @@ use crate::net::Net;
 pub type JobId = u64;
 
 /// What a dialect asks the modem for.
+// One request per FTP command, moved once from the handler to the modem: boxing the large
+// variant would save nothing worth an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Request {
     /// Start an FTP job.
@@ -42,7 +45,7 @@ pub enum FtpWork {
     Upload {
         /// Server and login.
         config: FtpConfig,
-        /// The remote file.
+        /// The remote file (for STOU only its folder counts: the server names the file there).
         path: String,
         /// STOR, APPE or STOU.
         mode: StoreMode,
@@ -172,10 +175,16 @@ where
         if n == 0 {
             break;
         }
-        match sink.write_all(&buf[..n]).await {
-            Ok(true) if !report(JobEvent::Data).await => return Ok(Value::None),
-            Ok(_) => {}
-            Err(_) => return Ok(Value::None),
+        // Batch by batch: the host may find the pipe empty while this waits for room, and
+        // must hear of the bytes that then go into the empty pipe at once, not after the
+        // rest of the chunk (it reads only when told, so it would never make that room).
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            let Ok(w) = sink.write(rest).await else { return Ok(Value::None) };
+            rest = &rest[w.n..];
+            if w.was_empty && !report(JobEvent::Data).await {
+                return Ok(Value::None);
+            }
         }
     }
     session.finish(stream).await?;
@@ -197,7 +206,22 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     let mut session = FtpSession::connect(net, config).await?;
-    let mut stream = session.store(path, mode).await?;
+    let mut stream = match mode {
+        // RFC 959's STOU takes no argument (libunftp refuses one; proftpd ignores it): the
+        // server makes a name up in the working directory, so go to the file's folder first.
+        StoreMode::Stou => {
+            let folder = match path.rfind('/') {
+                Some(0) => "/",
+                Some(i) => &path[..i],
+                None => "",
+            };
+            if !folder.is_empty() {
+                session.cwd(folder).await?;
+            }
+            session.store("", mode).await?
+        }
+        _ => session.store(path, mode).await?,
+    };
     if !report(JobEvent::Opened).await {
         return Ok(Value::None);
     }

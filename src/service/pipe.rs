@@ -58,31 +58,40 @@ pub fn pipe(capacity: usize) -> (PipeWriter, PipeReader) {
     (PipeWriter { shared: shared.clone() }, PipeReader { shared })
 }
 
+/// What one [`PipeWriter::write`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes that went in.
+    pub n: usize,
+    /// The pipe was empty just before they went in: a reader that found it empty may be
+    /// waiting to be told.
+    pub was_empty: bool,
+}
+
 impl PipeWriter {
-    /// Writes all of `data`, waiting for room as needed. Returns whether the pipe was empty
-    /// before the first byte went in (the reader may want to be told data has arrived).
-    pub async fn write_all(&self, mut data: &[u8]) -> Result<bool, Gone> {
-        let mut was_empty = None;
-        while !data.is_empty() {
+    /// Waits for room, then writes as much of `data` as fits now (at least one byte unless
+    /// `data` is empty).
+    pub async fn write(&self, data: &[u8]) -> Result<Written, Gone> {
+        loop {
             let notified = self.shared.changed.notified();
             {
                 let mut st = self.shared.lock();
                 if st.abandoned {
                     return Err(Gone);
                 }
-                was_empty.get_or_insert(st.buf.is_empty());
                 let n = data.len().min(self.shared.capacity - st.buf.len());
-                st.buf.extend(&data[..n]);
-                data = &data[n..];
-                if n > 0 {
-                    self.shared.changed.notify_waiters();
+                if n > 0 || data.is_empty() {
+                    let was_empty = st.buf.is_empty();
+                    st.buf.extend(&data[..n]);
+                    drop(st);
+                    if n > 0 {
+                        self.shared.changed.notify_waiters();
+                    }
+                    return Ok(Written { n, was_empty });
                 }
             }
-            if !data.is_empty() {
-                notified.await;
-            }
+            notified.await;
         }
-        Ok(was_empty.unwrap_or(false))
     }
 
     /// Writes as much of `data` as fits now; returns how much.
@@ -98,11 +107,6 @@ impl PipeWriter {
             self.shared.changed.notify_waiters();
         }
         Ok(n)
-    }
-
-    /// Room left now.
-    pub fn room(&self) -> usize {
-        self.shared.capacity - self.shared.lock().buf.len()
     }
 
     /// Marks the end of the data; the reader sees end-of-stream once it has read the rest.
@@ -180,11 +184,22 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Writes all of `data`; whether some of it went into an empty pipe.
+    async fn write_all(w: &PipeWriter, mut data: &[u8]) -> Result<bool, Gone> {
+        let mut into_empty = false;
+        while !data.is_empty() {
+            let written = w.write(data).await?;
+            into_empty |= written.was_empty;
+            data = &data[written.n..];
+        }
+        Ok(into_empty)
+    }
+
     #[tokio::test]
     async fn bytes_flow_in_order_and_the_writer_waits_for_room() {
         let (w, r) = pipe(4);
         let writer = tokio::spawn(async move {
-            let first = w.write_all(b"0123456789").await.unwrap();
+            let first = write_all(&w, b"0123456789").await.unwrap();
             assert!(first);
         });
         let mut got = Vec::new();
@@ -203,6 +218,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_write_says_when_its_bytes_went_into_an_empty_pipe() {
+        let (w, r) = pipe(4);
+        assert_eq!(w.write(b"ab").await, Ok(Written { n: 2, was_empty: true }));
+        assert_eq!(w.write(b"cdef").await, Ok(Written { n: 2, was_empty: false }));
+        // Full: the next write waits; the reader empties the pipe meanwhile, so the bytes that
+        // go in then go into an empty pipe, and the write says so.
+        let writer = tokio::spawn(async move { w.write(b"gh").await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut buf = [0u8; 4];
+        assert_eq!(r.try_read(&mut buf).n, 4);
+        let written = tokio::time::timeout(Duration::from_secs(5), writer).await.unwrap().unwrap();
+        assert_eq!(written, Ok(Written { n: 2, was_empty: true }));
+    }
+
+    #[tokio::test]
     async fn try_read_reports_eof_only_after_the_last_byte() {
         let (w, r) = pipe(16);
         assert_eq!(w.try_write(b"abc").unwrap(), 3);
@@ -215,7 +245,7 @@ mod tests {
     #[tokio::test]
     async fn writing_to_an_abandoned_pipe_fails_instead_of_waiting() {
         let (w, r) = pipe(2);
-        let writer = tokio::spawn(async move { w.write_all(b"more than two").await });
+        let writer = tokio::spawn(async move { write_all(&w, b"more than two").await });
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(r);
         assert_eq!(tokio::time::timeout(Duration::from_secs(5), writer).await.unwrap().unwrap(), Err(Gone));
@@ -225,7 +255,6 @@ mod tests {
     fn try_write_is_bounded() {
         let (w, _r) = pipe(5);
         assert_eq!(w.try_write(b"1234567").unwrap(), 5);
-        assert_eq!(w.room(), 0);
         assert_eq!(w.try_write(b"x").unwrap(), 0);
     }
 }
