@@ -51,6 +51,8 @@ set -euo pipefail
 BASE=${VMODEM_SERVERS:-/tmp/vmodem-servers}
 FTP_USER=${FTP_USER:-ftptest}
 FTP_PASS=${FTP_PASS:-Secr3t!}
+# A user name vsftpd refuses at USER (530 before any PASS), from its user list.
+FTP_DENIED_USER=denied
 DEB=$BASE/debroot            # pure-ftpd + proftpd are unpacked here (they conflict with vsftpd in apt)
 PIDS=$BASE/pids
 LOGS=$BASE/logs
@@ -309,6 +311,7 @@ ftp_user() { # the system user that vsftpd logs in (PAM) and whose uid the other
 # ---------------------------------------------------------------------------------------------
 start_vsftpd() {
   mkdir -p /var/run/vsftpd/empty "$BASE/vsftpd"
+  echo "$FTP_DENIED_USER" >"$BASE/vsftpd/user_list"
   fresh_root "$VSFTPD_ROOT" "hello from vsftpd"
   local mode port pmin pmax force
   for mode in explicit implicit; do
@@ -338,6 +341,9 @@ connect_from_port_20=NO
 seccomp_sandbox=NO
 secure_chroot_dir=/var/run/vsftpd/empty
 pam_service_name=vsftpd
+userlist_enable=YES
+userlist_deny=YES
+userlist_file=$BASE/vsftpd/user_list
 xferlog_enable=YES
 log_ftp_protocol=YES
 vsftpd_log_file=$LOGS/vsftpd-$mode.log
@@ -496,6 +502,7 @@ write_env() {
 SERVERS_BASE=$BASE
 FTP_USER=$FTP_USER
 FTP_PASS=$FTP_PASS
+FTP_DENIED_USER=$FTP_DENIED_USER
 FTP_UID=$FTP_UID
 FTP_GID=$FTP_GID
 CA_PEM=$CERTS/ca.pem
