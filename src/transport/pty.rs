@@ -88,13 +88,7 @@ pub const DEFAULT_BAUD: u32 = 115_200;
 /// [`io::ErrorKind::AlreadyExists`]. Keep the returned handle alive while the PTY should be
 /// reachable: dropping it removes the symlink and stops yielding links.
 pub async fn open(path: &Path) -> io::Result<(Links, PtyHandle)> {
-    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
-    rustix::pty::grantpt(&master)?;
-    rustix::pty::unlockpt(&master)?;
-    let pts = PathBuf::from(std::ffi::OsStr::from_bytes(rustix::pty::ptsname(&master, Vec::new())?.as_bytes()));
-    let flags = rustix::fs::fcntl_getfl(&master)?;
-    rustix::fs::fcntl_setfl(&master, flags | OFlags::NONBLOCK)?;
-
+    let (master, pts) = open_master()?;
     let mut termios = rustix::termios::tcgetattr(&master)?;
     termios.make_raw();
     termios.control_modes -= ControlModes::CSTOPB;
@@ -111,6 +105,19 @@ pub async fn open(path: &Path) -> io::Result<(Links, PtyHandle)> {
     let task = tokio::spawn(run(Arc::clone(&master), tx, pts.clone()));
     info!(path = %path.display(), pts = %pts.display(), "PTY ready");
     Ok((links, PtyHandle { master, path: path.to_path_buf(), pts, task }))
+}
+
+/// A new PTY: its master, non-blocking, and the path of its slave (`/dev/pts/N`).
+///
+/// Public so that benchmarks can build a bare PTY over the same medium as the transport.
+pub fn open_master() -> io::Result<(OwnedFd, PathBuf)> {
+    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    rustix::pty::grantpt(&master)?;
+    rustix::pty::unlockpt(&master)?;
+    let pts = PathBuf::from(std::ffi::OsStr::from_bytes(rustix::pty::ptsname(&master, Vec::new())?.as_bytes()));
+    let flags = rustix::fs::fcntl_getfl(&master)?;
+    rustix::fs::fcntl_setfl(&master, flags | OFlags::NONBLOCK)?;
+    Ok((master, pts))
 }
 
 /// Owns the PTY's symlink and its transport task.

@@ -1,0 +1,402 @@
+//! Download throughput: a 256 MiB file fetched through a sim7080 vmodem on the TCP transport
+//! (`AT+FTPGET=1`, then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`, no pacing), beside `curl`
+//! fetching the same file from the same server in the same run. The server is the embedded
+//! libunftp server on loopback, and vsftpd as scripts/test-servers.sh starts it (run
+//! `scripts/test-servers.sh start` first; without it the benchmark stops with that advice).
+//!
+//! `cargo bench --bench ftp_download` prints one Markdown table: seconds per download (median
+//! of [`RUNS`], runs alternating between vmodem and curl), MiB/s, and the ratio vmodem/curl.
+//! Each vmodem download is checked byte for byte against the file; each curl download by its
+//! size. A vmodem download is timed from sending `AT+FTPGET=1` to reading `+FTPGET: 1,0`, so
+//! like curl's it includes the login and the data connection. curl is timed from spawn to exit.
+//!
+//! The host is a plain thread with a blocking socket, as a driver would be: it sends one
+//! command, reads its whole response, then sends the next. `+FTPGET: 1,1` URCs between
+//! responses are skipped; a `+FTPGET: 2,0` (nothing buffered yet) is counted and read again.
+//!
+//! A third client shows the ceiling of this way of reading: the same host loop against a
+//! loopback TCP task that answers every `AT+FTPGET=2,1460` at once with a canned full response
+//! (`+FTPGET: 2,1460`, 1460 bytes, `OK`), a modem that costs nothing and never runs dry.
+//!
+//! `VMODEM_BENCH_MIB` sets another file size in MiB (for a quick check).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use vmodem::config::ModemConfig;
+use vmodem::dialect;
+use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
+use vmodem::modem::Modem;
+use vmodem::net::{Net, NetConfig, Redirect};
+use vmodem::transport;
+
+/// The file size in MiB unless `VMODEM_BENCH_MIB` says otherwise.
+const DEFAULT_MIB: usize = 256;
+/// Downloads per client and server; the table shows the median.
+const RUNS: usize = 3;
+/// Bytes the host asks for per `AT+FTPGET=2`: the most the SIM7080 allows.
+const CHUNK: usize = 1460;
+/// The host's read command, for [`CHUNK`] bytes.
+const REQUEST: &[u8] = b"AT+FTPGET=2,1460\r";
+/// The end of every response.
+const OK: &[u8] = b"\r\nOK\r\n";
+/// The longest the host waits for any byte from the modem.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest one download may take, through vmodem or curl.
+const DOWNLOAD_LIMIT: Duration = Duration::from_secs(900);
+/// The longest line the host accepts from the modem.
+const MAX_LINE: usize = 256;
+/// Bytes the host reads from its socket at most at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// The remote file's name.
+const FILE_NAME: &str = "vmodem-bench.bin";
+/// The embedded server's login.
+const EMBEDDED_LOGIN: (&str, &str) = ("bench", "bench");
+
+/// An FTP server to download from.
+struct Server {
+    /// Its name in the table.
+    name: &'static str,
+    /// The name the host gives in `AT+FTPSERV`, redirected to `addr`.
+    host: &'static str,
+    addr: SocketAddr,
+    user: String,
+    password: String,
+}
+
+/// One server's results.
+struct Row {
+    server: &'static str,
+    modem: Vec<Duration>,
+    curl: Vec<Duration>,
+    /// `+FTPGET: 2,0` answers over all vmodem runs.
+    empty_reads: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let curl = Command::new("curl").arg("--version").output();
+    ensure!(
+        curl.as_ref().is_ok_and(|o| o.status.success()),
+        "this benchmark compares vmodem with curl, and `curl --version` does not run ({}); install curl \
+         (apt-get install curl)",
+        curl.err().map(|e| e.to_string()).unwrap_or_else(|| "it failed".into())
+    );
+    let mib = match std::env::var("VMODEM_BENCH_MIB") {
+        Ok(v) => v.parse().with_context(|| format!("VMODEM_BENCH_MIB={v:?} is not a number"))?,
+        Err(_) => DEFAULT_MIB,
+    };
+    let data = random_bytes(mib << 20);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join(FILE_NAME), &data)?;
+    let (user, password) = EMBEDDED_LOGIN;
+    let embedded = runtime.block_on(EmbeddedFtp::start(EmbeddedFtpConfig {
+        root: dir.path().to_path_buf(),
+        user: user.into(),
+        password: password.into(),
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+    }))?;
+    let mut servers = vec![Server {
+        name: "libunftp (embedded)",
+        host: "embedded.bench.invalid",
+        addr: embedded.addr(),
+        user: user.into(),
+        password: password.into(),
+    }];
+    let (vsftpd, vsftpd_root) = vsftpd()?;
+    let vsftpd_path = vsftpd_root.join(FILE_NAME);
+    // The copy in vsftpd's root goes away when this is dropped.
+    let _vsftpd_file = RemoveOnDrop(vsftpd_path.clone());
+    std::fs::write(&vsftpd_path, &data)?;
+    // vsftpd reads it as the FTP user.
+    std::fs::set_permissions(&vsftpd_path, std::fs::Permissions::from_mode(0o644))?;
+    servers.push(vsftpd);
+
+    let redirects = servers.iter().map(|s| Redirect::new(s.host, Some(21), s.addr)).collect();
+    let dialect = dialect::by_name("sim7080", &ModemConfig::default()).context("no sim7080 dialect")?;
+    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+    let (links, addr) = runtime.block_on(transport::tcp::listen(SocketAddr::from(([127, 0, 0, 1], 0))))?;
+    runtime.spawn(modem.run(links));
+    let mut host = Host::connect(addr)?;
+    host.command("ATE0")?;
+    host.command("AT+CNACT=0,1")?;
+    host.wait_for("+APP PDP: 0,ACTIVE")?;
+    for cmd in ["AT+FTPCID=0", "AT+FTPMODE=1", "AT+FTPTYPE=\"I\"", "AT+FTPGETPATH=\"/\""] {
+        host.command(cmd)?;
+    }
+    host.command(&format!("AT+FTPGETNAME=\"{FILE_NAME}\""))?;
+
+    let mut rows = Vec::new();
+    let mut received = Vec::with_capacity(data.len());
+    for server in &servers {
+        host.command(&format!("AT+FTPSERV=\"{}\"", server.host))?;
+        host.command(&format!("AT+FTPUN=\"{}\"", server.user))?;
+        host.command(&format!("AT+FTPPW=\"{}\"", server.password))?;
+        let mut row = Row { server: server.name, modem: Vec::new(), curl: Vec::new(), empty_reads: 0 };
+        for _ in 0..RUNS {
+            received.clear();
+            let start = Instant::now();
+            row.empty_reads += host.download(&mut received, data.len())?;
+            row.modem.push(start.elapsed());
+            ensure!(received == data, "{}: vmodem delivered different bytes than the file holds", server.name);
+            row.curl.push(curl_download(server, data.len())?);
+        }
+        rows.push(row);
+    }
+
+    let ceiling_len = data.len() - data.len() % CHUNK;
+    let mut canned = Host::connect(runtime.block_on(canned_responder())?)?;
+    let mut ceiling = Vec::new();
+    for _ in 0..RUNS {
+        received.clear();
+        let start = Instant::now();
+        while received.len() < ceiling_len {
+            canned.chunk(&mut received, ceiling_len)?;
+        }
+        ceiling.push(start.elapsed());
+    }
+    let rate = |bytes: usize, d: Duration| bytes as f64 / f64::from(1 << 20) / d.as_secs_f64();
+    let ceiling_rate = rate(ceiling_len, median(&ceiling));
+
+    println!("FTP download of {mib} MiB: vmodem (sim7080 on TCP, AT+FTPGET=2,1460, no pacing) beside curl");
+    println!("same server, same run; {RUNS} runs each, alternating; median shown, every run in the last column");
+    println!();
+    println!("| server | client | seconds | MiB/s | runs (s) |");
+    println!("| --- | --- | ---: | ---: | --- |");
+    let runs = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(", ");
+    for row in &rows {
+        let (m, c) = (median(&row.modem), median(&row.curl));
+        let (m_rate, c_rate) = (rate(data.len(), m), rate(data.len(), c));
+        println!(
+            "| {} | vmodem | {:.2} | {m_rate:.1} | {} ({} × `+FTPGET: 2,0`) |",
+            row.server,
+            m.as_secs_f64(),
+            runs(&row.modem),
+            row.empty_reads
+        );
+        println!("| {} | curl | {:.3} | {c_rate:.1} | {} |", row.server, c.as_secs_f64(), runs(&row.curl));
+        println!("| {} | ratio vmodem/curl | | {:.3} | |", row.server, m_rate / c_rate);
+        println!("| {} | ratio vmodem/ceiling | | {:.3} | |", row.server, m_rate / ceiling_rate);
+    }
+    println!(
+        "| canned responder | host loop (ceiling) | {:.2} | {ceiling_rate:.1} | {} |",
+        median(&ceiling).as_secs_f64(),
+        runs(&ceiling)
+    );
+    drop(embedded);
+    Ok(())
+}
+
+/// `len` bytes of xorshift64 output: incompressible enough, and fast to make.
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A loopback TCP task that answers each `\r`-terminated request with a full `AT+FTPGET=2,1460`
+/// response at once: the fastest modem this host loop could talk to.
+async fn canned_responder() -> std::io::Result<SocketAddr> {
+    let mut response = format!("\r\n+FTPGET: 2,{CHUNK}\r\n").into_bytes();
+    response.extend(random_bytes(CHUNK));
+    response.extend(OK);
+    support::loopback_responder(move |read, out| {
+        for _ in read.iter().filter(|&&b| b == b'\r') {
+            out.extend_from_slice(&response);
+        }
+    })
+    .await
+}
+
+/// vsftpd from scripts/test-servers.sh, and its FTP root; an error when the servers are not up.
+fn vsftpd() -> anyhow::Result<(Server, PathBuf)> {
+    let base = std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into());
+    let path = Path::new(&base).join("servers.env");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("{} is missing: start the test servers first (scripts/test-servers.sh start)", path.display())
+    })?;
+    let env: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    let get = |k: &str| env.get(k).copied().with_context(|| format!("{k} missing from {}", path.display()));
+    let port: u16 = get("VSFTPD_PORT")?.parse().context("VSFTPD_PORT is not a port")?;
+    let server = Server {
+        name: "vsftpd",
+        host: "vsftpd.bench.invalid",
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        user: get("FTP_USER")?.into(),
+        password: get("FTP_PASS")?.into(),
+    };
+    Ok((server, PathBuf::from(get("VSFTPD_ROOT")?)))
+}
+
+/// Deletes a file when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.0).ok();
+    }
+}
+
+/// Fetches the file with curl (passive mode, as vmodem is set to), into /dev/null.
+fn curl_download(server: &Server, len: usize) -> anyhow::Result<Duration> {
+    let url = format!("ftp://{}/{FILE_NAME}", server.addr);
+    let start = Instant::now();
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--output", "/dev/null", "--write-out", "%{size_download}"])
+        .args(["--max-time", &DOWNLOAD_LIMIT.as_secs().to_string()])
+        .arg("--user")
+        .arg(format!("{}:{}", server.user, server.password))
+        .arg(&url)
+        .output()?;
+    let elapsed = start.elapsed();
+    ensure!(out.status.success(), "curl {url}: {}", String::from_utf8_lossy(&out.stderr).trim());
+    let size = String::from_utf8_lossy(&out.stdout);
+    ensure!(size.trim() == len.to_string(), "curl {url}: {size} bytes instead of {len}");
+    Ok(elapsed)
+}
+
+fn median(v: &[Duration]) -> Duration {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+/// The host's end of the modem's TCP line, with a buffer of what it has read.
+struct Host {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// `buf[start..end]` is read but not yet used.
+    start: usize,
+    end: usize,
+}
+
+impl Host {
+    fn connect(addr: SocketAddr) -> anyhow::Result<Host> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(READ_TIMEOUT))?;
+        Ok(Host { stream, buf: vec![0; 2 * READ_CHUNK], start: 0, end: 0 })
+    }
+
+    /// Reads more bytes from the socket into the buffer.
+    fn fill(&mut self) -> anyhow::Result<()> {
+        if self.buf.len() - self.end < READ_CHUNK {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let n = self.stream.read(&mut self.buf[self.end..]).context("reading from the modem")?;
+        ensure!(n > 0, "the modem closed the line");
+        self.end += n;
+        Ok(())
+    }
+
+    /// The next non-empty line (without its `\r\n`).
+    fn line(&mut self) -> anyhow::Result<String> {
+        loop {
+            let pending = &self.buf[self.start..self.end];
+            if let Some(at) = pending.windows(2).position(|w| w == b"\r\n") {
+                self.start += at + 2;
+                if at > 0 {
+                    return Ok(String::from_utf8_lossy(&pending[..at]).into_owned());
+                }
+                continue;
+            }
+            ensure!(pending.len() < MAX_LINE, "no line end in {:?}", String::from_utf8_lossy(pending));
+            self.fill()?;
+        }
+    }
+
+    /// Moves `n` bytes from the line into `out`.
+    fn take(&mut self, mut n: usize, out: &mut Vec<u8>) -> anyhow::Result<()> {
+        while n > 0 {
+            if self.start == self.end {
+                self.fill()?;
+            }
+            let k = n.min(self.end - self.start);
+            out.extend_from_slice(&self.buf[self.start..self.start + k]);
+            self.start += k;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.stream.write_all(bytes).context("writing to the modem")
+    }
+
+    /// Sends a command and reads lines up to its `OK` (echo off; nothing else may be pending).
+    fn command(&mut self, cmd: &str) -> anyhow::Result<()> {
+        self.send(format!("{cmd}\r").as_bytes())?;
+        self.wait_for("OK").with_context(|| cmd.to_string())
+    }
+
+    /// Reads lines until `expected`. An error result, or an FTP session that ends otherwise,
+    /// on the way fails; other lines (URCs) are skipped.
+    fn wait_for(&mut self, expected: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while Instant::now() < deadline {
+            match self.line()? {
+                line if line == expected => return Ok(()),
+                line if line == "ERROR" || line.starts_with("+CME ERROR") => bail!("{line}"),
+                line if line.starts_with("+FTPGET: 1,") && line != "+FTPGET: 1,1" => bail!("{line}"),
+                _ => {}
+            }
+        }
+        bail!("no {expected:?} within {READ_TIMEOUT:?}")
+    }
+
+    /// One `AT+FTPGET=2,1460` and its response: appends the data to `out` (which must not grow
+    /// beyond `len`) and returns its length. `+FTPGET: 1,1` URCs before the response are skipped.
+    fn chunk(&mut self, out: &mut Vec<u8>, len: usize) -> anyhow::Result<usize> {
+        self.send(REQUEST)?;
+        let n = loop {
+            match self.line()? {
+                line if line == "+FTPGET: 1,1" => {}
+                line => match line.strip_prefix("+FTPGET: 2,").map(str::parse::<usize>) {
+                    Some(Ok(n)) => break n,
+                    _ => bail!("after {} of {len} bytes: {line:?}", out.len()),
+                },
+            }
+        };
+        ensure!(out.len() + n <= len, "more bytes than the file holds");
+        self.take(n, out)?;
+        let mut tail = Vec::with_capacity(OK.len());
+        self.take(OK.len(), &mut tail)?;
+        ensure!(tail == OK, "after {n} bytes of data: {:?}", String::from_utf8_lossy(&tail));
+        Ok(n)
+    }
+
+    /// Downloads the file set up by the FTP parameters into `out`, expecting `len` bytes.
+    /// Returns how many reads found nothing buffered.
+    fn download(&mut self, out: &mut Vec<u8>, len: usize) -> anyhow::Result<u64> {
+        let deadline = Instant::now() + DOWNLOAD_LIMIT;
+        self.command("AT+FTPGET=1")?;
+        self.wait_for("+FTPGET: 1,1")?;
+        let mut empty = 0;
+        while out.len() < len {
+            ensure!(Instant::now() < deadline, "the download took longer than {DOWNLOAD_LIMIT:?}");
+            if self.chunk(out, len)? == 0 {
+                empty += 1;
+            }
+        }
+        self.wait_for("+FTPGET: 1,0").context("after the last byte")?;
+        Ok(empty)
+    }
+}
