@@ -26,6 +26,10 @@
 //! unread_notice = 10.0     # seconds between repeated "+FTPGET: 1,1" while data waits
 //! unread_timeout = 60.0    # seconds without a read before "+FTPGET: 1,64"
 //!
+//! [fs]                     # the module file system (default: a temporary folder)
+//! root = "/var/lib/vmodem/fs"
+//! quota = 6391808
+//!
 //! [net]
 //! redirects = ["112.74.93.163:21=127.0.0.1:2121"]
 //! ```
@@ -56,6 +60,8 @@ pub struct ModemConfig {
     pub line: LineSection,
     /// The embedded demo server (`vmodem serve --demo`).
     pub demo: DemoSection,
+    /// The module's file system (`AT+CFS*`, `AT+FTPEXTGET=2`).
+    pub fs: FsSection,
 }
 
 impl Default for ModemConfig {
@@ -68,6 +74,7 @@ impl Default for ModemConfig {
             net: NetSection::default(),
             line: LineSection::default(),
             demo: DemoSection::default(),
+            fs: FsSection::default(),
         }
     }
 }
@@ -212,6 +219,24 @@ pub struct DemoSection {
     pub enabled: bool,
     /// The folder it serves (default: vmodem-demo in the temporary directory).
     pub dir: Option<PathBuf>,
+}
+
+/// The `[fs]` section: where the module's file system lives and how big it is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FsSection {
+    /// The host folder that holds it; without one, a temporary folder that is removed when
+    /// vmodem exits (a module's flash outlives a power cycle, which `AT+CFUN=1,1` honours).
+    pub root: Option<PathBuf>,
+    /// Its size in bytes: `AT+CFSGFRS?` reports what the files leave of it. The default is the
+    /// free space the SIM7080 manual's example prints.
+    pub quota: u64,
+}
+
+impl Default for FsSection {
+    fn default() -> Self {
+        FsSection { root: None, quota: 6_391_808 }
+    }
 }
 
 /// The `[net]` section.

@@ -61,6 +61,13 @@ impl Demo {
         &self.dir
     }
 
+    /// Where the demo keeps the module file system: `<dir>-fs` beside the FTP server's folder.
+    pub fn fs_root(&self) -> PathBuf {
+        let mut name = self.dir.file_name().unwrap_or_default().to_os_string();
+        name.push("-fs");
+        self.dir.with_file_name(name)
+    }
+
     /// Sends the notes' server address (port 21) to the embedded server.
     pub fn redirect(&self) -> Redirect {
         Redirect::new(SEED_SERVER, Some(21), self.ftp.addr())
@@ -71,6 +78,7 @@ impl Demo {
         format!(
             "vmodem demo: a SIMCom SIM7080 on {line}\n\
              FTP server {ftp} (also reachable as {SEED_SERVER}:21), user/password {SEED_LOGIN}, serving {dir}\n\
+             module file system (AT+CFS*) in {fs}\n\
              \n\
              Try (each line ends with Enter):\n\
              \x20 AT+CNACT=0,1\n\
@@ -84,6 +92,7 @@ impl Demo {
              \x20 AT+FTPGET=2,1024\n",
             ftp = self.ftp.addr(),
             dir = self.dir.display(),
+            fs = self.fs_root().display(),
         )
     }
 }

@@ -151,8 +151,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(d) = args.dialect {
         config.dialect = d;
     }
-    let dialect =
-        dialect::by_name(&config.dialect, &config).with_context(|| format!("unknown dialect {:?}", config.dialect))?;
     let mut redirects = config.net.parsed()?;
     redirects.extend(args.redirects);
     let demo = match args.demo || config.demo.enabled {
@@ -161,10 +159,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 args.demo_dir.or(config.demo.dir.clone()).unwrap_or_else(|| std::env::temp_dir().join("vmodem-demo"));
             let demo = Demo::start(&dir).await?;
             redirects.push(demo.redirect());
+            // The demo keeps the module's files beside the FTP server's, where they can be looked at.
+            config.fs.root.get_or_insert_with(|| demo.fs_root());
             Some(demo)
         }
         false => None,
     };
+    let dialect = dialect::by_name(&config.dialect, &config)?;
     // A line given on the command line replaces the configuration file's.
     let (pty, tcp, stdio) = match (&args.pty, args.tcp, args.stdio) {
         (None, None, false) => (config.line.pty.clone(), config.line.tcp, config.line.stdio),

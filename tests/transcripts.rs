@@ -68,8 +68,7 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
     if let Some(family) = &header.family {
         config.dialect = family.clone();
     }
-    let dialect =
-        dialect::by_name(&config.dialect, &config).ok_or_else(|| format!("unknown family {:?}", config.dialect))?;
+    let dialect = dialect::by_name(&config.dialect, &config).map_err(|e| e.to_string())?;
     let mut vars = header.vars.clone();
     let real = match header.server.as_deref() {
         Some(name @ ("vsftpd" | "proftpd" | "pureftpd")) => Some(RealServer::new(name)?),

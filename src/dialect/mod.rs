@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings};
 
 use crate::config::ModemConfig;
+use crate::service::fs::ModuleFs;
 use crate::service::{Event, JobId, Request};
 
 pub use table::{Ctx, Entry, Handler, Outcome};
@@ -58,9 +59,25 @@ pub trait Dialect: Send {
 /// The names `--dialect` accepts.
 pub const NAMES: &[&str] = &["sim7080", "sim7070", "sim7090"];
 
-/// Builds the dialect called `name`.
-pub fn by_name(name: &str, config: &ModemConfig) -> Option<Box<dyn Dialect>> {
-    simcom::Profile::by_name(name).map(|p| Box::new(simcom::Simcom::new(p, config)) as Box<dyn Dialect>)
+/// Why a dialect could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// No family has that name.
+    #[error("unknown dialect {0:?} (known: {names})", names = NAMES.join(", "))]
+    Unknown(String),
+    /// The module file system could not be opened.
+    #[error("module file system: {0}")]
+    Fs(#[from] std::io::Error),
+}
+
+/// Builds the dialect called `name`, with the module file system `config` names.
+pub fn by_name(name: &str, config: &ModemConfig) -> Result<Box<dyn Dialect>, BuildError> {
+    let profile = simcom::Profile::by_name(name).ok_or_else(|| BuildError::Unknown(name.into()))?;
+    let fs = match &config.fs.root {
+        Some(root) => ModuleFs::open(root, config.fs.quota)?,
+        None => ModuleFs::temporary(config.fs.quota)?,
+    };
+    Ok(Box::new(simcom::Simcom::new(profile, config, fs)))
 }
 
 /// What a dialect hands back to the modem while handling a command or an event.

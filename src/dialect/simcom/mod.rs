@@ -3,6 +3,7 @@
 //! what differs.
 
 mod bearer;
+mod cfs;
 mod cme;
 mod ftp;
 mod general;
@@ -13,6 +14,7 @@ use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settin
 
 use super::{Ctx, Dialect, Io, table};
 use crate::config::ModemConfig;
+use crate::service::fs::ModuleFs;
 use crate::service::{Event, JobId};
 
 pub use profile::{FtpProfile, Profile};
@@ -25,6 +27,7 @@ pub struct Simcom {
     radio: general::Radio,
     bearers: bearer::Bearers,
     ftp: ftp::Ftp,
+    cfs: cfs::Cfs,
     next_job: JobId,
 }
 
@@ -34,17 +37,19 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
 }
 
 /// The command tables, searched in order.
-const TABLES: &[&[table::Entry<Simcom>]] = &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION];
+const TABLES: &[&[table::Entry<Simcom>]] =
+    &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION, cfs::COMMANDS];
 
 impl Simcom {
     /// A modem of the `profile` family, powered on.
-    pub fn new(profile: &'static Profile, config: &ModemConfig) -> Self {
+    pub fn new(profile: &'static Profile, config: &ModemConfig, fs: ModuleFs) -> Self {
         Simcom {
             profile,
             config: config.clone(),
             radio: general::Radio::default(),
             bearers: bearer::Bearers::new(&config.network.apn),
             ftp: ftp::Ftp::new(profile),
+            cfs: cfs::Cfs::new(fs),
             next_job: 0,
         }
     }
@@ -73,7 +78,9 @@ impl Dialect for Simcom {
     }
 
     fn reset(&mut self) {
-        *self = Simcom { next_job: self.next_job, ..Simcom::new(self.profile, &self.config) };
+        // The file system is the module's flash: it outlives a power cycle.
+        let fs = self.cfs.fs().clone();
+        *self = Simcom { next_job: self.next_job, ..Simcom::new(self.profile, &self.config, fs) };
     }
 
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
@@ -88,11 +95,15 @@ impl Dialect for Simcom {
     }
 
     fn data(&mut self, payload: &[u8]) {
-        self.ftp.data(payload);
+        if self.cfs.writing() {
+            self.cfs.data(payload);
+        } else {
+            self.ftp.data(payload);
+        }
     }
 
     fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, _io: &mut Io) -> Reply {
-        self.ftp.data_end(end, rsp)
+        if self.cfs.writing() { self.cfs.data_end(end) } else { self.ftp.data_end(end, rsp) }
     }
 
     fn event(&mut self, event: Event, io: &mut Io) {

@@ -9,6 +9,12 @@ use vmodem_at::{Dte, Failure, Limits, Settings};
 pub mod cme {
     /// Operation not allowed: a command in the wrong state.
     pub const NOT_ALLOWED: u16 = 3;
+    /// Memory full: the file system has no room.
+    pub const MEMORY_FULL: u16 = 20;
+    /// Not found: no such file.
+    pub const NOT_FOUND: u16 = 22;
+    /// Memory failure: the file system failed.
+    pub const MEMORY_FAILURE: u16 = 23;
 }
 
 /// One SIMCom module family.
@@ -40,6 +46,8 @@ pub struct Profile {
     pub unknown: Failure,
     /// FTP differences.
     pub ftp: FtpProfile,
+    /// Longest file name of the `AT+CFS*` commands.
+    pub cfs_name_max: usize,
     /// Commands of the shared SIMCom tables this family does not have (they answer as unknown).
     pub lacks: &'static [&'static str],
 }
@@ -120,6 +128,7 @@ const fn sim70x0(name: &'static str, model: &'static str, revision: &'static str
         colon_space: true,
         unknown: Failure::Plain,
         ftp: FTP_SIM70X0,
+        cfs_name_max: 230,
         lacks: &[],
     }
 }
