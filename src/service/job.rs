@@ -6,7 +6,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::ftp::{FtpConfig, FtpError, FtpSession, StoreMode};
-use super::pipe::{PipeReader, PipeWriter};
+use super::pipe::PipeReader;
+use super::sink::{Sink, Taken};
 use crate::net::Net;
 
 /// Identifies a job for its events and for cancelling it.
@@ -38,8 +39,8 @@ pub enum FtpWork {
         config: FtpConfig,
         /// What to download.
         source: Source,
-        /// Where the bytes go; closed when the download is complete.
-        sink: PipeWriter,
+        /// Where the bytes go.
+        sink: Sink,
     },
     /// Upload what arrives in `source` until its writer closes.
     Upload {
@@ -131,6 +132,8 @@ pub enum Value {
     Size(u64),
     /// A `YYYYMMDDHHMMSS` timestamp.
     Timestamp(String),
+    /// A whole download held in RAM.
+    Bytes(Vec<u8>),
 }
 
 /// Bytes moved per socket read or pipe read.
@@ -154,7 +157,7 @@ async fn download<F, Fut>(
     net: &Net,
     config: &FtpConfig,
     source: Source,
-    sink: PipeWriter,
+    mut sink: Sink,
     report: &F,
 ) -> Result<Value, FtpError>
 where
@@ -180,17 +183,22 @@ where
         // rest of the chunk (it reads only when told, so it would never make that room).
         let mut rest = &buf[..n];
         while !rest.is_empty() {
-            let Ok(w) = sink.write(rest).await else { return Ok(Value::None) };
-            rest = &rest[w.n..];
-            if w.was_empty && !report(JobEvent::Data).await {
+            let (taken, what) = sink.take(rest).await.map_err(FtpError::Sink)?;
+            rest = &rest[taken..];
+            let gone = match what {
+                Taken::Stored => false,
+                Taken::Announce => !report(JobEvent::Data).await,
+                Taken::Gone => true,
+            };
+            if gone {
                 return Ok(Value::None);
             }
         }
     }
     session.finish(stream).await?;
-    sink.close();
+    let value = sink.finish().map_err(FtpError::Sink)?;
     log_quit(session.quit().await);
-    Ok(Value::None)
+    Ok(value)
 }
 
 async fn upload<F, Fut>(

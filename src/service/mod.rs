@@ -5,5 +5,6 @@ pub mod fs;
 pub mod ftp;
 pub mod job;
 pub mod pipe;
+pub mod sink;
 
 pub use job::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};

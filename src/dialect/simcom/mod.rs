@@ -38,7 +38,7 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
 
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Simcom>]] =
-    &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION, cfs::COMMANDS];
+    &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION, ftp::EXTENDED, cfs::COMMANDS];
 
 impl Simcom {
     /// A modem of the `profile` family, powered on.

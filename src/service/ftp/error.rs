@@ -159,6 +159,10 @@ pub enum FtpError {
     /// A path or argument cannot be sent (CR or LF in it). Nothing was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Where a download was going refused the bytes: the RAM buffer or the file system is
+    /// full, or the file system failed.
+    #[error("local destination: {0}")]
+    Sink(crate::service::fs::FsError),
 }
 
 impl FtpError {

@@ -19,6 +19,10 @@
 //! | the operation itself refused (RETR, STOR, DELE, SIZE, MKD, ... 4xx/5xx) | 77 operate error |
 //! | an upload broke after it started | 78 upload error |
 //! | a download broke after it started | 79 download error |
+//! | the RAM buffer or file system a download goes to is full or failed | 79 download error |
+//!
+//! The SIM7080 table has no file-system code (the SIM800's 85 is not in it), so a download
+//! whose destination refuses the bytes is a download error.
 
 use super::session::Kind;
 use crate::net::NetError;
@@ -50,5 +54,6 @@ pub fn code(err: &FtpError, kind: Kind) -> u8 {
         },
         FtpError::Malformed(_) => 70,
         FtpError::InvalidArgument(_) => 66,
+        FtpError::Sink(_) => 79,
     }
 }

@@ -2,11 +2,13 @@
 //! of service failures to the family's `<code>`s.
 
 mod codes;
+mod extended;
 mod params;
 mod session;
 
 pub(super) use params::COMMANDS as PARAMS;
 pub use params::Params;
+pub(super) use extended::COMMANDS as EXTENDED;
 pub(super) use session::COMMANDS as SESSION;
 
 /// The FTP state of one SIMCom modem.
@@ -15,11 +17,16 @@ pub struct Ftp {
     /// The values set with `AT+FTPSERV` and friends.
     pub params: Params,
     session: Option<session::Session>,
+    ext: extended::Extended,
 }
 
 impl Ftp {
     /// Power-on state for a family.
     pub fn new(profile: &super::Profile) -> Self {
-        Ftp { params: Params::new(profile.ftp.cid_default, profile.ftp.mode_default), session: None }
+        Ftp {
+            params: Params::new(profile.ftp.cid_default, profile.ftp.mode_default),
+            session: None,
+            ext: extended::Extended::default(),
+        }
     }
 }

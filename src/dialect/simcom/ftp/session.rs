@@ -33,6 +33,7 @@ use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
 use crate::service::ftp::{DataMode, FtpConfig, FtpTimeouts, StoreMode};
 use crate::service::pipe::{self, PipeReader, PipeWriter};
+use crate::service::sink::Sink;
 use crate::service::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};
 use tokio::time::Instant;
 
@@ -60,6 +61,10 @@ pub enum Kind {
     Rename,
     /// `AT+FTPMDTM`.
     Mdtm,
+    /// `AT+FTPEXTGET=1`: a download into the RAM buffer.
+    ExtGet,
+    /// `AT+FTPEXTGET=2`: a download into the module file system.
+    ExtGetFile,
 }
 
 impl Kind {
@@ -75,6 +80,8 @@ impl Kind {
             Kind::Rmd => "+FTPRMD",
             Kind::Rename => "+FTPRENAME",
             Kind::Mdtm => "+FTPMDTM",
+            Kind::ExtGet => "+FTPEXTGET",
+            Kind::ExtGetFile => "+FTPEXTGETFILE",
         }
     }
 }
@@ -90,14 +97,16 @@ pub struct Session {
 }
 
 #[derive(Debug)]
-enum State {
+pub(super) enum State {
     Download(Download),
     Upload(Upload),
+    /// A download into the RAM buffer or the file system: the result comes at its end.
+    Fill,
     Command,
 }
 
 #[derive(Debug)]
-struct Download {
+pub(super) struct Download {
     pipe: PipeReader,
     /// `+FTPGET: 1,1` has been sent at least once: reads are allowed.
     announced: bool,
@@ -110,9 +119,12 @@ struct Download {
 }
 
 #[derive(Debug)]
-struct Upload {
-    /// `None` once the host closed with `AT+FTPPUT=2,0`.
+pub(super) struct Upload {
+    /// `None` once the host closed with `AT+FTPPUT=2,0`, or from the start for an extended
+    /// upload (the whole `AT+FTPEXTPUT` buffer is in the pipe).
     pipe: Option<PipeWriter>,
+    /// An upload of the `AT+FTPEXTPUT` buffer: no `+FTPPUT: 1,1,<max>` handshake.
+    extended: bool,
     /// The data connection is open.
     opened: bool,
     /// `+FTPPUT: 1,1,<max>` is outstanding: the host may send a chunk.
@@ -182,27 +194,10 @@ fn put_command(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome 
 
 /// Starts a session of `kind`, or reports why it cannot run.
 fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    if s.ftp.session.is_some() {
-        ctx.io.urc(s.result(kind, 66, None));
+    if refuse(s, kind, ctx.io) {
         return Ok(Reply::Ok);
     }
     let p = &s.ftp.params;
-    let missing = p.server.is_empty()
-        || match kind {
-            Kind::Get | Kind::Dele | Kind::Size | Kind::Mdtm => p.get_name.is_empty(),
-            Kind::Put => p.put_name.is_empty(),
-            Kind::Rename => p.get_name.is_empty() || p.put_name.is_empty(),
-            Kind::Mkd | Kind::Rmd => p.get_path.is_empty(),
-            Kind::List => false,
-        };
-    if missing {
-        ctx.io.urc(s.result(kind, 66, None));
-        return Ok(Reply::Ok);
-    }
-    if !s.bearers.app_active(p.cid) {
-        ctx.io.urc(s.result(kind, 61, None));
-        return Ok(Reply::Ok);
-    }
     let config = ftp_config(p, &s.config.ftp);
     let get = join(&p.get_path, &p.get_name);
     let put = join(&p.put_path, &p.put_name);
@@ -215,16 +210,28 @@ fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
             };
             let now = ctx.io.now;
             let d = Download { pipe, announced: false, notified: false, done: false, last_read: now, last_notice: now };
-            (FtpWork::Download { config, source, sink }, State::Download(d))
+            (FtpWork::Download { config, source, sink: Sink::Pipe(sink) }, State::Download(d))
         }
         Kind::Put => {
-            let (writer, source) = pipe::pipe(pipe::DEFAULT_CAPACITY);
             let mode = match p.put_opt {
                 PutOpt::Stor => StoreMode::Stor,
                 PutOpt::Appe => StoreMode::Appe,
                 PutOpt::Stou => StoreMode::Stou,
             };
-            let u = Upload { pipe: Some(writer), opened: false, ready: false, chunk: Vec::new() };
+            let (writer, source) = match s.ftp.ext.put_buffer() {
+                Some(buf) => {
+                    let (writer, source) = pipe::pipe(buf.len());
+                    // Fits: the pipe is as large as the buffer. Dropping the writer ends the data.
+                    let _ = writer.try_write(buf);
+                    (None, source)
+                }
+                None => {
+                    let (writer, source) = pipe::pipe(pipe::DEFAULT_CAPACITY);
+                    (Some(writer), source)
+                }
+            };
+            let extended = writer.is_none();
+            let u = Upload { pipe: writer, extended, opened: false, ready: false, chunk: Vec::new() };
             (FtpWork::Upload { config, path: put, mode, source }, State::Upload(u))
         }
         _ => {
@@ -239,11 +246,39 @@ fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
             (FtpWork::Command { config, op }, State::Command)
         }
     };
-    let cid = p.cid;
-    let job = s.new_job();
-    ctx.io.request(Request::Ftp { job, work });
-    s.ftp.session = Some(Session { kind, job, cid, state });
+    launch(s, kind, work, state, ctx.io);
     Ok(Reply::Ok)
+}
+
+/// Whether a session of `kind` cannot start now; if so its URC (`66`: a session runs or a
+/// parameter is missing; `61`: the bearer is down) is queued.
+pub(super) fn refuse(s: &mut Simcom, kind: Kind, io: &mut Io) -> bool {
+    let p = &s.ftp.params;
+    let missing = p.server.is_empty()
+        || match kind {
+            Kind::Get | Kind::Dele | Kind::Size | Kind::Mdtm | Kind::ExtGet | Kind::ExtGetFile => p.get_name.is_empty(),
+            Kind::Put => p.put_name.is_empty(),
+            Kind::Rename => p.get_name.is_empty() || p.put_name.is_empty(),
+            Kind::Mkd | Kind::Rmd => p.get_path.is_empty(),
+            Kind::List => false,
+        };
+    let code = if s.ftp.session.is_some() || missing {
+        66
+    } else if !s.bearers.app_active(p.cid) {
+        61
+    } else {
+        return false;
+    };
+    io.urc(s.result(kind, code, None));
+    true
+}
+
+/// Asks for the job of a session and makes it the running one.
+pub(super) fn launch(s: &mut Simcom, kind: Kind, work: FtpWork, state: State, io: &mut Io) {
+    let cid = s.ftp.params.cid;
+    let job = s.new_job();
+    io.request(Request::Ftp { job, work });
+    s.ftp.session = Some(Session { kind, job, cid, state });
 }
 
 /// `AT+FTPGET=2,<n>`: up to `n` buffered bytes.
@@ -305,7 +340,7 @@ fn quit(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 /// The parameters of a job.
-fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
+pub(super) fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
     FtpConfig {
         host: p.server.clone(),
         port: p.port,
@@ -325,7 +360,7 @@ fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
 }
 
 /// `path` and `name` as one remote path (`/` + `simftp.txt` is `/simftp.txt`).
-fn join(path: &str, name: &str) -> String {
+pub(super) fn join(path: &str, name: &str) -> String {
     match (path, name) {
         ("", _) => name.to_string(),
         (_, "") => path.to_string(),
@@ -335,15 +370,26 @@ fn join(path: &str, name: &str) -> String {
 }
 
 impl Ftp {
-    /// Takes payload bytes of an `AT+FTPPUT=2,<n>` data phase.
+    /// The kind of the running session, if one runs.
+    pub(super) fn running(&self) -> Option<Kind> {
+        self.session.as_ref().map(|s| s.kind)
+    }
+
+    /// Takes payload bytes of an `AT+FTPPUT=2,<n>` or `AT+FTPEXTPUT=2,...` data phase.
     pub(in crate::dialect::simcom) fn data(&mut self, payload: &[u8]) {
-        if let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() {
+        if self.ext.loading() {
+            self.ext.data(payload);
+        } else if let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() {
             u.chunk.extend_from_slice(payload);
         }
     }
 
-    /// Ends an `AT+FTPPUT=2,<n>` data phase: the chunk goes to the server, or is discarded.
+    /// Ends an `AT+FTPPUT=2,<n>` data phase (the chunk goes to the server, or is discarded),
+    /// or an `AT+FTPEXTPUT=2,...` one.
     pub(in crate::dialect::simcom) fn data_end(&mut self, end: DataEnd, _rsp: &mut Response<'_>) -> Reply {
+        if self.ext.loading() {
+            return self.ext.data_end(end);
+        }
         let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() else {
             return Reply::Error(Failure::Plain);
         };
@@ -374,6 +420,9 @@ impl Simcom {
     fn end(&mut self, code: u8, value: Value, io: &mut Io) {
         if let Some(session) = self.ftp.session.take() {
             io.cancel(session.job);
+            if code != 0 {
+                self.ftp.ext.failed(session.kind, code);
+            }
             io.urc(self.result(session.kind, code, Some(&value).filter(|v| **v != Value::None)));
         }
     }
@@ -384,6 +433,7 @@ impl Simcom {
         let Some(session) = self.ftp.session.as_mut().filter(|s| s.job == event.job) else { return };
         let kind = session.kind;
         match (event.kind, &mut session.state) {
+            (JobEvent::Opened, State::Upload(u)) if u.extended => u.opened = true,
             (JobEvent::Opened, State::Upload(u)) => {
                 u.opened = true;
                 u.ready = true;
@@ -407,6 +457,10 @@ impl Simcom {
                 if d.pipe.available() == 0 {
                     self.end(0, Value::None, io);
                 }
+            }
+            (JobEvent::Done(Ok(value)), State::Fill) => {
+                self.ftp.ext.succeeded(value);
+                self.end(0, Value::None, io);
             }
             (JobEvent::Done(Ok(value)), _) => self.end(0, value, io),
             (JobEvent::Done(Err(err)), _) => {
