@@ -8,6 +8,9 @@
 //! the ATV1 framing (`<CR><LF>text<CR><LF>`) and an echoed command (`AT...<CR>`). A line
 //! counts as a URC if [`is_urc`] says so; URCs are queued in arrival order and taken with
 //! [`AtHost::next_urc`], [`AtHost::wait_urc`] or [`AtHost::session_end`].
+//!
+//! Shared by several test files, each of which uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -133,16 +136,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
     }
 
     /// Sends `cmd` and reads its response up to the final result, queueing URCs met on the way.
+    /// A line named like the command itself (`+FTPEXTGET: 1,300` after `AT+FTPEXTGET?`) is
+    /// taken as its answer even if it looks like a URC: call this when no session URC of that
+    /// name can be on its way.
     pub async fn command(&mut self, cmd: &str) -> Response {
         self.send(cmd).await;
         let deadline = Instant::now() + self.wait;
+        let name = cmd.get(2..).unwrap_or("").split(['=', '?']).next().unwrap_or("");
+        let own = format!("{name}: ");
         let mut lines = Vec::new();
         loop {
             let line = self.line(deadline, cmd).await;
             if let Some(result) = final_result(&line) {
                 return Response { lines, result };
             }
-            if is_urc(&line) {
+            if is_urc(&line) && !(name.starts_with('+') && line.starts_with(&own)) {
                 self.urcs.push_back(line);
             } else {
                 lines.push(line);
@@ -218,12 +226,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
     /// the response if the command failed (the session has ended or was never ready).
     pub async fn read_block(&mut self, cmd: &str, out: &mut Vec<u8>) -> Result<usize, Response> {
         let name = cmd.strip_prefix("AT").and_then(|c| c.split_once('=')).map(|(n, _)| n).unwrap_or(cmd);
-        let header = format!("{name}: 2,");
+        self.read_block_after(cmd, &format!("{name}: 2,"), out).await
+    }
+
+    /// Like [`read_block`](Self::read_block), for a command whose payload follows a line
+    /// `<header><k>` (`+FTPEXTGET: 3,` for `AT+FTPEXTGET=3,...`, `+CFSRFILE: `).
+    pub async fn read_block_after(&mut self, cmd: &str, header: &str, out: &mut Vec<u8>) -> Result<usize, Response> {
         self.send(cmd).await;
         let deadline = Instant::now() + self.wait;
         let k = loop {
             let line = self.line(deadline, cmd).await;
-            if let Some(k) = line.strip_prefix(&header) {
+            if let Some(k) = line.strip_prefix(header) {
                 break k.parse::<usize>().unwrap_or_else(|_| panic!("{cmd}: bad length in {line:?}"));
             }
             if let Some(result) = final_result(&line) {
@@ -318,6 +331,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
         let line = self.line(deadline, &cmd).await;
         assert_eq!(line, "OK", "{cmd}: the data phase did not end with OK");
         Ok(n)
+    }
+
+    /// Sends `cmd`, waits for its `prompt` line (`DOWNLOAD`, `+FTPEXTPUT: 0,1024`), sends
+    /// `data` and checks the `OK` that ends the data phase. Returns the response if the
+    /// command failed before its data phase.
+    pub async fn send_data(&mut self, cmd: &str, prompt: &str, data: &[u8]) -> Result<(), Response> {
+        self.send(cmd).await;
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let line = self.line(deadline, cmd).await;
+            if line == prompt {
+                break;
+            }
+            if let Some(result) = final_result(&line) {
+                return Err(Response { lines: Vec::new(), result });
+            }
+            assert!(is_urc(&line), "{cmd}: unexpected line {line:?} before {prompt:?}");
+            self.urcs.push_back(line);
+        }
+        self.write(data, cmd).await;
+        let line = self.line(deadline, cmd).await;
+        assert_eq!(line, "OK", "{cmd}: the data phase did not end with OK");
+        Ok(())
     }
 
     /// Runs an upload session to its end. Call it after `AT+FTPPUT=1` answered `OK`: each

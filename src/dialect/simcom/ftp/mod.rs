@@ -6,9 +6,9 @@ mod extended;
 mod params;
 mod session;
 
+pub(super) use extended::COMMANDS as EXTENDED;
 pub(super) use params::COMMANDS as PARAMS;
 pub use params::Params;
-pub(super) use extended::COMMANDS as EXTENDED;
 pub(super) use session::COMMANDS as SESSION;
 
 /// The FTP state of one SIMCom modem.

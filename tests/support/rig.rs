@@ -1,0 +1,329 @@
+//! The rig of the FTP scenario tests: real servers (the in-process libunftp server, and
+//! Debian's vsftpd and proftpd as scripts/test-servers.sh starts them), a fresh folder on the
+//! server for every test, and a real [`Modem`] driven by an [`AtHost`] whose FTP server
+//! address leads there. Shared by several test files, each of which uses a part of it.
+#![allow(dead_code, unused_macros)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+use tokio::io::DuplexStream;
+use vmodem::config::ModemConfig;
+use vmodem::dialect;
+use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
+use vmodem::modem::Modem;
+use vmodem::net::{Net, NetConfig, Redirect};
+use vmodem::transport::Links;
+
+use crate::at_host::{AtHost, SessionEnd};
+
+/// The server address the host gives the modem (the seeds' server); redirected to the test's.
+pub const FTP_HOST: &str = "112.74.93.163";
+/// The largest read of `AT+FTPGET=2,<n>`.
+pub const CHUNK: usize = 1460;
+/// The login of the embedded server.
+pub const EMBEDDED_USER: &str = "simcomtest";
+pub const EMBEDDED_PASS: &str = "simcomtest";
+/// The module file system's size in the scenarios: room for the big files.
+pub const MODULE_FS_QUOTA: u64 = 1 << 30;
+/// The longest one scenario may run (the 64 MiB downloads included).
+pub const SCENARIO_LIMIT: Duration = Duration::from_secs(300);
+
+// ---------------------------------------------------------------------------------------------
+// The servers
+
+/// Which FTP server a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The in-process libunftp server (`vmodem::embedded::ftp`).
+    Libunftp,
+    /// Debian's vsftpd, started by scripts/test-servers.sh.
+    Vsftpd,
+    /// Debian's proftpd, started by scripts/test-servers.sh.
+    Proftpd,
+}
+
+/// A server and this test's own folder on it.
+pub struct Server {
+    pub kind: Kind,
+    /// Where its control connection listens.
+    pub addr: SocketAddr,
+    pub user: String,
+    pub password: String,
+    /// This test's folder, on disk (inside the server's root).
+    pub dir: TempDir,
+    /// The same folder as the server names it (`/scenario-XXXX`).
+    pub remote: String,
+    /// Keeps the embedded server (and its root folder) alive.
+    pub _embedded: Option<(EmbeddedFtp, TempDir)>,
+}
+
+impl Server {
+    pub async fn start(kind: Kind) -> Server {
+        let (addr, root, user, password, embedded) = match kind {
+            Kind::Libunftp => {
+                let root = tempfile::tempdir().expect("temporary folder");
+                let ftp = EmbeddedFtp::start(EmbeddedFtpConfig {
+                    root: root.path().to_path_buf(),
+                    user: EMBEDDED_USER.into(),
+                    password: EMBEDDED_PASS.into(),
+                    bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+                })
+                .await
+                .expect("the embedded FTP server starts");
+                let path = root.path().to_path_buf();
+                (ftp.addr(), path, EMBEDDED_USER.to_string(), EMBEDDED_PASS.to_string(), Some((ftp, root)))
+            }
+            Kind::Vsftpd | Kind::Proftpd => {
+                let env = ServersEnv::load();
+                let key = if kind == Kind::Vsftpd { "VSFTPD" } else { "PROFTPD" };
+                let port: u16 = env.get(&format!("{key}_PORT")).parse().expect("a port number in servers.env");
+                let root = PathBuf::from(env.get(&format!("{key}_ROOT")));
+                (SocketAddr::from(([127, 0, 0, 1], port)), root, env.get("FTP_USER"), env.get("FTP_PASS"), None)
+            }
+        };
+        let dir = tempfile::Builder::new().prefix("scenario-").tempdir_in(&root).expect("a folder in the server root");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod 0777");
+        let name = dir.path().file_name().and_then(|n| n.to_str()).expect("a UTF-8 folder name");
+        let remote = format!("/{name}");
+        Server { kind, addr, user, password, dir, remote, _embedded: embedded }
+    }
+
+    /// A file of this test's folder, on disk.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Puts a fixture file (mode 0644, so every server may read it).
+    pub fn write(&self, name: &str, bytes: &[u8]) {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod 0644");
+    }
+
+    /// Puts a fixture file that the FTP user may also write to (mode 0666: the real servers'
+    /// sessions run as their own user, the fixtures are written by the test's).
+    pub fn write_writable(&self, name: &str, bytes: &[u8]) {
+        self.write(name, bytes);
+        std::fs::set_permissions(self.path(name), std::fs::Permissions::from_mode(0o666)).expect("chmod 0666");
+    }
+
+    /// A file of this test's folder as the server stored it.
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        let path = self.path(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// A modem whose FTP server address leads to this server, bearer up, login and folder set.
+    pub async fn modem(&self) -> Rig {
+        self.modem_with(self.addr, Vec::new()).await
+    }
+
+    /// Like [`modem`](Self::modem), with the control connection going to `target` and more
+    /// redirects after the one for [`FTP_HOST`].
+    pub async fn modem_with(&self, target: SocketAddr, more: Vec<Redirect>) -> Rig {
+        let mut redirects = vec![Redirect::new(FTP_HOST, Some(21), target)];
+        redirects.extend(more);
+        let fs = tempfile::tempdir().expect("a folder for the module file system");
+        let mut config = ModemConfig::default();
+        config.fs.root = Some(fs.path().to_path_buf());
+        config.fs.quota = MODULE_FS_QUOTA;
+        let dialect = dialect::by_name("sim7080", &config).expect("the sim7080 dialect");
+        let (host, line) = tokio::io::duplex(1 << 16);
+        let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+        let task = tokio::spawn(modem.run(Links::single(Box::new(line))));
+        let mut rig = Rig { host: AtHost::new(host), fs, _modem: AbortOnDrop(task) };
+        let h = &mut rig.host;
+        h.init().await;
+        h.ok("AT+CNACT=0,1").await;
+        h.wait_urc("+APP PDP: 0,ACTIVE").await;
+        h.ok("AT+FTPCID=0").await;
+        h.ok(&format!("AT+FTPSERV=\"{FTP_HOST}\"")).await;
+        h.ok(&format!("AT+FTPUN=\"{}\"", self.user)).await;
+        h.ok(&format!("AT+FTPPW=\"{}\"", self.password)).await;
+        h.ok(&format!("AT+FTPGETPATH=\"{}\"", self.remote)).await;
+        h.ok(&format!("AT+FTPPUTPATH=\"{}\"", self.remote)).await;
+        rig
+    }
+}
+
+/// The KEY=VALUE lines of scripts/test-servers.sh's servers.env.
+pub struct ServersEnv {
+    path: PathBuf,
+    text: String,
+}
+
+impl ServersEnv {
+    pub fn load() -> ServersEnv {
+        let base = std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into());
+        let path = Path::new(&base).join("servers.env");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: the real FTP servers are not running (start them with scripts/test-servers.sh start)",
+                path.display()
+            )
+        });
+        ServersEnv { path, text }
+    }
+
+    pub fn get(&self, key: &str) -> String {
+        self.text
+            .lines()
+            .find_map(|l| l.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v.to_string()))
+            .unwrap_or_else(|| panic!("{key} missing from {}", self.path.display()))
+    }
+}
+
+/// A running modem and the host talking to it.
+pub struct Rig {
+    pub host: AtHost<DuplexStream>,
+    /// The module file system's folder.
+    pub fs: TempDir,
+    pub _modem: AbortOnDrop,
+}
+
+impl Rig {
+    /// A file of the module file system on disk (`folder` is `customer`, `fota`, ...).
+    pub fn module_file(&self, folder: &str, name: &str) -> PathBuf {
+        self.fs.path().join(folder).join(name)
+    }
+}
+
+impl std::ops::Deref for Rig {
+    type Target = AtHost<DuplexStream>;
+    fn deref(&self) -> &Self::Target {
+        &self.host
+    }
+}
+
+impl std::ops::DerefMut for Rig {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.host
+    }
+}
+
+/// Stops the modem task when the test is done.
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// Downloads `name` from the test folder (FTPGETNAME; FTPGETPATH is the folder) with reads of
+/// `CHUNK`; returns the session's end code and the bytes.
+pub async fn get(m: &mut Rig, name: &str) -> (u32, Vec<u8>) {
+    m.ok(&format!("AT+FTPGETNAME=\"{name}\"")).await;
+    m.ok("AT+FTPGET=1").await;
+    let mut data = Vec::new();
+    let got = m.download("+FTPGET", CHUNK, |b| data.extend_from_slice(b)).await;
+    assert_eq!(got.bytes, data.len() as u64);
+    (got.code, data)
+}
+
+/// Uploads `data` as `name` into the test folder with the current FTPPUTOPT.
+pub async fn put(m: &mut Rig, name: &str, data: &[u8]) -> SessionEnd {
+    m.ok(&format!("AT+FTPPUTNAME=\"{name}\"")).await;
+    m.ok("AT+FTPPUT=1").await;
+    m.upload(data).await
+}
+
+/// Runs a one-shot command (`AT+FTPSIZE`...) and returns how its session ended.
+pub async fn one_shot(m: &mut Rig, name: &str) -> SessionEnd {
+    m.ok(&format!("AT{name}")).await;
+    m.session_end(name).await
+}
+
+/// `AT+FTPSTATE` says no session runs.
+pub async fn assert_idle(m: &mut Rig) {
+    assert_eq!(m.ok("AT+FTPSTATE").await, ["+FTPSTATE: 0"]);
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every byte value 0..=255, `rounds` times over (CR, LF, `OK` and `+FTPGET:` lookalikes
+/// included: the payload framing must not care).
+pub fn every_byte(rounds: usize) -> Vec<u8> {
+    (0..=255u8).cycle().take(256 * rounds).collect()
+}
+
+/// Bytes whose every 8-byte word depends on its offset, so a lost, repeated or swapped chunk
+/// shows (a file of zeros or of one repeated block would hide those).
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    let mut word = seed;
+    while out.len() < len {
+        word = word.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// An address nothing listens on: a socket bound to it and never listening, so connections
+/// are refused and no other test can take the port meanwhile (keep the socket while needed).
+pub fn closed_port() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind");
+    let addr = socket.local_addr().expect("local address");
+    (socket, addr)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One test per scenario and server
+
+/// Logs to the test's output as RUST_LOG says (nothing without it), e.g.
+/// `RUST_LOG=vmodem::ftp=trace,vmodem::modem=debug`.
+pub fn trace() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let filter = tracing_subscriber::EnvFilter::from_default_env();
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+}
+
+/// Runs a scenario against a fresh server folder, within [`SCENARIO_LIMIT`].
+pub async fn run<F: Future<Output = ()>>(kind: Kind, scenario: fn(Server) -> F) {
+    trace();
+    let server = Server::start(kind).await;
+    if tokio::time::timeout(SCENARIO_LIMIT, scenario(server)).await.is_err() {
+        panic!("{kind:?}: the scenario ran longer than {SCENARIO_LIMIT:?}");
+    }
+}
+
+macro_rules! server_tests {
+    ($module:ident, $kind:expr; $($scenario:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::run($kind, super::$scenario).await;
+                }
+            )*
+        }
+    };
+}
+
+/// One test per scenario and server: `libunftp::<scenario>`, `vsftpd::<scenario>`,
+/// `proftpd::<scenario>`.
+macro_rules! scenarios {
+    ($($scenario:ident),* $(,)?) => {
+        server_tests!(libunftp, super::Kind::Libunftp; $($scenario),*);
+        server_tests!(vsftpd, super::Kind::Vsftpd; $($scenario),*);
+        server_tests!(proftpd, super::Kind::Proftpd; $($scenario),*);
+    };
+}
