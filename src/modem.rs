@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, Response};
 
-use crate::dialect::{Dialect, Io};
+use crate::dialect::{Dialect, Io, Unsolicited};
 use crate::net::Net;
 use crate::service::job::run_ftp;
 use crate::service::{Event, JobEvent, JobId, Request};
@@ -74,7 +74,7 @@ impl Modem {
                     }
                     None => links_open = false,
                 },
-                read = read(&mut link, &mut buf) => match read {
+                read = read(&mut link, &mut buf), if !self.dialect.input_paused() => match read {
                     Ok(0) | Err(_) => {
                         tracing::info!(target: "vmodem::modem", "host disconnected");
                         link = None;
@@ -89,7 +89,7 @@ impl Modem {
 
     /// Feeds host bytes to the line.
     fn receive(&mut self, bytes: &[u8]) {
-        let mut io = Io::new(Instant::now());
+        let mut io = Io::new(Instant::now(), self.engine.raw_backlog());
         self.engine.receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io });
         self.apply(io);
     }
@@ -98,14 +98,14 @@ impl Modem {
         if matches!(event.kind, JobEvent::Done(_)) {
             self.jobs.remove(&event.job);
         }
-        let mut io = Io::new(Instant::now());
+        let mut io = Io::new(Instant::now(), self.engine.raw_backlog());
         self.dialect.event(event, &mut io);
         self.apply(io);
     }
 
     fn tick(&mut self) {
         let now = Instant::now();
-        let mut io = Io::new(now);
+        let mut io = Io::new(now, self.engine.raw_backlog());
         if self.data_deadline.is_some_and(|d| d <= now) {
             self.data_deadline = None;
             self.engine.data_timeout(&mut Exec { dialect: self.dialect.as_mut(), io: &mut io });
@@ -122,16 +122,21 @@ impl Modem {
     }
 
     fn power_on(&mut self) {
-        let mut io = Io::new(Instant::now());
+        let mut io = Io::new(Instant::now(), self.engine.raw_backlog());
         self.dialect.boot(&mut io);
         self.apply(io);
     }
 
     /// Carries out what the dialect asked for: URCs, jobs, timers, a reboot.
     fn apply(&mut self, mut io: Io) {
-        for urc in io.take_urcs() {
-            tracing::debug!(target: "vmodem::at", "urc {}", String::from_utf8_lossy(&urc));
-            self.engine.urc(urc);
+        for out in io.take_urcs() {
+            match out {
+                Unsolicited::Urc(urc) => {
+                    tracing::debug!(target: "vmodem::at", "urc {}", String::from_utf8_lossy(&urc));
+                    self.engine.urc(urc);
+                }
+                Unsolicited::Raw(bytes) => self.engine.raw(bytes),
+            }
         }
         for request in io.take_requests() {
             match request {
@@ -212,8 +217,11 @@ struct Exec<'a> {
 impl Exec<'_> {
     /// URCs raised while a command runs queue behind its final result, in order.
     fn forward_urcs(&mut self, rsp: &mut Response<'_>) {
-        for urc in self.io.take_urcs() {
-            rsp.urc(urc);
+        for out in self.io.take_urcs() {
+            match out {
+                Unsolicited::Urc(urc) => rsp.urc(urc),
+                Unsolicited::Raw(bytes) => rsp.raw_after(bytes),
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
-//! The SIM7080's extended transfers end to end against the three real FTP servers (see
+//! The SIM7080's extended and ET transfers end to end against the three real FTP servers (see
 //! tests/support/rig.rs): `AT+FTPEXTGET=2` of a 64 MiB file into the module file system,
-//! `AT+FTPEXTGET=1` into RAM read back with `AT+FTPEXTGET=3`, and `AT+FTPEXTPUT` loaded in
-//! pieces then uploaded with `AT+FTPPUT=1`. Bytes are checked by SHA-256, on the module file
-//! system's disk and on the server's.
+//! `AT+FTPEXTGET=1` into RAM read back with `AT+FTPEXTGET=3`, `AT+FTPEXTPUT` loaded in pieces
+//! then uploaded with `AT+FTPPUT=1`, and the DLE/ETX streams of `AT+FTPETGET` (64 MiB) and
+//! `AT+FTPETPUT` with every byte value and long runs of 0x03 and 0x10. Bytes are checked by
+//! SHA-256, on the module file system's disk and on the server's.
 
 #[path = "support/at_host.rs"]
 mod at_host;
@@ -11,6 +12,7 @@ mod at_host;
 mod rig;
 
 use rig::*;
+use sha2::{Digest, Sha256};
 
 /// `AT+FTPEXTGET=2` of a 64 MiB file into /fota/: `+FTPEXTGETFILE: 1,0`, `AT+FTPTOFSST`
 /// reports it complete, and the module's file is the server's, byte for byte.
@@ -75,4 +77,44 @@ async fn extput(server: Server) {
     assert_idle(&mut m).await;
 }
 
-scenarios!(extget_to_file_system, extget_to_ram, extput);
+/// A file with every byte value and long runs of the two bytes the ET escaping touches, then
+/// `len` bytes of [`pattern`].
+fn escaping_torture(len: usize) -> Vec<u8> {
+    let mut data = every_byte(4);
+    for run in [1, 2, 3, 1000] {
+        data.extend(std::iter::repeat_n(0x03, run));
+        data.extend(std::iter::repeat_n(0x10, run));
+        data.extend([0x10, 0x03].repeat(run));
+    }
+    data.extend(pattern(len, 11));
+    data
+}
+
+/// `AT+FTPETGET` of a 64 MiB file: the unescaped stream is the file.
+async fn et_get(server: Server) {
+    let file = escaping_torture(64 << 20);
+    server.write("stream.bin", &file);
+    let mut m = server.modem().await;
+    m.ok("AT+FTPGETNAME=\"stream.bin\"").await;
+    m.ok("AT+FTPETGET=1").await;
+    let mut hash = Sha256::new();
+    let (end, bytes) = m.et_get(|b| hash.update(b)).await;
+    assert_eq!(end.code, 0);
+    assert_eq!(bytes, file.len() as u64);
+    assert_eq!(hex(&hash.finalize()), sha256(&file));
+    assert_idle(&mut m).await;
+}
+
+/// `AT+FTPETPUT` of 8 MiB with every byte value and runs of 0x03 and 0x10: the server has
+/// the file exactly.
+async fn et_put(server: Server) {
+    let file = escaping_torture(8 << 20);
+    let mut m = server.modem().await;
+    m.ok("AT+FTPPUTNAME=\"stream.bin\"").await;
+    m.ok("AT+FTPETPUT=1").await;
+    assert_eq!(m.et_put(&file).await.code, 0);
+    assert_eq!(sha256(&server.read("stream.bin")), sha256(&file));
+    assert_idle(&mut m).await;
+}
+
+scenarios!(extget_to_file_system, extget_to_ram, extput, et_get, et_put);

@@ -54,6 +54,13 @@ pub trait Dialect: Send {
 
     /// The command as it may appear in logs: secrets (passwords) masked.
     fn redact(&self, cmd: &Command) -> String;
+
+    /// Whether host input must wait: a data phase's bytes have nowhere to go until a service
+    /// drains them (an `AT+FTPETPUT` stream faster than the server). The modem stops reading
+    /// the line meanwhile, as a module drops CTS.
+    fn input_paused(&self) -> bool {
+        false
+    }
 }
 
 /// The names `--dialect` accepts.
@@ -80,12 +87,24 @@ pub fn by_name(name: &str, config: &ModemConfig) -> Result<Box<dyn Dialect>, Bui
     Ok(Box::new(simcom::Simcom::new(profile, config, fs)))
 }
 
+/// Output that is not part of a command's response.
+#[derive(Debug)]
+pub enum Unsolicited {
+    /// A URC, framed as the line settings say.
+    Urc(Vec<u8>),
+    /// Stream bytes, sent as they are.
+    Raw(Vec<u8>),
+}
+
 /// What a dialect hands back to the modem while handling a command or an event.
 #[derive(Debug)]
 pub struct Io {
     /// Now, as the modem's clock says (tokio time, so tests can pause it).
     pub now: Instant,
-    urcs: Vec<Vec<u8>>,
+    /// Stream bytes ([`Io::raw`]) still waiting in the line behind a response: a dialect
+    /// streaming to the host holds back while this is large.
+    pub backlog: usize,
+    urcs: Vec<Unsolicited>,
     requests: Vec<Request>,
     data_deadline: Option<Instant>,
     reboot: bool,
@@ -93,13 +112,21 @@ pub struct Io {
 
 impl Io {
     /// A context at `now` with nothing in it.
-    pub fn new(now: Instant) -> Self {
-        Io { now, urcs: Vec::new(), requests: Vec::new(), data_deadline: None, reboot: false }
+    pub fn new(now: Instant, backlog: usize) -> Self {
+        Io { now, backlog, urcs: Vec::new(), requests: Vec::new(), data_deadline: None, reboot: false }
     }
 
     /// Queues an unsolicited result code (sent after the current response, if any).
     pub fn urc(&mut self, text: impl Into<Vec<u8>>) {
-        self.urcs.push(text.into());
+        self.urcs.push(Unsolicited::Urc(text.into()));
+    }
+
+    /// Queues stream bytes sent exactly as given, in order with the URCs (the data of
+    /// `AT+FTPETGET`).
+    pub fn raw(&mut self, bytes: impl Into<Vec<u8>>) {
+        let bytes = bytes.into();
+        self.backlog += bytes.len();
+        self.urcs.push(Unsolicited::Raw(bytes));
     }
 
     /// Asks the modem to start or cancel a service job.
@@ -122,8 +149,8 @@ impl Io {
         self.reboot = true;
     }
 
-    /// Takes the queued URCs.
-    pub fn take_urcs(&mut self) -> Vec<Vec<u8>> {
+    /// Takes the queued URCs and stream bytes, in order.
+    pub fn take_urcs(&mut self) -> Vec<Unsolicited> {
         std::mem::take(&mut self.urcs)
     }
 

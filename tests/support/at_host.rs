@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
+use vmodem_at::dle::{ETX, Unescaper, escape_into};
 
 /// How long one wait may last unless [`AtHost::wait`] is changed.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -377,6 +378,60 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
         }
         self.ok("AT+FTPPUT=2,0").await;
         self.session_end("+FTPPUT").await
+    }
+
+    /// Reads an `AT+FTPETGET` stream (call it after `AT+FTPETGET=1` answered `OK`): waits for
+    /// `+FTPETGET: 1,1`, hands the unescaped bytes up to the bare ETX to `sink`, and returns
+    /// how the session ended (`+FTPETGET: 1,<code>`) and the bytes received.
+    pub async fn et_get(&mut self, mut sink: impl FnMut(&[u8])) -> (SessionEnd, u64) {
+        let what = "the AT+FTPETGET stream";
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let line = self.line(deadline, what).await;
+            match line.strip_prefix("+FTPETGET: ") {
+                Some("1,1") => break,
+                Some(rest) if rest.starts_with("1,") => return (parse_end(rest), 0),
+                _ => self.urcs.push_back(line),
+            }
+        }
+        let mut unescaper = Unescaper::default();
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        loop {
+            out.clear();
+            let r = unescaper.push(&self.buf[self.start..], &mut out);
+            self.start += r.consumed;
+            bytes += out.len() as u64;
+            sink(&out);
+            if r.ended {
+                break;
+            }
+            // Bounded: each fill must bring bytes within `wait`, or this panics.
+            self.fill(Instant::now() + self.wait, what).await;
+        }
+        (self.session_end("+FTPETGET").await, bytes)
+    }
+
+    /// Uploads `data` as an `AT+FTPETPUT` stream (call it after `AT+FTPETPUT=1` answered
+    /// `OK`): waits for `+FTPETPUT: 1,1`, sends `AT+FTPETPUT=2`, then the escaped bytes and
+    /// the ETX after `+FTPETPUT: 2,1`, checks `OK`, and returns how the session ended.
+    pub async fn et_put(&mut self, data: &[u8]) -> SessionEnd {
+        let ready = self.session_end_or_ready("+FTPETPUT").await;
+        if ready.code != 1 {
+            return ready;
+        }
+        let mut stream = Vec::with_capacity(data.len() + data.len() / 8 + 1);
+        escape_into(data, &mut stream);
+        stream.push(ETX);
+        self.send_data("AT+FTPETPUT=2", "+FTPETPUT: 2,1", &stream).await.unwrap_or_else(|r| panic!("{r:?}"));
+        self.session_end("+FTPETPUT").await
+    }
+
+    /// The next `<name>: 1,<code>` URC, `1,1` (ready) included.
+    async fn session_end_or_ready(&mut self, name: &str) -> SessionEnd {
+        let prefix = format!("{name}: 1,");
+        let urc = self.wait_urc_until(&prefix, |_| true, Instant::now() + self.wait).await;
+        parse_end(&urc[prefix.len() - 2..])
     }
 
     async fn write(&mut self, bytes: &[u8], what: &str) {

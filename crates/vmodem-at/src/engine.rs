@@ -20,12 +20,23 @@ const URC_QUEUE_MAX: usize = 256;
 /// as a real module's UART buffer overflows.
 const HELD_INPUT_MAX: usize = 64 * 1024;
 
-/// Queues a URC, dropping the oldest when the queue is full (as UNISOC firmware does).
-fn push_urc(queue: &mut VecDeque<Vec<u8>>, text: Vec<u8>) {
-    if queue.len() == URC_QUEUE_MAX {
-        queue.pop_front();
+/// Something unsolicited waiting for the line to be free.
+#[derive(Debug)]
+enum Unsolicited {
+    /// A URC, framed when it goes out.
+    Line(Vec<u8>),
+    /// Stream bytes sent as they are (`AT+FTPETGET` data); never dropped.
+    Raw(Vec<u8>),
+}
+
+/// Queues a URC, dropping the oldest URC when the queue is full (as UNISOC firmware does).
+fn push_urc(queue: &mut VecDeque<Unsolicited>, text: Vec<u8>) {
+    if queue.len() >= URC_QUEUE_MAX
+        && let Some(oldest) = queue.iter().position(|u| matches!(u, Unsolicited::Line(_)))
+    {
+        queue.remove(oldest);
     }
-    queue.push_back(text);
+    queue.push_back(Unsolicited::Line(text));
 }
 
 /// How a command ended, as the executor reports it.
@@ -82,7 +93,7 @@ pub trait Executor {
 /// What a command handler writes its response through, with access to the V.250 settings.
 pub struct Response<'a> {
     out: &'a mut Vec<u8>,
-    urcs: &'a mut VecDeque<Vec<u8>>,
+    urcs: &'a mut VecDeque<Unsolicited>,
     settings: &'a mut Settings,
     stored: &'a mut Settings,
     factory: &'a Settings,
@@ -104,6 +115,12 @@ impl Response<'_> {
     /// Queues an unsolicited result code raised by this command; it follows the final result.
     pub fn urc(&mut self, text: impl Into<Vec<u8>>) {
         push_urc(self.urcs, text.into());
+    }
+
+    /// Queues stream bytes (see [`Engine::raw`]) raised by this command; they follow the
+    /// final result, in order with its URCs.
+    pub fn raw_after(&mut self, bytes: impl Into<Vec<u8>>) {
+        self.urcs.push_back(Unsolicited::Raw(bytes.into()));
     }
 
     /// The current settings.
@@ -154,7 +171,7 @@ pub struct Engine {
     rest: VecDeque<Result<Command, ParseError>>,
     last_line: Vec<u8>,
     held: Vec<u8>,
-    urcs: VecDeque<Vec<u8>>,
+    urcs: VecDeque<Unsolicited>,
     out: Vec<u8>,
 }
 
@@ -221,6 +238,21 @@ impl Engine {
         } else {
             frame::urc(&self.settings, &text, &mut self.out);
         }
+    }
+
+    /// Sends stream bytes exactly as given, in order with URCs and, like them, never inside
+    /// a response: the module-to-host data of a transparent transfer (`AT+FTPETGET`).
+    pub fn raw(&mut self, bytes: impl Into<Vec<u8>>) {
+        if self.busy() {
+            self.urcs.push_back(Unsolicited::Raw(bytes.into()));
+        } else {
+            self.out.extend_from_slice(&bytes.into());
+        }
+    }
+
+    /// Bytes of stream data queued behind a response.
+    pub fn raw_backlog(&self) -> usize {
+        self.urcs.iter().map(|u| if let Unsolicited::Raw(b) = u { b.len() } else { 0 }).sum()
     }
 
     /// Feeds bytes from the host, running every command they complete.
@@ -370,8 +402,11 @@ impl Engine {
             Ok(()) => frame::result(&self.settings, ResultCode::Ok, &mut self.out),
             Err(f) => frame::failure(&self.settings, f, |c| exec.cme_text(c), &mut self.out),
         }
-        while let Some(urc) = self.urcs.pop_front() {
-            frame::urc(&self.settings, &urc, &mut self.out);
+        while let Some(next) = self.urcs.pop_front() {
+            match next {
+                Unsolicited::Line(urc) => frame::urc(&self.settings, &urc, &mut self.out),
+                Unsolicited::Raw(bytes) => self.out.extend_from_slice(&bytes),
+            }
         }
     }
 

@@ -196,6 +196,30 @@ fn urcs_wait_for_the_final_result() {
 }
 
 #[test]
+fn raw_stream_bytes_keep_their_order_with_urcs_and_are_never_dropped() {
+    let (mut e, mut x) = (engine(), Exec::default());
+    run(&mut e, &mut x, b"ATE0\r");
+    e.urc("+GO: 1");
+    e.raw(b"ab\x03".to_vec());
+    assert_eq!(e.take_output(), b"\r\n+GO: 1\r\nab\x03");
+    assert_eq!(run(&mut e, &mut x, b"AT+WAIT\r"), "");
+    e.urc("+GO: 2");
+    e.raw(b"cd".to_vec());
+    // A full URC queue drops URCs, not stream bytes.
+    for i in 0..300 {
+        e.urc(format!("+N: {i}"));
+    }
+    e.raw(b"ef".to_vec());
+    assert_eq!(e.raw_backlog(), 4);
+    e.resume(&mut x, |_, _| Reply::Ok);
+    let out = String::from_utf8(e.take_output()).unwrap();
+    assert!(out.starts_with("\r\nOK\r\ncd"), "{out:?}");
+    assert!(out.ends_with("\r\n+N: 299\r\nef"), "{out:?}");
+    assert!(!out.contains("+GO: 2"), "the oldest URC should have been dropped: {out:?}");
+    assert_eq!(e.raw_backlog(), 0);
+}
+
+#[test]
 fn input_during_a_pending_command_runs_after_it() {
     let (mut e, mut x) = (engine(), Exec::default());
     run(&mut e, &mut x, b"ATE0\r");

@@ -38,7 +38,7 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
 
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Simcom>]] =
-    &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION, ftp::EXTENDED, cfs::COMMANDS];
+    &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION, ftp::EXTENDED, ftp::TRANSPARENT, cfs::COMMANDS];
 
 impl Simcom {
     /// A modem of the `profile` family, powered on.
@@ -124,6 +124,10 @@ impl Dialect for Simcom {
 
     fn malformed(&self) -> Failure {
         Failure::Plain
+    }
+
+    fn input_paused(&self) -> bool {
+        self.ftp.input_paused()
     }
 
     fn redact(&self, cmd: &Command) -> String {

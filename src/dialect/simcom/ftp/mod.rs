@@ -5,11 +5,13 @@ mod codes;
 mod extended;
 mod params;
 mod session;
+mod transparent;
 
 pub(super) use extended::COMMANDS as EXTENDED;
 pub(super) use params::COMMANDS as PARAMS;
 pub use params::Params;
 pub(super) use session::COMMANDS as SESSION;
+pub(super) use transparent::COMMANDS as TRANSPARENT;
 
 /// The FTP state of one SIMCom modem.
 #[derive(Debug)]

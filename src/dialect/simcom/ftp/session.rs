@@ -21,13 +21,14 @@
 //! parameters are `66`; an inactive FTPCID bearer is `61` (net error). Reading or writing in
 //! the wrong state is `ERROR` (`+CME ERROR: 3` with AT+CMEE set), as is `AT+FTPQUIT` idle.
 
-use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, Response};
+use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, Response, dle};
 
 use super::super::profile::cme;
 use super::super::{Simcom, cmd};
 use super::Ftp;
 use super::codes::code;
 use super::params::{DataType, PutOpt};
+use super::transparent;
 use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
@@ -65,6 +66,10 @@ pub enum Kind {
     ExtGet,
     /// `AT+FTPEXTGET=2`: a download into the module file system.
     ExtGetFile,
+    /// `AT+FTPETPUT`: an upload streamed with DLE/ETX escaping.
+    EtPut,
+    /// `AT+FTPETGET`: a download streamed to the host with DLE/ETX escaping.
+    EtGet,
 }
 
 impl Kind {
@@ -82,18 +87,20 @@ impl Kind {
             Kind::Mdtm => "+FTPMDTM",
             Kind::ExtGet => "+FTPEXTGET",
             Kind::ExtGetFile => "+FTPEXTGETFILE",
+            Kind::EtPut => "+FTPETPUT",
+            Kind::EtGet => "+FTPETGET",
         }
     }
 }
 
 /// The running session.
 #[derive(Debug)]
-pub struct Session {
-    kind: Kind,
-    job: JobId,
+pub(super) struct Session {
+    pub(super) kind: Kind,
+    pub(super) job: JobId,
     /// The bearer it runs over.
-    cid: u8,
-    state: State,
+    pub(super) cid: u8,
+    pub(super) state: State,
 }
 
 #[derive(Debug)]
@@ -107,30 +114,40 @@ pub(super) enum State {
 
 #[derive(Debug)]
 pub(super) struct Download {
-    pipe: PipeReader,
+    pub(super) pipe: PipeReader,
     /// `+FTPGET: 1,1` has been sent at least once: reads are allowed.
-    announced: bool,
+    pub(super) announced: bool,
     /// The host has been told data waits and has not yet found the buffer empty.
-    notified: bool,
+    pub(super) notified: bool,
     /// The server confirmed the whole transfer.
-    done: bool,
-    last_read: Instant,
-    last_notice: Instant,
+    pub(super) done: bool,
+    /// An `AT+FTPETGET` stream: the bytes go to the host as they come, escaped.
+    pub(super) stream: bool,
+    /// When a stream held back (the line's backlog was full) tries again.
+    pub(super) retry: Option<Instant>,
+    pub(super) last_read: Instant,
+    pub(super) last_notice: Instant,
 }
 
 #[derive(Debug)]
 pub(super) struct Upload {
     /// `None` once the host closed with `AT+FTPPUT=2,0`, or from the start for an extended
     /// upload (the whole `AT+FTPEXTPUT` buffer is in the pipe).
-    pipe: Option<PipeWriter>,
+    pub(super) pipe: Option<PipeWriter>,
     /// An upload of the `AT+FTPEXTPUT` buffer: no `+FTPPUT: 1,1,<max>` handshake.
-    extended: bool,
+    pub(super) extended: bool,
+    /// An `AT+FTPETPUT` stream.
+    pub(super) et: bool,
+    /// Stream bytes the pipe had no room for; host input waits while there are any.
+    pub(super) overflow: Vec<u8>,
+    /// The stream's ETX has come: the pipe closes once the overflow is in it.
+    pub(super) closing: bool,
     /// The data connection is open.
-    opened: bool,
+    pub(super) opened: bool,
     /// `+FTPPUT: 1,1,<max>` is outstanding: the host may send a chunk.
-    ready: bool,
+    pub(super) ready: bool,
     /// The chunk of the running data phase.
-    chunk: Vec<u8>,
+    pub(super) chunk: Vec<u8>,
 }
 
 pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
@@ -151,7 +168,7 @@ pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] 
 ];
 
 /// The failure for a command in the wrong session state.
-const WRONG_STATE: Failure = Failure::Cme(cme::NOT_ALLOWED);
+pub(super) const WRONG_STATE: Failure = Failure::Cme(cme::NOT_ALLOWED);
 
 /// `AT+FTPDELE=1` and `AT+FTPSIZE=1`: the application notes write them so (the manuals define
 /// only the execute form); real hosts copy the notes, so `=1` is accepted as the execute form.
@@ -193,7 +210,7 @@ fn put_command(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome 
 }
 
 /// Starts a session of `kind`, or reports why it cannot run.
-fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
+pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
     if refuse(s, kind, ctx.io) {
         return Ok(Reply::Ok);
     }
@@ -202,23 +219,33 @@ fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let get = join(&p.get_path, &p.get_name);
     let put = join(&p.put_path, &p.put_name);
     let (work, state) = match kind {
-        Kind::Get | Kind::List => {
+        Kind::Get | Kind::List | Kind::EtGet => {
             let (sink, pipe) = pipe::pipe(pipe::DEFAULT_CAPACITY);
             let source = match kind {
-                Kind::Get => Source::File { path: get, offset: p.rest },
-                _ => Source::Listing { path: p.get_path.clone() },
+                Kind::List => Source::Listing { path: p.get_path.clone() },
+                _ => Source::File { path: get, offset: p.rest },
             };
             let now = ctx.io.now;
-            let d = Download { pipe, announced: false, notified: false, done: false, last_read: now, last_notice: now };
+            let stream = kind == Kind::EtGet;
+            let d = Download {
+                pipe,
+                announced: false,
+                notified: false,
+                done: false,
+                stream,
+                retry: None,
+                last_read: now,
+                last_notice: now,
+            };
             (FtpWork::Download { config, source, sink: Sink::Pipe(sink) }, State::Download(d))
         }
-        Kind::Put => {
+        Kind::Put | Kind::EtPut => {
             let mode = match p.put_opt {
                 PutOpt::Stor => StoreMode::Stor,
                 PutOpt::Appe => StoreMode::Appe,
                 PutOpt::Stou => StoreMode::Stou,
             };
-            let (writer, source) = match s.ftp.ext.put_buffer() {
+            let (writer, source) = match s.ftp.ext.put_buffer().filter(|_| kind == Kind::Put) {
                 Some(buf) => {
                     let (writer, source) = pipe::pipe(buf.len());
                     // Fits: the pipe is as large as the buffer. Dropping the writer ends the data.
@@ -231,7 +258,16 @@ fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcome {
                 }
             };
             let extended = writer.is_none();
-            let u = Upload { pipe: writer, extended, opened: false, ready: false, chunk: Vec::new() };
+            let u = Upload {
+                pipe: writer,
+                extended,
+                et: kind == Kind::EtPut,
+                overflow: Vec::new(),
+                closing: false,
+                opened: false,
+                ready: false,
+                chunk: Vec::new(),
+            };
             (FtpWork::Upload { config, path: put, mode, source }, State::Upload(u))
         }
         _ => {
@@ -256,8 +292,10 @@ pub(super) fn refuse(s: &mut Simcom, kind: Kind, io: &mut Io) -> bool {
     let p = &s.ftp.params;
     let missing = p.server.is_empty()
         || match kind {
-            Kind::Get | Kind::Dele | Kind::Size | Kind::Mdtm | Kind::ExtGet | Kind::ExtGetFile => p.get_name.is_empty(),
-            Kind::Put => p.put_name.is_empty(),
+            Kind::Get | Kind::Dele | Kind::Size | Kind::Mdtm | Kind::ExtGet | Kind::ExtGetFile | Kind::EtGet => {
+                p.get_name.is_empty()
+            }
+            Kind::Put | Kind::EtPut => p.put_name.is_empty(),
             Kind::Rename => p.get_name.is_empty() || p.put_name.is_empty(),
             Kind::Mkd | Kind::Rmd => p.get_path.is_empty(),
             Kind::List => false,
@@ -370,6 +408,11 @@ pub(super) fn join(path: &str, name: &str) -> String {
 }
 
 impl Ftp {
+    /// Whether host input waits for an `AT+FTPETPUT` stream to drain.
+    pub(in crate::dialect::simcom) fn input_paused(&self) -> bool {
+        matches!(&self.session, Some(Session { state: State::Upload(u), .. }) if !u.overflow.is_empty())
+    }
+
     /// The kind of the running session, if one runs.
     pub(super) fn running(&self) -> Option<Kind> {
         self.session.as_ref().map(|s| s.kind)
@@ -380,7 +423,11 @@ impl Ftp {
         if self.ext.loading() {
             self.ext.data(payload);
         } else if let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() {
-            u.chunk.extend_from_slice(payload);
+            if u.et {
+                transparent::push(u, payload);
+            } else {
+                u.chunk.extend_from_slice(payload);
+            }
         }
     }
 
@@ -393,6 +440,9 @@ impl Ftp {
         let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() else {
             return Reply::Error(Failure::Plain);
         };
+        if u.et {
+            return transparent::stream_end(u, end);
+        }
         let chunk = std::mem::take(&mut u.chunk);
         match (end, &u.pipe) {
             (DataEnd::Complete, Some(pipe)) if pipe.try_write(&chunk) == Ok(chunk.len()) => Reply::Ok,
@@ -417,11 +467,14 @@ impl Simcom {
     }
 
     /// Ends the session with `code`; cancels its job if it still runs.
-    fn end(&mut self, code: u8, value: Value, io: &mut Io) {
+    pub(super) fn end(&mut self, code: u8, value: Value, io: &mut Io) {
         if let Some(session) = self.ftp.session.take() {
             io.cancel(session.job);
             if code != 0 {
                 self.ftp.ext.failed(session.kind, code);
+            }
+            if let State::Download(Download { stream: true, announced: true, .. }) = session.state {
+                io.raw([dle::ETX]);
             }
             io.urc(self.result(session.kind, code, Some(&value).filter(|v| **v != Value::None)));
         }
@@ -434,6 +487,17 @@ impl Simcom {
         let kind = session.kind;
         match (event.kind, &mut session.state) {
             (JobEvent::Opened, State::Upload(u)) if u.extended => u.opened = true,
+            (JobEvent::Opened, State::Upload(u)) if u.et => {
+                u.opened = true;
+                u.ready = true;
+                io.urc(profile.line(kind.name(), "1,1"));
+            }
+            (JobEvent::Drained, State::Upload(u)) if u.et => transparent::drained(u),
+            (JobEvent::Data, State::Download(d)) if d.stream => self.pump(io),
+            (JobEvent::Done(Ok(_)), State::Download(d)) if d.stream => {
+                d.done = true;
+                self.pump(io);
+            }
             (JobEvent::Opened, State::Upload(u)) => {
                 u.opened = true;
                 u.ready = true;
@@ -482,6 +546,9 @@ impl Simcom {
     /// When the unread-data timers of a download next need attention.
     pub(in crate::dialect::simcom) fn ftp_deadline(&self) -> Option<Instant> {
         let Some(Session { state: State::Download(d), .. }) = &self.ftp.session else { return None };
+        if d.stream {
+            return d.retry;
+        }
         if !d.announced || d.pipe.available() == 0 {
             return None;
         }
@@ -496,6 +563,9 @@ impl Simcom {
         let profile = self.profile;
         let timers = self.config.ftp.clone();
         let Some(Session { kind, state: State::Download(d), .. }) = self.ftp.session.as_mut() else { return };
+        if d.stream {
+            return self.pump(io);
+        }
         if !d.announced || d.pipe.available() == 0 {
             return;
         }

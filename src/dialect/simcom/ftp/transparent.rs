@@ -1,0 +1,126 @@
+//! "ET" transfers (SIM7080 manual 15.2.24-25; seed 000 §5.14-5.15): the file streams over
+//! the serial line with DLE/ETX escaping (a payload 0x03 or 0x10 goes as 0x10 0x03 or
+//! 0x10 0x10; a bare 0x03 ends the file), both ways.
+//!
+//! - `AT+FTPETPUT=1`: `OK`, then `+FTPETPUT: 1,1` once the data connection is open.
+//!   `AT+FTPETPUT=2`: `+FTPETPUT: 2,1`, the escaped stream up to its ETX, `OK`, then
+//!   `+FTPETPUT: 1,0` after the server's 226. The manual's order; the application note
+//!   (seed 000 §5.14) prints an `OK` before `+FTPETPUT: 2,1` (simcom.md §10 item 6). While the
+//!   server takes the bytes slower than the host sends them, vmodem stops reading the line
+//!   (the pipe to the server is bounded), as a module drops CTS.
+//! - `AT+FTPETGET=1`: `OK`, `+FTPETGET: 1,1`, the escaped stream, a bare ETX, then
+//!   `+FTPETGET: 1,0` after the server's 226. A failure after the stream began still ends it
+//!   with ETX (the host leaves data mode) and then reports its code: `+FTPETGET: 1,79`, never
+//!   `1,0`.
+
+use std::time::Duration;
+
+use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, dle};
+
+use super::super::{Simcom, cmd};
+use super::session::{Download, Kind, Session, State, Upload, WRONG_STATE, start};
+use crate::dialect::args::Args;
+use crate::dialect::{Ctx, Io, Outcome};
+use crate::service::Value;
+
+/// Escaped stream bytes the line may hold behind a response before the stream waits.
+const BACKLOG_MAX: usize = 64 * 1024;
+/// Bytes taken from the download pipe per piece of stream.
+const PIECE: usize = 16 * 1024;
+/// How soon a stream held back by the backlog tries again.
+const RETRY: Duration = Duration::from_millis(10);
+
+pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] =
+    &[cmd("+FTPETPUT").test("+FTPETPUT: (1,2)").write(et_put), cmd("+FTPETGET").test("+FTPETGET: 1").write(et_get)];
+
+/// `AT+FTPETPUT=1` opens the session; `AT+FTPETPUT=2` starts the stream.
+fn et_put(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    a.count(1..=1)?;
+    if a.uint(0, 1..=2)? == 1 {
+        return start(s, Kind::EtPut, ctx);
+    }
+    let profile = s.profile;
+    match s.ftp.session.as_mut() {
+        Some(Session { state: State::Upload(u), .. }) if u.et && u.ready && u.pipe.is_some() => {
+            u.ready = false;
+            ctx.rsp.line(profile.line("+FTPETPUT", "2,1"));
+            Ok(Reply::Data(DataPhase::Escaped))
+        }
+        _ => Err(WRONG_STATE),
+    }
+}
+
+/// `AT+FTPETGET=1`.
+fn et_get(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Plain);
+    a.count(1..=1)?;
+    a.uint(0, 1..=1)?;
+    start(s, Kind::EtGet, ctx)
+}
+
+/// Stream bytes from the host for the upload; what the pipe has no room for waits (and with
+/// it the line) until the service drains the pipe.
+pub(super) fn push(u: &mut Upload, payload: &[u8]) {
+    if !u.overflow.is_empty() {
+        return u.overflow.extend_from_slice(payload);
+    }
+    let taken = u.pipe.as_ref().map_or(payload.len(), |p| p.try_write(payload).unwrap_or(payload.len()));
+    u.overflow.extend_from_slice(&payload[taken..]);
+}
+
+/// The service emptied the pipe: the held bytes go in, and the pipe closes once the
+/// stream's end has come and nothing is held.
+pub(super) fn drained(u: &mut Upload) {
+    if let Some(pipe) = &u.pipe {
+        let taken = pipe.try_write(&u.overflow).unwrap_or(u.overflow.len());
+        u.overflow.drain(..taken);
+    }
+    if u.closing && u.overflow.is_empty() {
+        u.pipe = None;
+    }
+}
+
+/// The host's ETX ended the stream (`OK`; the upload ends once the server has the rest), or
+/// the stream was cut short (`ERROR`).
+pub(super) fn stream_end(u: &mut Upload, end: DataEnd) -> Reply {
+    if end != DataEnd::Complete {
+        return Reply::Error(Failure::Plain);
+    }
+    u.closing = true;
+    drained(u);
+    Reply::Ok
+}
+
+impl Simcom {
+    /// Moves downloaded bytes to the host, escaped: `+FTPETGET: 1,1` first, then as much as
+    /// the line's backlog allows (the rest waits for [`RETRY`]), and the end once the server
+    /// confirmed the file and the last byte has gone.
+    pub(super) fn pump(&mut self, io: &mut Io) {
+        let profile = self.profile;
+        let Some(Session { kind, state: State::Download(d), .. }) = self.ftp.session.as_mut() else { return };
+        if !d.announced {
+            d.announced = true;
+            io.urc(profile.line(kind.name(), "1,1"));
+        }
+        drain(d, io);
+        if d.done && d.pipe.available() == 0 {
+            self.end(0, Value::None, io);
+        }
+    }
+}
+
+/// Escapes what the pipe holds into the line, up to the backlog limit.
+fn drain(d: &mut Download, io: &mut Io) {
+    let mut buf = vec![0u8; PIECE];
+    while io.backlog < BACKLOG_MAX {
+        let n = d.pipe.try_read(&mut buf).n;
+        if n == 0 {
+            break;
+        }
+        let mut out = Vec::with_capacity(n + n / 8);
+        dle::escape_into(&buf[..n], &mut out);
+        io.raw(out);
+    }
+    d.retry = (d.pipe.available() > 0).then(|| io.now + RETRY);
+}
