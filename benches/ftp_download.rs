@@ -1,6 +1,8 @@
-//! Download throughput: a 256 MiB file fetched through a sim7080 vmodem on the TCP transport
-//! (`AT+FTPGET=1`, then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`, no pacing), beside `curl`
-//! fetching the same file from the same server in the same run. The server is the embedded
+//! Download throughput: a 256 MiB file fetched through a sim7080 vmodem on the TCP transport,
+//! no pacing, three ways: `AT+FTPGET=1` then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`;
+//! `AT+FTPEXTGET=2` into the module file system; and the `AT+FTPETGET` DLE/ETX stream. Beside
+//! them `curl` fetches the same file from the same server in the same run, into /dev/null and
+//! into a file in the same folder as the module file system (the reference for EXTGET). The server is the embedded
 //! libunftp server on loopback, and vsftpd as scripts/test-servers.sh starts it (run
 //! `scripts/test-servers.sh start` first; without it the benchmark stops with that advice).
 //!
@@ -37,6 +39,7 @@ use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem::transport;
+use vmodem_at::dle::Unescaper;
 
 /// The file size in MiB unless `VMODEM_BENCH_MIB` says otherwise.
 const DEFAULT_MIB: usize = 256;
@@ -72,13 +75,56 @@ struct Server {
     password: String,
 }
 
-/// One server's results.
+/// How one client fetched the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Client {
+    /// vmodem, `AT+FTPGET=2,1460` until `+FTPGET: 1,0`.
+    FtpGet,
+    /// vmodem, `AT+FTPEXTGET=2` into the module file system.
+    ExtGetToFs,
+    /// vmodem, the `AT+FTPETGET` DLE/ETX stream.
+    EtGet,
+    /// curl into /dev/null.
+    CurlNull,
+    /// curl into a file beside the module file system's.
+    CurlFile,
+}
+
+impl Client {
+    const ALL: [Client; 5] = [Client::FtpGet, Client::ExtGetToFs, Client::EtGet, Client::CurlNull, Client::CurlFile];
+
+    fn label(self) -> &'static str {
+        match self {
+            Client::FtpGet => "vmodem `AT+FTPGET=2,1460`",
+            Client::ExtGetToFs => "vmodem `AT+FTPEXTGET=2` (to the module file system)",
+            Client::EtGet => "vmodem `AT+FTPETGET` (DLE/ETX stream)",
+            Client::CurlNull => "curl → /dev/null",
+            Client::CurlFile => "curl → file",
+        }
+    }
+
+    /// The curl client the vmodem one is compared with: the same destination.
+    fn reference(self) -> Option<Client> {
+        match self {
+            Client::FtpGet | Client::EtGet => Some(Client::CurlNull),
+            Client::ExtGetToFs => Some(Client::CurlFile),
+            _ => None,
+        }
+    }
+}
+
+/// One server's results: every run of every client.
 struct Row {
     server: &'static str,
-    modem: Vec<Duration>,
-    curl: Vec<Duration>,
-    /// `+FTPGET: 2,0` answers over all vmodem runs.
+    runs: Vec<(Client, Duration)>,
+    /// `+FTPGET: 2,0` answers over all `AT+FTPGET` runs.
     empty_reads: u64,
+}
+
+impl Row {
+    fn of(&self, client: Client) -> Vec<Duration> {
+        self.runs.iter().filter(|(c, _)| *c == client).map(|(_, d)| *d).collect()
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -122,7 +168,11 @@ fn main() -> anyhow::Result<()> {
     servers.push(vsftpd);
 
     let redirects = servers.iter().map(|s| Redirect::new(s.host, Some(21), s.addr)).collect();
-    let dialect = dialect::by_name("sim7080", &ModemConfig::default()).context("no sim7080 dialect")?;
+    let mut config = ModemConfig::default();
+    let fs_dir = tempfile::tempdir()?;
+    config.fs.root = Some(fs_dir.path().to_path_buf());
+    config.fs.quota = u64::MAX;
+    let dialect = dialect::by_name("sim7080", &config)?;
     let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
     let (links, addr) = runtime.block_on(transport::tcp::listen(SocketAddr::from(([127, 0, 0, 1], 0))))?;
     runtime.spawn(modem.run(links));
@@ -134,6 +184,8 @@ fn main() -> anyhow::Result<()> {
         host.command(cmd)?;
     }
     host.command(&format!("AT+FTPGETNAME=\"{FILE_NAME}\""))?;
+    let in_module_fs = fs_dir.path().join("fota").join(FILE_NAME);
+    let curl_file = fs_dir.path().join("curl.bin");
 
     let mut rows = Vec::new();
     let mut received = Vec::with_capacity(data.len());
@@ -141,14 +193,29 @@ fn main() -> anyhow::Result<()> {
         host.command(&format!("AT+FTPSERV=\"{}\"", server.host))?;
         host.command(&format!("AT+FTPUN=\"{}\"", server.user))?;
         host.command(&format!("AT+FTPPW=\"{}\"", server.password))?;
-        let mut row = Row { server: server.name, modem: Vec::new(), curl: Vec::new(), empty_reads: 0 };
+        let mut row = Row { server: server.name, runs: Vec::new(), empty_reads: 0 };
         for _ in 0..RUNS {
-            received.clear();
-            let start = Instant::now();
-            row.empty_reads += host.download(&mut received, data.len())?;
-            row.modem.push(start.elapsed());
-            ensure!(received == data, "{}: vmodem delivered different bytes than the file holds", server.name);
-            row.curl.push(curl_download(server, data.len())?);
+            for client in Client::ALL {
+                received.clear();
+                let start = Instant::now();
+                match client {
+                    Client::FtpGet => row.empty_reads += host.download(&mut received, data.len())?,
+                    Client::ExtGetToFs => host.extget_to_fs()?,
+                    Client::EtGet => host.etget(&mut received, data.len())?,
+                    Client::CurlNull => curl_download(server, data.len(), Path::new("/dev/null"))?,
+                    Client::CurlFile => curl_download(server, data.len(), &curl_file)?,
+                }
+                row.runs.push((client, start.elapsed()));
+                let check = match client {
+                    Client::FtpGet | Client::EtGet => received == data,
+                    Client::ExtGetToFs => std::fs::read(&in_module_fs)? == data,
+                    Client::CurlFile => std::fs::metadata(&curl_file)?.len() == data.len() as u64,
+                    Client::CurlNull => true,
+                };
+                ensure!(check, "{}: {} delivered different bytes than the file holds", server.name, client.label());
+                std::fs::remove_file(&in_module_fs).ok();
+                std::fs::remove_file(&curl_file).ok();
+            }
         }
         rows.push(row);
     }
@@ -167,28 +234,39 @@ fn main() -> anyhow::Result<()> {
     let rate = |bytes: usize, d: Duration| bytes as f64 / f64::from(1 << 20) / d.as_secs_f64();
     let ceiling_rate = rate(ceiling_len, median(&ceiling));
 
-    println!("FTP download of {mib} MiB: vmodem (sim7080 on TCP, AT+FTPGET=2,1460, no pacing) beside curl");
-    println!("same server, same run; {RUNS} runs each, alternating; median shown, every run in the last column");
+    println!("FTP download of {mib} MiB through vmodem (sim7080 on TCP, no pacing) beside curl");
+    println!("same server, same run; {RUNS} runs of each client, in turn; median shown, every run in the last column");
     println!();
-    println!("| server | client | seconds | MiB/s | runs (s) |");
-    println!("| --- | --- | ---: | ---: | --- |");
+    println!("| server | client | seconds | MiB/s | ratio | runs (s) |");
+    println!("| --- | --- | ---: | ---: | ---: | --- |");
     let runs = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(", ");
     for row in &rows {
-        let (m, c) = (median(&row.modem), median(&row.curl));
-        let (m_rate, c_rate) = (rate(data.len(), m), rate(data.len(), c));
-        println!(
-            "| {} | vmodem | {:.2} | {m_rate:.1} | {} ({} × `+FTPGET: 2,0`) |",
-            row.server,
-            m.as_secs_f64(),
-            runs(&row.modem),
-            row.empty_reads
-        );
-        println!("| {} | curl | {:.3} | {c_rate:.1} | {} |", row.server, c.as_secs_f64(), runs(&row.curl));
-        println!("| {} | ratio vmodem/curl | | {:.3} | |", row.server, m_rate / c_rate);
-        println!("| {} | ratio vmodem/ceiling | | {:.3} | |", row.server, m_rate / ceiling_rate);
+        for client in Client::ALL {
+            let times = row.of(client);
+            let m = median(&times);
+            let m_rate = rate(data.len(), m);
+            let ratio = match client.reference() {
+                Some(r) => format!("{:.3} of {}", m_rate / rate(data.len(), median(&row.of(r))), r.label()),
+                None => String::new(),
+            };
+            let mut all = runs(&times);
+            if client == Client::FtpGet {
+                all = format!(
+                    "{all} ({} × `+FTPGET: 2,0`; {:.3} of the host-loop ceiling)",
+                    row.empty_reads,
+                    m_rate / ceiling_rate
+                );
+            }
+            println!(
+                "| {} | {} | {:.2} | {m_rate:.1} | {ratio} | {all} |",
+                row.server,
+                client.label(),
+                m.as_secs_f64()
+            );
+        }
     }
     println!(
-        "| canned responder | host loop (ceiling) | {:.2} | {ceiling_rate:.1} | {} |",
+        "| canned responder | host loop (ceiling) | {:.2} | {ceiling_rate:.1} | | {} |",
         median(&ceiling).as_secs_f64(),
         runs(&ceiling)
     );
@@ -253,28 +331,34 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-/// Fetches the file with curl (passive mode, as vmodem is set to), into /dev/null.
-fn curl_download(server: &Server, len: usize) -> anyhow::Result<Duration> {
+/// Fetches the file with curl (passive mode, as vmodem is set to) into `output`.
+fn curl_download(server: &Server, len: usize, output: &Path) -> anyhow::Result<()> {
     let url = format!("ftp://{}/{FILE_NAME}", server.addr);
-    let start = Instant::now();
     let out = Command::new("curl")
-        .args(["--silent", "--show-error", "--output", "/dev/null", "--write-out", "%{size_download}"])
+        .args(["--silent", "--show-error", "--write-out", "%{size_download}", "--output"])
+        .arg(output)
         .args(["--max-time", &DOWNLOAD_LIMIT.as_secs().to_string()])
         .arg("--user")
         .arg(format!("{}:{}", server.user, server.password))
         .arg(&url)
         .output()?;
-    let elapsed = start.elapsed();
     ensure!(out.status.success(), "curl {url}: {}", String::from_utf8_lossy(&out.stderr).trim());
     let size = String::from_utf8_lossy(&out.stdout);
     ensure!(size.trim() == len.to_string(), "curl {url}: {size} bytes instead of {len}");
-    Ok(elapsed)
+    Ok(())
 }
 
 fn median(v: &[Duration]) -> Duration {
     let mut v = v.to_vec();
     v.sort_unstable();
     v[v.len() / 2]
+}
+
+/// Whether `line` ends an FTP session in failure (`+FTPGET: 1,72`, `+FTPEXTGETFILE: 1,79`).
+fn is_failure_urc(line: &str) -> bool {
+    ["+FTPGET: 1,", "+FTPEXTGETFILE: 1,", "+FTPETGET: 1,"]
+        .iter()
+        .any(|p| line.strip_prefix(p).is_some_and(|code| code != "0" && code != "1"))
 }
 
 /// The host's end of the modem's TCP line, with a buffer of what it has read.
@@ -355,7 +439,7 @@ impl Host {
             match self.line()? {
                 line if line == expected => return Ok(()),
                 line if line == "ERROR" || line.starts_with("+CME ERROR") => bail!("{line}"),
-                line if line.starts_with("+FTPGET: 1,") && line != "+FTPGET: 1,1" => bail!("{line}"),
+                line if is_failure_urc(&line) => bail!("{line}"),
                 _ => {}
             }
         }
@@ -381,6 +465,31 @@ impl Host {
         self.take(OK.len(), &mut tail)?;
         ensure!(tail == OK, "after {n} bytes of data: {:?}", String::from_utf8_lossy(&tail));
         Ok(n)
+    }
+
+    /// `AT+FTPEXTGET=2` of the file into /fota/, up to `+FTPEXTGETFILE: 1,0`.
+    fn extget_to_fs(&mut self) -> anyhow::Result<()> {
+        self.command(&format!("AT+FTPEXTGET=2,1,\"{FILE_NAME}\""))?;
+        self.wait_for("+FTPEXTGETFILE: 1,0")
+    }
+
+    /// The `AT+FTPETGET` stream of the file, unescaped into `out`, expecting `len` bytes.
+    fn etget(&mut self, out: &mut Vec<u8>, len: usize) -> anyhow::Result<()> {
+        let deadline = Instant::now() + DOWNLOAD_LIMIT;
+        self.command("AT+FTPETGET=1")?;
+        self.wait_for("+FTPETGET: 1,1")?;
+        let mut unescaper = Unescaper::default();
+        loop {
+            ensure!(Instant::now() < deadline, "the stream took longer than {DOWNLOAD_LIMIT:?}");
+            let r = unescaper.push(&self.buf[self.start..self.end], out);
+            self.start += r.consumed;
+            ensure!(out.len() <= len, "more bytes than the file holds");
+            if r.ended {
+                break;
+            }
+            self.fill()?;
+        }
+        self.wait_for("+FTPETGET: 1,0").context("after the stream's ETX")
     }
 
     /// Downloads the file set up by the FTP parameters into `out`, expecting `len` bytes.

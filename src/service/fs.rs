@@ -190,7 +190,6 @@ impl ModuleFs {
             }
             let mut file = self.inner.root.open_with(&stage, OpenOptions::new().append(true).create(true))?;
             file.write_all(data)?;
-            file.sync_data()?;
             self.inner.root.rename(&stage, &self.inner.root, &path)
         })();
         if result.is_err() {
@@ -300,9 +299,9 @@ impl StagedFile {
     /// meanwhile (it is kept, and this one discarded).
     pub fn commit(mut self) -> Result<u64, FsError> {
         let root = &self.fs.inner.root;
-        if let Some(file) = self.file.take() {
-            file.sync_data()?;
-        }
+        // Closed before the rename. No fsync: the rename makes the file appear whole, which is
+        // what a host can observe; surviving a crash of the host machine is not the contract.
+        self.file = None;
         if root.symlink_metadata(&self.target).is_ok() {
             return Err(FsError::Exists);
         }
