@@ -473,8 +473,13 @@ impl Simcom {
             if code != 0 {
                 self.ftp.ext.failed(session.kind, code);
             }
-            if let State::Download(Download { stream: true, announced: true, .. }) = session.state {
-                io.raw([dle::ETX]);
+            match &session.state {
+                // A stream the host reads ends with its ETX before the result.
+                State::Download(Download { stream: true, announced: true, .. }) => io.raw([dle::ETX]),
+                // A stream the host is sending has nowhere to go: its data phase ends now
+                // (`ERROR`), rather than when the host sends its ETX.
+                State::Upload(u) if u.et && u.opened && !u.ready && !u.closing => io.data_deadline(io.now),
+                _ => {}
             }
             io.urc(self.result(session.kind, code, Some(&value).filter(|v| **v != Value::None)));
         }

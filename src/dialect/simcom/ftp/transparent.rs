@@ -66,6 +66,9 @@ pub(super) fn push(u: &mut Upload, payload: &[u8]) {
         return u.overflow.extend_from_slice(payload);
     }
     let taken = u.pipe.as_ref().map_or(payload.len(), |p| p.try_write(payload).unwrap_or(payload.len()));
+    if taken < payload.len() {
+        tracing::trace!(target: "vmodem::ftp", "ETPUT stream: the pipe is full, the line waits");
+    }
     u.overflow.extend_from_slice(&payload[taken..]);
 }
 
