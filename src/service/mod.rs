@@ -6,5 +6,6 @@ pub mod ftp;
 pub mod job;
 pub mod pipe;
 pub mod sink;
+pub mod tls;
 
 pub use job::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};
