@@ -1,9 +1,15 @@
 //! What an FTP session needs to know before it connects: server, login, data mode, timeouts,
-//! and an optional hook that sees every command and reply line (Fibocom prints them).
+//! TLS (FTPS), and an optional hook that sees every command and reply line (Fibocom prints
+//! them).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+
+use crate::service::tls::{TlsConfigError, TlsSettings};
 
 /// How data connections are opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -15,14 +21,48 @@ pub enum DataMode {
     Active,
 }
 
+/// How an FTPS session starts TLS on its control connection (RFC 4217).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FtpsMode {
+    /// Connect in clear text, then `AUTH TLS` (answered with 234) and the handshake, before
+    /// `USER` (SIMCom `AT+FTPSSL=2`).
+    Explicit,
+    /// The handshake right after the TCP connection, before the 220 greeting; usually port
+    /// 990 (SIMCom `AT+FTPSSL=1`).
+    Implicit,
+}
+
+/// TLS for one FTP session: the control connection and, after `PBSZ 0` and `PROT P`, every
+/// data connection (passive and active: vmodem is the TLS client either way), all with the
+/// same configuration and server name.
+///
+/// [`FtpSession::connect`](super::FtpSession::connect) gives each session a fresh copy of the
+/// configuration's session store, so one `FtpTls` may serve many sessions.
+#[derive(Debug, Clone)]
+pub struct FtpTls {
+    /// Explicit or implicit.
+    pub mode: FtpsMode,
+    /// The rustls configuration (CA list, client certificate, versions).
+    pub config: Arc<ClientConfig>,
+    /// The name sent in SNI and checked against the server's certificate.
+    pub server_name: ServerName<'static>,
+}
+
+impl FtpTls {
+    /// TLS from an SSL context's settings for a session with `host`.
+    pub fn new(mode: FtpsMode, settings: &TlsSettings, host: &str) -> Result<FtpTls, TlsConfigError> {
+        Ok(FtpTls { mode, config: settings.client_config()?, server_name: settings.server_name(host)? })
+    }
+}
+
 /// How long each kind of wait may last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FtpTimeouts {
-    /// Opening the control connection.
+    /// Opening the control connection, and the TLS handshake on it (FTPS).
     pub connect: Duration,
     /// Any reply from the server (75 s: the longest response time SIMCom documents).
     pub reply: Duration,
-    /// Opening or accepting a data connection.
+    /// Opening or accepting a data connection, and the TLS handshake on it (FTPS).
     pub data_connect: Duration,
     /// A data connection on which no byte moves.
     pub idle: Duration,
@@ -80,6 +120,8 @@ pub struct FtpConfig {
     pub timeouts: FtpTimeouts,
     /// Sees every command and reply line.
     pub trace: Option<TraceHook>,
+    /// FTPS: TLS on the control and data connections; `None` is plain FTP.
+    pub tls: Option<FtpTls>,
 }
 
 impl FtpConfig {
@@ -94,6 +136,7 @@ impl FtpConfig {
             ascii: false,
             timeouts: FtpTimeouts::default(),
             trace: None,
+            tls: None,
         }
     }
 }
@@ -109,6 +152,7 @@ impl fmt::Debug for FtpConfig {
             .field("ascii", &self.ascii)
             .field("timeouts", &self.timeouts)
             .field("trace", &self.trace.is_some())
+            .field("tls", &self.tls.as_ref().map(|tls| tls.mode))
             .finish()
     }
 }

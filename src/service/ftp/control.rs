@@ -10,9 +10,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::command::Command;
 use super::config::{Direction, TraceHook, TraceLine};
-use super::error::{FtpError, Step};
+use super::error::{Channel, FtpError, Step, rustls_error};
 use super::reply::{Reply, ReplyParser};
-use super::stream::FtpStream;
+use super::stream::{FtpStream, SessionTls};
 
 /// Preliminary (1xx) replies accepted before the one that matters; more means a broken server.
 const MAX_PRELIMINARY: usize = 8;
@@ -41,6 +41,28 @@ impl Control {
     /// A control connection over `stream`, whose greeting has not been read yet.
     pub(crate) fn new(stream: FtpStream, trace: Option<TraceHook>, reply_timeout: Duration) -> Self {
         Control { stream, parser: ReplyParser::new(), trace, reply_timeout, stale: false }
+    }
+
+    /// Runs the TLS handshake on this connection after `234` to `AUTH TLS` (explicit FTPS),
+    /// within `wait`.
+    ///
+    /// Bytes the server sent after its last reply and before the handshake are refused: they
+    /// would be taken as protected replies without being protected (STARTTLS injection).
+    pub(crate) async fn secure(self, tls: &SessionTls, wait: Duration) -> Result<Control, FtpError> {
+        if !self.parser.is_empty() {
+            return Err(FtpError::Malformed("bytes after the reply to AUTH TLS, before the TLS handshake".into()));
+        }
+        let Control { stream, parser, trace, reply_timeout, stale } = self;
+        let FtpStream::Plain(net) = stream else {
+            return Err(FtpError::Malformed("AUTH TLS accepted on a connection already protected".into()));
+        };
+        let stream = tls.handshake(net, Channel::Control, wait).await?;
+        Ok(Control { stream, parser, trace, reply_timeout, stale })
+    }
+
+    /// Ends a TLS control connection with `close_notify` (after QUIT), within `wait`.
+    pub(crate) async fn close_notify(&mut self, wait: Duration) {
+        self.stream.close_notify(wait).await;
     }
 
     /// This end's address (what PORT/EPRT announce).
@@ -177,8 +199,12 @@ impl Control {
     }
 }
 
-/// A reset or broken control connection is a lost connection; other errors stay IO errors.
+/// A reset or broken control connection is a lost connection, a TLS alert is an alert; other
+/// errors stay IO errors.
 fn io_error(e: io::Error) -> FtpError {
+    if let Some(rustls::Error::AlertReceived(alert)) = rustls_error(&e) {
+        return FtpError::TlsAlert { channel: Channel::Control, alert: *alert };
+    }
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
             FtpError::ControlClosed

@@ -2,19 +2,21 @@
 //! once a server rejects EPSV; the connection goes to the control connection's peer address
 //! whatever address a PASV reply names (curl's default: servers behind NAT often announce a
 //! private address). Active: listen on the control connection's local address and announce
-//! it with PORT (IPv4) or EPRT (IPv6).
+//! it with PORT (IPv4) or EPRT (IPv6). On FTPS every data connection runs a TLS handshake as
+//! the client, in active mode too.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 use tokio::time::timeout;
 
 use super::command::Command;
 use super::config::DataMode;
-use super::error::{DataConnectCause, FtpError, Step};
+use super::error::{Channel, DataConnectCause, FtpError, Step};
 use super::reply::Reply;
 use super::session::FtpSession;
-use super::stream::FtpStream;
-use crate::net::{NetError, NetListener};
+use super::stream::{FtpStream, SessionTls};
+use crate::net::{NetError, NetListener, NetStream};
 
 impl FtpSession {
     /// Opens a data connection, sends `cmd` (after `REST offset` when `offset` > 0) and
@@ -34,34 +36,47 @@ impl FtpSession {
 
     async fn open_data(&mut self, step: Step, cmd: Command<'_>, offset: u64) -> Result<(FtpStream, Reply), FtpError> {
         let wait = self.timeouts.data_connect;
-        match self.mode {
+        let passive = self.mode == DataMode::Passive;
+        let connection = match self.mode {
             DataMode::Passive => {
                 let addr = self.passive_address().await?;
-                let stream = match timeout(wait, self.net.connect_addr(addr)).await {
-                    Ok(Ok(stream)) => stream,
+                match timeout(wait, self.net.connect_addr(addr)).await {
+                    Ok(Ok(stream)) => Connection::Open(stream),
                     Ok(Err(e)) => return Err(data_error(true, e)),
                     Err(_) => return Err(data_error(true, NetError::Timeout(addr))),
-                };
-                self.restart_at(offset).await?;
-                self.control.send(step, &cmd).await?;
-                let preliminary = self.preliminary(step, true).await?;
-                Ok((FtpStream::Plain(stream), preliminary))
+                }
             }
             DataMode::Active => {
                 let (listener, addr) = self.announce_listener().await?;
-                self.restart_at(offset).await?;
-                self.control.send(step, &cmd).await?;
-                let preliminary = self.preliminary(step, false).await?;
-                let cause = match timeout(wait, listener.accept()).await {
-                    Ok(Ok((stream, _))) => return Ok((FtpStream::Plain(stream), preliminary)),
-                    Ok(Err(e)) => e,
-                    Err(_) => NetError::Timeout(addr),
-                };
-                // The server will still send a final reply for the transfer it started.
-                self.control.mark_stale();
-                Err(data_error(false, cause))
+                Connection::Listening(listener, addr)
             }
+        };
+        self.restart_at(offset).await?;
+        self.control.send(step, &cmd).await?;
+        // The data connection (accepted, TLS handshake done) and the preliminary reply come
+        // in the order the server chooses: proftpd finishes the handshake before its 150,
+        // vsftpd sends 150 first. Wait for both at once.
+        let data = connection.establish(self.tls.clone(), wait);
+        tokio::pin!(data);
+        let preliminary = tokio::select! {
+            biased;
+            reply = self.preliminary(step, passive) => reply?,
+            data = &mut data => {
+                let data = self.data_or_stale(data)?;
+                return Ok((data, self.preliminary(step, passive).await?));
+            }
+        };
+        let data = data.await;
+        Ok((self.data_or_stale(data)?, preliminary))
+    }
+
+    /// After the transfer command: a data connection that failed leaves the command's final
+    /// reply to come, to be skipped before the next command.
+    fn data_or_stale(&mut self, data: Result<FtpStream, FtpError>) -> Result<FtpStream, FtpError> {
+        if data.is_err() {
+            self.control.mark_stale();
         }
+        data
     }
 
     async fn restart_at(&mut self, offset: u64) -> Result<(), FtpError> {
@@ -119,6 +134,34 @@ impl FtpSession {
         match reply.is_completion() {
             true => Ok((listener, addr)),
             false => Err(FtpError::Rejected { step, reply }),
+        }
+    }
+}
+
+/// A data connection before the transfer command's preliminary reply.
+enum Connection {
+    /// Passive mode: connected to the server.
+    Open(NetStream),
+    /// Active mode: waiting for the server on this address.
+    Listening(NetListener, SocketAddr),
+}
+
+impl Connection {
+    /// The connection ready for the transfer: accepted (active mode) and, on FTPS, with its
+    /// TLS handshake done (the same configuration and server name as the control connection,
+    /// so it resumes the control connection's TLS session). Each step within `wait`.
+    async fn establish(self, tls: Option<SessionTls>, wait: Duration) -> Result<FtpStream, FtpError> {
+        let stream = match self {
+            Connection::Open(stream) => stream,
+            Connection::Listening(listener, addr) => match timeout(wait, listener.accept()).await {
+                Ok(Ok((stream, _))) => stream,
+                Ok(Err(e)) => return Err(data_error(false, e)),
+                Err(_) => return Err(data_error(false, NetError::Timeout(addr))),
+            },
+        };
+        match tls {
+            Some(tls) => tls.handshake(stream, Channel::Data, wait).await,
+            None => Ok(FtpStream::Plain(stream)),
         }
     }
 }

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::io;
 
+use rustls::AlertDescription;
+
 use super::reply::Reply;
 use crate::net::NetError;
 
@@ -20,6 +22,14 @@ pub enum Step {
     Pass,
     /// `TYPE A` / `TYPE I`.
     Type,
+    /// `AUTH TLS`: explicit FTPS (RFC 4217).
+    Auth,
+    /// A TLS handshake, on the control or a data connection.
+    Handshake,
+    /// `PBSZ 0`: the protection buffer size FTPS requires before PROT.
+    Pbsz,
+    /// `PROT P`: protected (TLS) data connections.
+    Prot,
     /// `REST`: the restart offset.
     Rest,
     /// `EPSV`: extended passive mode.
@@ -81,6 +91,7 @@ impl fmt::Display for Step {
         match self {
             Step::Connect => f.write_str("connect"),
             Step::Greeting => f.write_str("greeting"),
+            Step::Handshake => f.write_str("TLS handshake"),
             Step::Other => f.write_str("command"),
             other => f.write_str(&format!("{other:?}").to_ascii_uppercase()),
         }
@@ -110,6 +121,45 @@ pub enum DataConnectCause {
     /// The server could not open it (425 to the transfer command).
     #[error("server answered {0}")]
     Reply(Reply),
+}
+
+/// Which connection of a session a TLS failure happened on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The control connection.
+    Control,
+    /// A data connection.
+    Data,
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Channel::Control => "control",
+            Channel::Data => "data",
+        })
+    }
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeFailure {
+    /// rustls refused the handshake; [`rustls::Error::InvalidCertificate`] says the server's
+    /// certificate was rejected (unknown issuer, wrong name, expired, bad signature).
+    #[error(transparent)]
+    Tls(rustls::Error),
+    /// The connection failed or closed during the handshake (servers that insist on TLS
+    /// session reuse hang up on a data connection that does not resume).
+    #[error("connection lost during the handshake: {0}")]
+    Io(io::Error),
+}
+
+impl HandshakeFailure {
+    /// Whether the server's certificate was rejected (untrusted, wrong name, expired, a bad
+    /// handshake signature), as opposed to a failed negotiation or a lost connection.
+    pub fn is_certificate(&self) -> bool {
+        matches!(self, HandshakeFailure::Tls(rustls::Error::InvalidCertificate(_)))
+    }
 }
 
 /// An FTP session failure.
@@ -146,6 +196,22 @@ pub enum FtpError {
         /// What went wrong.
         fault: TransferFault,
     },
+    /// A TLS handshake failed (FTPS).
+    #[error("TLS handshake on the {channel} connection failed: {failure}")]
+    TlsHandshake {
+        /// The connection it failed on.
+        channel: Channel,
+        /// What went wrong.
+        failure: HandshakeFailure,
+    },
+    /// The server sent a fatal TLS alert, during a handshake or later (FTPS).
+    #[error("the server sent the TLS alert {alert:?} on the {channel} connection")]
+    TlsAlert {
+        /// The connection it came on.
+        channel: Channel,
+        /// The alert.
+        alert: AlertDescription,
+    },
     /// The server closed the control connection.
     #[error("control connection closed by the server")]
     ControlClosed,
@@ -179,6 +245,21 @@ impl FtpError {
     }
 }
 
+/// The rustls error inside an IO error from a TLS stream, if there is one.
+pub(crate) fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+/// Classifies an error from a TLS handshake on `channel`: an alert from the server, rustls'
+/// own refusal (a rejected certificate among them), or the connection failing.
+pub(crate) fn tls_failure(channel: Channel, e: io::Error) -> FtpError {
+    match rustls_error(&e) {
+        Some(rustls::Error::AlertReceived(alert)) => FtpError::TlsAlert { channel, alert: *alert },
+        Some(err) => FtpError::TlsHandshake { channel, failure: HandshakeFailure::Tls(err.clone()) },
+        None => FtpError::TlsHandshake { channel, failure: HandshakeFailure::Io(e) },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +272,21 @@ mod tests {
         assert_eq!(e.to_string(), "PASS rejected: 530 No");
         assert!(FtpError::Timeout(Step::Noop).is_timeout());
         assert!(!FtpError::ControlClosed.is_timeout());
+        assert_eq!(Step::Prot.to_string(), "PROT");
+    }
+
+    #[test]
+    fn tls_failures_keep_the_rustls_error() {
+        let bad_cert = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let e = tls_failure(Channel::Control, io::Error::new(io::ErrorKind::InvalidData, bad_cert));
+        assert!(
+            matches!(&e, FtpError::TlsHandshake { channel: Channel::Control, failure } if failure.is_certificate())
+        );
+        let alert = rustls::Error::AlertReceived(AlertDescription::HandshakeFailure);
+        let e = tls_failure(Channel::Data, io::Error::new(io::ErrorKind::InvalidData, alert));
+        assert!(matches!(e, FtpError::TlsAlert { channel: Channel::Data, alert: AlertDescription::HandshakeFailure }));
+        let e = tls_failure(Channel::Data, io::ErrorKind::UnexpectedEof.into());
+        assert!(matches!(&e, FtpError::TlsHandshake { failure: HandshakeFailure::Io(_), .. }));
+        assert!(e.to_string().starts_with("TLS handshake on the data connection failed"), "{e}");
     }
 }

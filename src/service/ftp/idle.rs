@@ -27,6 +27,16 @@ impl<S> Idle<S> {
         Idle { inner, limit, timer: Box::pin(tokio::time::sleep(limit)), waiting: false }
     }
 
+    /// The wrapped stream.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped stream, for use outside the idle limit.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
     /// Passes a poll result through, starting the clock at the first `Pending` of a wait and
     /// failing once it runs out.
     fn watch<T>(&mut self, cx: &mut Context<'_>, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {

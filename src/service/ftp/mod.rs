@@ -8,8 +8,11 @@
 //!
 //! Modules: `reply` (RFC 959 reply parser), `command` (command writer), `control` (the control
 //! connection), `data` (PASV/EPSV/PORT/EPRT), `transfer` (data streams and their end),
-//! `ascii` (TYPE A line ends), `idle` (stall detection), `stream` (plain now, TLS later),
+//! `ascii` (TYPE A line ends), `idle` (stall detection), `stream` (plain or TLS),
 //! `session`, `config`, `error`.
+//!
+//! FTPS (RFC 4217), explicit or implicit, is a [`FtpTls`] in the [`FtpConfig`]; the rustls
+//! configuration comes from [`crate::service::tls`].
 
 mod ascii;
 mod command;
@@ -23,8 +26,8 @@ mod session;
 mod stream;
 mod transfer;
 
-pub use config::{DataMode, Direction, FtpConfig, FtpTimeouts, TraceHook, TraceLine};
-pub use error::{DataConnectCause, FtpError, Step, TransferFault};
+pub use config::{DataMode, Direction, FtpConfig, FtpTimeouts, FtpTls, FtpsMode, TraceHook, TraceLine};
+pub use error::{Channel, DataConnectCause, FtpError, HandshakeFailure, Step, TransferFault};
 pub use reply::{MAX_REPLY_BYTES, Reply, ReplyError, ReplyParser};
 pub use session::{FtpSession, StoreMode};
 pub use transfer::{Completed, Download, Transfer, Upload};

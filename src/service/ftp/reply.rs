@@ -137,6 +137,11 @@ impl ReplyParser {
         Ok(None)
     }
 
+    /// Whether nothing is buffered beyond the replies already returned.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.buf.len() && self.open.is_none()
+    }
+
     /// Replies already complete in the buffer, dropped (after an abandoned transfer).
     pub fn discard_complete(&mut self) -> Vec<Reply> {
         let mut dropped = Vec::new();

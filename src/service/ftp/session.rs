@@ -9,11 +9,11 @@ use std::fmt;
 use tokio::time::timeout;
 
 use super::command::Command;
-use super::config::{DataMode, FtpConfig, FtpTimeouts};
+use super::config::{DataMode, FtpConfig, FtpTimeouts, FtpsMode};
 use super::control::{Control, SHORT_WAIT};
-use super::error::{FtpError, Step};
+use super::error::{Channel, FtpError, Step};
 use super::reply::Reply;
-use super::stream::FtpStream;
+use super::stream::{FtpStream, SessionTls};
 use super::transfer::{Download, Upload};
 use crate::net::Net;
 
@@ -42,6 +42,8 @@ pub struct FtpSession {
     pub(super) epsv_rejected: bool,
     /// The transfer whose final reply has not been read yet.
     pub(super) open: Option<Step>,
+    /// FTPS: how data connections are protected (`PROT P` was accepted).
+    pub(super) tls: Option<SessionTls>,
 }
 
 impl fmt::Debug for FtpSession {
@@ -51,6 +53,7 @@ impl fmt::Debug for FtpSession {
             .field("mode", &self.mode)
             .field("ascii", &self.ascii)
             .field("epsv_rejected", &self.epsv_rejected)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -58,42 +61,56 @@ impl fmt::Debug for FtpSession {
 impl FtpSession {
     /// Connects, reads the greeting (220, possibly after 120), logs in (USER, then PASS when
     /// asked with 331) and sets `TYPE A` or `TYPE I`.
+    ///
+    /// With [`FtpConfig::tls`] (FTPS): implicit mode runs the TLS handshake before the
+    /// greeting, explicit mode sends `AUTH TLS` after it and runs the handshake on `234`; after
+    /// the login, `PBSZ 0` and `PROT P` protect every data connection. The session uses a
+    /// fresh TLS session store, shared by its control and data connections.
     pub async fn connect(net: &Net, config: &FtpConfig) -> Result<FtpSession, FtpError> {
         // Refuse unsendable credentials before opening anything.
         Command::new("USER", config.user.as_bytes())?;
         Command::new("PASS", config.password.as_bytes())?;
         let t = config.timeouts;
+        let tls = config.tls.as_ref().map(|tls| (tls.mode, SessionTls::new(tls)));
         let stream = match timeout(t.connect, net.connect(&config.host, config.port)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(e)) => return Err(FtpError::Net(e)),
             Err(_) => return Err(FtpError::Timeout(Step::Connect)),
         };
+        let stream = match &tls {
+            Some((FtpsMode::Implicit, session_tls)) => {
+                session_tls.handshake(stream, Channel::Control, t.connect).await?
+            }
+            _ => FtpStream::Plain(stream),
+        };
+        let mut control = Control::new(stream, config.trace.clone(), t.reply);
+        greeting(&mut control).await?;
+        if let Some((FtpsMode::Explicit, session_tls)) = &tls {
+            let reply = control.command(Step::Auth, "AUTH", b"TLS").await?;
+            if reply.code != 234 {
+                return Err(FtpError::Rejected { step: Step::Auth, reply });
+            }
+            control = control.secure(session_tls, t.connect).await?;
+        }
         let mut session = FtpSession {
-            control: Control::new(FtpStream::Plain(stream), config.trace.clone(), t.reply),
+            control,
             net: net.clone(),
             mode: config.mode,
             ascii: config.ascii,
             timeouts: t,
             epsv_rejected: false,
             open: None,
+            tls: None,
         };
-        session.greeting().await?;
         session.login(&config.user, &config.password).await?;
+        if let Some((_, session_tls)) = tls {
+            session.expect(Step::Pbsz, "PBSZ", b"0", Reply::is_completion).await?;
+            session.expect(Step::Prot, "PROT", b"P", Reply::is_completion).await?;
+            session.tls = Some(session_tls);
+        }
         let type_arg: &[u8] = if config.ascii { b"A" } else { b"I" };
         session.expect(Step::Type, "TYPE", type_arg, Reply::is_completion).await?;
         Ok(session)
-    }
-
-    async fn greeting(&mut self) -> Result<(), FtpError> {
-        for _ in 0..MAX_GREETINGS {
-            let reply = self.control.reply(Step::Greeting).await?;
-            match reply.code {
-                220 => return Ok(()),
-                100..=199 => continue,
-                _ => return Err(FtpError::Rejected { step: Step::Greeting, reply }),
-            }
-        }
-        Err(FtpError::Malformed("greeting: no 220 after repeated 1xx replies".into()))
     }
 
     async fn login(&mut self, user: &str, password: &str) -> Result<(), FtpError> {
@@ -115,7 +132,8 @@ impl FtpSession {
     pub async fn retrieve(&mut self, path: impl AsRef<[u8]>, offset: u64) -> Result<Download, FtpError> {
         let cmd = Command::new("RETR", path.as_ref())?;
         let (data, preliminary) = self.open_transfer(Step::Retr, cmd, offset).await?;
-        Ok(Download::new(Step::Retr, data, preliminary, self.timeouts.idle, self.ascii))
+        let whole = offset == 0 && !self.ascii;
+        Ok(Download::new(Step::Retr, data, preliminary, self.timeouts.idle, self.ascii, whole))
     }
 
     /// Uploads to `path` (for STOU, a name hint some servers use; empty sends bare `STOU`),
@@ -149,7 +167,7 @@ impl FtpSession {
     async fn listing(&mut self, step: Step, verb: &str, path: &[u8]) -> Result<Download, FtpError> {
         let cmd = Command::new(verb, path)?;
         let (data, preliminary) = self.open_transfer(step, cmd, 0).await?;
-        Ok(Download::new(step, data, preliminary, self.timeouts.idle, false))
+        Ok(Download::new(step, data, preliminary, self.timeouts.idle, false, false))
     }
 
     /// `SIZE`: the size of `path` in bytes (in the current TYPE).
@@ -229,11 +247,13 @@ impl FtpSession {
         self.control.command(Step::Other, verb, arg.as_ref()).await
     }
 
-    /// Logs out: QUIT, a short wait for 221, then the connection closes.
+    /// Logs out: QUIT, a short wait for 221, then the connection closes (with TLS
+    /// `close_notify` on FTPS).
     pub async fn quit(mut self) -> Result<(), FtpError> {
         let wait = self.timeouts.reply.min(SHORT_WAIT);
         self.control.send_within(Step::Quit, &Command::new("QUIT", b"")?, wait).await?;
         let reply = self.control.reply_within(Step::Quit, wait).await?;
+        self.control.close_notify(wait).await;
         match reply.is_completion() {
             true => Ok(()),
             false => Err(FtpError::Rejected { step: Step::Quit, reply }),
@@ -248,6 +268,19 @@ impl FtpSession {
             false => Err(FtpError::Rejected { step, reply }),
         }
     }
+}
+
+/// Reads the greeting: 220, possibly after 1xx replies.
+async fn greeting(control: &mut Control) -> Result<(), FtpError> {
+    for _ in 0..MAX_GREETINGS {
+        let reply = control.reply(Step::Greeting).await?;
+        match reply.code {
+            220 => return Ok(()),
+            100..=199 => continue,
+            _ => return Err(FtpError::Rejected { step: Step::Greeting, reply }),
+        }
+    }
+    Err(FtpError::Malformed("greeting: no 220 after repeated 1xx replies".into()))
 }
 
 fn malformed(step: Step, reply: &Reply) -> FtpError {

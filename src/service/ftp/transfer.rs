@@ -7,6 +7,11 @@
 //! A data connection on which nothing moves for the idle timeout fails with `TimedOut`.
 //! Errors met while reading or writing are remembered, and `finish` reports them classified.
 //!
+//! On FTPS, `finish` ends the data connection's TLS with `close_notify`. A server that closes
+//! a download's connection without its own `close_notify` is tolerated only when its final
+//! reply is a success and the byte count is the one it announced: a truncated download is
+//! never reported complete.
+//!
 //! Finish (or drop) a transfer before the session's next command. Dropping one abandons it:
 //! the data connection closes and the session skips the late final reply before its next
 //! command (or the session is dropped too, closing everything at once).
@@ -20,7 +25,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::ascii::{CrlfToLf, LfToCrlf};
-use super::error::{FtpError, Step, TransferFault};
+use super::control::SHORT_WAIT;
+use super::error::{Channel, FtpError, Step, TransferFault, rustls_error};
 use super::idle::Idle;
 use super::reply::Reply;
 use super::session::FtpSession;
@@ -67,24 +73,40 @@ impl FtpSession {
     /// the data connection and reads the final reply. Called before the end of a download,
     /// it abandons the rest (servers then answer 426 or 226).
     pub async fn finish(&mut self, transfer: impl Into<Transfer>) -> Result<Completed, FtpError> {
-        let (step, preliminary, bytes, fault) = match transfer.into() {
-            Transfer::Download(d) => (d.step, d.preliminary, d.bytes, d.fault),
+        let wait = self.timeouts.idle.min(SHORT_WAIT);
+        let (step, preliminary, bytes, fault, short) = match transfer.into() {
+            Transfer::Download(mut d) => {
+                d.data.get_mut().close_notify(wait).await;
+                // Without the server's close_notify, only the announced size (when there is
+                // one) tells a complete download from a truncated one.
+                let short = d.data.get_ref().unclean_eof() && d.expected.is_some_and(|n| n != d.bytes);
+                (d.step, d.preliminary, d.bytes, d.fault, short)
+            }
             Transfer::Upload(mut u) => {
                 if u.fault.is_none() {
                     // An error here is recorded in `u.fault` by `poll_shutdown`.
                     let _ = poll_fn(|cx| Pin::new(&mut u).poll_shutdown(cx)).await;
                 }
-                (u.step, u.preliminary, u.bytes, u.fault)
+                if u.fault.is_none() {
+                    u.data.get_mut().drain(wait).await;
+                }
+                (u.step, u.preliminary, u.bytes, u.fault, false)
             }
         };
         self.open = None;
         if let Some(fault) = fault {
             // The final reply may still come; the next command skips it.
-            return Err(FtpError::TransferBroken { step, fault });
+            return Err(transfer_error(step, fault));
         }
         self.control.clear_stale();
         let reply = self.control.final_reply(step).await?;
-        if reply.is_completion() {
+        if reply.is_completion() && short {
+            let e = io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "TLS data connection closed without close_notify short of the announced size",
+            );
+            Err(FtpError::TransferBroken { step, fault: TransferFault::Data(e) })
+        } else if reply.is_completion() {
             Ok(Completed { preliminary, reply, bytes })
         } else if bytes == 0 && reply.code >= 500 {
             // A refusal reported after the 1xx (libunftp answers a missing file with 150
@@ -96,10 +118,20 @@ impl FtpSession {
     }
 
     /// Classifies an error met while reading or writing the current transfer's stream (a
-    /// stall becomes [`TransferFault::Stalled`]).
+    /// stall becomes [`TransferFault::Stalled`], a TLS alert [`FtpError::TlsAlert`]).
     pub fn broken(&self, e: io::Error) -> FtpError {
-        FtpError::TransferBroken { step: self.open.unwrap_or(Step::Other), fault: io_to_fault(&e) }
+        transfer_error(self.open.unwrap_or(Step::Other), io_to_fault(&e))
     }
+}
+
+/// A broken transfer, or the TLS alert that broke it.
+fn transfer_error(step: Step, fault: TransferFault) -> FtpError {
+    if let TransferFault::Data(e) = &fault
+        && let Some(rustls::Error::AlertReceived(alert)) = rustls_error(e)
+    {
+        return FtpError::TlsAlert { channel: Channel::Data, alert: *alert };
+    }
+    FtpError::TransferBroken { step, fault }
 }
 
 /// A download or listing in progress: read it to the end, then [`FtpSession::finish`] it.
@@ -107,6 +139,9 @@ impl FtpSession {
 pub struct Download {
     step: Step,
     preliminary: Reply,
+    /// The size the 1xx announced, for a whole binary file (checked after a TLS end
+    /// without `close_notify`).
+    expected: Option<u64>,
     data: Idle<FtpStream>,
     ascii: Option<AsciiIn>,
     bytes: u64,
@@ -114,10 +149,20 @@ pub struct Download {
 }
 
 impl Download {
-    /// A download over `data`, converting CRLF to LF when `ascii`.
-    pub(super) fn new(step: Step, data: FtpStream, preliminary: Reply, idle: Duration, ascii: bool) -> Self {
+    /// A download over `data`, converting CRLF to LF when `ascii`. `whole` says the bytes
+    /// are the whole file as stored (binary, from offset 0), so the size a 1xx announces must
+    /// match.
+    pub(super) fn new(
+        step: Step,
+        data: FtpStream,
+        preliminary: Reply,
+        idle: Duration,
+        ascii: bool,
+        whole: bool,
+    ) -> Self {
         Download {
             step,
+            expected: whole.then(|| announced_size(&preliminary)).flatten(),
             preliminary,
             data: Idle::new(data, idle),
             ascii: ascii.then(AsciiIn::default),
@@ -320,17 +365,50 @@ impl AsyncWrite for Upload {
     }
 }
 
+/// The size in a 1xx such as vsftpd's and proftpd's `150 Opening BINARY mode data connection
+/// for f (1234 bytes)`.
+fn announced_size(reply: &Reply) -> Option<u64> {
+    let text = reply.text();
+    let end = text.rfind(" bytes)")?;
+    let start = text[..end].rfind('(')? + 1;
+    text[start..end].trim().parse().ok()
+}
+
 fn io_to_fault(e: &io::Error) -> TransferFault {
     match e.kind() {
         io::ErrorKind::TimedOut => TransferFault::Stalled,
-        kind => TransferFault::Data(io::Error::new(kind, e.to_string())),
+        _ => TransferFault::Data(copy_io(e)),
     }
 }
 
 fn fault_to_io(fault: &TransferFault) -> io::Error {
     match fault {
         TransferFault::Stalled => io::Error::new(io::ErrorKind::TimedOut, "the data connection stalled"),
-        TransferFault::Data(e) => io::Error::new(e.kind(), e.to_string()),
+        TransferFault::Data(e) => copy_io(e),
         TransferFault::Reply(r) => io::Error::other(r.to_string()),
+    }
+}
+
+/// A copy of an IO error that keeps a rustls error inside it (so an alert stays an alert).
+fn copy_io(e: &io::Error) -> io::Error {
+    match rustls_error(e) {
+        Some(tls) => io::Error::new(e.kind(), tls.clone()),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announced_sizes() {
+        let reply = |text: &str| Reply { code: 150, lines: vec![text.to_string()] };
+        let vsftpd = reply("150 Opening BINARY mode data connection for hello.txt (18 bytes).");
+        assert_eq!(announced_size(&vsftpd), Some(18));
+        let proftpd = reply("150 Opening BINARY mode data connection for a (b).bin (1048576 bytes)");
+        assert_eq!(announced_size(&proftpd), Some(1_048_576));
+        assert_eq!(announced_size(&reply("150 Sending data")), None);
+        assert_eq!(announced_size(&reply("150 Here (many bytes)")), None);
     }
 }

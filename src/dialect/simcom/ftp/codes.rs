@@ -20,16 +20,30 @@
 //! | an upload broke after it started | 78 upload error |
 //! | a download broke after it started | 79 download error |
 //! | the RAM buffer or file system a download goes to is full or failed | 79 download error |
+//! | a TLS handshake failed, on the control or a data connection (a rejected certificate too) | 90 SSL connect error |
+//! | the server sent a fatal TLS alert | 91 SSL alert error |
+//! | AUTH TLS refused (anything but 234) | 92 AUTH error |
+//! | PBSZ refused | 93 PBSZ error |
+//! | PROT refused; in an FTPS session also PORT/EPRT refused | 94 (the manual's "PORT error") |
 //!
 //! The SIM7080 table has no file-system code (the SIM800's 85 is not in it), so a download
 //! whose destination refuses the bytes is a download error.
+//!
+//! A 421 is 65 at every step, AUTH, PBSZ and PROT included: the server is going away, whatever
+//! it was asked. A TLS handshake that times out is 64, like every timeout.
 
 use super::session::Kind;
 use crate::net::NetError;
 use crate::service::ftp::{FtpError, Step};
 
-/// The code a failed session of `kind` reports.
+/// The code a failed plain-FTP session of `kind` reports.
 pub fn code(err: &FtpError, kind: Kind) -> u8 {
+    code_in(err, kind, false)
+}
+
+/// The code a failed session of `kind` reports; `ftps` says the session was FTPS
+/// (`AT+FTPSSL` 1 or 2), where a refused PORT/EPRT is 94 rather than 76.
+pub fn code_in(err: &FtpError, kind: Kind, ftps: bool) -> u8 {
     match err {
         FtpError::Net(NetError::Dns(_)) => 62,
         FtpError::Net(NetError::Refused(_) | NetError::Unreachable(_)) => 63,
@@ -43,9 +57,18 @@ pub fn code(err: &FtpError, kind: Kind) -> u8 {
             Step::Type => 73,
             Step::Rest => 74,
             Step::Epsv | Step::Pasv => 75,
+            Step::Port | Step::Eprt if ftps => 94,
             Step::Port | Step::Eprt => 76,
+            Step::Auth => 92,
+            Step::Pbsz => 93,
+            Step::Prot => 94,
             _ => 77,
         },
+        // A decision: the modules report a certificate they reject as a failed handshake
+        // (no code of their own exists for it), so an untrusted, expired or misnamed
+        // certificate is 90 like any other handshake failure.
+        FtpError::TlsHandshake { .. } => 90,
+        FtpError::TlsAlert { .. } => 91,
         FtpError::DataConnect { passive: true, .. } => 75,
         FtpError::DataConnect { passive: false, .. } => 76,
         FtpError::TransferBroken { .. } => match kind {
@@ -55,5 +78,44 @@ pub fn code(err: &FtpError, kind: Kind) -> u8 {
         FtpError::Malformed(_) => 70,
         FtpError::InvalidArgument(_) => 66,
         FtpError::Sink(_) => 79,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use rustls::{AlertDescription, CertificateError};
+
+    use super::*;
+    use crate::service::ftp::{Channel, HandshakeFailure, Reply};
+
+    fn refused(step: Step, code: u16) -> FtpError {
+        FtpError::Rejected { step, reply: Reply { code, lines: vec![format!("{code} no")] } }
+    }
+
+    #[test]
+    fn ftps_failures() {
+        let bad_cert = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        let handshake = FtpError::TlsHandshake { channel: Channel::Control, failure: HandshakeFailure::Tls(bad_cert) };
+        assert_eq!(code(&handshake, Kind::Get), 90);
+        let lost = HandshakeFailure::Io(io::ErrorKind::UnexpectedEof.into());
+        assert_eq!(code(&FtpError::TlsHandshake { channel: Channel::Data, failure: lost }, Kind::Put), 90);
+        let alert = FtpError::TlsAlert { channel: Channel::Data, alert: AlertDescription::HandshakeFailure };
+        assert_eq!(code(&alert, Kind::Get), 91);
+        assert_eq!(code(&refused(Step::Auth, 534), Kind::Get), 92);
+        assert_eq!(code(&refused(Step::Auth, 500), Kind::Put), 92);
+        assert_eq!(code(&refused(Step::Auth, 421), Kind::Get), 65);
+        assert_eq!(code(&refused(Step::Pbsz, 501), Kind::Get), 93);
+        assert_eq!(code(&refused(Step::Prot, 536), Kind::Get), 94);
+        assert_eq!(code(&FtpError::Timeout(Step::Handshake), Kind::Get), 64);
+    }
+
+    #[test]
+    fn a_refused_port_is_94_only_in_an_ftps_session() {
+        assert_eq!(code(&refused(Step::Port, 500), Kind::Get), 76);
+        assert_eq!(code_in(&refused(Step::Port, 500), Kind::Get, true), 94);
+        assert_eq!(code_in(&refused(Step::Eprt, 522), Kind::Put, true), 94);
+        assert_eq!(code_in(&refused(Step::Pasv, 500), Kind::Get, true), 75);
     }
 }

@@ -394,6 +394,7 @@ pub(super) fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
             idle: FtpTimers::secs(timers.idle),
         },
         trace: None,
+        tls: None,
     }
 }
 
