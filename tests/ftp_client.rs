@@ -3,6 +3,8 @@
 
 #[path = "support/fake_ftp.rs"]
 mod fake_ftp;
+#[path = "support/transfers.rs"]
+mod transfers;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,11 +15,11 @@ use fake_ftp::{FakeFtp, accept};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use transfers::{get, pattern, put};
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::net::{Net, NetError};
 use vmodem::service::ftp::{
-    Completed, DataMode, Direction, FtpConfig, FtpError, FtpSession, FtpTimeouts, Step, StoreMode, TraceLine,
-    TransferFault,
+    DataMode, Direction, FtpConfig, FtpError, FtpSession, FtpTimeouts, Step, StoreMode, TraceLine, TransferFault,
 };
 
 const USER: &str = "ftptest";
@@ -86,24 +88,6 @@ fn fake_config(addr: SocketAddr) -> FtpConfig {
     FtpConfig { timeouts, ..FtpConfig::new(addr.ip().to_string(), addr.port(), "u", "p") }
 }
 
-async fn get(session: &mut FtpSession, path: &str, offset: u64) -> Result<Vec<u8>, FtpError> {
-    let mut stream = session.retrieve(path, offset).await?;
-    let mut data = Vec::new();
-    stream.read_to_end(&mut data).await.map_err(|e| session.broken(e))?;
-    let done = session.finish(stream).await?;
-    assert_eq!(done.bytes, data.len() as u64);
-    Ok(data)
-}
-
-async fn put(session: &mut FtpSession, path: &str, mode: StoreMode, data: &[u8]) -> Result<Completed, FtpError> {
-    let mut stream = session.store(path, mode).await?;
-    // Small writes, as a modem's data phases deliver them.
-    for chunk in data.chunks(1500) {
-        stream.write_all(chunk).await.map_err(|e| session.broken(e))?;
-    }
-    session.finish(stream).await
-}
-
 async fn listing(session: &mut FtpSession, step: Step, path: &str) -> String {
     let mut stream = match step {
         Step::List => session.list(path).await,
@@ -115,19 +99,6 @@ async fn listing(session: &mut FtpSession, step: Step, path: &str) -> String {
     stream.read_to_string(&mut text).await.unwrap();
     session.finish(stream).await.unwrap();
     text
-}
-
-/// Bytes that are not all alike, so a misplaced chunk would be noticed.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 fn free_port() -> u16 {

@@ -5,8 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -29,7 +28,7 @@ impl FakeFtp {
         let script = tokio::spawn(async move {
             let (stream, _) = listener.accept().await.expect("fake FTP: accept");
             let (read, write) = stream.into_split();
-            script(Conn { read: BufReader::new(read), write }).await;
+            script(Conn::new(read, write)).await;
         });
         Ok(FakeFtp { addr, script })
     }
@@ -53,11 +52,16 @@ impl FakeFtp {
 
 /// The server's end of the control connection.
 pub struct Conn {
-    read: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
+    read: BufReader<Box<dyn AsyncRead + Send + Unpin>>,
+    write: Box<dyn AsyncWrite + Send + Unpin>,
 }
 
 impl Conn {
+    /// A control connection over any byte stream's halves (plain TCP, or TLS for FTPS).
+    pub fn new(read: impl AsyncRead + Send + Unpin + 'static, write: impl AsyncWrite + Send + Unpin + 'static) -> Conn {
+        Conn { read: BufReader::new(Box::new(read)), write: Box::new(write) }
+    }
+
     /// Sends one reply line (CRLF added).
     pub async fn reply(&mut self, line: &str) {
         self.raw(format!("{line}\r\n").as_bytes()).await;
