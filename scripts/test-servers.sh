@@ -40,8 +40,13 @@
 #   * proftpd's master sleeps 0.2-0.4 s after each session ends (EINTR retry in
 #     pr_signals_handle; a compile-time tunable), so a connection made right after a previous
 #     session closed can wait up to ~0.4 s for its 220 greeting. Allow >= 2 s for greetings.
-#   * With TLS 1.3, ~40% of FTPS uploads (8/20) to vsftpd (require_ssl_reuse=YES) end in
+#   * With TLS 1.3, ~40% of curl's FTPS uploads (8/20) to vsftpd (require_ssl_reuse=YES) end in
 #     "426 Failure reading network stream"; TLS 1.2 is reliable (smoke pins uploads to 1.2).
+#     vmodem's client showed the cause, on the client side: vsftpd sends TLS 1.3 session
+#     tickets on the upload's data connection; a client that closes it without reading them
+#     makes the kernel reset the connection, which destroys the upload's tail at the server
+#     (27 of 30 of vmodem's uploads failed so until it read them; see tests/ftps.rs). curl
+#     very likely closes the same way.
 #   * curl 7.88.1 (Debian 12) cannot do active-mode FTPS (curl/curl#10666); the servers can
 #     (smoke checks it with python3's ftplib when python3 is installed).
 #   * pure-ftpd logs only to syslog (nothing is recorded without a syslog daemon). Its
