@@ -8,6 +8,7 @@ mod cme;
 mod ftp;
 mod general;
 mod profile;
+mod ssl;
 
 use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settings, v250};
@@ -28,6 +29,7 @@ pub struct Simcom {
     bearers: bearer::Bearers,
     ftp: ftp::Ftp,
     cfs: cfs::Cfs,
+    ssl: ssl::Ssl,
     next_job: JobId,
 }
 
@@ -37,8 +39,16 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
 }
 
 /// The command tables, searched in order.
-const TABLES: &[&[table::Entry<Simcom>]] =
-    &[general::COMMANDS, bearer::COMMANDS, ftp::PARAMS, ftp::SESSION, ftp::EXTENDED, ftp::TRANSPARENT, cfs::COMMANDS];
+const TABLES: &[&[table::Entry<Simcom>]] = &[
+    general::COMMANDS,
+    bearer::COMMANDS,
+    ftp::PARAMS,
+    ftp::SESSION,
+    ftp::EXTENDED,
+    ftp::TRANSPARENT,
+    cfs::COMMANDS,
+    ssl::COMMANDS,
+];
 
 impl Simcom {
     /// A modem of the `profile` family, powered on.
@@ -50,6 +60,7 @@ impl Simcom {
             bearers: bearer::Bearers::new(&config.network.apn),
             ftp: ftp::Ftp::new(profile),
             cfs: cfs::Cfs::new(fs),
+            ssl: ssl::Ssl::default(),
             next_job: 0,
         }
     }

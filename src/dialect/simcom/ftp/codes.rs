@@ -36,14 +36,9 @@ use super::session::Kind;
 use crate::net::NetError;
 use crate::service::ftp::{FtpError, Step};
 
-/// The code a failed plain-FTP session of `kind` reports.
-pub fn code(err: &FtpError, kind: Kind) -> u8 {
-    code_in(err, kind, false)
-}
-
 /// The code a failed session of `kind` reports; `ftps` says the session was FTPS
 /// (`AT+FTPSSL` 1 or 2), where a refused PORT/EPRT is 94 rather than 76.
-pub fn code_in(err: &FtpError, kind: Kind, ftps: bool) -> u8 {
+pub fn code(err: &FtpError, kind: Kind, ftps: bool) -> u8 {
     match err {
         FtpError::Net(NetError::Dns(_)) => 62,
         FtpError::Net(NetError::Refused(_) | NetError::Unreachable(_)) => 63,
@@ -98,24 +93,24 @@ mod tests {
     fn ftps_failures() {
         let bad_cert = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
         let handshake = FtpError::TlsHandshake { channel: Channel::Control, failure: HandshakeFailure::Tls(bad_cert) };
-        assert_eq!(code(&handshake, Kind::Get), 90);
+        assert_eq!(code(&handshake, Kind::Get, false), 90);
         let lost = HandshakeFailure::Io(io::ErrorKind::UnexpectedEof.into());
-        assert_eq!(code(&FtpError::TlsHandshake { channel: Channel::Data, failure: lost }, Kind::Put), 90);
+        assert_eq!(code(&FtpError::TlsHandshake { channel: Channel::Data, failure: lost }, Kind::Put, false), 90);
         let alert = FtpError::TlsAlert { channel: Channel::Data, alert: AlertDescription::HandshakeFailure };
-        assert_eq!(code(&alert, Kind::Get), 91);
-        assert_eq!(code(&refused(Step::Auth, 534), Kind::Get), 92);
-        assert_eq!(code(&refused(Step::Auth, 500), Kind::Put), 92);
-        assert_eq!(code(&refused(Step::Auth, 421), Kind::Get), 65);
-        assert_eq!(code(&refused(Step::Pbsz, 501), Kind::Get), 93);
-        assert_eq!(code(&refused(Step::Prot, 536), Kind::Get), 94);
-        assert_eq!(code(&FtpError::Timeout(Step::Handshake), Kind::Get), 64);
+        assert_eq!(code(&alert, Kind::Get, false), 91);
+        assert_eq!(code(&refused(Step::Auth, 534), Kind::Get, false), 92);
+        assert_eq!(code(&refused(Step::Auth, 500), Kind::Put, false), 92);
+        assert_eq!(code(&refused(Step::Auth, 421), Kind::Get, false), 65);
+        assert_eq!(code(&refused(Step::Pbsz, 501), Kind::Get, false), 93);
+        assert_eq!(code(&refused(Step::Prot, 536), Kind::Get, false), 94);
+        assert_eq!(code(&FtpError::Timeout(Step::Handshake), Kind::Get, false), 64);
     }
 
     #[test]
     fn a_refused_port_is_94_only_in_an_ftps_session() {
-        assert_eq!(code(&refused(Step::Port, 500), Kind::Get), 76);
-        assert_eq!(code_in(&refused(Step::Port, 500), Kind::Get, true), 94);
-        assert_eq!(code_in(&refused(Step::Eprt, 522), Kind::Put, true), 94);
-        assert_eq!(code_in(&refused(Step::Pasv, 500), Kind::Get, true), 75);
+        assert_eq!(code(&refused(Step::Port, 500), Kind::Get, false), 76);
+        assert_eq!(code(&refused(Step::Port, 500), Kind::Get, true), 94);
+        assert_eq!(code(&refused(Step::Eprt, 522), Kind::Put, true), 94);
+        assert_eq!(code(&refused(Step::Pasv, 500), Kind::Get, true), 75);
     }
 }

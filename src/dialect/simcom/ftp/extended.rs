@@ -22,7 +22,7 @@ use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply};
 
 use super::super::profile::cme;
 use super::super::{Simcom, cmd};
-use super::session::{self, Kind, State, ftp_config, join};
+use super::session::{self, Kind, State, join};
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Outcome};
 use crate::service::fs::{self, Area, FsError};
@@ -239,9 +239,10 @@ fn ext_get(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 
 /// Starts the download of the FTPGETPATH/FTPGETNAME file into `sink`.
 fn launch_get(s: &mut Simcom, kind: Kind, sink: Sink, ctx: &mut Ctx<'_, '_>) {
+    let Some(config) = session::job_config(s, kind, ctx.io) else { return };
     let p = &s.ftp.params;
     let source = Source::File { path: join(&p.get_path, &p.get_name), offset: p.rest };
-    let work = FtpWork::Download { config: ftp_config(p, &s.config.ftp), source, sink };
+    let work = FtpWork::Download { config, source, sink };
     session::launch(s, kind, work, State::Fill, ctx.io);
 }
 

@@ -100,6 +100,8 @@ pub(super) struct Session {
     pub(super) job: JobId,
     /// The bearer it runs over.
     pub(super) cid: u8,
+    /// An FTPS session (`AT+FTPSSL` 1 or 2): a refused PORT is 94.
+    pub(super) ftps: bool,
     pub(super) state: State,
 }
 
@@ -214,8 +216,8 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
     if refuse(s, kind, ctx.io) {
         return Ok(Reply::Ok);
     }
+    let Some(config) = job_config(s, kind, ctx.io) else { return Ok(Reply::Ok) };
     let p = &s.ftp.params;
-    let config = ftp_config(p, &s.config.ftp);
     let get = join(&p.get_path, &p.get_name);
     let put = join(&p.put_path, &p.put_name);
     let (work, state) = match kind {
@@ -316,7 +318,8 @@ pub(super) fn launch(s: &mut Simcom, kind: Kind, work: FtpWork, state: State, io
     let cid = s.ftp.params.cid;
     let job = s.new_job();
     io.request(Request::Ftp { job, work });
-    s.ftp.session = Some(Session { kind, job, cid, state });
+    let ftps = s.ssl.ftps();
+    s.ftp.session = Some(Session { kind, job, cid, ftps, state });
 }
 
 /// `AT+FTPGET=2,<n>`: up to `n` buffered bytes.
@@ -377,8 +380,23 @@ fn quit(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
-/// The parameters of a job.
-pub(super) fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
+/// The parameters of a session's job, TLS included; `None` (with the session's `90` URC
+/// queued) when the `AT+FTPSSL` settings cannot make a TLS session.
+pub(super) fn job_config(s: &mut Simcom, kind: Kind, io: &mut Io) -> Option<FtpConfig> {
+    let mut config = ftp_config(&s.ftp.params, &s.config.ftp);
+    match s.ftp_tls(&config.host) {
+        Ok(tls) => config.tls = tls,
+        Err(()) => {
+            s.ftp.ext.failed(kind, 90);
+            io.urc(s.result(kind, 90, None));
+            return None;
+        }
+    }
+    Some(config)
+}
+
+/// The parameters of a job, without TLS.
+fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
     FtpConfig {
         host: p.server.clone(),
         port: p.port,
@@ -490,7 +508,7 @@ impl Simcom {
     pub(in crate::dialect::simcom) fn ftp_event(&mut self, event: Event, io: &mut Io) {
         let profile = self.profile;
         let Some(session) = self.ftp.session.as_mut().filter(|s| s.job == event.job) else { return };
-        let kind = session.kind;
+        let (kind, ftps) = (session.kind, session.ftps);
         match (event.kind, &mut session.state) {
             (JobEvent::Opened, State::Upload(u)) if u.extended => u.opened = true,
             (JobEvent::Opened, State::Upload(u)) if u.et => {
@@ -534,7 +552,7 @@ impl Simcom {
             }
             (JobEvent::Done(Ok(value)), _) => self.end(0, value, io),
             (JobEvent::Done(Err(err)), _) => {
-                let code = code(&err, kind);
+                let code = code(&err, kind, ftps);
                 tracing::info!(target: "vmodem::ftp", "{} failed with {code}: {err}", kind.name());
                 self.end(code, Value::None, io);
             }

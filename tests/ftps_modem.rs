@@ -1,0 +1,119 @@
+//! FTPS through the modem, as a SIM7080 host sets it up (seed 002 §5.2): the CA certificate
+//! written with `AT+CFSWFILE`, converted with `AT+CSSLCFG="CONVERT",2,...`, then
+//! `AT+FTPSSL=<1 implicit|2 explicit>,0,"<calist>",""` and an ordinary `AT+FTPGET` /
+//! `AT+FTPPUT`, against vsftpd and proftpd as scripts/test-servers.sh starts them (their test
+//! CA issues the servers' certificate for `localhost`, so the context's SNI name is set to it;
+//! the host's FTPSERV is the seeds' address, redirected to the server).
+
+#[path = "support/at_host.rs"]
+mod at_host;
+#[macro_use]
+#[path = "support/rig.rs"]
+mod rig;
+
+use std::net::SocketAddr;
+
+use rig::*;
+
+/// The test servers' CA certificate (PEM).
+fn test_ca() -> Vec<u8> {
+    let path = ServersEnv::load().get("CA_PEM");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The server's implicit-FTPS address.
+fn implicit_addr(kind: Kind) -> SocketAddr {
+    let key = match kind {
+        Kind::Vsftpd => "VSFTPD_IMPLICIT_PORT",
+        Kind::Proftpd => "PROFTPD_IMPLICIT_PORT",
+        Kind::Libunftp => panic!("the embedded server has no implicit FTPS"),
+    };
+    let port: u16 = ServersEnv::load().get(key).parse().expect("a port number in servers.env");
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// Writes `ca` into /customer/ as `name` and converts it as a CA list.
+async fn install_ca(m: &mut Rig, name: &str, ca: &[u8]) {
+    m.ok("AT+CFSINIT").await;
+    let cmd = format!("AT+CFSWFILE=3,\"{name}\",0,{},5000", ca.len());
+    m.send_data(&cmd, "DOWNLOAD", ca).await.expect("the certificate is written");
+    m.ok("AT+CFSTERM").await;
+    m.ok(&format!("AT+CSSLCFG=\"convert\",2,\"{name}\"")).await;
+}
+
+/// A download and an upload of every byte value, both checked by hash.
+async fn round_trip(server: &Server, m: &mut Rig) {
+    let file = every_byte(512);
+    server.write("tls.bin", &file);
+    let (code, data) = get(m, "tls.bin").await;
+    assert_eq!(code, 0);
+    assert_eq!(sha256(&data), sha256(&file));
+    assert_eq!(put(m, "up.bin", &file).await.code, 0);
+    assert_eq!(sha256(&server.read("up.bin")), sha256(&file));
+    assert_idle(m).await;
+}
+
+/// Explicit FTPS (`AUTH TLS` on the control port), the server's certificate verified.
+async fn explicit(server: Server) {
+    let mut m = server.modem().await;
+    install_ca(&mut m, "ca.pem", &test_ca()).await;
+    m.ok("AT+CSSLCFG=\"SNI\",0,\"localhost\"").await;
+    m.ok("AT+FTPSSL=2,0,\"ca.pem\",\"\"").await;
+    round_trip(&server, &mut m).await;
+}
+
+/// Implicit FTPS (TLS from the first byte, the seeds' port 990).
+async fn implicit(server: Server) {
+    let mut m = server.modem_with(implicit_addr(server.kind), Vec::new()).await;
+    install_ca(&mut m, "ca.pem", &test_ca()).await;
+    m.ok("AT+CSSLCFG=\"SNI\",0,\"localhost\"").await;
+    m.ok("AT+FTPSSL=1,0,\"ca.pem\",\"\"").await;
+    round_trip(&server, &mut m).await;
+}
+
+/// The certificate does not name the server the host asked for (the seeds' address, with no
+/// SNI name set): the handshake fails, `+FTPGET: 1,90`.
+async fn wrong_name(server: Server) {
+    server.write("tls.bin", b"x");
+    let mut m = server.modem().await;
+    install_ca(&mut m, "ca.pem", &test_ca()).await;
+    m.ok("AT+FTPSSL=2,0,\"ca.pem\",\"\"").await;
+    let (code, data) = get(&mut m, "tls.bin").await;
+    assert_eq!((code, data.len()), (90, 0));
+    assert_idle(&mut m).await;
+}
+
+/// Without a CA list the module does not check the certificate (the handshake signatures
+/// still are): the same server works with no SNI name and nothing converted.
+async fn no_ca_list(server: Server) {
+    let mut m = server.modem().await;
+    m.ok("AT+FTPSSL=2,0,\"\",\"\"").await;
+    round_trip(&server, &mut m).await;
+}
+
+/// A CA list that did not issue the server's certificate: `+FTPGET: 1,90`.
+async fn untrusted(server: Server) {
+    server.write("tls.bin", b"x");
+    let mut m = server.modem().await;
+    let other = rcgen::generate_simple_self_signed(vec!["other CA".to_string()]).expect("a certificate");
+    install_ca(&mut m, "other.pem", other.cert.pem().as_bytes()).await;
+    m.ok("AT+CSSLCFG=\"SNI\",0,\"localhost\"").await;
+    m.ok("AT+FTPSSL=2,0,\"other.pem\",\"\"").await;
+    assert_eq!(get(&mut m, "tls.bin").await.0, 90);
+}
+
+server_tests!(vsftpd, super::Kind::Vsftpd; explicit, implicit, wrong_name, no_ca_list, untrusted);
+server_tests!(proftpd, super::Kind::Proftpd; explicit, implicit, wrong_name, no_ca_list, untrusted);
+
+/// A server without TLS refuses `AUTH TLS`: `+FTPGET: 1,92`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_server_refuses_auth() {
+    run(Kind::Libunftp, |server| async move {
+        server.write("tls.bin", b"x");
+        let mut m = server.modem().await;
+        m.ok("AT+FTPSSL=2,0,\"\",\"\"").await;
+        assert_eq!(get(&mut m, "tls.bin").await.0, 92);
+        assert_idle(&mut m).await;
+    })
+    .await;
+}
