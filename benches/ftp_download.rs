@@ -2,7 +2,9 @@
 //! no pacing, three ways: `AT+FTPGET=1` then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`;
 //! `AT+FTPEXTGET=2` into the module file system; and the `AT+FTPETGET` DLE/ETX stream. Beside
 //! them `curl` fetches the same file from the same server in the same run, into /dev/null and
-//! into a file in the same folder as the module file system (the reference for EXTGET). The server is the embedded
+//! into a file in the same folder as the module file system (the reference for EXTGET). vsftpd
+//! serves the file twice: plain, and over explicit FTPS (`AT+FTPSSL=2` with the test CA
+//! converted; curl with `--ssl-reqd --cacert`), where only EXTGET and ETGET run. The server is the embedded
 //! libunftp server on loopback, and vsftpd as scripts/test-servers.sh starts it (run
 //! `scripts/test-servers.sh start` first; without it the benchmark stops with that advice).
 //!
@@ -73,6 +75,8 @@ struct Server {
     addr: SocketAddr,
     user: String,
     password: String,
+    /// For explicit FTPS: the CA certificate that issued the server's (PEM).
+    ca: Option<PathBuf>,
 }
 
 /// How one client fetched the file.
@@ -92,6 +96,12 @@ enum Client {
 
 impl Client {
     const ALL: [Client; 5] = [Client::FtpGet, Client::ExtGetToFs, Client::EtGet, Client::CurlNull, Client::CurlFile];
+
+    /// Whether this client runs against `server`: over FTPS only the transfers the FTPS
+    /// benchmark is about (the `AT+FTPGET` host loop is bound by its round trips either way).
+    fn runs_on(self, server: &Server) -> bool {
+        server.ca.is_none() || self != Client::FtpGet
+    }
 
     fn label(self) -> &'static str {
         match self {
@@ -157,8 +167,9 @@ fn main() -> anyhow::Result<()> {
         addr: embedded.addr(),
         user: user.into(),
         password: password.into(),
+        ca: None,
     }];
-    let (vsftpd, vsftpd_root) = vsftpd()?;
+    let (vsftpd, vsftpd_tls, vsftpd_root) = vsftpd()?;
     let vsftpd_path = vsftpd_root.join(FILE_NAME);
     // The copy in vsftpd's root goes away when this is dropped.
     let _vsftpd_file = RemoveOnDrop(vsftpd_path.clone());
@@ -166,6 +177,7 @@ fn main() -> anyhow::Result<()> {
     // vsftpd reads it as the FTP user.
     std::fs::set_permissions(&vsftpd_path, std::fs::Permissions::from_mode(0o644))?;
     servers.push(vsftpd);
+    servers.push(vsftpd_tls);
 
     let redirects = servers.iter().map(|s| Redirect::new(s.host, Some(21), s.addr)).collect();
     let mut config = ModemConfig::default();
@@ -193,9 +205,17 @@ fn main() -> anyhow::Result<()> {
         host.command(&format!("AT+FTPSERV=\"{}\"", server.host))?;
         host.command(&format!("AT+FTPUN=\"{}\"", server.user))?;
         host.command(&format!("AT+FTPPW=\"{}\"", server.password))?;
+        let tls = match &server.ca {
+            Some(ca) => {
+                host.use_ca(&std::fs::read(ca)?)?;
+                "AT+FTPSSL=2,0,\"ca.pem\",\"\""
+            }
+            None => "AT+FTPSSL=0",
+        };
+        host.command(tls)?;
         let mut row = Row { server: server.name, runs: Vec::new(), empty_reads: 0 };
         for _ in 0..RUNS {
-            for client in Client::ALL {
+            for client in Client::ALL.into_iter().filter(|c| c.runs_on(server)) {
                 received.clear();
                 let start = Instant::now();
                 match client {
@@ -241,7 +261,7 @@ fn main() -> anyhow::Result<()> {
     println!("| --- | --- | ---: | ---: | ---: | --- |");
     let runs = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(", ");
     for row in &rows {
-        for client in Client::ALL {
+        for client in Client::ALL.into_iter().filter(|c| !row.of(*c).is_empty()) {
             let times = row.of(client);
             let m = median(&times);
             let m_rate = rate(data.len(), m);
@@ -302,8 +322,9 @@ async fn canned_responder() -> std::io::Result<SocketAddr> {
     .await
 }
 
-/// vsftpd from scripts/test-servers.sh, and its FTP root; an error when the servers are not up.
-fn vsftpd() -> anyhow::Result<(Server, PathBuf)> {
+/// vsftpd from scripts/test-servers.sh, plain and with explicit FTPS, and its FTP root; an
+/// error when the servers are not up.
+fn vsftpd() -> anyhow::Result<(Server, Server, PathBuf)> {
     let base = std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into());
     let path = Path::new(&base).join("servers.env");
     let text = std::fs::read_to_string(&path).with_context(|| {
@@ -318,8 +339,17 @@ fn vsftpd() -> anyhow::Result<(Server, PathBuf)> {
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         user: get("FTP_USER")?.into(),
         password: get("FTP_PASS")?.into(),
+        ca: None,
     };
-    Ok((server, PathBuf::from(get("VSFTPD_ROOT")?)))
+    let tls = Server {
+        name: "vsftpd (explicit FTPS)",
+        host: "vsftpd-tls.bench.invalid",
+        ca: Some(PathBuf::from(get("CA_PEM")?)),
+        user: server.user.clone(),
+        password: server.password.clone(),
+        ..server
+    };
+    Ok((server, tls, PathBuf::from(get("VSFTPD_ROOT")?)))
 }
 
 /// Deletes a file when dropped.
@@ -337,6 +367,7 @@ fn curl_download(server: &Server, len: usize, output: &Path) -> anyhow::Result<(
     let out = Command::new("curl")
         .args(["--silent", "--show-error", "--write-out", "%{size_download}", "--output"])
         .arg(output)
+        .args(server.ca.iter().flat_map(|ca| [std::ffi::OsStr::new("--ssl-reqd"), "--cacert".as_ref(), ca.as_os_str()]))
         .args(["--max-time", &DOWNLOAD_LIMIT.as_secs().to_string()])
         .arg("--user")
         .arg(format!("{}:{}", server.user, server.password))
@@ -465,6 +496,19 @@ impl Host {
         self.take(OK.len(), &mut tail)?;
         ensure!(tail == OK, "after {n} bytes of data: {:?}", String::from_utf8_lossy(&tail));
         Ok(n)
+    }
+
+    /// Stores `ca` as /customer/ca.pem, converts it, and names the server `localhost` (the
+    /// test certificate's name) in SSL context 0, as a host setting up FTPS does.
+    fn use_ca(&mut self, ca: &[u8]) -> anyhow::Result<()> {
+        self.command("AT+CFSINIT")?;
+        self.send(format!("AT+CFSWFILE=3,\"ca.pem\",0,{},5000\r", ca.len()).as_bytes())?;
+        self.wait_for("DOWNLOAD")?;
+        self.send(ca)?;
+        self.wait_for("OK")?;
+        self.command("AT+CFSTERM")?;
+        self.command("AT+CSSLCFG=\"convert\",2,\"ca.pem\"")?;
+        self.command("AT+CSSLCFG=\"SNI\",0,\"localhost\"")
     }
 
     /// `AT+FTPEXTGET=2` of the file into /fota/, up to `+FTPEXTGETFILE: 1,0`.
