@@ -101,8 +101,9 @@ pub enum Unsolicited {
 pub struct Io {
     /// Now, as the modem's clock says (tokio time, so tests can pause it).
     pub now: Instant,
-    /// Stream bytes ([`Io::raw`]) still waiting in the line behind a response: a dialect
-    /// streaming to the host holds back while this is large.
+    /// Stream bytes ([`Io::raw`]) waiting in the line behind a response when this context was
+    /// made: a dialect streaming to the host holds back while this is large. (Bytes raised in
+    /// this context go out at once if no response is in progress, so they do not count.)
     pub backlog: usize,
     urcs: Vec<Unsolicited>,
     requests: Vec<Request>,
@@ -124,9 +125,7 @@ impl Io {
     /// Queues stream bytes sent exactly as given, in order with the URCs (the data of
     /// `AT+FTPETGET`).
     pub fn raw(&mut self, bytes: impl Into<Vec<u8>>) {
-        let bytes = bytes.into();
-        self.backlog += bytes.len();
-        self.urcs.push(Unsolicited::Raw(bytes));
+        self.urcs.push(Unsolicited::Raw(bytes.into()));
     }
 
     /// Asks the modem to start or cancel a service job.

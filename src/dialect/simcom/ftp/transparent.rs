@@ -25,6 +25,8 @@ use crate::service::Value;
 
 /// Escaped stream bytes the line may hold behind a response before the stream waits.
 const BACKLOG_MAX: usize = 64 * 1024;
+/// The most one pump moves before the line is written out.
+const PUMP_MAX: usize = 64 * 1024;
 /// Bytes taken from the download pipe per piece of stream.
 const PIECE: usize = 16 * 1024;
 /// How soon a stream held back by the backlog tries again.
@@ -113,17 +115,23 @@ impl Simcom {
     }
 }
 
-/// Escapes what the pipe holds into the line, up to the backlog limit.
+/// Escapes what the pipe holds into the line, at most [`PUMP_MAX`] bytes at a time so that
+/// the line is written out between pumps. More waiting goes next at once; while the line holds
+/// a backlog behind a response, the stream waits for [`RETRY`].
 fn drain(d: &mut Download, io: &mut Io) {
+    let held_back = io.backlog >= BACKLOG_MAX;
     let mut buf = vec![0u8; PIECE];
-    while io.backlog < BACKLOG_MAX {
+    let mut moved = 0;
+    while !held_back && moved < PUMP_MAX {
         let n = d.pipe.try_read(&mut buf).n;
         if n == 0 {
             break;
         }
+        moved += n;
         let mut out = Vec::with_capacity(n + n / 8);
         dle::escape_into(&buf[..n], &mut out);
         io.raw(out);
     }
-    d.retry = (d.pipe.available() > 0).then(|| io.now + RETRY);
+    let wait = if held_back { RETRY } else { Duration::ZERO };
+    d.retry = (d.pipe.available() > 0).then(|| io.now + wait);
 }
