@@ -15,7 +15,7 @@ use tempfile::TempDir;
 use tokio::io::DuplexStream;
 use vmodem::config::ModemConfig;
 use vmodem::dialect;
-use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
+use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig, EmbeddedFtps};
 use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem::transport::Links;
@@ -65,16 +65,28 @@ pub struct Server {
 
 impl Server {
     pub async fn start(kind: Kind) -> Server {
+        Self::start_with(kind, None).await
+    }
+
+    /// The embedded server with explicit FTPS.
+    pub async fn embedded_ftps(ftps: EmbeddedFtps) -> Server {
+        Self::start_with(Kind::Libunftp, Some(ftps)).await
+    }
+
+    async fn start_with(kind: Kind, ftps: Option<EmbeddedFtps>) -> Server {
         let (addr, root, user, password, embedded) = match kind {
             Kind::Libunftp => {
                 let root = tempfile::tempdir().expect("temporary folder");
-                let ftp = EmbeddedFtp::start(EmbeddedFtpConfig {
+                let config = EmbeddedFtpConfig {
                     root: root.path().to_path_buf(),
                     user: EMBEDDED_USER.into(),
                     password: EMBEDDED_PASS.into(),
                     bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-                })
-                .await
+                };
+                let ftp = match ftps {
+                    Some(ftps) => EmbeddedFtp::start_ftps(config, ftps).await,
+                    None => EmbeddedFtp::start(config).await,
+                }
                 .expect("the embedded FTP server starts");
                 let path = root.path().to_path_buf();
                 (ftp.addr(), path, EMBEDDED_USER.to_string(), EMBEDDED_PASS.to_string(), Some((ftp, root)))
