@@ -3,7 +3,8 @@
 //! `AT+FTPSSL=<1 implicit|2 explicit>,0,"<calist>",""` and an ordinary `AT+FTPGET` /
 //! `AT+FTPPUT`, against vsftpd and proftpd as scripts/test-servers.sh starts them (their test
 //! CA issues the servers' certificate for `localhost`, so the context's SNI name is set to it;
-//! the host's FTPSERV is the seeds' address, redirected to the server).
+//! the host's FTPSERV is the seeds' address, redirected to the server), and the extended and
+//! ET transfers over it.
 
 #[path = "support/at_host.rs"]
 mod at_host;
@@ -106,8 +107,40 @@ async fn untrusted(server: Server) {
     assert_eq!(get(&mut m, "tls.bin").await.0, 90);
 }
 
-server_tests!(vsftpd, super::Kind::Vsftpd; explicit, implicit, wrong_name, no_ca_list, untrusted);
-server_tests!(proftpd, super::Kind::Proftpd; explicit, implicit, wrong_name, no_ca_list, untrusted);
+/// The SIM7080's other transfers over explicit FTPS: `AT+FTPEXTGET=2` into the module file
+/// system, the `AT+FTPETGET` stream and an `AT+FTPEXTPUT` upload, each checked by hash.
+async fn extended_over_tls(server: Server) {
+    let file = every_byte(4096);
+    server.write("tls.bin", &file);
+    let mut m = server.modem().await;
+    install_ca(&mut m, "ca.pem", &test_ca()).await;
+    m.ok("AT+CSSLCFG=\"SNI\",0,\"localhost\"").await;
+    m.ok("AT+FTPSSL=2,0,\"ca.pem\",\"\"").await;
+    m.ok("AT+FTPGETNAME=\"tls.bin\"").await;
+
+    m.ok("AT+FTPEXTGET=2,2,\"tls.bin\"").await;
+    assert_eq!(m.session_end("+FTPEXTGETFILE").await.code, 0);
+    let stored = std::fs::read(m.module_file("datatx", "tls.bin")).expect("the downloaded file");
+    assert_eq!(sha256(&stored), sha256(&file));
+
+    m.ok("AT+FTPETGET=1").await;
+    let mut streamed = Vec::new();
+    let (end, _) = m.et_get(|b| streamed.extend_from_slice(b)).await;
+    assert_eq!(end.code, 0);
+    assert_eq!(sha256(&streamed), sha256(&file));
+
+    m.ok("AT+FTPPUTNAME=\"up.bin\"").await;
+    m.ok("AT+FTPEXTPUT=1").await;
+    let piece = &file[..64 * 1024];
+    m.send_data("AT+FTPEXTPUT=2,0,65536,10000", "+FTPEXTPUT: 0,65536", piece).await.expect("the buffer loads");
+    m.ok("AT+FTPPUT=1").await;
+    assert_eq!(m.session_end("+FTPPUT").await.code, 0);
+    assert_eq!(sha256(&server.read("up.bin")), sha256(piece));
+    assert_idle(&mut m).await;
+}
+
+server_tests!(vsftpd, super::Kind::Vsftpd; explicit, implicit, wrong_name, no_ca_list, untrusted, extended_over_tls);
+server_tests!(proftpd, super::Kind::Proftpd; explicit, implicit, wrong_name, no_ca_list, untrusted, extended_over_tls);
 
 /// A server without TLS refuses `AUTH TLS`: `+FTPGET: 1,92`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
