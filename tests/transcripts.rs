@@ -8,19 +8,27 @@
 //! scripts/test-servers.sh starts (their ports, roots and login come from its servers.env; a
 //! missing file fails the test): the fixtures go into a fresh subdirectory of the server's root,
 //! which the transcript reaches as `{root}` (empty for the embedded server).
+//! `@server ftps` is the embedded server with explicit FTPS: a CA made for the run signs its
+//! certificate for `{ftp_host}`, and the CA becomes the fixture `{ftps_ca}` (default
+//! `ftpbin_root_ca.cer`, seed 002's name), padded to `{ftps_ca_size}` bytes (default 1492, the
+//! size seed 002 writes), for the host to send with `{file:...}`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+#[path = "support/pki.rs"]
+mod pki;
+
 use libtest_mimic::{Arguments, Failed, Trial};
+use pki::Pki;
 use vmodem::config::ModemConfig;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig, Redirect};
-use vmodem::script::{Script, fixtures};
+use vmodem::script::{Content, Script, fixtures};
 use vmodem::transport::Links;
 
 /// The longest one transcript may run.
@@ -40,6 +48,25 @@ fn main() {
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// A transcript variable, or its default.
+fn var_of(vars: &BTreeMap<String, String>, name: &str, default: &str) -> String {
+    vars.get(name).cloned().unwrap_or_else(|| default.to_string())
+}
+
+/// `pem` grown to exactly `size` bytes with a comment line after it (PEM readers skip text
+/// outside the BEGIN/END lines), so that a transcript can send a certificate of the size its
+/// vendor document prints.
+fn padded_pem(pem: &str, size: usize) -> Result<Vec<u8>, Failed> {
+    let note = "# vmodem transcript CA, padded to the document's size\n";
+    let mut out = pem.as_bytes().to_vec();
+    let fill =
+        size.checked_sub(out.len() + note.len()).ok_or_else(|| format!("the CA needs more than {size} bytes"))?;
+    out.extend_from_slice(&note.as_bytes()[..note.len() - 1]);
+    out.extend(std::iter::repeat_n(b'.', fill));
+    out.push(b'\n');
+    Ok(out)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -63,6 +90,16 @@ fn run_file(path: &Path) -> Result<(), Failed> {
 }
 
 async fn run_script(script: &Script) -> Result<(), Failed> {
+    let mut script = script.clone();
+    // FTPS: a CA made for this run signs the server's certificate for the seeds' host; the CA
+    // becomes a fixture the host can send (see the module docs).
+    let pki = (script.header.server.as_deref() == Some("ftps")).then(|| Pki::new("vmodem transcript CA"));
+    if let Some(pki) = &pki {
+        let size = var_of(&script.header.vars, "ftps_ca_size", "1492").parse().map_err(|_| "bad ftps_ca_size")?;
+        let ca = padded_pem(&pki.ca_pem, size)?;
+        script.header.files.push((var_of(&script.header.vars, "ftps_ca", "ftpbin_root_ca.cer"), Content::Text(ca)));
+    }
+    let script = &script;
     let header = &script.header;
     let mut config = modem_config(&header.config)?;
     if let Some(family) = &header.family {
@@ -105,6 +142,19 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
             .await?;
             let addr = ftp.addr();
             (Some(Box::new(ftp)), Some(addr))
+        }
+        Some("ftps") => {
+            let config = EmbeddedFtpConfig {
+                root: root.path().to_path_buf(),
+                user: var("ftp_user", "simcomtest"),
+                password: var("ftp_pass", "simcomtest"),
+                bind: loopback,
+            };
+            let host = var("ftp_host", "112.74.93.163");
+            let (files, ftps) = pki.as_ref().ok_or("no CA")?.embedded_ftps_for(&[host.as_str()], None);
+            let ftp = EmbeddedFtp::start_ftps(config, ftps).await?;
+            let addr = ftp.addr();
+            (Some(Box::new((ftp, files))), Some(addr))
         }
         Some("silent") => {
             let listener = tokio::net::TcpListener::bind(loopback).await?;

@@ -38,16 +38,26 @@ impl Pki {
 
     /// A server certificate for localhost and 127.0.0.1 and its PKCS#8 key, both PEM.
     pub fn server(&self) -> (String, String) {
+        self.server_for(&["localhost", "127.0.0.1"])
+    }
+
+    /// A server certificate for `names` (host names or IP addresses) and its PKCS#8 key.
+    pub fn server_for(&self, names: &[&str]) -> (String, String) {
         let key = KeyPair::generate().expect("a server key");
-        (self.sign(&["localhost", "127.0.0.1"], &key), key.serialize_pem())
+        (self.sign(names, &key), key.serialize_pem())
     }
 
     /// Certificate files for the embedded server: a certificate of this CA for localhost, and
     /// with `clients` the CA whose client certificates it then requires. The files live as
     /// long as the returned folder.
     pub fn embedded_ftps(&self, clients: Option<&Pki>) -> (tempfile::TempDir, EmbeddedFtps) {
+        self.embedded_ftps_for(&["localhost", "127.0.0.1"], clients)
+    }
+
+    /// Like [`embedded_ftps`](Self::embedded_ftps), with a certificate for `names`.
+    pub fn embedded_ftps_for(&self, names: &[&str], clients: Option<&Pki>) -> (tempfile::TempDir, EmbeddedFtps) {
         let files = tempfile::tempdir().expect("a folder for certificates");
-        let (cert, key) = self.server();
+        let (cert, key) = self.server_for(names);
         let file = |name: &str, text: &str| {
             let path = files.path().join(name);
             std::fs::write(&path, text).expect("write a certificate file");
