@@ -139,8 +139,27 @@ async fn extended_over_tls(server: Server) {
     assert_idle(&mut m).await;
 }
 
-server_tests!(vsftpd, super::Kind::Vsftpd; explicit, implicit, wrong_name, no_ca_list, untrusted, extended_over_tls);
-server_tests!(proftpd, super::Kind::Proftpd; explicit, implicit, wrong_name, no_ca_list, untrusted, extended_over_tls);
+/// Twenty FTPS sessions in a row through one modem (a download and an upload each), against
+/// servers that insist on TLS session reuse on the data connection: all complete, all whole.
+async fn consecutive(server: Server) {
+    let mut m = server.modem().await;
+    install_ca(&mut m, "ca.pem", &test_ca()).await;
+    m.ok("AT+CSSLCFG=\"SNI\",0,\"localhost\"").await;
+    m.ok("AT+FTPSSL=2,0,\"ca.pem\",\"\"").await;
+    for i in 0..20u64 {
+        let file = pattern(10_000 + i as usize, i);
+        server.write("tls.bin", &file);
+        let (code, data) = get(&mut m, "tls.bin").await;
+        assert_eq!(code, 0, "download {i}");
+        assert_eq!(sha256(&data), sha256(&file), "download {i}");
+        assert_eq!(put(&mut m, "up.bin", &file).await.code, 0, "upload {i}");
+        assert_eq!(sha256(&server.read("up.bin")), sha256(&file), "upload {i}");
+    }
+    assert_idle(&mut m).await;
+}
+
+server_tests!(vsftpd, super::Kind::Vsftpd; explicit, implicit, wrong_name, no_ca_list, untrusted, extended_over_tls, consecutive);
+server_tests!(proftpd, super::Kind::Proftpd; explicit, implicit, wrong_name, no_ca_list, untrusted, extended_over_tls, consecutive);
 
 /// A server without TLS refuses `AUTH TLS`: `+FTPGET: 1,92`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
