@@ -67,7 +67,7 @@ pub fn code(err: &FtpError, kind: Kind, ftps: bool) -> u8 {
         FtpError::DataConnect { passive: true, .. } => 75,
         FtpError::DataConnect { passive: false, .. } => 76,
         FtpError::TransferBroken { .. } => match kind {
-            Kind::Put => 78,
+            Kind::Put | Kind::EtPut => 78,
             _ => 79,
         },
         FtpError::Malformed(_) => 70,
