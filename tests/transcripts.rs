@@ -35,6 +35,11 @@ use vmodem::transport::Links;
 const TRIAL_LIMIT: Duration = Duration::from_secs(120);
 
 fn main() {
+    // Logs to standard error as RUST_LOG says (nothing without it).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let filter = tracing_subscriber::EnvFilter::from_default_env();
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    }
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
     let mut files = Vec::new();
