@@ -174,6 +174,27 @@ async fn a_plain_server_refuses_auth() {
     .await;
 }
 
+/// Forty explicit-FTPS sessions in a row against the embedded server, each answering `234` to
+/// `AUTH TLS` and reading the handshake that follows at once: every one completes (libunftp
+/// 0.24.0 unpatched read the ClientHello as a command in about one session in ten).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_server_upgrades_every_session() {
+    let servers = Pki::new("server test CA");
+    let (_files, ftps) = servers.embedded_ftps(None);
+    let server = Server::embedded_ftps(ftps).await;
+    let mut m = server.modem().await;
+    install_ca(&mut m, "ca.pem", servers.ca_pem.as_bytes()).await;
+    m.ok("AT+CSSLCFG=\"SNI\",0,\"localhost\"").await;
+    m.ok("AT+FTPSSL=2,0,\"ca.pem\",\"\"").await;
+    for i in 0..40u64 {
+        let file = pattern(1000 + i as usize, i);
+        server.write("tls.bin", &file);
+        let (code, data) = get(&mut m, "tls.bin").await;
+        assert_eq!((code, sha256(&data)), (0, sha256(&file)), "session {i}");
+    }
+    assert_idle(&mut m).await;
+}
+
 /// A server that requires a client certificate (the embedded server with mutual TLS): the
 /// certificate and its key written with `AT+CFSWFILE`, converted with
 /// `AT+CSSLCFG="CONVERT",1,<cert>,<key>` and named in `AT+FTPSSL` make the session work; without
