@@ -7,7 +7,8 @@
 # Everything lives under ${VMODEM_SERVERS:-/tmp/vmodem-servers} ("$BASE"):
 #
 #   servers.env       KEY=VALUE lines written by `start` (removed by `stop`); tests read it
-#   certs/ca.pem      test CA (EC P-256); certs/server.{pem,key} for localhost + 127.0.0.1
+#   certs/ca.pem      test CA (EC P-256); certs/server.{pem,key} for localhost, 127.0.0.1 and
+#                     the seeds' server 112.74.93.163 (transcripts redirect it to loopback)
 #   vsftpd/root       FTP root ("/") of vsftpd     2121 plain+explicit, 2990 implicit
 #   proftpd/root      FTP root ("/") of proftpd    2123 explicit (TLS optional), 2991 implicit
 #   pure/root         FTP root ("/") of pure-ftpd  2122 plain+explicit (TLS optional)
@@ -62,6 +63,8 @@ DEB=$BASE/debroot            # pure-ftpd + proftpd are unpacked here (they confl
 PIDS=$BASE/pids
 LOGS=$BASE/logs
 CERTS=$BASE/certs
+# The server address of the vendor documents' examples, which transcripts redirect to loopback.
+SEED_HOST=112.74.93.163
 ENV_FILE=$BASE/servers.env
 
 VSFTPD_PORT=2121
@@ -269,7 +272,8 @@ certs() {
   mkdir -p "$c"
   if [ -f "$c/ca.pem" ] && [ -f "$c/server.pem" ] && [ -f "$c/server.key" ] \
     && openssl x509 -in "$c/server.pem" -noout -checkend 86400 >/dev/null 2>&1 \
-    && openssl verify -CAfile "$c/ca.pem" "$c/server.pem" >/dev/null 2>&1; then
+    && openssl verify -CAfile "$c/ca.pem" "$c/server.pem" >/dev/null 2>&1 \
+    && openssl x509 -in "$c/server.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "$SEED_HOST"; then
     return 0
   fi
   log "creating test CA and server certificate in $c"
@@ -279,8 +283,8 @@ certs() {
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -keyout "$c/server.key" -out "$c/server.csr" \
     -subj "/CN=localhost" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
-    >"$c/ext.cnf"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
+    "$SEED_HOST" >"$c/ext.cnf"
   openssl x509 -req -in "$c/server.csr" -CA "$c/ca.pem" -CAkey "$c/ca.key" -CAcreateserial \
     -out "$c/server.pem" -days 825 -extfile "$c/ext.cnf" 2>/dev/null
   chmod 644 "$c/ca.pem" "$c/server.pem"

@@ -11,7 +11,9 @@
 //! `@server ftps` is the embedded server with explicit FTPS: a CA made for the run signs its
 //! certificate for `{ftp_host}`, and the CA becomes the fixture `{ftps_ca}` (default
 //! `ftpbin_root_ca.cer`, seed 002's name), padded to `{ftps_ca_size}` bytes (default 1492, the
-//! size seed 002 writes), for the host to send with `{file:...}`.
+//! size seed 002 writes), for the host to send with `{file:...}`. `@server vsftpd-implicit` and
+//! `proftpd-implicit` are those servers' implicit-FTPS ports; their certificate names the seeds'
+//! address too, and the test CA becomes the same fixture.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -96,12 +98,24 @@ fn run_file(path: &Path) -> Result<(), Failed> {
 
 async fn run_script(script: &Script) -> Result<(), Failed> {
     let mut script = script.clone();
-    // FTPS: a CA made for this run signs the server's certificate for the seeds' host; the CA
-    // becomes a fixture the host can send (see the module docs).
+    let real = match script.header.server.as_deref() {
+        Some(name @ ("vsftpd" | "proftpd" | "pureftpd" | "vsftpd-implicit" | "proftpd-implicit")) => {
+            Some(RealServer::new(name)?)
+        }
+        _ => None,
+    };
+    // FTPS: the CA that issued the server's certificate for the seeds' host (made for this run
+    // for the embedded server, the test servers' own otherwise) becomes a fixture the host can
+    // send (see the module docs).
     let pki = (script.header.server.as_deref() == Some("ftps")).then(|| Pki::new("vmodem transcript CA"));
-    if let Some(pki) = &pki {
+    let ca_pem = match (&pki, &real) {
+        (Some(pki), _) => Some(pki.ca_pem.clone()),
+        (None, Some(server)) => server.ca_pem.clone(),
+        (None, None) => None,
+    };
+    if let Some(ca_pem) = ca_pem {
         let size = var_of(&script.header.vars, "ftps_ca_size", "1492").parse().map_err(|_| "bad ftps_ca_size")?;
-        let ca = padded_pem(&pki.ca_pem, size)?;
+        let ca = padded_pem(&ca_pem, size)?;
         script.header.files.push((var_of(&script.header.vars, "ftps_ca", "ftpbin_root_ca.cer"), Content::Text(ca)));
     }
     let script = &script;
@@ -112,10 +126,6 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
     }
     let dialect = dialect::by_name(&config.dialect, &config).map_err(|e| e.to_string())?;
     let mut vars = header.vars.clone();
-    let real = match header.server.as_deref() {
-        Some(name @ ("vsftpd" | "proftpd" | "pureftpd")) => Some(RealServer::new(name)?),
-        _ => None,
-    };
     let root = match &real {
         Some(server) => {
             let dir = tempfile::Builder::new().prefix("transcript-").tempdir_in(&server.root)?;
@@ -136,7 +146,7 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
     let var = |name: &str, default: &str| vars.get(name).cloned().unwrap_or_else(|| default.to_string());
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let (_server, addr): (Option<Box<dyn Send>>, Option<SocketAddr>) = match header.server.as_deref() {
-        Some("vsftpd" | "proftpd" | "pureftpd") => (None, real.as_ref().map(|s| s.addr)),
+        Some(_) if real.is_some() => (None, real.as_ref().map(|s| s.addr)),
         Some("ftp") => {
             let ftp = EmbeddedFtp::start(EmbeddedFtpConfig {
                 root: root.path().to_path_buf(),
@@ -200,25 +210,41 @@ struct RealServer {
     root: PathBuf,
     user: String,
     password: String,
+    /// The test CA (PEM) for the implicit-FTPS ports.
+    ca_pem: Option<String>,
 }
 
 impl RealServer {
-    /// Reads the server's port, root and login from servers.env.
+    /// Reads the server's port, root and login from servers.env; `NAME-implicit` is the
+    /// server's implicit-FTPS port, with the test CA.
     fn new(name: &str) -> Result<RealServer, Failed> {
         let base = std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into());
         let path = Path::new(&base).join("servers.env");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("{}: {e} (start the servers with scripts/test-servers.sh)", path.display()))?;
         let env: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-        let key = name.to_ascii_uppercase();
+        let (server, implicit) = match name.strip_suffix("-implicit") {
+            Some(server) => (server, true),
+            None => (name, false),
+        };
+        let key = server.to_ascii_uppercase();
         let get =
             |k: &str| env.get(k).map(|v| v.to_string()).ok_or_else(|| format!("{k} missing from {}", path.display()));
-        let port: u16 = get(&format!("{key}_PORT"))?.parse().map_err(|_| "bad port in servers.env")?;
+        let port_key = if implicit { format!("{key}_IMPLICIT_PORT") } else { format!("{key}_PORT") };
+        let port: u16 = get(&port_key)?.parse().map_err(|_| "bad port in servers.env")?;
+        let ca_pem = match implicit {
+            true => {
+                let ca = get("CA_PEM")?;
+                Some(std::fs::read_to_string(&ca).map_err(|e| format!("{ca}: {e}"))?)
+            }
+            false => None,
+        };
         Ok(RealServer {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             root: PathBuf::from(get(&format!("{key}_ROOT"))?),
             user: get("FTP_USER")?,
             password: get("FTP_PASS")?,
+            ca_pem,
         })
     }
 }
