@@ -108,9 +108,10 @@ async fn untrusted(server: Server) {
 }
 
 /// The SIM7080's other transfers over explicit FTPS: `AT+FTPEXTGET=2` into the module file
-/// system, the `AT+FTPETGET` stream and an `AT+FTPEXTPUT` upload, each checked by hash.
+/// system and the `AT+FTPETGET` stream of a file of 64 MiB and a bit, and an `AT+FTPEXTPUT`
+/// upload, each checked by hash.
 async fn extended_over_tls(server: Server) {
-    let file = every_byte(4096);
+    let file = pattern(64 * 1024 * 1024 + 321, 3);
     server.write("tls.bin", &file);
     let mut m = server.modem().await;
     install_ca(&mut m, "ca.pem", &test_ca()).await;
