@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, Response};
 
-use crate::dialect::{Dialect, Io, Unsolicited};
+use crate::dialect::{DataTimer, Dialect, Io, Unsolicited};
 use crate::net::Net;
 use crate::service::job::run_ftp;
 use crate::service::{Event, JobEvent, JobId, Request};
@@ -30,7 +30,10 @@ pub struct Modem {
     events_tx: mpsc::Sender<Event>,
     events_rx: mpsc::Receiver<Event>,
     jobs: HashMap<JobId, JoinHandle<()>>,
+    /// When the data phase in progress ends incomplete.
     data_deadline: Option<Instant>,
+    /// Set when that deadline moves on with every byte from the host ([`DataTimer::Idle`]).
+    data_idle: Option<std::time::Duration>,
 }
 
 impl Modem {
@@ -46,6 +49,7 @@ impl Modem {
             events_rx,
             jobs: HashMap::new(),
             data_deadline: None,
+            data_idle: None,
         }
     }
 
@@ -89,7 +93,11 @@ impl Modem {
 
     /// Feeds host bytes to the line.
     fn receive(&mut self, bytes: &[u8]) {
-        let mut io = Io::new(Instant::now(), self.engine.raw_backlog());
+        let now = Instant::now();
+        if let Some(idle) = self.data_idle.filter(|_| self.engine.in_data_phase()) {
+            self.data_deadline = Some(now + idle);
+        }
+        let mut io = Io::new(now, self.engine.raw_backlog());
         self.engine.receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io });
         self.apply(io);
     }
@@ -151,8 +159,13 @@ impl Modem {
                 }
             }
         }
-        if let Some(deadline) = io.take_data_deadline() {
-            self.data_deadline = Some(deadline);
+        match io.take_data_timer() {
+            Some(DataTimer::By(deadline)) => (self.data_deadline, self.data_idle) = (Some(deadline), None),
+            Some(DataTimer::Idle(idle)) => (self.data_deadline, self.data_idle) = (Some(io.now + idle), Some(idle)),
+            None => {}
+        }
+        if !self.engine.in_data_phase() {
+            self.data_idle = None;
         }
         if io.take_reboot() {
             self.reboot();

@@ -11,8 +11,10 @@ mod at_host;
 #[path = "support/rig.rs"]
 mod rig;
 
+use at_host::Final;
 use rig::*;
 use sha2::{Digest, Sha256};
+use vmodem::net::{Fault, Role};
 
 /// `AT+FTPEXTGET=2` of a 64 MiB file into /fota/: `+FTPEXTGETFILE: 1,0`, `AT+FTPTOFSST`
 /// reports it complete, and the module's file is the server's, byte for byte.
@@ -112,9 +114,25 @@ async fn et_put(server: Server) {
     let mut m = server.modem().await;
     m.ok("AT+FTPPUTNAME=\"stream.bin\"").await;
     m.ok("AT+FTPETPUT=1").await;
-    assert_eq!(m.et_put(&file).await.code, 0);
+    let (stream_end, end) = m.et_put(&file).await;
+    assert_eq!((stream_end, end.code), (Some(Final::Ok), 0));
     assert_eq!(sha256(&server.read("stream.bin")), sha256(&file));
     assert_idle(&mut m).await;
 }
 
-scenarios!(extget_to_file_system, extget_to_ram, extput, et_get, et_put);
+/// `AT+FTPETPUT` of 8 MiB whose data connection breaks after 1 MiB: the stream still runs to
+/// its ETX (the host leaves data mode as it planned; none of the file is taken for commands),
+/// is answered `ERROR`, then `+FTPETPUT: 1,78`; the server never holds the whole file.
+async fn et_put_cut_off(server: Server) {
+    let file = escaping_torture(8 << 20);
+    let mut m = server.modem_with_faults(vec![Fault::Reset { on: Role::Data, after: 1 << 20 }]).await;
+    m.ok("AT+FTPPUTNAME=\"cut.bin\"").await;
+    m.ok("AT+FTPETPUT=1").await;
+    let (stream_end, end) = m.et_put(&file).await;
+    assert_eq!((stream_end, end.code), (Some(Final::Error), 78));
+    let stored = server.read_if_any("cut.bin");
+    assert!(stored.len() <= 1 << 20, "the server has {} bytes", stored.len());
+    assert_idle(&mut m).await;
+}
+
+scenarios!(extget_to_file_system, extget_to_ram, extput, et_get, et_put, et_put_cut_off);

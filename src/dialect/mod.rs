@@ -7,6 +7,8 @@ pub mod args;
 pub mod simcom;
 mod table;
 
+use std::time::Duration;
+
 use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings};
 
@@ -107,14 +109,23 @@ pub struct Io {
     pub backlog: usize,
     urcs: Vec<Unsolicited>,
     requests: Vec<Request>,
-    data_deadline: Option<Instant>,
+    data_timer: Option<DataTimer>,
     reboot: bool,
+}
+
+/// When a data phase gives up on a host that stopped sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataTimer {
+    /// The whole phase must be done by then (`AT+FTPPUT=2,<n>`, `AT+CFSWFILE`).
+    By(Instant),
+    /// Each byte must come within this of the one before (a stream of unknown length).
+    Idle(Duration),
 }
 
 impl Io {
     /// A context at `now` with nothing in it.
     pub fn new(now: Instant, backlog: usize) -> Self {
-        Io { now, backlog, urcs: Vec::new(), requests: Vec::new(), data_deadline: None, reboot: false }
+        Io { now, backlog, urcs: Vec::new(), requests: Vec::new(), data_timer: None, reboot: false }
     }
 
     /// Queues an unsolicited result code (sent after the current response, if any).
@@ -140,7 +151,13 @@ impl Io {
 
     /// The data phase just opened must complete by `deadline`, or it ends incomplete.
     pub fn data_deadline(&mut self, deadline: Instant) {
-        self.data_deadline = Some(deadline);
+        self.data_timer = Some(DataTimer::By(deadline));
+    }
+
+    /// From now on the data phase in progress ends incomplete once the host sends nothing for
+    /// `idle`.
+    pub fn data_idle(&mut self, idle: Duration) {
+        self.data_timer = Some(DataTimer::Idle(idle));
     }
 
     /// The module restarts after the current command (`AT+CFUN=1,1`).
@@ -158,9 +175,9 @@ impl Io {
         std::mem::take(&mut self.requests)
     }
 
-    /// Takes the data-phase deadline set since the last call.
-    pub fn take_data_deadline(&mut self) -> Option<Instant> {
-        self.data_deadline.take()
+    /// Takes the data-phase timer set since the last call.
+    pub fn take_data_timer(&mut self) -> Option<DataTimer> {
+        self.data_timer.take()
     }
 
     /// Whether a reboot was asked for (and clears the request).

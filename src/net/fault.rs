@@ -1,9 +1,9 @@
 //! Faults the net layer injects into the connections services open, so a test can reproduce
-//! what a cellular link does to a transfer (a data connection that goes quiet mid-file) without
-//! a server that misbehaves on purpose.
+//! what a cellular link does to a transfer (a data connection that goes quiet mid-file, a
+//! server that vanishes at byte 40000) without a server that misbehaves on purpose.
 //!
-//! Today there is one kind, the stall; the fault plan of later work (resets, refusals, DNS
-//! failures, bearer loss) plugs in beside it.
+//! Two kinds today, the stall and the reset; the fault plan of later work (refusals, DNS
+//! failures, bearer loss) plugs in beside them.
 //!
 //! ```toml
 //! [[net.faults]]
@@ -11,9 +11,15 @@
 //! on = "data"      # "control", "data" or "any"
 //! after = 50       # bytes delivered before the stall
 //! seconds = 2.0    # how long nothing more arrives
+//!
+//! [[net.faults]]
+//! kind = "reset"
+//! on = "data"
+//! after = 40000    # bytes that cross the connection, either way, before it breaks
 //! ```
 
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -53,12 +59,22 @@ pub enum Fault {
         /// How long the stall lasts.
         seconds: f64,
     },
+    /// Each matching connection breaks once `after` bytes have crossed it (both directions
+    /// counted): the service's next read or write fails with a reset, and the peer sees one.
+    Reset {
+        /// The connections it applies to.
+        on: Role,
+        /// Bytes that cross before the break.
+        after: u64,
+    },
 }
 
-/// The read-side effect of the faults on one connection.
+/// The effect of the faults on one connection.
 #[derive(Debug, Default)]
-pub(crate) struct ReadGate {
+pub(crate) struct Gate {
     stall: Option<Stall>,
+    /// Bytes left before the connection breaks.
+    reset: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -68,8 +84,9 @@ struct Stall {
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
-impl ReadGate {
-    /// The gate for a new connection with `role` under `faults`.
+impl Gate {
+    /// The gate for a new connection with `role` under `faults` (the first fault of each kind
+    /// that covers the role applies).
     pub(crate) fn new(faults: &[Fault], role: Role) -> Self {
         let stall = faults.iter().find_map(|fault| match *fault {
             Fault::Stall { on, after, seconds } if on.covers(role) => Some(Stall {
@@ -77,27 +94,50 @@ impl ReadGate {
                 wait: Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX),
                 sleep: None,
             }),
-            Fault::Stall { .. } => None,
+            _ => None,
         });
-        ReadGate { stall }
+        let reset = faults.iter().find_map(|fault| match *fault {
+            Fault::Reset { on, after } if on.covers(role) => Some(after),
+            _ => None,
+        });
+        Gate { stall, reset }
     }
 
-    /// How many bytes the connection may deliver now; pending while it is stalled.
-    pub(crate) fn poll_allowance(&mut self, cx: &mut Context<'_>) -> Poll<usize> {
-        let Some(stall) = &mut self.stall else { return Poll::Ready(usize::MAX) };
+    /// How many bytes the connection may deliver now; pending while it is stalled, an error
+    /// once it is to break.
+    pub(crate) fn poll_read_allowance(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let reset = self.write_allowance()?;
+        let Some(stall) = &mut self.stall else { return Poll::Ready(Ok(reset)) };
         if stall.left > 0 {
-            return Poll::Ready(usize::try_from(stall.left).unwrap_or(usize::MAX));
+            return Poll::Ready(Ok(reset.min(usize::try_from(stall.left).unwrap_or(usize::MAX))));
         }
         let wait = stall.wait;
         ready!(stall.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(wait))).as_mut().poll(cx));
         self.stall = None;
-        Poll::Ready(usize::MAX)
+        Poll::Ready(Ok(reset))
     }
 
-    /// Records that `n` bytes were delivered.
+    /// How many bytes the connection may send now; an error once it is to break.
+    pub(crate) fn write_allowance(&self) -> io::Result<usize> {
+        match self.reset {
+            Some(0) => Err(super::broken()),
+            Some(left) => Ok(usize::try_from(left).unwrap_or(usize::MAX)),
+            None => Ok(usize::MAX),
+        }
+    }
+
+    /// Records that `n` bytes were delivered to the service.
     pub(crate) fn delivered(&mut self, n: usize) {
         if let Some(stall) = &mut self.stall {
             stall.left = stall.left.saturating_sub(n as u64);
+        }
+        self.sent(n);
+    }
+
+    /// Records that `n` bytes went out.
+    pub(crate) fn sent(&mut self, n: usize) {
+        if let Some(left) = &mut self.reset {
+            *left = left.saturating_sub(n as u64);
         }
     }
 }
@@ -106,21 +146,22 @@ impl ReadGate {
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Vec<Fault> {
+        toml::from_str::<toml::Table>(text).unwrap()["f"].clone().try_into().unwrap()
+    }
+
     #[test]
-    fn a_stall_config_parses() {
-        let faults: Vec<Fault> =
-            toml::from_str::<toml::Table>("f = [{ kind = \"stall\", on = \"data\", after = 50, seconds = 1.5 }]")
-                .unwrap()["f"]
-                .clone()
-                .try_into()
-                .unwrap();
-        assert_eq!(faults, vec![Fault::Stall { on: Role::Data, after: 50, seconds: 1.5 }]);
+    fn fault_configs_parse() {
+        let stall = parse("f = [{ kind = \"stall\", on = \"data\", after = 50, seconds = 1.5 }]");
+        assert_eq!(stall, vec![Fault::Stall { on: Role::Data, after: 50, seconds: 1.5 }]);
+        let reset = parse("f = [{ kind = \"reset\", on = \"any\", after = 7 }]");
+        assert_eq!(reset, vec![Fault::Reset { on: Role::Any, after: 7 }]);
     }
 
     #[test]
     fn a_stall_only_gates_the_roles_it_names() {
         let faults = [Fault::Stall { on: Role::Data, after: 3, seconds: 1.0 }];
-        assert!(ReadGate::new(&faults, Role::Control).stall.is_none());
-        assert!(ReadGate::new(&faults, Role::Data).stall.is_some());
+        assert!(Gate::new(&faults, Role::Control).stall.is_none());
+        assert!(Gate::new(&faults, Role::Data).stall.is_some());
     }
 }

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub use fault::{Fault, Role};
 pub use redirect::Redirect;
 
-use fault::ReadGate;
+use fault::Gate;
 
 /// Why a connection could not be made, classified once for every service.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +100,7 @@ impl Net {
     }
 
     fn stream(&self, inner: TcpStream, role: Role) -> NetStream {
-        NetStream { inner, gate: ReadGate::new(&self.faults, role) }
+        NetStream { inner: Some(inner), gate: Gate::new(&self.faults, role) }
     }
 
     /// The addresses `host:port` stands for, after redirects.
@@ -137,28 +137,55 @@ fn classify(addr: SocketAddr, e: io::Error) -> NetError {
 /// A TCP connection opened through [`Net`].
 #[derive(Debug)]
 pub struct NetStream {
-    inner: TcpStream,
-    gate: ReadGate,
+    /// `None` once an injected reset broke the connection.
+    inner: Option<TcpStream>,
+    gate: Gate,
 }
 
 impl NetStream {
     /// This end's address (the control connection's local IP is what PORT advertises).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.tcp()?.local_addr()
     }
 
     /// The peer's address (EPSV data connections go to the control connection's peer).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
+        self.tcp()?.peer_addr()
     }
+
+    fn tcp(&self) -> io::Result<&TcpStream> {
+        self.inner.as_ref().ok_or_else(broken)
+    }
+
+    /// The socket, or the injected reset: the socket then closes with linger 0, so the peer
+    /// sees a reset as well.
+    fn open(&mut self, allowance: io::Result<usize>) -> io::Result<(&mut TcpStream, usize)> {
+        match allowance {
+            Ok(n) => Ok((self.inner.as_mut().ok_or_else(broken)?, n)),
+            Err(e) => {
+                if let Some(tcp) = self.inner.take() {
+                    // Best effort: without linger 0 the peer sees a clean close instead.
+                    let _ = rustix::net::sockopt::set_socket_linger(&tcp, Some(std::time::Duration::ZERO));
+                    tracing::debug!(target: "vmodem::net", "injected reset of {:?}", tcp.peer_addr());
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The error of a connection an injected reset broke.
+pub(crate) fn broken() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionReset, "connection reset (injected fault)")
 }
 
 impl AsyncRead for NetStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let allowance = ready!(this.gate.poll_allowance(cx));
+        let allowance = ready!(this.gate.poll_read_allowance(cx));
+        let (tcp, allowance) = this.open(allowance)?;
         let mut limited = ReadBuf::new(buf.initialize_unfilled_to(allowance.min(buf.remaining())));
-        ready!(Pin::new(&mut this.inner).poll_read(cx, &mut limited))?;
+        ready!(Pin::new(tcp).poll_read(cx, &mut limited))?;
         let n = limited.filled().len();
         buf.advance(n);
         this.gate.delivered(n);
@@ -167,16 +194,27 @@ impl AsyncRead for NetStream {
 }
 
 impl AsyncWrite for NetStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let allowance = this.gate.write_allowance();
+        let (tcp, allowance) = this.open(allowance)?;
+        let n = ready!(Pin::new(tcp).poll_write(cx, &buf[..allowance.min(buf.len())]))?;
+        this.gate.sent(n);
+        Poll::Ready(Ok(n))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut().inner.as_mut() {
+            Some(tcp) => Pin::new(tcp).poll_flush(cx),
+            None => Poll::Ready(Err(broken())),
+        }
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut().inner.as_mut() {
+            Some(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            None => Poll::Ready(Err(broken())),
+        }
     }
 }
 
@@ -258,5 +296,29 @@ mod tests {
         let mut all = Vec::new();
         control.read_to_end(&mut all).await.unwrap();
         assert_eq!(all, b"220 hi");
+    }
+
+    #[tokio::test]
+    async fn a_reset_breaks_the_connection_after_its_bytes_both_ways() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let to = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            conn.write_all(b"0123").await.unwrap();
+            let mut got = Vec::new();
+            let end = conn.read_to_end(&mut got).await;
+            (got, end.map_err(|e| e.kind()))
+        });
+        let net = Net::default().with_faults(vec![Fault::Reset { on: Role::Data, after: 7 }]);
+        let mut stream = net.connect_addr(to).await.unwrap();
+        let mut buf = [0u8; 4];
+        stream.read_exact(&mut buf).await.unwrap();
+        assert_eq!(stream.write(b"abcdef").await.unwrap(), 3, "4 bytes in, 3 out: the seventh is the last");
+        let e = stream.write(b"def").await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(stream.read(&mut buf).await.unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+        let (got, end) = server.await.unwrap();
+        assert_eq!((got.as_slice(), end), (&b"abc"[..], Err(io::ErrorKind::ConnectionReset)), "the peer sees a reset");
     }
 }

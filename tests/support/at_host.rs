@@ -336,7 +336,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
 
     /// Sends `cmd`, waits for its `prompt` line (`DOWNLOAD`, `+FTPEXTPUT: 0,1024`), sends
     /// `data` and checks the `OK` that ends the data phase. Returns the response if the
-    /// command failed before its data phase.
+    /// command failed before its data phase, or the `ERROR` that ended it.
     pub async fn send_data(&mut self, cmd: &str, prompt: &str, data: &[u8]) -> Result<(), Response> {
         self.send(cmd).await;
         let deadline = Instant::now() + self.wait;
@@ -353,8 +353,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
         }
         self.write(data, cmd).await;
         let line = self.line(deadline, cmd).await;
-        assert_eq!(line, "OK", "{cmd}: the data phase did not end with OK");
-        Ok(())
+        match final_result(&line) {
+            Some(result) if line != "OK" => Err(Response { lines: Vec::new(), result }),
+            _ => {
+                assert_eq!(line, "OK", "{cmd}: the data phase did not end with OK");
+                Ok(())
+            }
+        }
     }
 
     /// Runs an upload session to its end. Call it after `AT+FTPPUT=1` answered `OK`: each
@@ -414,17 +419,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
 
     /// Uploads `data` as an `AT+FTPETPUT` stream (call it after `AT+FTPETPUT=1` answered
     /// `OK`): waits for `+FTPETPUT: 1,1`, sends `AT+FTPETPUT=2`, then the escaped bytes and
-    /// the ETX after `+FTPETPUT: 2,1`, checks `OK`, and returns how the session ended.
-    pub async fn et_put(&mut self, data: &[u8]) -> SessionEnd {
+    /// the ETX after `+FTPETPUT: 2,1`, and returns the result that ended the stream (`OK`
+    /// or `ERROR`; none if the session failed first) and how the session ended.
+    pub async fn et_put(&mut self, data: &[u8]) -> (Option<Final>, SessionEnd) {
         let ready = self.session_end_or_ready("+FTPETPUT").await;
         if ready.code != 1 {
-            return ready;
+            return (None, ready);
         }
         let mut stream = Vec::with_capacity(data.len() + data.len() / 8 + 1);
         escape_into(data, &mut stream);
         stream.push(ETX);
-        self.send_data("AT+FTPETPUT=2", "+FTPETPUT: 2,1", &stream).await.unwrap_or_else(|r| panic!("{r:?}"));
-        self.session_end("+FTPETPUT").await
+        let stream_end = match self.send_data("AT+FTPETPUT=2", "+FTPETPUT: 2,1", &stream).await {
+            Ok(()) => Final::Ok,
+            Err(response) => response.result,
+        };
+        (Some(stream_end), self.session_end("+FTPETPUT").await)
     }
 
     /// The next `<name>: 1,<code>` URC, `1,1` (ready) included.

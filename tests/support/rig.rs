@@ -17,6 +17,7 @@ use vmodem::config::ModemConfig;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig, EmbeddedFtps};
 use vmodem::modem::Modem;
+use vmodem::net::Fault;
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem::transport::Links;
 
@@ -131,6 +132,11 @@ impl Server {
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
+    /// A file of this test's folder as the server stored it, empty if there is none.
+    pub fn read_if_any(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap_or_default()
+    }
+
     /// A modem whose FTP server address leads to this server, bearer up, login and folder set.
     pub async fn modem(&self) -> Rig {
         self.modem_with(self.addr, Vec::new()).await
@@ -139,6 +145,15 @@ impl Server {
     /// Like [`modem`](Self::modem), with the control connection going to `target` and more
     /// redirects after the one for [`FTP_HOST`].
     pub async fn modem_with(&self, target: SocketAddr, more: Vec<Redirect>) -> Rig {
+        self.rig(target, more, Vec::new()).await
+    }
+
+    /// Like [`modem`](Self::modem), with `faults` injected into its connections.
+    pub async fn modem_with_faults(&self, faults: Vec<Fault>) -> Rig {
+        self.rig(self.addr, Vec::new(), faults).await
+    }
+
+    async fn rig(&self, target: SocketAddr, more: Vec<Redirect>, faults: Vec<Fault>) -> Rig {
         let mut redirects = vec![Redirect::new(FTP_HOST, Some(21), target)];
         redirects.extend(more);
         let fs = tempfile::tempdir().expect("a folder for the module file system");
@@ -147,7 +162,7 @@ impl Server {
         config.fs.quota = MODULE_FS_QUOTA;
         let dialect = dialect::by_name("sim7080", &config).expect("the sim7080 dialect");
         let (host, line) = tokio::io::duplex(1 << 16);
-        let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+        let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(faults));
         let task = tokio::spawn(modem.run(Links::single(Box::new(line))));
         let mut rig = Rig { host: AtHost::new(host), fs, _modem: AbortOnDrop(task) };
         let h = &mut rig.host;

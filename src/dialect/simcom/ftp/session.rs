@@ -495,9 +495,11 @@ impl Simcom {
             match &session.state {
                 // A stream the host reads ends with its ETX before the result.
                 State::Download(Download { stream: true, announced: true, .. }) => io.raw([dle::ETX]),
-                // A stream the host is sending has nowhere to go: its data phase ends now
-                // (`ERROR`), rather than when the host sends its ETX.
-                State::Upload(u) if u.et && u.opened && !u.ready && !u.closing => io.data_deadline(io.now),
+                // One the host is sending is still read to its ETX (see `transparent`), unless
+                // the host goes quiet; the result waits behind its `ERROR`.
+                State::Upload(u) if u.et && u.opened && !u.ready && !u.closing => {
+                    io.data_idle(FtpTimers::secs(self.config.ftp.data_input));
+                }
                 _ => {}
             }
             io.urc(self.result(session.kind, code, Some(&value).filter(|v| **v != Value::None)));

@@ -7,7 +7,12 @@
 //!   `+FTPETPUT: 1,0` after the server's 226. The manual's order; the application note
 //!   (seed 000 §5.14) prints an `OK` before `+FTPETPUT: 2,1` (simcom.md §10 item 6). While the
 //!   server takes the bytes slower than the host sends them, vmodem stops reading the line
-//!   (the pipe to the server is bounded), as a module drops CTS.
+//!   (the pipe to the server is bounded), as a module drops CTS. If the session fails while
+//!   the host streams, the rest of the stream is still read to its ETX and discarded (never
+//!   taken for commands: a file may hold `AT...\r`), answered `ERROR`, and then
+//!   `+FTPETPUT: 1,<code>` follows; a host that then goes quiet for the FTP data input time
+//!   (`ftp.data_input`, restarted by each byte) gets the `ERROR` then. The manual does not say; a host that sends its file and then waits for
+//!   the answer, as the manual's example does, works either way.
 //! - `AT+FTPETGET=1`: `OK`, `+FTPETGET: 1,1`, the escaped stream, a bare ETX, then
 //!   `+FTPETGET: 1,0` after the server's 226. A failure after the stream began still ends it
 //!   with ETX (the host leaves data mode) and then reports its code: `+FTPETGET: 1,79`, never
