@@ -50,6 +50,11 @@ pub enum Reply {
     Data(DataPhase),
     /// The result comes later, through [`Engine::resume`].
     Pending,
+    /// Success whose last word is this text instead of `OK` (SIMCom's `SHUT OK`, the bare IP
+    /// address `AT+CIFSR` answers): the line's final result if nothing follows, an information
+    /// line if more commands follow (`AT+CIFSR;E0` ends with the `OK` of `E0`). Printed even
+    /// under `ATQ1`: it carries information.
+    Text(String),
 }
 
 /// Input the host sends after a prompt.
@@ -337,7 +342,7 @@ impl Engine {
     fn run(&mut self, exec: &mut impl Executor) {
         loop {
             let Some(next) = self.rest.pop_front() else {
-                return self.finish(Ok(()), exec);
+                return self.finish(Ok(None), exec);
             };
             let reply = match next {
                 Ok(cmd) => exec.execute(&cmd, &mut self.response()),
@@ -355,6 +360,11 @@ impl Engine {
         match reply {
             Reply::Ok => self.run(exec),
             Reply::Error(f) => self.finish(Err(f), exec),
+            Reply::Text(text) if self.rest.is_empty() => self.finish(Ok(Some(text)), exec),
+            Reply::Text(text) => {
+                frame::info(&self.settings, true, text.as_bytes(), &mut self.out);
+                self.run(exec);
+            }
             Reply::Pending => self.state = State::Pending,
             Reply::Data(DataPhase::Fixed(0)) => {
                 let reply = exec.data_end(DataEnd::Complete, &mut self.response());
@@ -395,11 +405,12 @@ impl Engine {
     }
 
     /// Writes the line's final result and sends the URCs that waited for it.
-    fn finish(&mut self, result: Result<(), Failure>, exec: &impl Executor) {
+    fn finish(&mut self, result: Result<Option<String>, Failure>, exec: &impl Executor) {
         self.rest.clear();
         self.state = State::Idle;
         match result {
-            Ok(()) => frame::result(&self.settings, ResultCode::Ok, &mut self.out),
+            Ok(None) => frame::result(&self.settings, ResultCode::Ok, &mut self.out),
+            Ok(Some(text)) => frame::info(&self.settings, true, text.as_bytes(), &mut self.out),
             Err(f) => frame::failure(&self.settings, f, |c| exec.cme_text(c), &mut self.out),
         }
         while let Some(next) = self.urcs.pop_front() {

@@ -47,6 +47,7 @@ impl Executor for Exec {
             }
             "+ESC" => Reply::Data(DataPhase::Escaped),
             "+WAIT" => Reply::Pending,
+            "+SHUT" => Reply::Text("SHUT OK".into()),
             "I" => {
                 rsp.line("TEST MODEM");
                 Reply::Ok
@@ -347,4 +348,14 @@ proptest! {
             + out.matches("+CME ERROR").count();
         prop_assert!(finals <= 1, "{:?} -> {:?}", line, out);
     }
+}
+
+#[test]
+fn a_text_result_ends_the_line_in_place_of_ok_or_becomes_an_information_line() {
+    let (mut e, mut x) = (engine(), Exec::default());
+    assert_eq!(run(&mut e, &mut x, b"ATE0\r"), "ATE0\r\r\nOK\r\n");
+    assert_eq!(run(&mut e, &mut x, b"AT+SHUT\r"), "\r\nSHUT OK\r\n");
+    assert_eq!(run(&mut e, &mut x, b"AT+SHUT;+INFO\r"), "\r\nSHUT OK\r\n\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n");
+    assert_eq!(run(&mut e, &mut x, b"ATQ1\r"), "");
+    assert_eq!(run(&mut e, &mut x, b"AT+SHUT\r"), "\r\nSHUT OK\r\n", "information, so Q1 does not hide it");
 }
