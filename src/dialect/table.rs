@@ -45,6 +45,12 @@ pub struct Entry<S: 'static> {
     exec: Answer<S>,
 }
 
+impl<S> std::fmt::Debug for Entry<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
 impl<S> Entry<S> {
     /// A command with no forms yet.
     pub const fn new(name: &'static str) -> Self {

@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 
 use vmodem_at::{Command, Failure, Reply};
 
-use super::{Simcom, cmd};
+use super::{Bearer, Simcom, cmd};
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
 
@@ -73,9 +73,16 @@ impl Bearers {
     }
 }
 
-pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
-    cmd("+CNACT").test("+CNACT: (0-3),(0-2)").read(cnact_read).write(cnact_write),
+/// The application network: `AT+CNACT` as the SIM7080 has it (`=<pdpidx>,<action>`, URC
+/// `+APP PDP: <pdpidx>,ACTIVE`) or as the SIM7000 has it (`=<mode>[,<apn>]`, one context,
+/// `+APP PDP: ACTIVE`; the SAPBR families' FTP runs over SAPBR, not over this).
+pub(super) const APP_NETWORK: &[crate::dialect::Entry<Simcom>] = &[
+    cmd("+CNACT").test_with(cnact_test).read(cnact_read).write(cnact_write),
     cmd("+CNCFG").test("+CNCFG: (0-3),(0-4),150,127,127,(0-3)").read(cncfg_read).write(cncfg_write),
+];
+
+/// The 3GPP packet-domain commands.
+pub(super) const PACKET: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CGATT").test("+CGATT: (0,1)").read(cgatt_read).write(cgatt_write),
     cmd("+CGDCONT").test_with(cgdcont_test).read(cgdcont_read).write(cgdcont_write),
     cmd("+CGACT").test("+CGACT: (0,1)").read(cgact_read).write(cgact_write),
@@ -85,7 +92,22 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
 /// The PDP types `AT+CGDCONT` takes on the SIM7080.
 const PDP_TYPES: &[&str] = &["IP", "IPV6", "IPV4V6", "Non-IP"];
 
+/// Whether the family has the SIM7000's single-context `AT+CNACT`.
+fn single_context(s: &Simcom) -> bool {
+    s.profile.bearer == Bearer::Sapbr
+}
+
+fn cnact_test(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    ctx.rsp.line(if single_context(s) { "+CNACT: (0-2)" } else { "+CNACT: (0-3),(0-2)" });
+    Ok(Reply::Ok)
+}
+
 fn cnact_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    if single_context(s) {
+        let (state, ip) = if s.bearers.apps[0].active { (1, s.app_ip(0)) } else { (0, Ipv4Addr::UNSPECIFIED) };
+        ctx.rsp.line(format!("+CNACT: {state},\"{ip}\""));
+        return Ok(Reply::Ok);
+    }
     for idx in 0..APP_CONTEXTS {
         let (state, ip) = if s.bearers.apps[idx].active { (1, s.app_ip(idx)) } else { (0, Ipv4Addr::UNSPECIFIED) };
         ctx.rsp.line(format!("+CNACT: {idx},{state},\"{ip}\""));
@@ -95,19 +117,27 @@ fn cnact_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 
 fn cnact_write(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, Failure::Plain);
-    a.count(2..=2)?;
-    let idx = a.uint(0, 0..=APP_CONTEXTS as u64 - 1)? as usize;
-    let activate = a.uint(1, 0..=2)? != 0;
+    let (idx, activate) = if single_context(s) {
+        a.count(1..=2)?;
+        let activate = a.uint(0, 0..=2)? != 0;
+        if let Some(apn) = a.opt_text(1, 64)? {
+            s.bearers.apps[0].apn = apn.into();
+        }
+        (0, activate)
+    } else {
+        a.count(2..=2)?;
+        (a.uint(0, 0..=APP_CONTEXTS as u64 - 1)? as usize, a.uint(1, 0..=2)? != 0)
+    };
     let context = &mut s.bearers.apps[idx];
     if context.active == activate {
         return Err(Failure::Plain);
     }
     if activate {
-        if !(s.registered() && s.bearers.attached) {
+        if !s.packet_ready() {
             return Err(Failure::Plain);
         }
         s.bearers.apps[idx].active = true;
-        ctx.io.urc(format!("+APP PDP: {idx},ACTIVE"));
+        ctx.io.urc(s.app_pdp(idx, "ACTIVE"));
     } else {
         s.deactivate_app(idx, ctx.io);
     }
@@ -228,10 +258,15 @@ impl Simcom {
         Ipv4Addr::new(a, b, c, d.wrapping_add(idx as u8))
     }
 
+    /// `+APP PDP: <idx>,<state>`, or `+APP PDP: <state>` with the SIM7000's single context.
+    fn app_pdp(&self, idx: usize, state: &str) -> String {
+        if single_context(self) { format!("+APP PDP: {state}") } else { format!("+APP PDP: {idx},{state}") }
+    }
+
     /// Takes application context `idx` down: the URC, and the FTP session over it fails.
     fn deactivate_app(&mut self, idx: usize, io: &mut Io) {
         self.bearers.apps[idx].active = false;
-        io.urc(format!("+APP PDP: {idx},DEACTIVE"));
+        io.urc(self.app_pdp(idx, "DEACTIVE"));
         self.bearer_lost(idx as u8, io);
     }
 
@@ -245,6 +280,13 @@ impl Simcom {
         for p in &mut self.bearers.pdp {
             p.active = false;
         }
+        self.sapbr_network_lost(io);
+        self.gprs_network_lost();
+    }
+
+    /// Whether a bearer can open: registered and attached.
+    pub(super) fn packet_ready(&self) -> bool {
+        self.registered() && self.bearers.attached
     }
 
     /// Registration and attach are back: the default bearer (PDP context 1) comes up.

@@ -133,7 +133,11 @@ fn cops_test(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 
 fn cops_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let line = if s.registered() {
-        format!("+COPS: {},{},\"{}\",{}", s.radio.cops_mode, s.radio.cops_format, s.operator(), s.config.network.act)
+        let r = &s.radio;
+        match s.profile.cops_act {
+            true => format!("+COPS: {},{},\"{}\",{}", r.cops_mode, r.cops_format, s.operator(), s.config.network.act),
+            false => format!("+COPS: {},{},\"{}\"", r.cops_mode, r.cops_format, s.operator()),
+        }
     } else {
         format!("+COPS: {}", s.radio.cops_mode)
     };

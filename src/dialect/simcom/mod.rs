@@ -1,13 +1,15 @@
-//! The SIMCom dialect: SIM7080 and its siblings SIM7070 and SIM7090 (the SIM7000, SIM800 and
-//! SIM900 rows come next). One set of handlers serves every family; a [`Profile`] row holds
-//! what differs.
+//! The SIMCom dialect: SIM7080 and its siblings SIM7070 and SIM7090, SIM7000, SIM800 and
+//! SIM900. One set of handlers serves every family; a [`Profile`] row holds what differs,
+//! down to which command tables the family has.
 
 mod bearer;
 mod cfs;
 mod cme;
 mod ftp;
 mod general;
+mod gprs;
 mod profile;
+mod sapbr;
 mod ssl;
 
 use tokio::time::Instant;
@@ -18,7 +20,7 @@ use crate::config::ModemConfig;
 use crate::service::fs::ModuleFs;
 use crate::service::{Event, JobId};
 
-pub use profile::{FtpProfile, Profile};
+pub use profile::{Bearer, FtpProfile, Profile};
 
 /// One SIMCom modem.
 #[derive(Debug)]
@@ -27,6 +29,8 @@ pub struct Simcom {
     config: ModemConfig,
     radio: general::Radio,
     bearers: bearer::Bearers,
+    sapbr: sapbr::Sapbr,
+    gprs: gprs::Gprs,
     ftp: ftp::Ftp,
     cfs: cfs::Cfs,
     ssl: ssl::Ssl,
@@ -38,10 +42,11 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
     table::Entry::new(name)
 }
 
-/// The command tables, searched in order.
-const TABLES: &[&[table::Entry<Simcom>]] = &[
+/// The SIM7080's (and SIM7070's, SIM7090's) command tables, searched in order.
+const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     general::COMMANDS,
-    bearer::COMMANDS,
+    bearer::PACKET,
+    bearer::APP_NETWORK,
     ftp::PARAMS,
     ftp::SESSION,
     ftp::EXTENDED,
@@ -49,6 +54,24 @@ const TABLES: &[&[table::Entry<Simcom>]] = &[
     cfs::COMMANDS,
     ssl::COMMANDS,
 ];
+
+/// The SIM7000's.
+const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
+    general::COMMANDS,
+    bearer::PACKET,
+    bearer::APP_NETWORK,
+    sapbr::COMMANDS,
+    gprs::COMMANDS,
+    ftp::PARAMS,
+    ftp::SESSION,
+    ftp::EXTENDED,
+    ftp::TRANSPARENT,
+    cfs::COMMANDS,
+];
+
+/// The SIM800's and SIM900's.
+const GSM_TABLES: &[&[table::Entry<Simcom>]] =
+    &[general::COMMANDS, bearer::PACKET, sapbr::COMMANDS, gprs::COMMANDS, ftp::PARAMS, ftp::SESSION, ftp::EXTENDED];
 
 impl Simcom {
     /// A modem of the `profile` family, powered on.
@@ -58,6 +81,8 @@ impl Simcom {
             config: config.clone(),
             radio: general::Radio::default(),
             bearers: bearer::Bearers::new(&config.network.apn),
+            sapbr: sapbr::Sapbr::default(),
+            gprs: gprs::Gprs::default(),
             ftp: ftp::Ftp::new(profile),
             cfs: cfs::Cfs::new(fs),
             ssl: ssl::Ssl::default(),
@@ -74,6 +99,15 @@ impl Simcom {
     /// A bearer went down; sessions over it end.
     fn bearer_lost(&mut self, cid: u8, io: &mut Io) {
         self.ftp_bearer_lost(cid, io);
+    }
+
+    /// Whether the bearer an application's CID names is up: a `AT+CNACT` context or a
+    /// `AT+SAPBR` profile, as the family has it.
+    fn bearer_up(&self, cid: u8) -> bool {
+        match self.profile.bearer {
+            Bearer::AppContexts => self.bearers.app_active(cid),
+            Bearer::Sapbr => self.sapbr.open(cid),
+        }
     }
 }
 
@@ -98,7 +132,7 @@ impl Dialect for Simcom {
         if let Some(reply) = v250::execute(&self.profile.v250, cmd, rsp) {
             return reply;
         }
-        let entry = table::find(TABLES, &cmd.name).filter(|_| self.profile.has(&cmd.name));
+        let entry = table::find(self.profile.tables, &cmd.name).filter(|_| self.profile.has(&cmd.name));
         match entry {
             Some(entry) => entry.run(self, cmd, &mut Ctx { rsp, io }).unwrap_or(Reply::Error(Failure::Plain)),
             None => Reply::Error(self.profile.unknown),

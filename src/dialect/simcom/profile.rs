@@ -5,6 +5,9 @@
 use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Dte, Failure, Limits, Settings};
 
+use super::Simcom;
+use crate::dialect::Entry;
+
 /// The CME codes the SIMCom handlers use (27.007 §9.2 numbering).
 pub mod cme {
     /// Operation not allowed: a command in the wrong state.
@@ -48,8 +51,24 @@ pub struct Profile {
     pub ftp: FtpProfile,
     /// Longest file name of the `AT+CFS*` commands.
     pub cfs_name_max: usize,
-    /// Commands of the shared SIMCom tables this family does not have (they answer as unknown).
+    /// The command tables the family has, searched in order.
+    pub tables: &'static [&'static [Entry<Simcom>]],
+    /// Commands of those tables this family does not have (they answer as unknown).
     pub lacks: &'static [&'static str],
+    /// What `AT+FTPCID` (and `AT+HTTPPARA="CID"`) name.
+    pub bearer: Bearer,
+    /// Whether `+COPS` reports the access technology (LTE modules do; the 2G ones print only
+    /// the operator).
+    pub cops_act: bool,
+}
+
+/// The bearer the IP applications (FTP, HTTP) run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bearer {
+    /// `AT+CNACT=<pdpidx>,<action>` contexts 0-3 (SIM7080).
+    AppContexts,
+    /// `AT+SAPBR` bearer profiles 1-3 (SIM900, SIM800, SIM7000).
+    Sapbr,
 }
 
 /// FTP differences between SIMCom families.
@@ -57,6 +76,8 @@ pub struct Profile {
 pub struct FtpProfile {
     /// The `<maxlength>` of `+FTPPUT: 1,1,<maxlength>`.
     pub put_chunk: usize,
+    /// Lowest FTPCID value.
+    pub cid_min: u8,
     /// Longest FTPGETNAME / FTPPUTNAME.
     pub name_max: usize,
     /// Highest FTPCID value.
@@ -109,8 +130,37 @@ const SETTINGS: Settings = Settings {
     dte: Dte { rate: 115_200, format: 3, parity: 3, flow_dce_by_dte: 0, flow_dte_by_dce: 0, dcd: 1, dtr: 1 },
 };
 
-const FTP_SIM70X0: FtpProfile =
-    FtpProfile { put_chunk: 1360, name_max: 64, cid_max: 3, cid_default: 0, mode_default: 1, quit_code: 80 };
+const FTP_SIM70X0: FtpProfile = FtpProfile {
+    put_chunk: 1360,
+    cid_min: 0,
+    name_max: 64,
+    cid_max: 3,
+    cid_default: 0,
+    mode_default: 1,
+    quit_code: 80,
+};
+
+/// The FTP of the SAPBR families: bearer profiles 1-3, names up to 99 characters. SIM800
+/// V1.09 lists 86 as the manual-quit code where every other source says 80 (simcom.md §10
+/// item 2): 80 it is.
+const fn ftp_sapbr(put_chunk: usize) -> FtpProfile {
+    FtpProfile { put_chunk, cid_min: 1, name_max: 99, cid_max: 3, cid_default: 1, mode_default: 1, quit_code: 80 }
+}
+
+/// The rates `AT+IPR` takes on the SIM800 and SIM900 (0 is auto-bauding).
+const IPR_RATES_2G: &[u32] = &[0, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800];
+
+/// V.250 answers of the SIM800 and SIM900 (their own formats: `+IPR: (0,1200,...)`).
+const V250_2G: V250 = V250 {
+    ipr_test: "+IPR: (),(0,1200,2400,4800,9600,19200,38400,57600,115200,230400,460800)",
+    ipr_rates: IPR_RATES_2G,
+    ifc_test: "+IFC: (0-2),(0-2)",
+    icf_test: "+ICF: (1-6),(0-3)",
+    icf_formats: (1, 6),
+    cmee_test: "+CMEE: (0-2)",
+    s_registers: S_REGISTERS,
+    bad_value: Failure::Plain,
+};
 
 /// SIM7080 and its siblings differ only in the strings they print.
 const fn sim70x0(name: &'static str, model: &'static str, revision: &'static str, aprev: &'static str) -> Profile {
@@ -129,7 +179,10 @@ const fn sim70x0(name: &'static str, model: &'static str, revision: &'static str
         unknown: Failure::Plain,
         ftp: FTP_SIM70X0,
         cfs_name_max: 230,
+        tables: super::SIM7080_TABLES,
         lacks: &[],
+        bearer: Bearer::AppContexts,
+        cops_act: true,
     }
 }
 
@@ -143,10 +196,78 @@ pub static SIM7070: Profile =
 pub static SIM7090: Profile =
     sim70x0("sim7090", "SIMCOM_SIM7090", "Revision:1951B16SIM7090", "APRev:1951B16SIM7090,B16V01");
 
+/// SIMCom SIM7000 (Cat-M/NB-IoT, Qualcomm): SAPBR for FTP (its application note opens
+/// bearer profile 1), the SIM7000 form of `AT+CNACT`, ET transfers, the CFS file system
+/// (names up to 50), FTPEXTGET modes 0, 1 and 3 only, no FTPS.
+pub static SIM7000: Profile = Profile {
+    name: "sim7000",
+    manufacturer: "SIMCOM_Ltd",
+    model: "SIMCOM_SIM7000E",
+    revision: "Revision:1351B04SIM7000E",
+    ati: "SIM7000E R1351",
+    simcomati: ["CSUB:V01", "APRev:1351B04SIM7000,V01", "QCN:MDM9206_TX3.0.SIM7000E_P1.02_20180813"],
+    limits: Limits { line_chars: 559, commands: 39 },
+    v250: V250_SIM70X0,
+    settings: SETTINGS,
+    boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "SMS Ready"],
+    colon_space: true,
+    unknown: Failure::Plain,
+    ftp: ftp_sapbr(1360),
+    cfs_name_max: 50,
+    tables: super::SIM7000_TABLES,
+    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+CNCFG"],
+    bearer: Bearer::Sapbr,
+    cops_act: true,
+};
+
+/// SIMCom SIM800 (`SIM800 R14.18`, the most common firmware in the field), 2G on MediaTek:
+/// SAPBR, the CIP* TCP/IP bring-up, FTP without ET transfers, FTPRENAME or FTPMDTM (manual
+/// V1.09), no CFS file system.
+pub static SIM800: Profile = SIM800_ROW;
+
+/// [`SIM800`] as a constant, for the rows built on it.
+const SIM800_ROW: Profile = Profile {
+    name: "sim800",
+    manufacturer: "SIMCOM_Ltd",
+    model: "SIMCOM_SIM800L",
+    revision: "Revision:1418B05SIM800L24",
+    ati: "SIM800 R14.18",
+    simcomati: ["CSUB:V01", "APRev:1418B05SIM800L24", "QCN:"],
+    limits: Limits { line_chars: 556, commands: 39 },
+    v250: V250_2G,
+    settings: SETTINGS,
+    boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"],
+    colon_space: true,
+    unknown: Failure::Plain,
+    ftp: ftp_sapbr(1360),
+    cfs_name_max: 0,
+    tables: super::GSM_TABLES,
+    lacks: &["+FTPRENAME", "+FTPMDTM", "+CGNAPN", "+CEREG"],
+    bearer: Bearer::Sapbr,
+    cops_act: false,
+};
+
+/// SIMCom SIM900: the SIM800's command set; no space after the colon in its application URCs
+/// (`+HTTPACTION:0,200,1000`, simcom.md §1.2), 1280-byte FTPPUT chunks, no `SMS Ready`.
+pub static SIM900: Profile = Profile {
+    name: "sim900",
+    model: "SIMCOM_SIM900",
+    revision: "Revision:1137B02SIM900M64_ST",
+    ati: "SIM900 R11.0",
+    simcomati: ["CSUB:V01", "APRev:1137B02SIM900M64_ST", "QCN:"],
+    boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready"],
+    colon_space: false,
+    ftp: ftp_sapbr(1280),
+    ..SIM800_ROW
+};
+
 impl Profile {
-    /// The family called `name` (`sim7080`, `sim7070`, `sim7090`), ignoring case.
+    /// The family called `name` (`sim7080`, `sim7070`, `sim7090`, `sim7000`, `sim800`,
+    /// `sim900`), ignoring case.
     pub fn by_name(name: &str) -> Option<&'static Profile> {
-        [&SIM7080, &SIM7070, &SIM7090].into_iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        [&SIM7080, &SIM7070, &SIM7090, &SIM7000, &SIM800, &SIM900]
+            .into_iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     /// Whether the family has the command `name`.

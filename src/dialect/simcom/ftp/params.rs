@@ -124,7 +124,7 @@ pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] 
             Ok(Reply::Ok)
         }),
     cmd("+FTPCID").test_with(cid_test).read(|s, _, c| line(c, "+FTPCID", s.ftp.params.cid)).write(|s, cmd, _| {
-        s.ftp.params.cid = arg(cmd).uint(0, 0..=s.profile.ftp.cid_max as u64)? as u8;
+        s.ftp.params.cid = arg(cmd).uint(0, s.profile.ftp.cid_min as u64..=s.profile.ftp.cid_max as u64)? as u8;
         Ok(Reply::Ok)
     }),
     cmd("+FTPREST").test("+FTPREST: (0-4294967295)").read(|s, _, c| line(c, "+FTPREST", s.ftp.params.rest)).write(
@@ -182,5 +182,5 @@ fn set_text(cmd: &Command, max: usize, field: &mut String) -> Outcome {
 }
 
 fn cid_test(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    line(ctx, "+FTPCID", format!("(0-{})", s.profile.ftp.cid_max))
+    line(ctx, "+FTPCID", format!("({}-{})", s.profile.ftp.cid_min, s.profile.ftp.cid_max))
 }

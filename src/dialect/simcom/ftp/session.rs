@@ -304,7 +304,7 @@ pub(super) fn refuse(s: &mut Simcom, kind: Kind, io: &mut Io) -> bool {
         };
     let code = if s.ftp.session.is_some() || missing {
         66
-    } else if !s.bearers.app_active(p.cid) {
+    } else if !s.bearer_up(p.cid) {
         61
     } else {
         return false;
