@@ -96,6 +96,8 @@ pub struct AtHost<S> {
     urcs: VecDeque<String>,
     /// The longest any single wait lasts.
     pub wait: Duration,
+    /// Whether `+NAME:value` lines are read as `+NAME: value`.
+    spaced: bool,
 }
 
 impl<S> fmt::Debug for AtHost<S> {
@@ -114,7 +116,21 @@ impl<S> AtHost<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
     /// A host on `io`; call [`init`](Self::init) before the first command.
     pub fn new(io: S) -> Self {
-        AtHost { io, buf: Vec::with_capacity(2 * READ_CHUNK), start: 0, urcs: VecDeque::new(), wait: DEFAULT_WAIT }
+        AtHost {
+            io,
+            buf: Vec::with_capacity(2 * READ_CHUNK),
+            start: 0,
+            urcs: VecDeque::new(),
+            wait: DEFAULT_WAIT,
+            spaced: false,
+        }
+    }
+
+    /// Reads `+NAME:value` lines as `+NAME: value` from now on, as a host library for the
+    /// SIM900 (which leaves the space out of its application URCs) does: the scenarios then
+    /// read the same for every family. The exact bytes are the transcripts' business.
+    pub fn add_colon_space(&mut self) {
+        self.spaced = true;
     }
 
     /// Synchronises with a freshly started modem: skips its power-on URCs, turns echo off
@@ -472,8 +488,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             if let Some(i) = self.buf[self.start..].iter().position(|&b| b == b'\n') {
                 let raw = &self.buf[self.start..self.start + i];
                 let end = raw.iter().rposition(|&b| b != b'\r').map_or(0, |p| p + 1);
-                let line = String::from_utf8_lossy(&raw[..end]).into_owned();
+                let mut line = String::from_utf8_lossy(&raw[..end]).into_owned();
                 self.start += i + 1;
+                if self.spaced
+                    && line.starts_with('+')
+                    && let Some(colon) = line.find(':')
+                    && !line[colon + 1..].starts_with(' ')
+                    && colon + 1 < line.len()
+                {
+                    line.insert(colon + 1, ' ');
+                }
                 return Some(line);
             }
             if !self.try_fill(deadline).await {

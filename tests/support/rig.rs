@@ -52,6 +52,8 @@ pub enum Kind {
 /// A server and this test's own folder on it.
 pub struct Server {
     pub kind: Kind,
+    /// The modem family [`modem`](Self::modem) builds (`sim7080` unless the test chose).
+    pub family: &'static str,
     /// Where its control connection listens.
     pub addr: SocketAddr,
     pub user: String,
@@ -104,7 +106,7 @@ impl Server {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod 0777");
         let name = dir.path().file_name().and_then(|n| n.to_str()).expect("a UTF-8 folder name");
         let remote = format!("/{name}");
-        Server { kind, addr, user, password, dir, remote, _embedded: embedded }
+        Server { kind, family: "sim7080", addr, user, password, dir, remote, _embedded: embedded }
     }
 
     /// A file of this test's folder, on disk.
@@ -160,16 +162,27 @@ impl Server {
         let mut config = ModemConfig::default();
         config.fs.root = Some(fs.path().to_path_buf());
         config.fs.quota = MODULE_FS_QUOTA;
-        let dialect = dialect::by_name("sim7080", &config).expect("the sim7080 dialect");
+        let dialect = dialect::by_name(self.family, &config).expect("the family's dialect");
         let (host, line) = tokio::io::duplex(1 << 16);
         let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(faults));
         let task = tokio::spawn(modem.run(Links::single(Box::new(line))));
         let mut rig = Rig { host: AtHost::new(host), fs, _modem: AbortOnDrop(task) };
         let h = &mut rig.host;
         h.init().await;
-        h.ok("AT+CNACT=0,1").await;
-        h.wait_urc("+APP PDP: 0,ACTIVE").await;
-        h.ok("AT+FTPCID=0").await;
+        if self.family == "sim900" {
+            h.add_colon_space();
+        }
+        if self.family.starts_with("sim70") && self.family != "sim7000" {
+            h.ok("AT+CNACT=0,1").await;
+            h.wait_urc("+APP PDP: 0,ACTIVE").await;
+            h.ok("AT+FTPCID=0").await;
+        } else {
+            // The SAPBR families' bring-up, as their application notes give it.
+            h.ok("AT+SAPBR=3,1,\"Contype\",\"GPRS\"").await;
+            h.ok("AT+SAPBR=3,1,\"APN\",\"CMNET\"").await;
+            h.ok("AT+SAPBR=1,1").await;
+            h.ok("AT+FTPCID=1").await;
+        }
         h.ok(&format!("AT+FTPSERV=\"{FTP_HOST}\"")).await;
         h.ok(&format!("AT+FTPUN=\"{}\"", self.user)).await;
         h.ok(&format!("AT+FTPPW=\"{}\"", self.password)).await;
@@ -325,8 +338,14 @@ pub fn trace() {
 
 /// Runs a scenario against a fresh server folder, within [`SCENARIO_LIMIT`].
 pub async fn run<F: Future<Output = ()>>(kind: Kind, scenario: fn(Server) -> F) {
+    run_family("sim7080", kind, scenario).await;
+}
+
+/// Like [`run`], with a modem of `family`.
+pub async fn run_family<F: Future<Output = ()>>(family: &'static str, kind: Kind, scenario: fn(Server) -> F) {
     trace();
-    let server = Server::start(kind).await;
+    let mut server = Server::start(kind).await;
+    server.family = family;
     if tokio::time::timeout(SCENARIO_LIMIT, scenario(server)).await.is_err() {
         panic!("{kind:?}: the scenario ran longer than {SCENARIO_LIMIT:?}");
     }
@@ -339,6 +358,30 @@ macro_rules! server_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
                     super::run($kind, super::$scenario).await;
+                }
+            )*
+        }
+    };
+}
+
+/// One test per scenario and server for a family other than the SIM7080:
+/// `sim800::libunftp::<scenario>`, `sim800::vsftpd::<scenario>`.
+macro_rules! family_tests {
+    ($family:ident; $($scenario:ident),* $(,)?) => {
+        mod $family {
+            family_server_tests!($family, libunftp, super::super::Kind::Libunftp; $($scenario),*);
+            family_server_tests!($family, vsftpd, super::super::Kind::Vsftpd; $($scenario),*);
+        }
+    };
+}
+
+macro_rules! family_server_tests {
+    ($family:ident, $module:ident, $kind:expr; $($scenario:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::super::run_family(stringify!($family), $kind, super::super::$scenario).await;
                 }
             )*
         }
