@@ -234,7 +234,7 @@ fn cgact_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, Failure::Plain);
     a.count(1..=16)?;
     let state = a.uint(0, 0..=1)? == 1;
-    if state && !(s.registered() && s.bearers.attached) {
+    if state && !s.attach() {
         return Err(Failure::Cme(30));
     }
     let cids: Vec<u8> = (1..a.len()).map(|i| a.uint(i, 1..=15).map(|c| c as u8)).collect::<Result<_, _>>()?;
@@ -287,6 +287,17 @@ impl Simcom {
     /// Whether a bearer can open: registered and attached.
     pub(super) fn packet_ready(&self) -> bool {
         self.registered() && self.bearers.attached
+    }
+
+    /// Attaches first if need be, as 27.007 has a context activation do (`AT+CGACT`,
+    /// `AT+SAPBR=1`: hosts detach with `AT+CGATT=0` and then open a bearer); whether the
+    /// network is there to attach to.
+    pub(super) fn attach(&mut self) -> bool {
+        if self.registered() && !self.bearers.attached {
+            self.bearers.attached = true;
+            self.network_up();
+        }
+        self.packet_ready()
     }
 
     /// Registration and attach are back: the default bearer (PDP context 1) comes up.

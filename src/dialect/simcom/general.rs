@@ -59,6 +59,7 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
         s.need_sim()?;
         info(c, &s.config.identity.iccid)
     }),
+    cmd("+GSV").exec(gsv),
     cmd("+SIMCOMATI").exec(simcomati),
     cmd("+CPIN").test_ok().read(cpin_read).write(|_, _, _| Err(Failure::Cme(cme::NOT_ALLOWED))),
     cmd("+CSQ").test("+CSQ: (0-31,99),(0-7,99)").exec(csq),
@@ -67,6 +68,13 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CEREG").test("+CEREG: (0-2,4)").read(reg_read).write(reg_write),
     cmd("+COPS").test_with(cops_test).read(cops_read).write(cops_write),
     cmd("+CFUN").test("+CFUN: (0-1,4-7),(0-1)").read(cfun_read).write(cfun_write),
+];
+
+/// The 2G modules' extra identification: `AT+GOI` (the family name) and `AT+GCAP` (GSM and fax
+/// classes; unspaced on the SIM900, as a captured log shows).
+pub(super) const GSM_IDENTITY: &[crate::dialect::Entry<Simcom>] = &[
+    cmd("+GOI").test_ok().exec(|s, _, c| info(c, &s.profile.name.to_ascii_uppercase())),
+    cmd("+GCAP").test_ok().exec(|s, _, c| info(c, &s.profile.line("+GCAP", "+FCLASS,+CGSM"))),
 ];
 
 fn info(ctx: &mut Ctx<'_, '_>, text: &str) -> Outcome {
@@ -81,9 +89,17 @@ fn ati(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     info(ctx, s.profile.ati)
 }
 
+/// `AT+GSV`: manufacturer, model and revision, one per line.
+fn gsv(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    ctx.rsp.line(s.profile.manufacturer);
+    ctx.rsp.line(s.profile.model);
+    ctx.rsp.line(s.revision());
+    Ok(Reply::Ok)
+}
+
 fn simcomati(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     ctx.rsp.line(s.revision());
-    for line in &s.profile.simcomati {
+    for line in s.profile.simcomati {
         ctx.rsp.line(line);
     }
     ctx.rsp.line(format!("IMEI:{}", s.config.identity.imei));

@@ -70,8 +70,16 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
 ];
 
 /// The SIM800's and SIM900's.
-const GSM_TABLES: &[&[table::Entry<Simcom>]] =
-    &[general::COMMANDS, bearer::PACKET, sapbr::COMMANDS, gprs::COMMANDS, ftp::PARAMS, ftp::SESSION, ftp::EXTENDED];
+const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
+    general::COMMANDS,
+    general::GSM_IDENTITY,
+    bearer::PACKET,
+    sapbr::COMMANDS,
+    gprs::COMMANDS,
+    ftp::PARAMS,
+    ftp::SESSION,
+    ftp::EXTENDED,
+];
 
 impl Simcom {
     /// A modem of the `profile` family, powered on.

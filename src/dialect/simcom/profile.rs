@@ -33,8 +33,8 @@ pub struct Profile {
     pub revision: &'static str,
     /// `ATI`.
     pub ati: &'static str,
-    /// `AT+SIMCOMATI` lines between the revision and the IMEI.
-    pub simcomati: [&'static str; 3],
+    /// `AT+SIMCOMATI` lines between the revision and the IMEI (none where the family lacks it).
+    pub simcomati: &'static [&'static str],
     /// Command-line buffer limits.
     pub limits: Limits,
     /// Ranges and test texts of the shared V.250 commands.
@@ -163,14 +163,19 @@ const V250_2G: V250 = V250 {
 };
 
 /// SIM7080 and its siblings differ only in the strings they print.
-const fn sim70x0(name: &'static str, model: &'static str, revision: &'static str, aprev: &'static str) -> Profile {
+const fn sim70x0(
+    name: &'static str,
+    model: &'static str,
+    revision: &'static str,
+    simcomati: &'static [&'static str],
+) -> Profile {
     Profile {
         name,
         manufacturer: "SIMCOM_Ltd",
         model,
         revision,
         ati: "R1951.07",
-        simcomati: ["CSUB:B16V01", aprev, "QCN:SIM7080G_P1.03_20210823"],
+        simcomati,
         limits: Limits { line_chars: 559, commands: 39 },
         v250: V250_SIM70X0,
         settings: SETTINGS,
@@ -187,14 +192,26 @@ const fn sim70x0(name: &'static str, model: &'static str, revision: &'static str
 }
 
 /// SIMCom SIM7080G.
-pub static SIM7080: Profile =
-    sim70x0("sim7080", "SIMCOM_SIM7080", "Revision:1951B16SIM7080", "APRev:1951B16SIM7080,B16V01");
+pub static SIM7080: Profile = sim70x0(
+    "sim7080",
+    "SIMCOM_SIM7080",
+    "Revision:1951B16SIM7080",
+    &["CSUB:B16V01", "APRev:1951B16SIM7080,B16V01", "QCN:SIM7080G_P1.03_20210823"],
+);
 /// SIMCom SIM7070G.
-pub static SIM7070: Profile =
-    sim70x0("sim7070", "SIMCOM_SIM7070", "Revision:1951B16SIM7070", "APRev:1951B16SIM7070,B16V01");
+pub static SIM7070: Profile = sim70x0(
+    "sim7070",
+    "SIMCOM_SIM7070",
+    "Revision:1951B16SIM7070",
+    &["CSUB:B16V01", "APRev:1951B16SIM7070,B16V01", "QCN:SIM7080G_P1.03_20210823"],
+);
 /// SIMCom SIM7090G.
-pub static SIM7090: Profile =
-    sim70x0("sim7090", "SIMCOM_SIM7090", "Revision:1951B16SIM7090", "APRev:1951B16SIM7090,B16V01");
+pub static SIM7090: Profile = sim70x0(
+    "sim7090",
+    "SIMCOM_SIM7090",
+    "Revision:1951B16SIM7090",
+    &["CSUB:B16V01", "APRev:1951B16SIM7090,B16V01", "QCN:SIM7080G_P1.03_20210823"],
+);
 
 /// SIMCom SIM7000 (Cat-M/NB-IoT, Qualcomm): SAPBR for FTP (its application note opens
 /// bearer profile 1), the SIM7000 form of `AT+CNACT`, ET transfers, the CFS file system
@@ -203,9 +220,9 @@ pub static SIM7000: Profile = Profile {
     name: "sim7000",
     manufacturer: "SIMCOM_Ltd",
     model: "SIMCOM_SIM7000E",
-    revision: "Revision:1351B04SIM7000E",
+    revision: "Revision:1351B06SIM7000E",
     ati: "SIM7000E R1351",
-    simcomati: ["CSUB:V01", "APRev:1351B04SIM7000,V01", "QCN:MDM9206_TX3.0.SIM7000E_P1.02_20180813"],
+    simcomati: &["CSUB:V01", "APRev:1351B06SIM7000,V01", "QCN:MDM9206_TX3.0.SIM7000E_P1.02_20180813"],
     limits: Limits { line_chars: 559, commands: 39 },
     v250: V250_SIM70X0,
     settings: SETTINGS,
@@ -232,7 +249,7 @@ const SIM800_ROW: Profile = Profile {
     model: "SIMCOM_SIM800L",
     revision: "Revision:1418B05SIM800L24",
     ati: "SIM800 R14.18",
-    simcomati: ["CSUB:V01", "APRev:1418B05SIM800L24", "QCN:"],
+    simcomati: &[],
     limits: Limits { line_chars: 556, commands: 39 },
     v250: V250_2G,
     settings: SETTINGS,
@@ -242,7 +259,7 @@ const SIM800_ROW: Profile = Profile {
     ftp: ftp_sapbr(1360),
     cfs_name_max: 0,
     tables: super::GSM_TABLES,
-    lacks: &["+FTPRENAME", "+FTPMDTM", "+CGNAPN", "+CEREG"],
+    lacks: &["+FTPRENAME", "+FTPMDTM", "+CGNAPN", "+CEREG", "+SIMCOMATI"],
     bearer: Bearer::Sapbr,
     cops_act: false,
 };
@@ -252,9 +269,8 @@ const SIM800_ROW: Profile = Profile {
 pub static SIM900: Profile = Profile {
     name: "sim900",
     model: "SIMCOM_SIM900",
-    revision: "Revision:1137B02SIM900M64_ST",
+    revision: "Revision:1137B11SIM900M64_ST",
     ati: "SIM900 R11.0",
-    simcomati: ["CSUB:V01", "APRev:1137B02SIM900M64_ST", "QCN:"],
     boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready"],
     colon_space: false,
     ftp: ftp_sapbr(1280),

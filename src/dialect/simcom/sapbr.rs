@@ -7,7 +7,7 @@
 //! - Tags match in any case (`"Contype"` and `"CONTYPE"` both appear in host code); `CONTYPE`
 //!   takes `GPRS` or `CSD`, `RATE` 0-3; `APN` up to 64 characters, `USER` and `PWD` up to 32.
 //! - Opening an open bearer or closing a closed one is `ERROR` (seen on real modules); opening
-//!   needs registration and packet attach, otherwise `ERROR`.
+//!   needs registration (and attaches if the host detached), otherwise `ERROR`.
 //! - `=2` on a closed bearer prints `+SAPBR: <cid>,3,"0.0.0.0"` (seen on a SIM900).
 //! - `=4` prints `+SAPBR:` and then one `<TAG>: <value>` line per parameter, in the manual's
 //!   order (simcom.md §10 item 10 leaves the layout open; this is what SIM800 logs show).
@@ -86,7 +86,7 @@ fn sapbr(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
             s.bearer_lost(cid, ctx.io);
         }
         1 => {
-            if s.sapbr.profiles[i].open || !s.packet_ready() {
+            if s.sapbr.profiles[i].open || !s.attach() {
                 return Err(Failure::Plain);
             }
             s.sapbr.profiles[i].open = true;
