@@ -1,7 +1,8 @@
 //! TLS for the services: a rustls client configuration for one session, built from the settings
-//! a dialect collects (SIMCom `AT+CSSLCFG` and `AT+FTPSSL`): the CA list, an optional client
-//! certificate, whether the server's certificate is checked, the TLS versions and the server
-//! name.
+//! a dialect collects (SIMCom `AT+CSSLCFG`, `AT+FTPSSL`, `AT+HTTPSSL`): the CA list, an
+//! optional client certificate, whether the server's certificate is checked, the TLS versions
+//! and the server name. FTPS and HTTPS share it, and its classification of failed handshakes
+//! ([`HandshakeFailure`]).
 //!
 //! Every configuration gets its own session store ([`with_fresh_sessions`]): one FTP session's
 //! control and data connections resume each other's TLS sessions (servers that insist on it,
@@ -13,6 +14,7 @@
 //! Only the ring crypto provider is used, so no process-wide default provider is needed.
 
 use std::fmt;
+use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -167,6 +169,32 @@ impl TlsSettings {
         }
         Ok(roots)
     }
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeFailure {
+    /// rustls refused the handshake; [`rustls::Error::InvalidCertificate`] says the server's
+    /// certificate was rejected (unknown issuer, wrong name, expired, bad signature).
+    #[error(transparent)]
+    Tls(rustls::Error),
+    /// The connection failed or closed during the handshake (FTP servers that insist on TLS
+    /// session reuse hang up on a data connection that does not resume).
+    #[error("connection lost during the handshake: {0}")]
+    Io(io::Error),
+}
+
+impl HandshakeFailure {
+    /// Whether the server's certificate was rejected (untrusted, wrong name, expired, a bad
+    /// handshake signature), as opposed to a failed negotiation or a lost connection.
+    pub fn is_certificate(&self) -> bool {
+        matches!(self, HandshakeFailure::Tls(rustls::Error::InvalidCertificate(_)))
+    }
+}
+
+/// The rustls error inside an IO error from a TLS stream, if there is one.
+pub(crate) fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
 
 /// A copy of `config` with a new, empty session store: what every FTP session starts from,

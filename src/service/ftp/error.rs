@@ -8,6 +8,8 @@ use rustls::AlertDescription;
 
 use super::reply::Reply;
 use crate::net::NetError;
+pub use crate::service::tls::HandshakeFailure;
+pub(crate) use crate::service::tls::rustls_error;
 
 /// The phase or command a failure belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,27 +143,6 @@ impl fmt::Display for Channel {
     }
 }
 
-/// Why a TLS handshake failed.
-#[derive(Debug, thiserror::Error)]
-pub enum HandshakeFailure {
-    /// rustls refused the handshake; [`rustls::Error::InvalidCertificate`] says the server's
-    /// certificate was rejected (unknown issuer, wrong name, expired, bad signature).
-    #[error(transparent)]
-    Tls(rustls::Error),
-    /// The connection failed or closed during the handshake (servers that insist on TLS
-    /// session reuse hang up on a data connection that does not resume).
-    #[error("connection lost during the handshake: {0}")]
-    Io(io::Error),
-}
-
-impl HandshakeFailure {
-    /// Whether the server's certificate was rejected (untrusted, wrong name, expired, a bad
-    /// handshake signature), as opposed to a failed negotiation or a lost connection.
-    pub fn is_certificate(&self) -> bool {
-        matches!(self, HandshakeFailure::Tls(rustls::Error::InvalidCertificate(_)))
-    }
-}
-
 /// An FTP session failure.
 #[derive(Debug, thiserror::Error)]
 pub enum FtpError {
@@ -243,11 +224,6 @@ impl FtpError {
                 | FtpError::DataConnect { cause: DataConnectCause::Net(NetError::Timeout(_)), .. }
         )
     }
-}
-
-/// The rustls error inside an IO error from a TLS stream, if there is one.
-pub(crate) fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
 
 /// Classifies an error from a TLS handshake on `channel`: an alert from the server, rustls'
