@@ -13,8 +13,8 @@ use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, 
 
 use crate::dialect::{DataTimer, Dialect, Io, Unsolicited};
 use crate::net::Net;
-use crate::service::job::run_ftp;
-use crate::service::{Event, JobEvent, JobId, Request};
+use crate::service::job::{run_ftp, run_http};
+use crate::service::{Event, JobId, Request};
 use crate::transport::{Link, Links};
 
 /// Job events queued towards the modem at most; a job waits beyond that.
@@ -103,7 +103,7 @@ impl Modem {
     }
 
     fn event(&mut self, event: Event) {
-        if matches!(event.kind, JobEvent::Done(_)) {
+        if event.kind.is_final() {
             self.jobs.remove(&event.job);
         }
         let mut io = Io::new(Instant::now(), self.engine.raw_backlog());
@@ -150,6 +150,10 @@ impl Modem {
             match request {
                 Request::Ftp { job, work } => {
                     let task = tokio::spawn(run_ftp(self.net.clone(), job, work, self.events_tx.clone()));
+                    self.jobs.insert(job, task);
+                }
+                Request::Http { job, request } => {
+                    let task = tokio::spawn(run_http(self.net.clone(), job, request, self.events_tx.clone()));
                     self.jobs.insert(job, task);
                 }
                 Request::Cancel(job) => {

@@ -1,11 +1,12 @@
 //! Service jobs: the unit of work a dialect asks for (download a file into a pipe, upload from
-//! one, run one FTP command) and the events it hears back. The modem runs each job as its own
+//! one, run one FTP command, make one HTTP request) and the events it hears back. The modem runs each job as its own
 //! task; a job knows nothing of AT commands or of the family that asked for it.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::ftp::{FtpConfig, FtpError, FtpSession, StoreMode};
+use super::http::{HttpError, HttpRequest, HttpResponse, fetch};
 use super::pipe::PipeReader;
 use super::sink::{Sink, Taken};
 use crate::net::Net;
@@ -25,6 +26,13 @@ pub enum Request {
         job: JobId,
         /// What to do.
         work: FtpWork,
+    },
+    /// Make an HTTP request; one [`JobEvent::HttpDone`] reports the outcome.
+    Http {
+        /// The id its event will carry.
+        job: JobId,
+        /// What to send.
+        request: HttpRequest,
     },
     /// Stop a job; no further events arrive for it.
     Cancel(JobId),
@@ -121,6 +129,15 @@ pub enum JobEvent {
     Drained,
     /// The job ended.
     Done(Result<Value, FtpError>),
+    /// An HTTP job ended: the response (whatever its status), or why none came.
+    HttpDone(Result<HttpResponse, HttpError>),
+}
+
+impl JobEvent {
+    /// Whether this is a job's last event.
+    pub fn is_final(&self) -> bool {
+        matches!(self, JobEvent::Done(_) | JobEvent::HttpDone(_))
+    }
 }
 
 /// What a successful job returns.
@@ -151,6 +168,13 @@ pub async fn run_ftp(net: Net, job: JobId, work: FtpWork, events: mpsc::Sender<E
         FtpWork::Command { config, op } => command(&net, &config, op).await,
     };
     report(JobEvent::Done(result)).await;
+}
+
+/// Runs one HTTP request and reports its outcome through `events`.
+pub async fn run_http(net: Net, job: JobId, request: HttpRequest, events: mpsc::Sender<Event>) {
+    let kind = JobEvent::HttpDone(fetch(&net, request).await);
+    // The modem may have gone meanwhile; nobody is left to tell.
+    let _ = events.send(Event { job, kind }).await;
 }
 
 async fn download<F, Fut>(

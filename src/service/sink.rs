@@ -19,7 +19,8 @@ impl Progress {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn set(&self, n: u64) {
+    /// Records that `n` bytes have been delivered (the services' side of the counter).
+    pub(crate) fn set(&self, n: u64) {
         self.0.store(n, Ordering::Relaxed);
     }
 }
