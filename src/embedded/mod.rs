@@ -1,4 +1,5 @@
-//! Servers vmodem can run in-process: the FTP server behind `vmodem serve --demo`, also used
-//! by the tests as the fast tier.
+//! Servers vmodem can run in-process: the FTP and HTTP servers behind `vmodem serve --demo`,
+//! also used by the tests as the fast tier.
 
 pub mod ftp;
+pub mod http;
