@@ -1,12 +1,14 @@
-//! `vmodem serve --demo`: an embedded FTP server on loopback over a folder of the vendor
-//! documents' sample files, reachable at the documents' own server address
-//! (`AT+FTPSERV="112.74.93.163"` with user and password `simcomtest`), so a newcomer can type
-//! the application note's sessions as printed.
+//! `vmodem serve --demo`: an embedded FTP server and an embedded HTTP server on loopback over a
+//! folder of the vendor documents' sample files, reachable at the documents' own server address
+//! (`AT+FTPSERV="112.74.93.163"` with user and password `simcomtest`, and
+//! `AT+HTTPPARA="URL","112.74.93.163/simftp.txt"`), so a newcomer can type the application
+//! note's sessions as printed.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
+use crate::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use crate::net::Redirect;
 use crate::script::Script;
 use crate::script::fixtures;
@@ -29,26 +31,30 @@ const SAMPLES: &str = "\
 @dir upload
 ";
 
-/// A running demo: the FTP server and the folder it serves.
+/// A running demo: the FTP and HTTP servers and the folder they serve.
 pub struct Demo {
     ftp: EmbeddedFtp,
+    http: EmbeddedHttp,
     dir: PathBuf,
 }
 
 impl Demo {
-    /// Refreshes the sample files in `dir` and starts the server on an ephemeral loopback port.
+    /// Refreshes the sample files in `dir` and starts the servers on ephemeral loopback ports.
     pub async fn start(dir: &Path) -> anyhow::Result<Demo> {
         std::fs::create_dir_all(dir)?;
         let samples = Script::parse(SAMPLES).map_err(anyhow::Error::msg)?;
         fixtures::install(&samples.header, dir)?;
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let ftp = EmbeddedFtp::start(EmbeddedFtpConfig {
             root: dir.to_path_buf(),
             user: SEED_LOGIN.into(),
             password: SEED_LOGIN.into(),
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            bind: loopback,
         })
         .await?;
-        Ok(Demo { ftp, dir: dir.to_path_buf() })
+        let http =
+            EmbeddedHttp::start(EmbeddedHttpConfig { root: dir.to_path_buf(), bind: loopback, tls: None }).await?;
+        Ok(Demo { ftp, http, dir: dir.to_path_buf() })
     }
 
     /// Where the FTP server listens.
@@ -56,7 +62,7 @@ impl Demo {
         self.ftp.addr()
     }
 
-    /// The folder it serves.
+    /// The folder they serve.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -68,9 +74,9 @@ impl Demo {
         self.dir.with_file_name(name)
     }
 
-    /// Sends the notes' server address (port 21) to the embedded server.
-    pub fn redirect(&self) -> Redirect {
-        Redirect::new(SEED_SERVER, Some(21), self.ftp.addr())
+    /// Sends the notes' server address to the embedded servers: port 21 to FTP, 80 to HTTP.
+    pub fn redirects(&self) -> [Redirect; 2] {
+        [Redirect::new(SEED_SERVER, Some(21), self.ftp.addr()), Redirect::new(SEED_SERVER, Some(80), self.http.addr())]
     }
 
     /// What to print so a newcomer can start: how to connect and a session to type.
@@ -78,6 +84,7 @@ impl Demo {
         format!(
             "vmodem demo: a SIMCom SIM7080 on {line}\n\
              FTP server {ftp} (also reachable as {SEED_SERVER}:21), user/password {SEED_LOGIN}, serving {dir}\n\
+             HTTP server {http} (also reachable as {SEED_SERVER}:80), serving the same folder\n\
              module file system (AT+CFS*) in {fs}\n\
              \n\
              Try (each line ends with Enter):\n\
@@ -91,6 +98,7 @@ impl Demo {
              \x20 AT+FTPGET=1          (wait for +FTPGET: 1,1)\n\
              \x20 AT+FTPGET=2,1024\n",
             ftp = self.ftp.addr(),
+            http = self.http.addr(),
             dir = self.dir.display(),
             fs = self.fs_root().display(),
         )

@@ -158,7 +158,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let dir =
                 args.demo_dir.or(config.demo.dir.clone()).unwrap_or_else(|| std::env::temp_dir().join("vmodem-demo"));
             let demo = Demo::start(&dir).await?;
-            redirects.push(demo.redirect());
+            redirects.extend(demo.redirects());
             // The demo keeps the module's files beside the FTP server's, where they can be looked at.
             config.fs.root.get_or_insert_with(|| demo.fs_root());
             Some(demo)
