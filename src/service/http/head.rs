@@ -1,6 +1,6 @@
 //! The response head as it arrived on the wire, for `AT+HTTPHEAD`. hyper parses the head
-//! into a header map that keeps neither the names' case nor their order, so this tap records
-//! the bytes hyper reads until the blank line that ends the head.
+//! into a header map that keeps neither the names' case nor the exact order of the lines, so
+//! this tap records the bytes hyper reads until the blank line that ends the head.
 
 use std::io;
 use std::pin::Pin;

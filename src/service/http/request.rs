@@ -43,10 +43,11 @@ pub struct HttpRequest {
     pub url: String,
     /// The `User-Agent` header (the modules' default is `SIMCom_MODULE`).
     pub user_agent: String,
-    /// The `Content-Type` header, if any.
+    /// The `Content-Type` header of the body a POST sends, if any.
     pub content_type: Option<String>,
     /// Extra header lines the host supplies (`AT+HTTPPARA="USERDATA"`), `\r\n`-separated;
-    /// may be empty. A header named here replaces vmodem's own of that name.
+    /// may be empty. A header named here replaces vmodem's own of that name. Names go out in
+    /// title case (`X-Api-Key`), as hyper writes them; servers read names in any case.
     pub user_data: String,
     /// The body a POST sends (`AT+HTTPDATA`); other methods send none.
     pub body: Vec<u8>,
