@@ -62,6 +62,8 @@ pub struct ModemConfig {
     pub demo: DemoSection,
     /// The module's file system (`AT+CFS*`, `AT+FTPEXTGET=2`).
     pub fs: FsSection,
+    /// The HTTP application (`AT+HTTP*`).
+    pub http: HttpSection,
 }
 
 impl Default for ModemConfig {
@@ -75,6 +77,7 @@ impl Default for ModemConfig {
             line: LineSection::default(),
             demo: DemoSection::default(),
             fs: FsSection::default(),
+            http: HttpSection::default(),
         }
     }
 }
@@ -99,6 +102,9 @@ pub struct Identity {
     pub iccid: String,
     /// Overrides the family's revision string (`AT+CGMR`), e.g. `Revision:1951B16SIM7080`.
     pub revision: Option<String>,
+    /// Overrides the family's `ATI` answer, e.g. `SIM800 R13.08` (host libraries that look for
+    /// an older firmware name recognise the module by it).
+    pub ati: Option<String>,
 }
 
 impl Default for Identity {
@@ -108,6 +114,7 @@ impl Default for Identity {
             imsi: "460115012345678".into(),
             iccid: "89860318760012345671".into(),
             revision: None,
+            ati: None,
         }
     }
 }
@@ -236,6 +243,26 @@ pub struct FsSection {
 impl Default for FsSection {
     fn default() -> Self {
         FsSection { root: None, quota: 6_391_808 }
+    }
+}
+
+/// The `[http]` section: the HTTP application's buffer and the certificates it trusts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSection {
+    /// The bytes the module holds for a request body (`AT+HTTPDATA`) or a response body
+    /// (`AT+HTTPREAD`); a response beyond it fails with 602 (no memory). The SIM800 manual's
+    /// 319488 by default.
+    pub buffer: usize,
+    /// A PEM file of the CA certificates HTTPS trusts: the module's built-in store, which a real
+    /// SIM800 ships and the host cannot change. Without it nothing is trusted, and HTTPS works
+    /// only with certificate checks off (`AT+SSLOPT=0,1`).
+    pub trusted_ca: Option<PathBuf>,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection { buffer: 319_488, trusted_ca: None }
     }
 }
 

@@ -8,6 +8,9 @@
 //! scripts/test-servers.sh starts (their ports, roots and login come from its servers.env; a
 //! missing file fails the test): the fixtures go into a fresh subdirectory of the server's root,
 //! which the transcript reaches as `{root}` (empty for the embedded server).
+//! `@server http` is the embedded HTTP server (axum) over the fixture folder, reachable at
+//! `{http_host}:{http_port}` (port 80 by default), or, when `@var http_proxy` is set, only at
+//! `{http_proxy}:{http_proxy_port}` as a proxy would be (it takes absolute-form requests).
 //! `@server ftps` is the embedded server with explicit FTPS: a CA made for the run signs its
 //! certificate for `{ftp_host}`, and the CA becomes the fixture `{ftps_ca}` (default
 //! `ftpbin_root_ca.cer`, seed 002's name), padded to `{ftps_ca_size}` bytes (default 1492, the
@@ -28,6 +31,7 @@ use pki::Pki;
 use vmodem::config::ModemConfig;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
+use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem::script::{Content, Script, fixtures};
@@ -171,6 +175,12 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
             let addr = ftp.addr();
             (Some(Box::new((ftp, files))), Some(addr))
         }
+        Some("http") => {
+            let config = EmbeddedHttpConfig { root: root.path().to_path_buf(), bind: loopback, tls: None };
+            let http = EmbeddedHttp::start(config).await?;
+            let addr = http.addr();
+            (Some(Box::new(http)), Some(addr))
+        }
         Some("silent") => {
             let listener = tokio::net::TcpListener::bind(loopback).await?;
             let addr = listener.local_addr()?;
@@ -190,8 +200,14 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
         Some(other) => return Err(format!("unknown @server {other}").into()),
     };
     if let Some(addr) = addr {
-        let port = var("ftp_port", "21").parse().map_err(|_| "bad ftp_port")?;
-        redirects.push(Redirect::new(var("ftp_host", "112.74.93.163"), Some(port), addr));
+        // What the modem is told to reach: the FTP server, the web server, or the web proxy.
+        let (host, port) = match (header.server.as_deref(), vars.get("http_proxy")) {
+            (Some("http"), Some(proxy)) => (proxy.clone(), var("http_proxy_port", "80")),
+            (Some("http"), None) => (var("http_host", "112.74.93.163"), var("http_port", "80")),
+            _ => (var("ftp_host", "112.74.93.163"), var("ftp_port", "21")),
+        };
+        let port = port.parse().map_err(|_| "bad port variable")?;
+        redirects.push(Redirect::new(host, Some(port), addr));
     }
     let program = script.compile(&vars)?;
     let (mut host, line) = tokio::io::duplex(1 << 16);

@@ -66,7 +66,7 @@ pub trait Dialect: Send {
 }
 
 /// The names `--dialect` accepts.
-pub const NAMES: &[&str] = &["sim7080", "sim7070", "sim7090"];
+pub const NAMES: &[&str] = &["sim7080", "sim7070", "sim7090", "sim7000", "sim800", "sim900"];
 
 /// Why a dialect could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +77,9 @@ pub enum BuildError {
     /// The module file system could not be opened.
     #[error("module file system: {0}")]
     Fs(#[from] std::io::Error),
+    /// The HTTPS trust store (`[http] trusted_ca`) could not be read.
+    #[error("{0}: {1}")]
+    TrustedCa(std::path::PathBuf, std::io::Error),
 }
 
 /// Builds the dialect called `name`, with the module file system `config` names.
@@ -86,7 +89,11 @@ pub fn by_name(name: &str, config: &ModemConfig) -> Result<Box<dyn Dialect>, Bui
         Some(root) => ModuleFs::open(root, config.fs.quota)?,
         None => ModuleFs::temporary(config.fs.quota)?,
     };
-    Ok(Box::new(simcom::Simcom::new(profile, config, fs)))
+    let trusted_ca = match &config.http.trusted_ca {
+        Some(path) => std::fs::read(path).map_err(|e| BuildError::TrustedCa(path.clone(), e))?,
+        None => Vec::new(),
+    };
+    Ok(Box::new(simcom::Simcom::new(profile, config, fs, trusted_ca)))
 }
 
 /// Output that is not part of a command's response.

@@ -4,6 +4,8 @@
 //! * `GET` and `HEAD` of any file under the folder, with `Range` (206) and conditional
 //!   requests (tower-http's `ServeDir`);
 //! * `POST /echo`: the request body back, byte for byte;
+//! * `POST` to any other path: 200 with no body, the request body kept as `post-<n>.bin` in
+//!   the folder (n counting from 1 for each server), so a host's form post can be looked at;
 //! * `PUT /<path>`: stores the body as that file (folders made as needed; 201 for a new file,
 //!   204 for a replaced one), staged and renamed into place so no reader sees half of it;
 //! * `GET /redirect/<path>`: 302 to `/<path>` (so `/redirect/redirect/a.txt` is two hops).
@@ -76,12 +78,16 @@ impl EmbeddedHttp {
     /// Opens the folder, reads the certificate and key (HTTPS), binds, and starts serving in
     /// the background.
     pub async fn start(config: EmbeddedHttpConfig) -> io::Result<EmbeddedHttp> {
-        let root = Arc::new(Dir::open_ambient_dir(&config.root, ambient_authority())?);
+        let root = Arc::new(Shared {
+            root: Dir::open_ambient_dir(&config.root, ambient_authority())?,
+            posts: AtomicU64::new(0),
+        });
         let tls = config.tls.as_ref().map(acceptor).transpose()?;
         let app = Router::new()
             .route("/echo", post(echo))
             .route("/redirect/{*path}", get(redirect))
-            .route("/{*path}", put(store).fallback_service(ServeDir::new(&config.root)))
+            .route("/", post(keep).fallback_service(ServeDir::new(&config.root)))
+            .route("/{*path}", put(store).post(keep).fallback_service(ServeDir::new(&config.root)))
             .fallback_service(ServeDir::new(&config.root))
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(root);
@@ -175,9 +181,27 @@ async fn redirect(Path(path): Path<String>) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, format!("/{path}"))]).into_response()
 }
 
+/// The folder served, and the count of kept POST bodies.
+#[derive(Debug)]
+struct Shared {
+    root: Dir,
+    posts: AtomicU64,
+}
+
+/// `POST` elsewhere than `/echo`: the body kept as `post-<n>.bin`, 200 with no body.
+async fn keep(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let n = shared.posts.fetch_add(1, Ordering::Relaxed) + 1;
+    let path = format!("post-{n}.bin");
+    match tokio::task::spawn_blocking(move || write(&shared.root, &path, &body)).await {
+        Ok(Ok(_)) => StatusCode::OK.into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
 /// `PUT /<path>`: stores the body there.
-async fn store(State(root): State<Arc<Dir>>, Path(path): Path<String>, body: Bytes) -> Response {
-    match tokio::task::spawn_blocking(move || write(&root, &path, &body)).await {
+async fn store(State(shared): State<Arc<Shared>>, Path(path): Path<String>, body: Bytes) -> Response {
+    match tokio::task::spawn_blocking(move || write(&shared.root, &path, &body)).await {
         Ok(Ok(status)) => status.into_response(),
         Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidInput => {
             (StatusCode::BAD_REQUEST, e.to_string()).into_response()

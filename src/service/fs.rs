@@ -28,15 +28,22 @@ pub enum Area {
     Datatx,
     /// 3: `/customer/`, where certificates usually go.
     Customer,
+    /// The SIM800's FTP folder in flash, `C:\User\Ftp\` (`AT+FTPGETTOFS=0,...`).
+    UserFtp,
+    /// The SIM800's FTP folder on the SD card, `D:\ftp\` (`AT+FTPGETTOFS=1,...`).
+    SdFtp,
 }
 
 impl Area {
-    /// Every directory, in index order.
-    pub const ALL: [Area; 4] = [Area::Custapp, Area::Fota, Area::Datatx, Area::Customer];
+    /// Every directory.
+    pub const ALL: [Area; 6] = [Area::Custapp, Area::Fota, Area::Datatx, Area::Customer, Area::UserFtp, Area::SdFtp];
 
-    /// The directory with the manual's `<index>`.
+    /// The `AT+CFS*` directories, in the manual's index order.
+    pub const CFS: [Area; 4] = [Area::Custapp, Area::Fota, Area::Datatx, Area::Customer];
+
+    /// The `AT+CFS*` directory with the manual's `<index>`.
     pub fn from_index(index: u64) -> Option<Area> {
-        usize::try_from(index).ok().and_then(|i| Area::ALL.get(i).copied())
+        usize::try_from(index).ok().and_then(|i| Area::CFS.get(i).copied())
     }
 
     /// Its folder name under the root.
@@ -46,6 +53,8 @@ impl Area {
             Area::Fota => "fota",
             Area::Datatx => "datatx",
             Area::Customer => "customer",
+            Area::UserFtp => "user-ftp",
+            Area::SdFtp => "sd-ftp",
         }
     }
 }
@@ -222,10 +231,20 @@ impl ModuleFs {
         if self.inner.root.symlink_metadata(&target).is_ok() {
             return Err(FsError::Exists);
         }
+        self.stage(target, false)
+    }
+
+    /// Like [`create_new`](Self::create_new), but the committed file replaces one of that
+    /// name (`AT+FTPGETTOFS` overwrites); until then the old file stays as it was.
+    pub fn create(&self, area: Area, name: &str) -> Result<StagedFile, FsError> {
+        self.stage(safe_path(area, name)?, true)
+    }
+
+    fn stage(&self, target: String, replace: bool) -> Result<StagedFile, FsError> {
         let budget = self.free()?;
         let stage = self.stage_name();
         let file = self.inner.root.open_with(&stage, OpenOptions::new().write(true).create_new(true))?;
-        Ok(StagedFile { fs: self.clone(), file: Some(file.into_std()), stage, target, written: 0, budget })
+        Ok(StagedFile { fs: self.clone(), file: Some(file.into_std()), stage, target, written: 0, budget, replace })
     }
 
     /// A fresh name in the staging folder.
@@ -274,6 +293,8 @@ pub struct StagedFile {
     target: String,
     written: u64,
     budget: u64,
+    /// Whether committing replaces a file of the same name.
+    replace: bool,
 }
 
 impl StagedFile {
@@ -295,15 +316,18 @@ impl StagedFile {
         self.written
     }
 
-    /// Puts the file in place; fails with [`FsError::Exists`] if a file of that name appeared
-    /// meanwhile (it is kept, and this one discarded).
+    /// Puts the file in place; unless it was made to replace one, fails with
+    /// [`FsError::Exists`] if a file of that name appeared meanwhile (it is kept, and this one
+    /// discarded). Only a regular file is ever replaced.
     pub fn commit(mut self) -> Result<u64, FsError> {
         let root = &self.fs.inner.root;
         // Closed before the rename. No fsync: the rename makes the file appear whole, which is
         // what a host can observe; surviving a crash of the host machine is not the contract.
         self.file = None;
-        if root.symlink_metadata(&self.target).is_ok() {
-            return Err(FsError::Exists);
+        match root.symlink_metadata(&self.target) {
+            Ok(meta) if self.replace && meta.is_file() => {}
+            Ok(_) => return Err(FsError::Exists),
+            Err(_) => {}
         }
         root.rename(&self.stage, root, &self.target)?;
         self.fs.inner.staged.fetch_sub(self.written, Ordering::Relaxed);

@@ -86,7 +86,7 @@ fn ati(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     if let Form::Write(_) = cmd.form {
         Args::of(cmd, Failure::Plain).uint(0, 0..=0)?;
     }
-    info(ctx, s.profile.ati)
+    info(ctx, s.config.identity.ati.as_deref().unwrap_or(s.profile.ati))
 }
 
 /// `AT+GSV`: manufacturer, model and revision, one per line.

@@ -8,6 +8,7 @@ mod cme;
 mod ftp;
 mod general;
 mod gprs;
+mod http;
 mod profile;
 mod sapbr;
 mod ssl;
@@ -18,9 +19,9 @@ use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settin
 use super::{Ctx, Dialect, Io, table};
 use crate::config::ModemConfig;
 use crate::service::fs::ModuleFs;
-use crate::service::{Event, JobId};
+use crate::service::{Event, JobEvent, JobId};
 
-pub use profile::{Bearer, FtpProfile, Profile};
+pub use profile::{Bearer, ExtGet, FtpProfile, Profile};
 
 /// One SIMCom modem.
 #[derive(Debug)]
@@ -34,6 +35,9 @@ pub struct Simcom {
     ftp: ftp::Ftp,
     cfs: cfs::Cfs,
     ssl: ssl::Ssl,
+    http: http::Http,
+    /// The built-in HTTPS trust store (`[http] trusted_ca`).
+    trusted_ca: Vec<u8>,
     next_job: JobId,
 }
 
@@ -62,6 +66,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     bearer::APP_NETWORK,
     sapbr::COMMANDS,
     gprs::COMMANDS,
+    http::COMMANDS,
     ftp::PARAMS,
     ftp::SESSION,
     ftp::EXTENDED,
@@ -76,14 +81,17 @@ const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     bearer::PACKET,
     sapbr::COMMANDS,
     gprs::COMMANDS,
+    http::COMMANDS,
     ftp::PARAMS,
     ftp::SESSION,
     ftp::EXTENDED,
+    ftp::FILE_SYSTEM,
 ];
 
 impl Simcom {
-    /// A modem of the `profile` family, powered on.
-    pub fn new(profile: &'static Profile, config: &ModemConfig, fs: ModuleFs) -> Self {
+    /// A modem of the `profile` family, powered on, with its file system and the CA
+    /// certificates its HTTPS trusts (PEM; empty for none).
+    pub fn new(profile: &'static Profile, config: &ModemConfig, fs: ModuleFs, trusted_ca: Vec<u8>) -> Self {
         Simcom {
             profile,
             config: config.clone(),
@@ -94,6 +102,8 @@ impl Simcom {
             ftp: ftp::Ftp::new(profile),
             cfs: cfs::Cfs::new(fs),
             ssl: ssl::Ssl::default(),
+            http: http::Http::default(),
+            trusted_ca,
             next_job: 0,
         }
     }
@@ -133,7 +143,8 @@ impl Dialect for Simcom {
     fn reset(&mut self) {
         // The file system is the module's flash: it outlives a power cycle.
         let fs = self.cfs.fs().clone();
-        *self = Simcom { next_job: self.next_job, ..Simcom::new(self.profile, &self.config, fs) };
+        let trusted_ca = std::mem::take(&mut self.trusted_ca);
+        *self = Simcom { next_job: self.next_job, ..Simcom::new(self.profile, &self.config, fs, trusted_ca) };
     }
 
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
@@ -150,17 +161,28 @@ impl Dialect for Simcom {
     fn data(&mut self, payload: &[u8]) {
         if self.cfs.writing() {
             self.cfs.data(payload);
+        } else if self.http.loading() {
+            self.http.data(payload);
         } else {
             self.ftp.data(payload);
         }
     }
 
     fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, _io: &mut Io) -> Reply {
-        if self.cfs.writing() { self.cfs.data_end(end) } else { self.ftp.data_end(end, rsp) }
+        if self.cfs.writing() {
+            self.cfs.data_end(end)
+        } else if self.http.loading() {
+            self.http.data_end(end)
+        } else {
+            self.ftp.data_end(end, rsp)
+        }
     }
 
     fn event(&mut self, event: Event, io: &mut Io) {
-        self.ftp_event(event, io);
+        match event.kind {
+            JobEvent::HttpDone(outcome) => self.http_done(event.job, outcome, io),
+            _ => self.ftp_event(event, io),
+        }
     }
 
     fn deadline(&self) -> Option<Instant> {

@@ -57,6 +57,8 @@ pub struct Profile {
     pub lacks: &'static [&'static str],
     /// What `AT+FTPCID` (and `AT+HTTPPARA="CID"`) name.
     pub bearer: Bearer,
+    /// How many `AT+HTTPACTION` methods the family has: 3 (GET, POST, HEAD), 4 with DELETE.
+    pub http_methods: u8,
     /// Whether `+COPS` reports the access technology (LTE modules do; the 2G ones print only
     /// the operator).
     pub cops_act: bool,
@@ -89,6 +91,19 @@ pub struct FtpProfile {
     pub mode_default: u8,
     /// The code `AT+FTPQUIT` reports (`+FTPGET: 1,80`).
     pub quit_code: u8,
+    /// What `AT+FTPEXTGET=2` does.
+    pub extget: ExtGet,
+}
+
+/// `AT+FTPEXTGET` mode 2 differs between the families (simcom.md §3.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtGet {
+    /// `=2,<dir>,<name>` downloads into the file system (SIM7080).
+    ToFileSystem,
+    /// `=2,<name>` saves the RAM buffer to the file system (SIM800, SIM900).
+    SaveBuffer,
+    /// There is no mode 2 (SIM7000: modes 0, 1 and 3).
+    RamOnly,
 }
 
 /// The rates `AT+IPR` takes on Qualcomm-based SIMCom modules (ATCoP's stock list).
@@ -138,13 +153,23 @@ const FTP_SIM70X0: FtpProfile = FtpProfile {
     cid_default: 0,
     mode_default: 1,
     quit_code: 80,
+    extget: ExtGet::ToFileSystem,
 };
 
 /// The FTP of the SAPBR families: bearer profiles 1-3, names up to 99 characters. SIM800
 /// V1.09 lists 86 as the manual-quit code where every other source says 80 (simcom.md §10
 /// item 2): 80 it is.
-const fn ftp_sapbr(put_chunk: usize) -> FtpProfile {
-    FtpProfile { put_chunk, cid_min: 1, name_max: 99, cid_max: 3, cid_default: 1, mode_default: 1, quit_code: 80 }
+const fn ftp_sapbr(put_chunk: usize, extget: ExtGet) -> FtpProfile {
+    FtpProfile {
+        put_chunk,
+        cid_min: 1,
+        name_max: 99,
+        cid_max: 3,
+        cid_default: 1,
+        mode_default: 1,
+        quit_code: 80,
+        extget,
+    }
 }
 
 /// The rates `AT+IPR` takes on the SIM800 and SIM900 (0 is auto-bauding).
@@ -187,6 +212,7 @@ const fn sim70x0(
         tables: super::SIM7080_TABLES,
         lacks: &[],
         bearer: Bearer::AppContexts,
+        http_methods: 0,
         cops_act: true,
     }
 }
@@ -229,11 +255,12 @@ pub static SIM7000: Profile = Profile {
     boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "SMS Ready"],
     colon_space: true,
     unknown: Failure::Plain,
-    ftp: ftp_sapbr(1360),
+    ftp: ftp_sapbr(1360, ExtGet::RamOnly),
     cfs_name_max: 50,
     tables: super::SIM7000_TABLES,
-    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+CNCFG"],
+    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+CNCFG", "+HTTPSSL", "+SSLOPT"],
     bearer: Bearer::Sapbr,
+    http_methods: 4,
     cops_act: true,
 };
 
@@ -256,11 +283,12 @@ const SIM800_ROW: Profile = Profile {
     boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"],
     colon_space: true,
     unknown: Failure::Plain,
-    ftp: ftp_sapbr(1360),
+    ftp: ftp_sapbr(1360, ExtGet::SaveBuffer),
     cfs_name_max: 0,
     tables: super::GSM_TABLES,
-    lacks: &["+FTPRENAME", "+FTPMDTM", "+CGNAPN", "+CEREG", "+SIMCOMATI"],
+    lacks: &["+FTPRENAME", "+FTPMDTM", "+FTPTOFSST", "+CGNAPN", "+CEREG", "+SIMCOMATI"],
     bearer: Bearer::Sapbr,
+    http_methods: 3,
     cops_act: false,
 };
 
@@ -273,7 +301,7 @@ pub static SIM900: Profile = Profile {
     ati: "SIM900 R11.0",
     boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready"],
     colon_space: false,
-    ftp: ftp_sapbr(1280),
+    ftp: ftp_sapbr(1280, ExtGet::SaveBuffer),
     ..SIM800_ROW
 };
 

@@ -26,8 +26,8 @@
 //! | PBSZ refused | 93 PBSZ error |
 //! | PROT refused; in an FTPS session also PORT/EPRT refused | 94 (the manual's "PORT error") |
 //!
-//! The SIM7080 table has no file-system code (the SIM800's 85 is not in it), so a download
-//! whose destination refuses the bytes is a download error.
+//! The SIM7080 table has no file-system code, so a download whose destination refuses the
+//! bytes is a download error there; the SIM800's `AT+FTPGETTOFS` has one, 85.
 //!
 //! A 421 is 65 at every step, AUTH, PBSZ and PROT included: the server is going away, whatever
 //! it was asked. A TLS handshake that times out is 64, like every timeout.
@@ -67,11 +67,12 @@ pub fn code(err: &FtpError, kind: Kind, ftps: bool) -> u8 {
         FtpError::DataConnect { passive: true, .. } => 75,
         FtpError::DataConnect { passive: false, .. } => 76,
         FtpError::TransferBroken { .. } => match kind {
-            Kind::Put | Kind::EtPut => 78,
+            Kind::Put | Kind::EtPut | Kind::PutFromFs => 78,
             _ => 79,
         },
         FtpError::Malformed(_) => 70,
         FtpError::InvalidArgument(_) => 66,
+        FtpError::Sink(_) if kind == Kind::GetToFs => super::filesystem::FS_ERROR,
         FtpError::Sink(_) => 79,
     }
 }

@@ -22,8 +22,10 @@ use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply};
 
 use super::super::profile::cme;
 use super::super::{Simcom, cmd};
+use super::filesystem;
 use super::session::{self, Kind, State, join};
 use crate::dialect::args::Args;
+use crate::dialect::simcom::profile::ExtGet;
 use crate::dialect::{Ctx, Outcome};
 use crate::service::fs::{self, Area, FsError};
 use crate::service::sink::{Progress, Sink};
@@ -51,6 +53,10 @@ pub struct Extended {
     put: Option<Vec<u8>>,
     /// The running `AT+FTPEXTPUT=2` data phase.
     load: Option<Load>,
+    /// Bytes of the running or last `AT+FTPGETTOFS` (SIM800).
+    pub(super) fs_progress: Progress,
+    /// The size of the file the running or last `AT+FTPPUTFRMFS` uploads (SIM800).
+    pub(super) fs_put_size: u64,
 }
 
 /// The outcome of `AT+FTPEXTGET=2`.
@@ -70,6 +76,11 @@ struct Load {
 }
 
 impl Extended {
+    /// The completed `AT+FTPEXTGET=1` download.
+    pub(super) fn ram(&self) -> Option<&[u8]> {
+        self.ram.as_deref()
+    }
+
     /// The buffer `AT+FTPPUT=1` uploads, while extended put is on.
     pub(super) fn put_buffer(&self) -> Option<&[u8]> {
         self.put.as_deref()
@@ -200,6 +211,8 @@ fn ext_get(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
             launch_get(s, Kind::ExtGet, Sink::memory(RAM_GET_MAX, progress), ctx);
             Ok(Reply::Ok)
         }
+        2 if s.profile.ftp.extget == ExtGet::SaveBuffer => filesystem::save_buffer(s, &a, ctx),
+        2 if s.profile.ftp.extget == ExtGet::RamOnly => Err(Failure::Plain),
         2 => {
             a.count(3..=3)?;
             let area = Area::from_index(a.uint(1, 0..=3)?).ok_or(Failure::Plain)?;

@@ -3,11 +3,13 @@
 
 mod codes;
 mod extended;
+mod filesystem;
 mod params;
 mod session;
 mod transparent;
 
 pub(super) use extended::COMMANDS as EXTENDED;
+pub(super) use filesystem::COMMANDS as FILE_SYSTEM;
 pub(super) use params::COMMANDS as PARAMS;
 pub use params::Params;
 pub(super) use session::COMMANDS as SESSION;

@@ -70,6 +70,10 @@ pub enum Kind {
     EtPut,
     /// `AT+FTPETGET`: a download streamed to the host with DLE/ETX escaping.
     EtGet,
+    /// `AT+FTPGETTOFS` (SIM800): a download into the module file system.
+    GetToFs,
+    /// `AT+FTPPUTFRMFS` (SIM800): an upload of a file of the module file system.
+    PutFromFs,
 }
 
 impl Kind {
@@ -89,6 +93,8 @@ impl Kind {
             Kind::ExtGetFile => "+FTPEXTGETFILE",
             Kind::EtPut => "+FTPETPUT",
             Kind::EtGet => "+FTPETGET",
+            Kind::GetToFs => "+FTPGETTOFS",
+            Kind::PutFromFs => "+FTPPUTFRMFS",
         }
     }
 }
@@ -150,6 +156,23 @@ pub(super) struct Upload {
     pub(super) ready: bool,
     /// The chunk of the running data phase.
     pub(super) chunk: Vec<u8>,
+}
+
+impl Upload {
+    /// An upload whose bytes are all in its pipe from the start (the `AT+FTPEXTPUT` buffer, a
+    /// file of the file system): no `+FTPPUT: 1,1,<max>` handshake.
+    pub(super) fn from_buffer() -> Upload {
+        Upload {
+            pipe: None,
+            extended: true,
+            et: false,
+            overflow: Vec::new(),
+            closing: false,
+            opened: false,
+            ready: false,
+            chunk: Vec::new(),
+        }
+    }
 }
 
 pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
@@ -247,28 +270,18 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
                 PutOpt::Appe => StoreMode::Appe,
                 PutOpt::Stou => StoreMode::Stou,
             };
-            let (writer, source) = match s.ftp.ext.put_buffer().filter(|_| kind == Kind::Put) {
+            let (u, source) = match s.ftp.ext.put_buffer().filter(|_| kind == Kind::Put) {
                 Some(buf) => {
                     let (writer, source) = pipe::pipe(buf.len());
                     // Fits: the pipe is as large as the buffer. Dropping the writer ends the data.
                     let _ = writer.try_write(buf);
-                    (None, source)
+                    (Upload::from_buffer(), source)
                 }
                 None => {
                     let (writer, source) = pipe::pipe(pipe::DEFAULT_CAPACITY);
-                    (Some(writer), source)
+                    let u = Upload { pipe: Some(writer), et: kind == Kind::EtPut, ..Upload::from_buffer() };
+                    (Upload { extended: false, ..u }, source)
                 }
-            };
-            let extended = writer.is_none();
-            let u = Upload {
-                pipe: writer,
-                extended,
-                et: kind == Kind::EtPut,
-                overflow: Vec::new(),
-                closing: false,
-                opened: false,
-                ready: false,
-                chunk: Vec::new(),
             };
             (FtpWork::Upload { config, path: put, mode, source }, State::Upload(u))
         }
@@ -297,7 +310,8 @@ pub(super) fn refuse(s: &mut Simcom, kind: Kind, io: &mut Io) -> bool {
             Kind::Get | Kind::Dele | Kind::Size | Kind::Mdtm | Kind::ExtGet | Kind::ExtGetFile | Kind::EtGet => {
                 p.get_name.is_empty()
             }
-            Kind::Put | Kind::EtPut => p.put_name.is_empty(),
+            Kind::GetToFs => p.get_name.is_empty(),
+            Kind::Put | Kind::EtPut | Kind::PutFromFs => p.put_name.is_empty(),
             Kind::Rename => p.get_name.is_empty() || p.put_name.is_empty(),
             Kind::Mkd | Kind::Rmd => p.get_path.is_empty(),
             Kind::List => false,
@@ -474,9 +488,13 @@ impl Ftp {
 }
 
 impl Simcom {
-    /// `+<CMD>: 1,<code>` (`+FTPSIZE: 1,<code>,<size>`, `+FTPMDTM: 1,0,<time>`).
+    /// `+<CMD>: 1,<code>` (`+FTPSIZE: 1,<code>,<size>`, `+FTPMDTM: 1,0,<time>`); the SIM800's
+    /// file-system transfers give `0,<length>` or the bare code.
     fn result(&self, kind: Kind, code: u8, value: Option<&Value>) -> String {
         let args = match (kind, value) {
+            (Kind::GetToFs, _) if code == 0 => format!("0,{}", self.ftp.ext.fs_progress.get()),
+            (Kind::PutFromFs, _) if code == 0 => format!("0,{}", self.ftp.ext.fs_put_size),
+            (Kind::GetToFs | Kind::PutFromFs, _) => code.to_string(),
             (_, Some(Value::Size(n))) => format!("1,{code},{n}"),
             (_, Some(Value::Timestamp(t))) => format!("1,{code},{t}"),
             (Kind::Size, _) => format!("1,{code},0"),
