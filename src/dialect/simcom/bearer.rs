@@ -1,6 +1,6 @@
-//! Packet-data bearers of the SIM7080 (manual chapters 6 and 7): the application network
-//! contexts `AT+CNACT` / `AT+CNCFG` that FTP runs over, and the 3GPP `+CGATT`, `+CGDCONT`,
-//! `+CGACT`, `+CGNAPN`.
+//! Packet-data bearers (SIM7080 manual chapters 6 and 7): the application network contexts
+//! `AT+CNACT` / `AT+CNCFG` (that FTP runs over on the SIM7080; the SIM7000 has a one-context
+//! form of both), and the 3GPP `+CGATT`, `+CGDCONT`, `+CGACT`, `+CGNAPN`.
 //!
 //! Choices where the manual is silent:
 //! - `AT+CNACT=<n>,1` on an active context answers a plain `ERROR` with no URC (a captured
@@ -78,7 +78,7 @@ impl Bearers {
 /// `+APP PDP: ACTIVE`; the SAPBR families' FTP runs over SAPBR, not over this).
 pub(super) const APP_NETWORK: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CNACT").test_with(cnact_test).read(cnact_read).write(cnact_write),
-    cmd("+CNCFG").test("+CNCFG: (0-3),(0-4),150,127,127,(0-3)").read(cncfg_read).write(cncfg_write),
+    cmd("+CNCFG").test_with(cncfg_test).read(cncfg_read).write(cncfg_write),
 ];
 
 /// The 3GPP packet-domain commands.
@@ -144,22 +144,41 @@ fn cnact_write(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome 
     Ok(Reply::Ok)
 }
 
+/// `AT+CNCFG`'s test form: with the context index on the SIM7080, without on the SIM7000.
+fn cncfg_test(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    ctx.rsp.line(if single_context(s) {
+        "+CNCFG: (0-2),64,32,32,(0-3)"
+    } else {
+        "+CNCFG: (0-3),(0-4),150,127,127,(0-3)"
+    });
+    Ok(Reply::Ok)
+}
+
 fn cncfg_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     for (idx, c) in s.bearers.apps.iter().enumerate() {
-        ctx.rsp.line(format!("+CNCFG: {idx},{},\"{}\",\"{}\",\"{}\",{}", c.ip_type, c.apn, c.user, c.password, c.auth));
+        let values = format!("{},\"{}\",\"{}\",\"{}\",{}", c.ip_type, c.apn, c.user, c.password, c.auth);
+        if single_context(s) {
+            ctx.rsp.line(format!("+CNCFG: {values}"));
+            break;
+        }
+        ctx.rsp.line(format!("+CNCFG: {idx},{values}"));
     }
     Ok(Reply::Ok)
 }
 
+/// `AT+CNCFG=<pdpidx>,<ip_type>[,<apn>[,<user>,<password>[,<auth>]]]` on the SIM7080;
+/// the SIM7000's has no `<pdpidx>`, IP types 0-2 and shorter strings.
 fn cncfg_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, Failure::Plain);
-    a.count(2..=6)?;
-    let idx = a.uint(0, 0..=APP_CONTEXTS as u64 - 1)? as usize;
-    let ip_type = a.uint(1, 0..=4)? as u8;
-    let apn = a.opt_text(2, 150)?.unwrap_or("");
-    let user = a.opt_text(3, 127)?.unwrap_or("");
-    let password = a.opt_text(4, 127)?.unwrap_or("");
-    let auth = a.opt_uint(5, 0..=3)?.unwrap_or(0) as u8;
+    let single = single_context(s);
+    let (first, max_type, lens) = if single { (0, 2, (64, 32)) } else { (1, 4, (150, 127)) };
+    a.count(first + 1..=first + 5)?;
+    let idx = if single { 0 } else { a.uint(0, 0..=APP_CONTEXTS as u64 - 1)? as usize };
+    let ip_type = a.uint(first, 0..=max_type)? as u8;
+    let apn = a.opt_text(first + 1, lens.0)?.unwrap_or("");
+    let user = a.opt_text(first + 2, lens.1)?.unwrap_or("");
+    let password = a.opt_text(first + 3, lens.1)?.unwrap_or("");
+    let auth = a.opt_uint(first + 4, 0..=3)?.unwrap_or(0) as u8;
     let c = &mut s.bearers.apps[idx];
     (c.ip_type, c.apn, c.user, c.password, c.auth) = (ip_type, apn.into(), user.into(), password.into(), auth);
     Ok(Reply::Ok)

@@ -258,7 +258,7 @@ pub static SIM7000: Profile = Profile {
     ftp: ftp_sapbr(1360, ExtGet::RamOnly),
     cfs_name_max: 50,
     tables: super::SIM7000_TABLES,
-    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+CNCFG", "+HTTPSSL", "+SSLOPT"],
+    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+HTTPSSL", "+SSLOPT"],
     bearer: Bearer::Sapbr,
     http_methods: 4,
     cops_act: true,
