@@ -13,7 +13,7 @@ use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, 
 
 use crate::dialect::{DataTimer, Dialect, Io, Unsolicited};
 use crate::net::Net;
-use crate::service::job::{run_ftp, run_http};
+use crate::service::job::{run_ftp, run_held, run_http};
 use crate::service::{Event, JobId, Request};
 use crate::transport::{Link, Links};
 
@@ -150,6 +150,10 @@ impl Modem {
             match request {
                 Request::Ftp { job, work } => {
                     let task = tokio::spawn(run_ftp(self.net.clone(), job, work, self.events_tx.clone()));
+                    self.jobs.insert(job, task);
+                }
+                Request::FtpHeld { job, config, work } => {
+                    let task = tokio::spawn(run_held(self.net.clone(), job, config, work, self.events_tx.clone()));
                     self.jobs.insert(job, task);
                 }
                 Request::Http { job, request } => {

@@ -9,4 +9,4 @@ pub mod pipe;
 pub mod sink;
 pub mod tls;
 
-pub use job::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};
+pub use job::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, SessionWork, Source, TransferSettings, Value};

@@ -139,14 +139,36 @@ impl FtpSession {
     /// Uploads to `path` (for STOU, a name hint some servers use; empty sends bare `STOU`),
     /// converting bare LF to CRLF in ASCII mode.
     pub async fn store(&mut self, path: impl AsRef<[u8]>, mode: StoreMode) -> Result<Upload, FtpError> {
+        self.store_at(path, mode, 0).await
+    }
+
+    /// Like [`store`](Self::store), writing from byte `offset` of the remote file (REST when
+    /// > 0; what lies beyond the file's end is the server's to fill, with NULs on Unix).
+    pub async fn store_at(&mut self, path: impl AsRef<[u8]>, mode: StoreMode, offset: u64) -> Result<Upload, FtpError> {
         let (step, verb) = match mode {
             StoreMode::Stor => (Step::Stor, "STOR"),
             StoreMode::Appe => (Step::Appe, "APPE"),
             StoreMode::Stou => (Step::Stou, "STOU"),
         };
         let cmd = Command::new(verb, path.as_ref())?;
-        let (data, preliminary) = self.open_transfer(step, cmd, 0).await?;
+        let (data, preliminary) = self.open_transfer(step, cmd, offset).await?;
         Ok(Upload::new(step, data, preliminary, self.timeouts.idle, self.ascii))
+    }
+
+    /// Switches the transfer type (`TYPE A` for ASCII, `TYPE I` for binary) if it is not
+    /// already that.
+    pub async fn set_ascii(&mut self, ascii: bool) -> Result<(), FtpError> {
+        if self.ascii != ascii {
+            let arg: &[u8] = if ascii { b"A" } else { b"I" };
+            self.expect(Step::Type, "TYPE", arg, Reply::is_completion).await?;
+            self.ascii = ascii;
+        }
+        Ok(())
+    }
+
+    /// Passive or active data connections from the next transfer on.
+    pub fn set_mode(&mut self, mode: DataMode) {
+        self.mode = mode;
     }
 
     /// `LIST`: the server's listing of `path`, bytes as sent.
