@@ -1,7 +1,8 @@
 //! A small async AT host for integration tests: it talks to a modem over any byte stream the
 //! way firmware does (one command at a time, waiting for the final result), sorts what comes
 //! back into responses and URCs, and runs the SIMCom FTP data phases (`AT+FTPGET=2,<n>` reads,
-//! `AT+FTPPUT=2,<n>` writes). Every wait is bounded: a host that waits longer than
+//! `AT+FTPPUT=2,<n>` writes; [`AtHost::send_data`] and [`AtHost::read_block_after`] also serve
+//! `AT+HTTPDATA` and `AT+HTTPREAD`). Every wait is bounded: a host that waits longer than
 //! [`AtHost::wait`] panics with what it was waiting for and what arrived, so a test never hangs.
 //!
 //! Lines are split on LF with trailing CRs dropped and empty lines skipped, which reads both
@@ -75,11 +76,13 @@ pub struct Downloaded {
 
 /// Whether `line` is an unsolicited result code rather than part of a response: an FTP
 /// session URC (`+FTPGET: 1,1`, `+FTPPUT: 1,1,1360`, `+FTPSIZE: 1,0,1024`: a `+FTP` name
-/// followed by `: 1,`), a bearer URC (`+APP PDP: ...`) or a power-on URC (`RDY`,
-/// `+CFUN: ...`, `+CPIN: ...`, `SMS Ready`).
+/// followed by `: 1,`), the end of an HTTP action (`+HTTPACTION: 0,200,1000`, and the
+/// SIM900's `+HTTPACTION:0,200,1000`), a bearer URC (`+APP PDP: ...`) or a power-on URC
+/// (`RDY`, `+CFUN: ...`, `+CPIN: ...`, `SMS Ready`).
 pub fn is_urc(line: &str) -> bool {
     let session = line.starts_with("+FTP") && line.split_once(": ").is_some_and(|(_, rest)| rest.starts_with("1,"));
     session
+        || line.starts_with("+HTTPACTION:")
         || line.starts_with("+APP PDP:")
         || line == "RDY"
         || line.starts_with("+CFUN:")
@@ -168,6 +171,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
                 return Response { lines, result };
             }
             if is_urc(&line) && !(name.starts_with('+') && line.starts_with(&own)) {
+                self.urcs.push_back(line);
+            } else {
+                lines.push(line);
+            }
+        }
+    }
+
+    /// Sends `cmd` and reads its answer up to the line `last`, for a command whose final
+    /// answer is no result code (`SHUT OK` of `AT+CIPSHUT`); returns the lines before it and
+    /// queues URCs met on the way. Panics if a result code comes first.
+    pub async fn command_until(&mut self, cmd: &str, last: &str) -> Vec<String> {
+        self.send(cmd).await;
+        let deadline = Instant::now() + self.wait;
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line(deadline, cmd).await;
+            if line == last {
+                return lines;
+            }
+            assert!(final_result(&line).is_none(), "{cmd}: {line:?} came instead of {last:?} (after {lines:?})");
+            if is_urc(&line) {
                 self.urcs.push_back(line);
             } else {
                 lines.push(line);

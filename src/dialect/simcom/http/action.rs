@@ -129,7 +129,10 @@ impl Simcom {
         let Some(running) = self.http.running.take_if(|r| r.job == job) else { return };
         let method = running.method;
         let (status, length) = match outcome {
-            Ok(response) if response.length > self.config.http.buffer as u64 => (NO_MEMORY, response.length),
+            // A HEAD's length is the announced one: it brings no body to hold.
+            Ok(response) if method != HttpMethod::Head && response.length > self.config.http.buffer as u64 => {
+                (NO_MEMORY, response.length)
+            }
             Ok(response) => {
                 let status = response.status;
                 let length = if method == HttpMethod::Head { 0 } else { response.length };
