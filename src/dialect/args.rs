@@ -52,6 +52,15 @@ impl<'a> Args<'a> {
         self.args.get(i).and_then(Arg::text).filter(|t| t.len() <= max).ok_or(self.bad)
     }
 
+    /// Argument `i` as text of at most `max` bytes that the host quoted (families such as the
+    /// L610 refuse an unquoted string).
+    pub fn quoted(&self, i: usize, max: usize) -> Result<&'a str, Failure> {
+        match self.args.get(i) {
+            Some(Arg::Quoted(_)) => self.text(i, max),
+            _ => Err(self.bad),
+        }
+    }
+
     /// Argument `i` as text, or `None` if it was left out or empty.
     pub fn opt_text(&self, i: usize, max: usize) -> Result<Option<&'a str>, Failure> {
         if self.has(i) { self.text(i, max).map(Some) } else { Ok(None) }

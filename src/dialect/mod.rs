@@ -4,6 +4,7 @@
 //! [`Dialect::event`], and names the next moment it wants to be woken ([`Dialect::deadline`]).
 
 pub mod args;
+pub mod fibocom;
 pub mod simcom;
 mod table;
 
@@ -65,8 +66,13 @@ pub trait Dialect: Send {
     }
 }
 
+/// The text of `code` in a family's `+CME ERROR` table, sorted by code.
+pub fn lookup(table: &[(u16, &'static str)], code: u16) -> Option<&'static str> {
+    table.binary_search_by_key(&code, |&(c, _)| c).ok().map(|i| table[i].1)
+}
+
 /// The names `--dialect` accepts.
-pub const NAMES: &[&str] = &["sim7080", "sim7070", "sim7090", "sim7000", "sim800", "sim900"];
+pub const NAMES: &[&str] = &["sim7080", "sim7070", "sim7090", "sim7000", "sim800", "sim900", "l610"];
 
 /// Why a dialect could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +90,9 @@ pub enum BuildError {
 
 /// Builds the dialect called `name`, with the module file system `config` names.
 pub fn by_name(name: &str, config: &ModemConfig) -> Result<Box<dyn Dialect>, BuildError> {
+    if name.eq_ignore_ascii_case("l610") {
+        return Ok(Box::new(fibocom::Fibocom::new(config)));
+    }
     let profile = simcom::Profile::by_name(name).ok_or_else(|| BuildError::Unknown(name.into()))?;
     let fs = match &config.fs.root {
         Some(root) => ModuleFs::open(root, config.fs.quota)?,

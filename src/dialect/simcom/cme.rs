@@ -5,7 +5,7 @@
 
 /// The verbose text for `code`, if the table has it.
 pub fn text(code: u16) -> Option<&'static str> {
-    TABLE.binary_search_by_key(&code, |&(c, _)| c).ok().map(|i| TABLE[i].1)
+    crate::dialect::lookup(TABLE, code)
 }
 
 const TABLE: &[(u16, &str)] = &[

@@ -1,0 +1,273 @@
+//! The L610's FTP (seed 003 §1.2): `AT+FTPOPEN` logs in once and holds the session (the FTP
+//! service's held-session job); every later command runs in it, one at a time, and
+//! `AT+FTPCLOSE` logs out. Commands answer `OK` when accepted and their outcome later as the
+//! URC `+FTPxxx: <1|0>` (1 success, 0 failure), with `+FTPxxx: 2,<text>` lines first when the
+//! server had text to give.
+//!
+//! Choices where the seed is silent (the drafts' README records them with their sources):
+//! - A command without a session, or while another one runs, is CME 2008 ("TCPIP service not
+//!   in correct state"); `AT+FTPOPEN` without `AT+MIPCALL` is CME 2031 ("TCPIP mipcall not
+//!   active"); both plain `ERROR` with `AT+CMEE=0`.
+//! - A login the server refuses, or a server that cannot be reached, is `OK` then
+//!   `+FTPOPEN: 0`. A session the network ends (the bearer goes down) answers the command in
+//!   flight with `0` and is gone; `AT+FTPOPEN?` then reads 0.
+//! - `<sftpmode>` 1 (SFTP) is not offered: CME 4.
+
+mod commands;
+
+use tokio::sync::mpsc;
+use vmodem_at::{Command, Failure, Reply};
+
+use super::{Fibocom, cmd, cme};
+use crate::dialect::args::Args;
+use crate::dialect::{Ctx, Io, Outcome};
+use crate::service::ftp::{DataMode, FtpConfig, FtpError};
+use crate::service::{Event, JobEvent, JobId, Request, SessionWork, Value};
+
+pub(super) use commands::COMMANDS;
+
+/// Work waiting for the session at most (it takes one piece at a time anyway).
+const WORK_QUEUE: usize = 2;
+
+/// The longest host name `AT+FTPOPEN` takes, and user, password and account.
+const HOST_MAX: usize = 1024;
+const NAME_MAX: usize = 255;
+
+/// The FTP state of one L610.
+#[derive(Debug, Default)]
+pub struct Ftp {
+    session: Option<Session>,
+    /// `AT+FTPMODE`: 0 passive (the default), 1 active.
+    active_mode: bool,
+    /// `AT+FTPREST`: where the next FTPRETR or FTPGET starts.
+    rest: u64,
+}
+
+/// The held session.
+#[derive(Debug)]
+struct Session {
+    job: JobId,
+    /// Where its work goes; `None` once `AT+FTPCLOSE` sent the session away.
+    work: Option<mpsc::Sender<SessionWork>>,
+    phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Logging in: `+FTPOPEN: <1|0>` is due.
+    Opening,
+    /// Logged in, nothing running.
+    Ready,
+    /// A command runs; its URC is due.
+    Busy(Pending),
+    /// `AT+FTPCLOSE`: `+FTPCLOSE: 1` is due.
+    Closing,
+}
+
+/// What a running command reports when it ends: `+<name>: 2,<text>` lines first where the
+/// server had text to give, then `+<name>: 1`; or `+<name>: 0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// Just the result (CWD, MKD, RMD, CDUP, DEL, REN, NOOP).
+    Plain(&'static str),
+    /// `+FTPPWD: 2,"<dir>"`.
+    Pwd,
+    /// `+FTPSYST: 2,<system type>`.
+    Syst,
+    /// `+FTPSTAT: 2,<line>` for each line of the server's status reply, its code taken off.
+    Stat,
+}
+
+impl Pending {
+    fn name(self) -> &'static str {
+        match self {
+            Pending::Plain(name) => name,
+            Pending::Pwd => "+FTPPWD",
+            Pending::Syst => "+FTPSYST",
+            Pending::Stat => "+FTPSTAT",
+        }
+    }
+
+    /// The `2,<text>` lines a successful `value` gives.
+    fn lines(self, value: Value) -> Vec<String> {
+        match (self, value) {
+            (Pending::Pwd, Value::Text(dir)) => vec![format!("\"{dir}\"")],
+            (Pending::Syst, Value::Text(text)) => vec![text],
+            (Pending::Stat, Value::Lines(lines)) => status_text(lines),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The text of a status reply, every line of it: the first and the last without their code
+/// (`211-`, `211 `), the lines between as the server sent them (RFC 959 lets the last line
+/// carry text too; libunftp puts its last figure there, vsftpd an "End of status").
+fn status_text(lines: Vec<String>) -> Vec<String> {
+    let last = lines.len().saturating_sub(1);
+    let strip = |line: &String| line.get(4..).unwrap_or_default().to_string();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| if i == 0 || i == last { strip(line) } else { line.trim_start().to_string() })
+        .collect()
+}
+
+pub(super) const SESSION: &[crate::dialect::Entry<Fibocom>] = &[
+    cmd("+FTPOPEN")
+        .test("+FTPOPEN: (\"destination_ip/url\"),(\"username\"),(\"password\"),(\"account\"),(0-65535),(0-65535),(0-65535),(0-1)")
+        .read(open_read)
+        .write(open),
+    cmd("+FTPCLOSE").exec(close),
+    cmd("+FTPMODE").test("+FTPMODE: (0-1)").read(mode_read).write(mode_write),
+    cmd("+FTPREST").test("+FTPREST: (0-268435454)").read(rest_read).write(rest_write),
+];
+
+/// The failure of a bad parameter.
+const BAD: Failure = Failure::Cme(cme::BAD_PARAMETERS);
+/// The failure of a command in the wrong state.
+const WRONG_STATE: Failure = Failure::Cme(cme::WRONG_STATE);
+
+/// `AT+FTPOPEN="<host>","<user>","<password>"[,"<account>",<src_ctrl>,<dst_ctrl>,<src_data>[,<sftp>]]`.
+fn open(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, BAD);
+    a.count(3..=8)?;
+    let host = a.quoted(0, HOST_MAX)?;
+    let user = a.quoted(1, NAME_MAX)?;
+    let password = a.quoted(2, NAME_MAX)?;
+    if a.has(3) {
+        a.quoted(3, NAME_MAX)?;
+    }
+    a.opt_uint(4, 0..=65535)?;
+    let port = a.opt_uint(5, 0..=65535)?.unwrap_or(21) as u16;
+    a.opt_uint(6, 0..=65535)?;
+    if a.opt_uint(7, 0..=1)? == Some(1) {
+        return Err(Failure::Cme(cme::NOT_SUPPORTED));
+    }
+    if !s.call.active() {
+        return Err(Failure::Cme(cme::NO_BEARER));
+    }
+    if s.ftp.session.is_some() {
+        return Err(WRONG_STATE);
+    }
+    let mode = if s.ftp.active_mode { DataMode::Active } else { DataMode::Passive };
+    let config = FtpConfig { mode, ..FtpConfig::new(host, port, user, password) };
+    let (work, work_rx) = mpsc::channel(WORK_QUEUE);
+    let job = s.new_job();
+    ctx.io.request(Request::FtpHeld { job, config, work: work_rx });
+    s.ftp.session = Some(Session { job, work: Some(work), phase: Phase::Opening });
+    Ok(Reply::Ok)
+}
+
+fn open_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let open = s.ftp.session.as_ref().is_some_and(|x| matches!(x.phase, Phase::Ready | Phase::Busy(_)));
+    ctx.rsp.line(format!("+FTPOPEN: {}", u8::from(open)));
+    Ok(Reply::Ok)
+}
+
+/// `AT+FTPCLOSE`: only with a session and nothing running.
+fn close(s: &mut Fibocom, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    match s.ftp.session.as_mut() {
+        Some(session) if session.phase == Phase::Ready => {
+            // Closing the channel makes the job send QUIT and end.
+            session.work = None;
+            session.phase = Phase::Closing;
+            Ok(Reply::Ok)
+        }
+        _ => Err(WRONG_STATE),
+    }
+}
+
+fn mode_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    ctx.rsp.line(format!("+FTPMODE: {}", u8::from(s.ftp.active_mode)));
+    Ok(Reply::Ok)
+}
+
+fn mode_write(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, BAD);
+    a.count(1..=1)?;
+    s.ftp.active_mode = a.uint(0, 0..=1)? == 1;
+    Ok(Reply::Ok)
+}
+
+fn rest_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    ctx.rsp.line(format!("+FTPREST: {}", s.ftp.rest));
+    Ok(Reply::Ok)
+}
+
+/// `AT+FTPREST=<start>`: the seed's range is 0-0xFFFFFFE; the whole u32 range is taken.
+fn rest_write(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, BAD);
+    a.count(1..=1)?;
+    s.ftp.rest = a.uint(0, 0..=u64::from(u32::MAX))?;
+    Ok(Reply::Ok)
+}
+
+impl Fibocom {
+    /// Hands `work` to the session and notes what its end reports.
+    fn submit(&mut self, pending: Pending, work: SessionWork) -> Outcome {
+        let session = self.ftp.session.as_mut().filter(|x| x.phase == Phase::Ready).ok_or(WRONG_STATE)?;
+        let sent = session.work.as_ref().is_some_and(|w| w.try_send(work).is_ok());
+        if !sent {
+            return Err(WRONG_STATE);
+        }
+        session.phase = Phase::Busy(pending);
+        Ok(Reply::Ok)
+    }
+
+    /// A service event for the session.
+    pub(super) fn ftp_event(&mut self, event: Event, io: &mut Io) {
+        let Some(session) = self.ftp.session.as_mut().filter(|x| x.job == event.job) else { return };
+        match (event.kind, session.phase) {
+            (JobEvent::LoggedIn, Phase::Opening) => {
+                session.phase = Phase::Ready;
+                io.urc("+FTPOPEN: 1");
+            }
+            (JobEvent::Finished(result), Phase::Busy(pending)) => {
+                session.phase = Phase::Ready;
+                report(pending, result, io);
+            }
+            (JobEvent::Done(result), phase) => {
+                self.ftp.session = None;
+                match phase {
+                    Phase::Opening => {
+                        if let Err(e) = result {
+                            tracing::info!(target: "vmodem::ftp", "+FTPOPEN failed: {e}");
+                        }
+                        io.urc("+FTPOPEN: 0");
+                    }
+                    Phase::Closing => io.urc("+FTPCLOSE: 1"),
+                    Phase::Busy(pending) => report(pending, Err(FtpError::ControlClosed), io),
+                    Phase::Ready => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The bearer went down: the session is gone; a command in flight reports 0.
+    pub(super) fn ftp_bearer_lost(&mut self, io: &mut Io) {
+        if let Some(session) = self.ftp.session.take() {
+            io.cancel(session.job);
+            if let Phase::Busy(pending) = session.phase {
+                report(pending, Err(FtpError::ControlClosed), io);
+            }
+        }
+    }
+}
+
+/// The URCs that end a command: its text lines, then 1; or 0.
+fn report(pending: Pending, result: Result<Value, FtpError>, io: &mut Io) {
+    let name = pending.name();
+    match result {
+        Ok(value) => {
+            for line in pending.lines(value) {
+                io.urc(format!("{name}: 2,{line}"));
+            }
+            io.urc(format!("{name}: 1"));
+        }
+        Err(e) => {
+            tracing::info!(target: "vmodem::ftp", "{name} failed: {e}");
+            io.urc(format!("{name}: 0"));
+        }
+    }
+}

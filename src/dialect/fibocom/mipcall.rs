@@ -1,0 +1,68 @@
+//! `AT+MIPCALL`, the bearer of the L610's own TCP/IP stack that FTP runs over
+//! (fibocom-l610-and-v250.md §3.0): `=1[,"<apn>"[,"<user>","<password>"]]` answers `OK` and
+//! then the URC `+MIPCALL: <ip>`; `=0` answers `OK` and then `+MIPCALL: 0`; the read form is
+//! `+MIPCALL: 0` or `+MIPCALL: 1,<ip>`.
+//!
+//! Choices where the sources are silent:
+//! - Activating an active call is `ERROR` (CME 2004 "TCPIP invalid operation"); without
+//!   registration the activation fails with the URC `+MIPCALL: 0`.
+//! - Deactivating when inactive still answers `OK` and `+MIPCALL: 0`.
+//! - The call gets the configured address (`network.ip`); taking it down ends the FTP session.
+
+use vmodem_at::{Command, Failure, Reply};
+
+use super::{Fibocom, cmd, cme};
+use crate::dialect::args::Args;
+use crate::dialect::{Ctx, Outcome};
+
+/// "TCPIP invalid operation".
+const INVALID_OPERATION: u16 = 2004;
+
+/// The call's state.
+#[derive(Debug, Clone, Default)]
+pub struct Call {
+    active: bool,
+    apn: String,
+}
+
+impl Call {
+    /// Whether the bearer is up (FTP needs it).
+    pub fn active(&self) -> bool {
+        self.active
+    }
+}
+
+pub(super) const COMMANDS: &[crate::dialect::Entry<Fibocom>] =
+    &[cmd("+MIPCALL").test("+MIPCALL: (0-1)").read(read).write(write)];
+
+fn read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let line = match s.call.active {
+        true => format!("+MIPCALL: 1,{}", s.config.network.ip),
+        false => "+MIPCALL: 0".to_string(),
+    };
+    ctx.rsp.line(line);
+    Ok(Reply::Ok)
+}
+
+fn write(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, Failure::Cme(cme::BAD_PARAMETERS));
+    a.count(1..=4)?;
+    let up = a.uint(0, 0..=1)? == 1;
+    let apn = a.opt_text(1, 99)?;
+    a.opt_text(2, 64)?;
+    a.opt_text(3, 64)?;
+    if up {
+        if s.call.active {
+            return Err(Failure::Cme(INVALID_OPERATION));
+        }
+        s.call.apn = apn.unwrap_or_default().to_string();
+        s.call.active = s.config.network.registered;
+        let urc = if s.call.active { format!("+MIPCALL: {}", s.config.network.ip) } else { "+MIPCALL: 0".into() };
+        ctx.io.urc(urc);
+    } else {
+        s.call.active = false;
+        ctx.io.urc("+MIPCALL: 0");
+        s.ftp_bearer_lost(ctx.io);
+    }
+    Ok(Reply::Ok)
+}

@@ -1,0 +1,139 @@
+//! The Fibocom L610 (UNISOC 8910): its identification, the `AT+MIPCALL` bearer of its own
+//! TCP/IP stack, and its FTP dialect, where one `AT+FTPOPEN` login holds a session that every
+//! later command runs in (seed 003; fibocom-l610-and-v250.md). The services are the ones the
+//! SIMCom families use: the FTP client's held session, the net layer.
+//!
+//! Choices where the sources are silent, documented in detail next to each command:
+//! - Power-on: echo on, `AT+CMEE=0`, a 1024-character command line (the UNISOC reference
+//!   configuration); no boot URCs.
+//! - An unknown command is `ERROR`; a form a command does not have is CME 4 ("operation not
+//!   supported"), a bad parameter CME 50 ("Incorrect parameters"): plain `ERROR` with
+//!   `AT+CMEE=0`, as always.
+
+mod cme;
+mod ftp;
+mod general;
+mod mipcall;
+
+use tokio::time::Instant;
+use vmodem_at::v250::{SRegister, V250};
+use vmodem_at::{Command, DataEnd, Dte, Failure, Form, Limits, Reply, Response, Settings, v250};
+
+use super::{Ctx, Dialect, Io, table};
+use crate::config::ModemConfig;
+use crate::service::{Event, JobId};
+
+/// One L610.
+#[derive(Debug)]
+pub struct Fibocom {
+    config: ModemConfig,
+    call: mipcall::Call,
+    ftp: ftp::Ftp,
+    next_job: JobId,
+}
+
+/// A command of the L610's tables.
+const fn cmd(name: &'static str) -> table::Entry<Fibocom> {
+    table::Entry::new(name)
+}
+
+/// The command tables, searched in order.
+const TABLES: &[&[table::Entry<Fibocom>]] = &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS];
+
+/// The rates `AT+IPR` takes (UNISOC 8910).
+const IPR_RATES: &[u32] = &[0, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200, 230400, 460800, 921600];
+
+/// The V.250 answers of the UNISOC AT engine.
+const V250_ROW: V250 = V250 {
+    ipr_test: "+IPR: (0,2400,4800,9600,14400,19200,28800,38400,57600,115200,230400,460800,921600)",
+    ipr_rates: IPR_RATES,
+    ifc_test: "+IFC: (0,2),(0,2)",
+    icf_test: "+ICF: (1-6),(0-3)",
+    icf_formats: (1, 6),
+    cmee_test: "+CMEE: (0-2)",
+    s_registers: &[
+        SRegister { number: 0, min: 0, max: 255, test: "S0: (0-255)" },
+        SRegister { number: 3, min: 0, max: 127, test: "S3: (0-127)" },
+        SRegister { number: 4, min: 0, max: 127, test: "S4: (0-127)" },
+        SRegister { number: 5, min: 0, max: 127, test: "S5: (0-127)" },
+    ],
+    bad_value: Failure::Cme(cme::BAD_PARAMETERS),
+};
+
+/// Power-on line settings: echo on, CMEE 0, 115200 8N1 (UNISOC reference defaults).
+const SETTINGS: Settings = Settings {
+    echo: true,
+    verbose: true,
+    quiet: false,
+    s: [0, 0, 43, b'\r', b'\n', 0x08, 2, 60, 2, 0, 15, 0, 50],
+    cmee: vmodem_at::Cmee::Off,
+    dte: Dte { rate: 115_200, format: 3, parity: 3, flow_dce_by_dte: 0, flow_dte_by_dce: 0, dcd: 1, dtr: 1 },
+};
+
+impl Fibocom {
+    /// An L610, powered on.
+    pub fn new(config: &ModemConfig) -> Self {
+        Fibocom { config: config.clone(), call: mipcall::Call::default(), ftp: ftp::Ftp::default(), next_job: 0 }
+    }
+
+    /// A fresh id for a service job.
+    fn new_job(&mut self) -> JobId {
+        self.next_job += 1;
+        self.next_job
+    }
+}
+
+impl Dialect for Fibocom {
+    fn line(&self) -> (Settings, Limits) {
+        (SETTINGS, Limits { line_chars: 1024, commands: 39 })
+    }
+
+    fn boot(&mut self, _io: &mut Io) {}
+
+    fn reset(&mut self) {
+        *self = Fibocom { next_job: self.next_job, ..Fibocom::new(&self.config) };
+    }
+
+    fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+        if let Some(reply) = v250::execute(&V250_ROW, cmd, rsp) {
+            return reply;
+        }
+        match table::find(TABLES, &cmd.name) {
+            Some(entry) => {
+                entry.run(self, cmd, &mut Ctx { rsp, io }).unwrap_or(Reply::Error(Failure::Cme(cme::NOT_SUPPORTED)))
+            }
+            None => Reply::Error(Failure::Plain),
+        }
+    }
+
+    fn data(&mut self, _payload: &[u8]) {}
+
+    fn data_end(&mut self, _end: DataEnd, _rsp: &mut Response<'_>, _io: &mut Io) -> Reply {
+        Reply::Error(Failure::Plain)
+    }
+
+    fn event(&mut self, event: Event, io: &mut Io) {
+        self.ftp_event(event, io);
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    fn tick(&mut self, _io: &mut Io) {}
+
+    fn cme_text(&self, code: u16) -> Option<&'static str> {
+        cme::text(code)
+    }
+
+    fn malformed(&self) -> Failure {
+        Failure::Cme(cme::BAD_PARAMETERS)
+    }
+
+    fn redact(&self, cmd: &Command) -> String {
+        match (&cmd.form, cmd.name.as_str()) {
+            (Form::Write(_), "+FTPOPEN") => "+FTPOPEN=****".to_string(),
+            _ => cmd.to_string(),
+        }
+    }
+}
