@@ -204,6 +204,16 @@ impl FtpTimers {
     pub fn secs(value: f64) -> Duration {
         Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
     }
+
+    /// The FTP client's timeouts these timers give.
+    pub fn timeouts(&self) -> crate::service::ftp::FtpTimeouts {
+        crate::service::ftp::FtpTimeouts {
+            connect: Self::secs(self.connect),
+            reply: Self::secs(self.reply),
+            data_connect: Self::secs(self.data_connect),
+            idle: Self::secs(self.idle),
+        }
+    }
 }
 
 /// The `[line]` section: at most one of its keys.

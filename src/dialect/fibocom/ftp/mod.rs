@@ -29,6 +29,9 @@ pub(super) use commands::COMMANDS;
 /// Work waiting for the session at most (it takes one piece at a time anyway).
 const WORK_QUEUE: usize = 2;
 
+/// The largest `AT+FTPREST` value, 0xFFFFFFE.
+const REST_MAX: u64 = 0xFFF_FFFE;
+
 /// The longest host name `AT+FTPOPEN` takes, and user, password and account.
 const HOST_MAX: usize = 1024;
 const NAME_MAX: usize = 255;
@@ -150,7 +153,7 @@ fn open(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
         return Err(WRONG_STATE);
     }
     let mode = if s.ftp.active_mode { DataMode::Active } else { DataMode::Passive };
-    let config = FtpConfig { mode, ..FtpConfig::new(host, port, user, password) };
+    let config = FtpConfig { mode, timeouts: s.config.ftp.timeouts(), ..FtpConfig::new(host, port, user, password) };
     let (work, work_rx) = mpsc::channel(WORK_QUEUE);
     let job = s.new_job();
     ctx.io.request(Request::FtpHeld { job, config, work: work_rx });
@@ -194,11 +197,12 @@ fn rest_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
-/// `AT+FTPREST=<start>`: the seed's range is 0-0xFFFFFFE; the whole u32 range is taken.
+/// `AT+FTPREST=<start>`, 0 to 0xFFFFFFE as the seed prints the range (it may mean
+/// 0xFFFFFFFE; the seed's own value is the contract here).
 fn rest_write(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, BAD);
     a.count(1..=1)?;
-    s.ftp.rest = a.uint(0, 0..=u64::from(u32::MAX))?;
+    s.ftp.rest = a.uint(0, 0..=REST_MAX)?;
     Ok(Reply::Ok)
 }
 

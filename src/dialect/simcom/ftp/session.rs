@@ -32,7 +32,7 @@ use super::transparent;
 use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
-use crate::service::ftp::{DataMode, FtpConfig, FtpTimeouts, StoreMode};
+use crate::service::ftp::{DataMode, FtpConfig, StoreMode};
 use crate::service::pipe::{self, PipeReader, PipeWriter};
 use crate::service::sink::Sink;
 use crate::service::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};
@@ -419,12 +419,7 @@ fn ftp_config(p: &super::Params, timers: &FtpTimers) -> FtpConfig {
         password: p.password.clone(),
         mode: if p.mode == 1 { DataMode::Passive } else { DataMode::Active },
         ascii: p.data_type == DataType::Ascii,
-        timeouts: FtpTimeouts {
-            connect: FtpTimers::secs(timers.connect),
-            reply: FtpTimers::secs(timers.reply),
-            data_connect: FtpTimers::secs(timers.data_connect),
-            idle: FtpTimers::secs(timers.idle),
-        },
+        timeouts: timers.timeouts(),
         trace: None,
         tls: None,
     }
