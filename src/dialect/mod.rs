@@ -6,6 +6,7 @@
 pub mod args;
 pub mod fibocom;
 pub mod simcom;
+pub mod stream;
 mod table;
 
 use std::time::Duration;

@@ -59,12 +59,13 @@ fn ati(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
-/// `AT+GTSET="<name>",<value>`: any setting name, a number value.
+/// `AT+GTSET="<name>",<value>`: any setting name with a number value; `FTPLIMIT` (the USB
+/// pacing of FTPRETR, seed 003 §1.2.16) takes 0-1000.
 fn gtset(_: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, Failure::Cme(cme::BAD_PARAMETERS));
     a.count(2..=2)?;
-    a.text(0, 32)?;
-    a.uint(1, 0..=u64::from(u32::MAX))?;
+    let max = if a.text(0, 32)?.eq_ignore_ascii_case("FTPLIMIT") { 1000 } else { u64::from(u32::MAX) };
+    a.uint(1, 0..=max)?;
     Ok(Reply::Ok)
 }
 

@@ -38,7 +38,8 @@ const fn cmd(name: &'static str) -> table::Entry<Fibocom> {
 }
 
 /// The command tables, searched in order.
-const TABLES: &[&[table::Entry<Fibocom>]] = &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS];
+const TABLES: &[&[table::Entry<Fibocom>]] =
+    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
 const IPR_RATES: &[u32] = &[0, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200, 230400, 460800, 921600];
@@ -117,10 +118,12 @@ impl Dialect for Fibocom {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        None
+        self.ftp_deadline()
     }
 
-    fn tick(&mut self, _io: &mut Io) {}
+    fn tick(&mut self, io: &mut Io) {
+        self.ftp_tick(io);
+    }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {
         cme::text(code)

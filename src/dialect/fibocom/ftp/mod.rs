@@ -14,6 +14,7 @@
 //! - `<sftpmode>` 1 (SFTP) is not offered: CME 4.
 
 mod commands;
+mod data;
 
 use tokio::sync::mpsc;
 use vmodem_at::{Command, Failure, Reply};
@@ -25,6 +26,7 @@ use crate::service::ftp::{DataMode, FtpConfig, FtpError};
 use crate::service::{Event, JobEvent, JobId, Request, SessionWork, Value};
 
 pub(super) use commands::COMMANDS;
+pub(super) use data::COMMANDS as DATA;
 
 /// Work waiting for the session at most (it takes one piece at a time anyway).
 const WORK_QUEUE: usize = 2;
@@ -44,6 +46,8 @@ pub struct Ftp {
     active_mode: bool,
     /// `AT+FTPREST`: where the next FTPRETR or FTPGET starts.
     rest: u64,
+    /// The download streaming to the host in data mode.
+    outbound: Option<data::Outbound>,
 }
 
 /// The held session.
@@ -79,6 +83,10 @@ enum Pending {
     Syst,
     /// `+FTPSTAT: 2,<line>` for each line of the server's status reply, its code taken off.
     Stat,
+    /// `AT+FTPRETR`: `+FTPRETR: 2`, the data, ETX, the result.
+    Retr,
+    /// `AT+FTPLIST`: the same for the listing.
+    List,
 }
 
 impl Pending {
@@ -88,6 +96,8 @@ impl Pending {
             Pending::Pwd => "+FTPPWD",
             Pending::Syst => "+FTPSYST",
             Pending::Stat => "+FTPSTAT",
+            Pending::Retr => "+FTPRETR",
+            Pending::List => "+FTPLIST",
         }
     }
 
@@ -206,6 +216,15 @@ fn rest_write(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
+impl Ftp {
+    /// The command in flight is over: the session takes the next one.
+    fn finish_command(&mut self) {
+        if let Some(session) = self.session.as_mut().filter(|x| matches!(x.phase, Phase::Busy(_))) {
+            session.phase = Phase::Ready;
+        }
+    }
+}
+
 impl Fibocom {
     /// Hands `work` to the session and notes what its end reports.
     fn submit(&mut self, pending: Pending, work: SessionWork) -> Outcome {
@@ -226,6 +245,11 @@ impl Fibocom {
                 session.phase = Phase::Ready;
                 io.urc("+FTPOPEN: 1");
             }
+            (JobEvent::Opened, Phase::Busy(p @ (Pending::Retr | Pending::List))) => self.announce(p, io),
+            (JobEvent::Data, Phase::Busy(p @ (Pending::Retr | Pending::List))) => self.pump(p, io),
+            (JobEvent::Finished(result), Phase::Busy(p @ (Pending::Retr | Pending::List))) => {
+                self.transfer_ended(p, result.map(|_| ()), io);
+            }
             (JobEvent::Finished(result), Phase::Busy(pending)) => {
                 session.phase = Phase::Ready;
                 report(pending, result, io);
@@ -240,11 +264,31 @@ impl Fibocom {
                         io.urc("+FTPOPEN: 0");
                     }
                     Phase::Closing => io.urc("+FTPCLOSE: 1"),
-                    Phase::Busy(pending) => report(pending, Err(FtpError::ControlClosed), io),
+                    Phase::Busy(pending) => self.fail(pending, io),
                     Phase::Ready => {}
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The command in flight fails because the session is gone.
+    fn fail(&mut self, pending: Pending, io: &mut Io) {
+        match pending {
+            Pending::Retr | Pending::List => self.transfer_ended(pending, Err(FtpError::ControlClosed), io),
+            _ => report(pending, Err(FtpError::ControlClosed), io),
+        }
+    }
+
+    /// When a held-back download stream tries again.
+    pub(super) fn ftp_deadline(&self) -> Option<tokio::time::Instant> {
+        self.stream_deadline()
+    }
+
+    /// A held-back download stream tries again.
+    pub(super) fn ftp_tick(&mut self, io: &mut Io) {
+        if let Some(Phase::Busy(p @ (Pending::Retr | Pending::List))) = self.ftp.session.as_ref().map(|x| x.phase) {
+            self.pump(p, io);
         }
     }
 
@@ -253,7 +297,7 @@ impl Fibocom {
         if let Some(session) = self.ftp.session.take() {
             io.cancel(session.job);
             if let Phase::Busy(pending) = session.phase {
-                report(pending, Err(FtpError::ControlClosed), io);
+                self.fail(pending, io);
             }
         }
     }

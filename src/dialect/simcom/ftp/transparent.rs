@@ -18,24 +18,13 @@
 //!   with ETX (the host leaves data mode) and then reports its code: `+FTPETGET: 1,79`, never
 //!   `1,0`.
 
-use std::time::Duration;
-
-use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, dle};
+use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply};
 
 use super::super::{Simcom, cmd};
 use super::session::{Download, Kind, Session, State, Upload, WRONG_STATE, start};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Io, Outcome};
+use crate::dialect::{Ctx, Io, Outcome, stream};
 use crate::service::Value;
-
-/// Escaped stream bytes the line may hold behind a response before the stream waits.
-const BACKLOG_MAX: usize = 64 * 1024;
-/// The most one pump moves before the line is written out.
-const PUMP_MAX: usize = 64 * 1024;
-/// Bytes taken from the download pipe per piece of stream.
-const PIECE: usize = 16 * 1024;
-/// How soon a stream held back by the backlog tries again.
-const RETRY: Duration = Duration::from_millis(10);
 
 pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] =
     &[cmd("+FTPETPUT").test("+FTPETPUT: (1,2)").write(et_put), cmd("+FTPETGET").test("+FTPETGET: 1").write(et_get)];
@@ -120,23 +109,7 @@ impl Simcom {
     }
 }
 
-/// Escapes what the pipe holds into the line, at most [`PUMP_MAX`] bytes at a time so that
-/// the line is written out between pumps. More waiting goes next at once; while the line holds
-/// a backlog behind a response, the stream waits for [`RETRY`].
+/// Escapes what the pipe holds into the line (see [`crate::dialect::stream`]).
 fn drain(d: &mut Download, io: &mut Io) {
-    let held_back = io.backlog >= BACKLOG_MAX;
-    let mut buf = vec![0u8; PIECE];
-    let mut moved = 0;
-    while !held_back && moved < PUMP_MAX {
-        let n = d.pipe.try_read(&mut buf).n;
-        if n == 0 {
-            break;
-        }
-        moved += n;
-        let mut out = Vec::with_capacity(n + n / 8);
-        dle::escape_into(&buf[..n], &mut out);
-        io.raw(out);
-    }
-    let wait = if held_back { RETRY } else { Duration::ZERO };
-    d.retry = (d.pipe.available() > 0).then(|| io.now + wait);
+    d.retry = stream::pump_escaped(&d.pipe, io);
 }
