@@ -167,6 +167,9 @@ impl Modem {
                 }
             }
         }
+        if let Some(phase) = io.take_open_data() {
+            self.engine.open_data(phase);
+        }
         match io.take_data_timer() {
             Some(DataTimer::By(deadline)) => (self.data_deadline, self.data_idle) = (Some(deadline), None),
             Some(DataTimer::Idle(idle)) => (self.data_deadline, self.data_idle) = (Some(io.now + idle), Some(idle)),

@@ -12,7 +12,7 @@ mod table;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings};
+use vmodem_at::{Command, DataEnd, DataPhase, Failure, Limits, Reply, Response, Settings};
 
 use crate::config::ModemConfig;
 use crate::service::fs::ModuleFs;
@@ -127,6 +127,7 @@ pub struct Io {
     urcs: Vec<Unsolicited>,
     requests: Vec<Request>,
     data_timer: Option<DataTimer>,
+    open_data: Option<DataPhase>,
     reboot: bool,
 }
 
@@ -142,7 +143,7 @@ pub enum DataTimer {
 impl Io {
     /// A context at `now` with nothing in it.
     pub fn new(now: Instant, backlog: usize) -> Self {
-        Io { now, backlog, urcs: Vec::new(), requests: Vec::new(), data_timer: None, reboot: false }
+        Io { now, backlog, urcs: Vec::new(), requests: Vec::new(), data_timer: None, open_data: None, reboot: false }
     }
 
     /// Queues an unsolicited result code (sent after the current response, if any).
@@ -175,6 +176,18 @@ impl Io {
     /// `idle`.
     pub fn data_idle(&mut self, idle: Duration) {
         self.data_timer = Some(DataTimer::Idle(idle));
+    }
+
+    /// Opens a data phase without a command once the URCs queued so far are out (the L610's
+    /// online data mode after `+FTPSTOR: 2`): the host's bytes go to [`Dialect::data`] until
+    /// [`Dialect::data_end`], whose reply is not printed.
+    pub fn open_data(&mut self, phase: DataPhase) {
+        self.open_data = Some(phase);
+    }
+
+    /// Takes the data phase asked for with [`Io::open_data`].
+    pub fn take_open_data(&mut self) -> Option<DataPhase> {
+        self.open_data.take()
     }
 
     /// The module restarts after the current command (`AT+CFUN=1,1`).

@@ -29,6 +29,14 @@ enum Unsolicited {
     Raw(Vec<u8>),
 }
 
+/// The state of a data phase of `phase`.
+fn data_state(phase: DataPhase, silent: bool) -> State {
+    match phase {
+        DataPhase::Fixed(remaining) => State::Data { remaining, escaped: None, silent },
+        DataPhase::Escaped => State::Data { remaining: usize::MAX, escaped: Some(Unescaper::default()), silent },
+    }
+}
+
 /// Queues a URC, dropping the oldest URC when the queue is full (as UNISOC firmware does).
 fn push_urc(queue: &mut VecDeque<Unsolicited>, text: Vec<u8>) {
     if queue.len() >= URC_QUEUE_MAX
@@ -160,8 +168,9 @@ enum State {
     Idle,
     /// A command waits for [`Engine::resume`]; input is held.
     Pending,
-    /// Collecting a data phase.
-    Data { remaining: usize, escaped: Option<Unescaper> },
+    /// Collecting a data phase. A `silent` one was opened by [`Engine::open_data`], not by a
+    /// command: its end prints no result code.
+    Data { remaining: usize, escaped: Option<Unescaper>, silent: bool },
 }
 
 /// One modem's line discipline. See the module docs.
@@ -310,12 +319,9 @@ impl Engine {
 
     /// Ends a data phase early because the host stopped sending (the modem's input timer).
     pub fn data_timeout(&mut self, exec: &mut impl Executor) {
-        if !self.in_data_phase() {
-            return;
+        if let State::Data { silent, .. } = self.state {
+            self.end_data(DataEnd::Incomplete, silent, exec);
         }
-        self.state = State::Idle;
-        let reply = exec.data_end(DataEnd::Incomplete, &mut self.response());
-        self.after(reply, exec);
     }
 
     fn response(&mut self) -> Response<'_> {
@@ -370,18 +376,16 @@ impl Engine {
                 let reply = exec.data_end(DataEnd::Complete, &mut self.response());
                 self.after(reply, exec);
             }
-            Reply::Data(DataPhase::Fixed(n)) => self.state = State::Data { remaining: n, escaped: None },
-            Reply::Data(DataPhase::Escaped) => {
-                self.state = State::Data { remaining: usize::MAX, escaped: Some(Unescaper::default()) };
-            }
+            Reply::Data(phase) => self.state = data_state(phase, false),
         }
     }
 
     /// Passes data-phase input to the executor; returns how much input was used.
     fn feed_data(&mut self, input: &[u8], exec: &mut impl Executor) -> usize {
-        let State::Data { remaining, escaped } = &mut self.state else {
+        let State::Data { remaining, escaped, silent } = &mut self.state else {
             return 0;
         };
+        let silent = *silent;
         let (used, ended) = match escaped {
             None => {
                 let n = input.len().min(*remaining);
@@ -397,11 +401,30 @@ impl Engine {
             }
         };
         if ended {
-            self.state = State::Idle;
-            let reply = exec.data_end(DataEnd::Complete, &mut self.response());
-            self.after(reply, exec);
+            self.end_data(DataEnd::Complete, silent, exec);
         }
         used
+    }
+
+    /// Ends the data phase: the command's result, or for a silent phase only the URCs that
+    /// waited.
+    fn end_data(&mut self, end: DataEnd, silent: bool, exec: &mut impl Executor) {
+        self.state = State::Idle;
+        let reply = exec.data_end(end, &mut self.response());
+        if silent {
+            self.flush_urcs();
+        } else {
+            self.after(reply, exec);
+        }
+    }
+
+    /// Opens a data phase without a command (the L610 enters online data mode when its
+    /// `+FTPSTOR: 2` URC says the server is ready): input goes to [`Executor::data`] until the
+    /// phase ends, and its end prints no result code. Nothing happens unless the line is idle.
+    pub fn open_data(&mut self, phase: DataPhase) {
+        if matches!(self.state, State::Idle) {
+            self.state = data_state(phase, true);
+        }
     }
 
     /// Writes the line's final result and sends the URCs that waited for it.
@@ -413,6 +436,11 @@ impl Engine {
             Ok(Some(text)) => frame::info(&self.settings, true, text.as_bytes(), &mut self.out),
             Err(f) => frame::failure(&self.settings, f, |c| exec.cme_text(c), &mut self.out),
         }
+        self.flush_urcs();
+    }
+
+    /// Sends the URCs and stream bytes that waited for the line.
+    fn flush_urcs(&mut self) {
         while let Some(next) = self.urcs.pop_front() {
             match next {
                 Unsolicited::Line(urc) => frame::urc(&self.settings, &urc, &mut self.out),

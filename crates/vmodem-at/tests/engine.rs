@@ -359,3 +359,21 @@ fn a_text_result_ends_the_line_in_place_of_ok_or_becomes_an_information_line() {
     assert_eq!(run(&mut e, &mut x, b"ATQ1\r"), "");
     assert_eq!(run(&mut e, &mut x, b"AT+SHUT\r"), "\r\nSHUT OK\r\n", "information, so Q1 does not hide it");
 }
+
+#[test]
+fn a_data_phase_opened_without_a_command_ends_without_a_result() {
+    let (mut e, mut x) = (engine(), Exec::default());
+    assert_eq!(run(&mut e, &mut x, b"ATE0\r"), "ATE0\r\r\nOK\r\n");
+    e.open_data(DataPhase::Escaped);
+    assert!(e.in_data_phase());
+    e.urc("+URC: 1");
+    assert_eq!(run(&mut e, &mut x, b"AT+OK\r\x10\x03\x10"), "", "bytes are data, the URC waits");
+    assert_eq!(run(&mut e, &mut x, b"\x10\x03AT+OK\r"), "\r\n+URC: 1\r\n\r\nOK\r\n", "no result after the ETX");
+    assert_eq!(x.data, b"AT+OK\r\x03\x10");
+    // Only an idle line opens one.
+    e.open_data(DataPhase::Fixed(3));
+    assert!(e.in_data_phase());
+    e.open_data(DataPhase::Escaped);
+    assert_eq!(run(&mut e, &mut x, b"abc"), "");
+    assert!(!e.in_data_phase());
+}

@@ -39,7 +39,7 @@ const fn cmd(name: &'static str) -> table::Entry<Fibocom> {
 
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Fibocom>]] =
-    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA];
+    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA, ftp::UPLOAD];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
 const IPR_RATES: &[u32] = &[0, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200, 230400, 460800, 921600];
@@ -107,10 +107,15 @@ impl Dialect for Fibocom {
         }
     }
 
-    fn data(&mut self, _payload: &[u8]) {}
+    fn data(&mut self, payload: &[u8]) {
+        self.upload_data(payload);
+    }
 
-    fn data_end(&mut self, _end: DataEnd, _rsp: &mut Response<'_>, _io: &mut Io) -> Reply {
-        Reply::Error(Failure::Plain)
+    /// Only `AT+FTPSTOR`'s data mode takes host data; its end prints nothing (the line layer
+    /// opened it without a command), so the reply does not matter.
+    fn data_end(&mut self, end: DataEnd, _rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+        self.upload_end(end, io);
+        Reply::Ok
     }
 
     fn event(&mut self, event: Event, io: &mut Io) {
@@ -131,6 +136,10 @@ impl Dialect for Fibocom {
 
     fn malformed(&self) -> Failure {
         Failure::Cme(cme::BAD_PARAMETERS)
+    }
+
+    fn input_paused(&self) -> bool {
+        self.upload_paused()
     }
 
     fn redact(&self, cmd: &Command) -> String {

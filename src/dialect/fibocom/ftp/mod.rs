@@ -15,6 +15,7 @@
 
 mod commands;
 mod data;
+mod upload;
 
 use tokio::sync::mpsc;
 use vmodem_at::{Command, Failure, Reply};
@@ -27,6 +28,7 @@ use crate::service::{Event, JobEvent, JobId, Request, SessionWork, Value};
 
 pub(super) use commands::COMMANDS;
 pub(super) use data::COMMANDS as DATA;
+pub(super) use upload::COMMANDS as UPLOAD;
 
 /// Work waiting for the session at most (it takes one piece at a time anyway).
 const WORK_QUEUE: usize = 2;
@@ -48,6 +50,8 @@ pub struct Ftp {
     rest: u64,
     /// The download streaming to the host in data mode.
     outbound: Option<data::Outbound>,
+    /// The upload the host streams in data mode.
+    inbound: Option<crate::dialect::stream::Inbound>,
 }
 
 /// The held session.
@@ -87,6 +91,8 @@ enum Pending {
     Retr,
     /// `AT+FTPLIST`: the same for the listing.
     List,
+    /// `AT+FTPSTOR`: `+FTPSTOR: 2`, the host's stream, the result.
+    Stor,
 }
 
 impl Pending {
@@ -98,6 +104,7 @@ impl Pending {
             Pending::Stat => "+FTPSTAT",
             Pending::Retr => "+FTPRETR",
             Pending::List => "+FTPLIST",
+            Pending::Stor => "+FTPSTOR",
         }
     }
 
@@ -250,6 +257,9 @@ impl Fibocom {
             (JobEvent::Finished(result), Phase::Busy(p @ (Pending::Retr | Pending::List))) => {
                 self.transfer_ended(p, result.map(|_| ()), io);
             }
+            (JobEvent::Opened, Phase::Busy(Pending::Stor)) => self.upload_ready(io),
+            (JobEvent::Drained, Phase::Busy(Pending::Stor)) => self.upload_drained(),
+            (JobEvent::Finished(result), Phase::Busy(Pending::Stor)) => self.upload_ended(result.map(|_| ()), io),
             (JobEvent::Finished(result), Phase::Busy(pending)) => {
                 session.phase = Phase::Ready;
                 report(pending, result, io);
@@ -276,6 +286,7 @@ impl Fibocom {
     fn fail(&mut self, pending: Pending, io: &mut Io) {
         match pending {
             Pending::Retr | Pending::List => self.transfer_ended(pending, Err(FtpError::ControlClosed), io),
+            Pending::Stor => self.upload_ended(Err(FtpError::ControlClosed), io),
             _ => report(pending, Err(FtpError::ControlClosed), io),
         }
     }

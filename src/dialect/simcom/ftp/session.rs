@@ -31,9 +31,10 @@ use super::params::{DataType, PutOpt};
 use super::transparent;
 use crate::config::FtpTimers;
 use crate::dialect::args::Args;
+use crate::dialect::stream::Inbound;
 use crate::dialect::{Ctx, Io, Outcome};
 use crate::service::ftp::{DataMode, FtpConfig, StoreMode};
-use crate::service::pipe::{self, PipeReader, PipeWriter};
+use crate::service::pipe::{self, PipeReader};
 use crate::service::sink::Sink;
 use crate::service::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};
 use tokio::time::Instant;
@@ -139,17 +140,14 @@ pub(super) struct Download {
 
 #[derive(Debug)]
 pub(super) struct Upload {
-    /// `None` once the host closed with `AT+FTPPUT=2,0`, or from the start for an extended
-    /// upload (the whole `AT+FTPEXTPUT` buffer is in the pipe).
-    pub(super) pipe: Option<PipeWriter>,
+    /// The bytes on their way to the service: chunks (`AT+FTPPUT=2,<n>`) or an ET stream. Its
+    /// pipe is `None` once the host closed with `AT+FTPPUT=2,0`, or from the start for an
+    /// extended upload (the whole `AT+FTPEXTPUT` buffer is in the pipe).
+    pub(super) inbound: Inbound,
     /// An upload of the `AT+FTPEXTPUT` buffer: no `+FTPPUT: 1,1,<max>` handshake.
     pub(super) extended: bool,
     /// An `AT+FTPETPUT` stream.
     pub(super) et: bool,
-    /// Stream bytes the pipe had no room for; host input waits while there are any.
-    pub(super) overflow: Vec<u8>,
-    /// The stream's ETX has come: the pipe closes once the overflow is in it.
-    pub(super) closing: bool,
     /// The data connection is open.
     pub(super) opened: bool,
     /// `+FTPPUT: 1,1,<max>` is outstanding: the host may send a chunk.
@@ -163,11 +161,9 @@ impl Upload {
     /// file of the file system): no `+FTPPUT: 1,1,<max>` handshake.
     pub(super) fn from_buffer() -> Upload {
         Upload {
-            pipe: None,
+            inbound: Inbound::default(),
             extended: true,
             et: false,
-            overflow: Vec::new(),
-            closing: false,
             opened: false,
             ready: false,
             chunk: Vec::new(),
@@ -279,7 +275,7 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
                 }
                 None => {
                     let (writer, source) = pipe::pipe(pipe::DEFAULT_CAPACITY);
-                    let u = Upload { pipe: Some(writer), et: kind == Kind::EtPut, ..Upload::from_buffer() };
+                    let u = Upload { inbound: Inbound::new(writer), et: kind == Kind::EtPut, ..Upload::from_buffer() };
                     (Upload { extended: false, ..u }, source)
                 }
             };
@@ -366,11 +362,11 @@ fn write(s: &mut Simcom, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let Some(Session { state: State::Upload(u), .. }) = s.ftp.session.as_mut() else {
         return Err(WRONG_STATE);
     };
-    if !u.opened || u.pipe.is_none() {
+    if !u.opened || u.inbound.pipe.is_none() {
         return Err(WRONG_STATE);
     }
     if n == 0 {
-        u.pipe = None;
+        u.inbound.pipe = None;
         u.ready = false;
         return Ok(Reply::Ok);
     }
@@ -438,7 +434,7 @@ pub(super) fn join(path: &str, name: &str) -> String {
 impl Ftp {
     /// Whether host input waits for an `AT+FTPETPUT` stream to drain.
     pub(in crate::dialect::simcom) fn input_paused(&self) -> bool {
-        matches!(&self.session, Some(Session { state: State::Upload(u), .. }) if !u.overflow.is_empty())
+        matches!(&self.session, Some(Session { state: State::Upload(u), .. }) if u.inbound.paused())
     }
 
     /// The kind of the running session, if one runs.
@@ -452,7 +448,7 @@ impl Ftp {
             self.ext.data(payload);
         } else if let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() {
             if u.et {
-                transparent::push(u, payload);
+                u.inbound.push(payload);
             } else {
                 u.chunk.extend_from_slice(payload);
             }
@@ -472,10 +468,10 @@ impl Ftp {
             return transparent::stream_end(u, end);
         }
         let chunk = std::mem::take(&mut u.chunk);
-        match (end, &u.pipe) {
+        match (end, &u.inbound.pipe) {
             (DataEnd::Complete, Some(pipe)) if pipe.try_write(&chunk) == Ok(chunk.len()) => Reply::Ok,
             _ => {
-                u.ready = u.pipe.is_some();
+                u.ready = u.inbound.pipe.is_some();
                 Reply::Error(Failure::Plain)
             }
         }
@@ -510,7 +506,7 @@ impl Simcom {
                 State::Download(Download { stream: true, announced: true, .. }) => io.raw([dle::ETX]),
                 // One the host is sending is still read to its ETX (see `transparent`), unless
                 // the host goes quiet; the result waits behind its `ERROR`.
-                State::Upload(u) if u.et && u.opened && !u.ready && !u.closing => {
+                State::Upload(u) if u.et && u.opened && !u.ready && !u.inbound.closing => {
                     io.data_idle(FtpTimers::secs(self.config.ftp.data_input));
                 }
                 _ => {}
@@ -531,7 +527,7 @@ impl Simcom {
                 u.ready = true;
                 io.urc(profile.line(kind.name(), "1,1"));
             }
-            (JobEvent::Drained, State::Upload(u)) if u.et => transparent::drained(u),
+            (JobEvent::Drained, State::Upload(u)) if u.et => u.inbound.drained(),
             (JobEvent::Data, State::Download(d)) if d.stream => self.pump(io),
             (JobEvent::Done(Ok(_)), State::Download(d)) if d.stream => {
                 d.done = true;
@@ -542,7 +538,7 @@ impl Simcom {
                 u.ready = true;
                 io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
             }
-            (JobEvent::Drained, State::Upload(u)) if u.pipe.is_some() && !u.ready => {
+            (JobEvent::Drained, State::Upload(u)) if u.inbound.pipe.is_some() && !u.ready => {
                 u.ready = true;
                 io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
             }

@@ -38,7 +38,7 @@ fn et_put(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     }
     let profile = s.profile;
     match s.ftp.session.as_mut() {
-        Some(Session { state: State::Upload(u), .. }) if u.et && u.ready && u.pipe.is_some() => {
+        Some(Session { state: State::Upload(u), .. }) if u.et && u.ready && u.inbound.pipe.is_some() => {
             u.ready = false;
             ctx.rsp.line(profile.line("+FTPETPUT", "2,1"));
             Ok(Reply::Data(DataPhase::Escaped))
@@ -55,39 +55,13 @@ fn et_get(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     start(s, Kind::EtGet, ctx)
 }
 
-/// Stream bytes from the host for the upload; what the pipe has no room for waits (and with
-/// it the line) until the service drains the pipe.
-pub(super) fn push(u: &mut Upload, payload: &[u8]) {
-    if !u.overflow.is_empty() {
-        return u.overflow.extend_from_slice(payload);
-    }
-    let taken = u.pipe.as_ref().map_or(payload.len(), |p| p.try_write(payload).unwrap_or(payload.len()));
-    if taken < payload.len() {
-        tracing::trace!(target: "vmodem::ftp", "ETPUT stream: the pipe is full, the line waits");
-    }
-    u.overflow.extend_from_slice(&payload[taken..]);
-}
-
-/// The service emptied the pipe: the held bytes go in, and the pipe closes once the
-/// stream's end has come and nothing is held.
-pub(super) fn drained(u: &mut Upload) {
-    if let Some(pipe) = &u.pipe {
-        let taken = pipe.try_write(&u.overflow).unwrap_or(u.overflow.len());
-        u.overflow.drain(..taken);
-    }
-    if u.closing && u.overflow.is_empty() {
-        u.pipe = None;
-    }
-}
-
 /// The host's ETX ended the stream (`OK`; the upload ends once the server has the rest), or
 /// the stream was cut short (`ERROR`).
 pub(super) fn stream_end(u: &mut Upload, end: DataEnd) -> Reply {
     if end != DataEnd::Complete {
         return Reply::Error(Failure::Plain);
     }
-    u.closing = true;
-    drained(u);
+    u.inbound.close();
     Reply::Ok
 }
 
