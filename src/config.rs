@@ -175,6 +175,9 @@ pub struct FtpTimers {
     pub unread_timeout: f64,
     /// Seconds the module waits for the bytes of `AT+FTPPUT=2,<n>` before answering `ERROR`.
     pub data_input: f64,
+    /// Seconds the L610's `AT+FTPGET` buffer waits unread before the session is dropped (the
+    /// seed's two minutes).
+    pub fetch_timeout: f64,
     /// Seconds to open the control connection.
     pub connect: f64,
     /// Seconds to wait for each server reply (the manuals' 75 s maximum response time).
@@ -191,6 +194,7 @@ impl Default for FtpTimers {
             unread_notice: 10.0,
             unread_timeout: 60.0,
             data_input: 10.0,
+            fetch_timeout: 120.0,
             connect: 30.0,
             reply: 75.0,
             data_connect: 30.0,

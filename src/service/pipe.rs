@@ -18,12 +18,16 @@ struct State {
     closed: bool,
     /// The reader is gone: writes fail.
     abandoned: bool,
+    /// A write found the pipe full: writes wait until it has drained to the resume mark.
+    stalled: bool,
 }
 
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
     capacity: usize,
+    /// Once full, the pipe takes bytes again when it holds at most this many.
+    resume_at: usize,
     /// Wakes a writer waiting for room, or a reader waiting for bytes.
     changed: Notify,
 }
@@ -54,7 +58,17 @@ pub struct Gone;
 
 /// A pipe holding at most `capacity` bytes.
 pub fn pipe(capacity: usize) -> (PipeWriter, PipeReader) {
-    let shared = Arc::new(Shared { state: Mutex::default(), capacity: capacity.max(1), changed: Notify::new() });
+    let capacity = capacity.max(1);
+    pipe_with_resume(capacity, capacity - 1)
+}
+
+/// A pipe holding at most `capacity` bytes that, once full, takes bytes from
+/// [`PipeWriter::write`] again only when it holds `resume_at` or fewer (the L610's FTPGET
+/// buffer resumes its download when half of it is free).
+pub fn pipe_with_resume(capacity: usize, resume_at: usize) -> (PipeWriter, PipeReader) {
+    let capacity = capacity.max(1);
+    let resume_at = resume_at.min(capacity - 1);
+    let shared = Arc::new(Shared { state: Mutex::default(), capacity, resume_at, changed: Notify::new() });
     (PipeWriter { shared: shared.clone() }, PipeReader { shared })
 }
 
@@ -79,10 +93,15 @@ impl PipeWriter {
                 if st.abandoned {
                     return Err(Gone);
                 }
-                let n = data.len().min(self.shared.capacity - st.buf.len());
+                if st.stalled && st.buf.len() <= self.shared.resume_at {
+                    st.stalled = false;
+                }
+                let room = if st.stalled { 0 } else { self.shared.capacity - st.buf.len() };
+                let n = data.len().min(room);
                 if n > 0 || data.is_empty() {
                     let was_empty = st.buf.is_empty();
                     st.buf.extend(&data[..n]);
+                    st.stalled = st.buf.len() == self.shared.capacity;
                     drop(st);
                     if n > 0 {
                         self.shared.changed.notify_waiters();
@@ -193,6 +212,20 @@ mod tests {
             data = &data[written.n..];
         }
         Ok(into_empty)
+    }
+
+    #[tokio::test]
+    async fn once_full_the_writer_waits_for_the_resume_mark() {
+        let (w, r) = pipe_with_resume(8, 4);
+        assert_eq!(w.write(b"0123456789").await.unwrap().n, 8);
+        let mut buf = [0u8; 3];
+        assert_eq!(r.try_read(&mut buf).n, 3);
+        // 5 held, above the mark: the writer still waits.
+        assert!(tokio::time::timeout(Duration::from_millis(50), w.write(b"89")).await.is_err());
+        assert_eq!(r.try_read(&mut buf[..1]).n, 1);
+        // 4 held: it takes bytes again, up to the capacity.
+        assert_eq!(w.write(b"89abcdef").await.unwrap().n, 4);
+        assert_eq!(r.available(), 8);
     }
 
     #[tokio::test]

@@ -39,7 +39,7 @@ const fn cmd(name: &'static str) -> table::Entry<Fibocom> {
 
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Fibocom>]] =
-    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA, ftp::UPLOAD];
+    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA, ftp::UPLOAD, ftp::BUFFER];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
 const IPR_RATES: &[u32] = &[0, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200, 230400, 460800, 921600];
@@ -98,6 +98,9 @@ impl Dialect for Fibocom {
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
         if let Some(reply) = v250::execute(&V250_ROW, cmd, rsp) {
             return reply;
+        }
+        if self.ftp_refuses(cmd) {
+            return Reply::Error(Failure::Cme(cme::WRONG_STATE));
         }
         match table::find(TABLES, &cmd.name) {
             Some(entry) => {

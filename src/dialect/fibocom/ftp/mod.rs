@@ -13,6 +13,7 @@
 //!   flight with `0` and is gone; `AT+FTPOPEN?` then reads 0.
 //! - `<sftpmode>` 1 (SFTP) is not offered: CME 4.
 
+mod buffer;
 mod commands;
 mod data;
 mod upload;
@@ -26,6 +27,7 @@ use crate::dialect::{Ctx, Io, Outcome};
 use crate::service::ftp::{DataMode, FtpConfig, FtpError};
 use crate::service::{Event, JobEvent, JobId, Request, SessionWork, Value};
 
+pub(super) use buffer::{COMMANDS as BUFFER, answered_in_download_mode};
 pub(super) use commands::COMMANDS;
 pub(super) use data::COMMANDS as DATA;
 pub(super) use upload::COMMANDS as UPLOAD;
@@ -52,6 +54,8 @@ pub struct Ftp {
     outbound: Option<data::Outbound>,
     /// The upload the host streams in data mode.
     inbound: Option<crate::dialect::stream::Inbound>,
+    /// The `AT+FTPGET` buffer.
+    fetch: Option<buffer::Fetch>,
 }
 
 /// The held session.
@@ -93,6 +97,8 @@ enum Pending {
     List,
     /// `AT+FTPSTOR`: `+FTPSTOR: 2`, the host's stream, the result.
     Stor,
+    /// `AT+FTPGET`: download mode, `+FTPGET: 2` once data is in, then the result.
+    Get,
 }
 
 impl Pending {
@@ -105,6 +111,7 @@ impl Pending {
             Pending::Retr => "+FTPRETR",
             Pending::List => "+FTPLIST",
             Pending::Stor => "+FTPSTOR",
+            Pending::Get => "+FTPGET",
         }
     }
 
@@ -184,17 +191,26 @@ fn open_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
-/// `AT+FTPCLOSE`: only with a session and nothing running.
-fn close(s: &mut Fibocom, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    match s.ftp.session.as_mut() {
-        Some(session) if session.phase == Phase::Ready => {
+/// `AT+FTPCLOSE`: with a session and nothing running, or in `AT+FTPGET`'s download mode (the
+/// download stops, no `+FTPGET` follows). The buffer and `AT+FTPREST` are cleared either way.
+fn close(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let session = s.ftp.session.as_mut().ok_or(WRONG_STATE)?;
+    match session.phase {
+        Phase::Ready => {
             // Closing the channel makes the job send QUIT and end.
             session.work = None;
             session.phase = Phase::Closing;
-            Ok(Reply::Ok)
         }
-        _ => Err(WRONG_STATE),
+        Phase::Busy(Pending::Get) => {
+            ctx.io.cancel(session.job);
+            s.ftp.session = None;
+            ctx.io.urc("+FTPCLOSE: 1");
+        }
+        _ => return Err(WRONG_STATE),
     }
+    s.ftp.fetch = None;
+    s.ftp.rest = 0;
+    Ok(Reply::Ok)
 }
 
 fn mode_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
@@ -260,6 +276,13 @@ impl Fibocom {
             (JobEvent::Opened, Phase::Busy(Pending::Stor)) => self.upload_ready(io),
             (JobEvent::Drained, Phase::Busy(Pending::Stor)) => self.upload_drained(),
             (JobEvent::Finished(result), Phase::Busy(Pending::Stor)) => self.upload_ended(result.map(|_| ()), io),
+            (JobEvent::Data, Phase::Busy(Pending::Get)) => self.fetch_data(io),
+            (JobEvent::Finished(result), Phase::Busy(Pending::Get)) => {
+                if let Err(e) = &result {
+                    tracing::info!(target: "vmodem::ftp", "+FTPGET failed: {e}");
+                }
+                self.fetch_ended(result.is_ok(), io);
+            }
             (JobEvent::Finished(result), Phase::Busy(pending)) => {
                 session.phase = Phase::Ready;
                 report(pending, result, io);
@@ -287,20 +310,28 @@ impl Fibocom {
         match pending {
             Pending::Retr | Pending::List => self.transfer_ended(pending, Err(FtpError::ControlClosed), io),
             Pending::Stor => self.upload_ended(Err(FtpError::ControlClosed), io),
+            Pending::Get => self.fetch_ended(false, io),
             _ => report(pending, Err(FtpError::ControlClosed), io),
         }
     }
 
-    /// When a held-back download stream tries again.
+    /// When a held-back download stream tries again, or an unread buffer gives up.
     pub(super) fn ftp_deadline(&self) -> Option<tokio::time::Instant> {
-        self.stream_deadline()
+        [self.stream_deadline(), self.fetch_deadline()].into_iter().flatten().min()
     }
 
-    /// A held-back download stream tries again.
+    /// A held-back download stream tries again; an unread buffer gives up.
     pub(super) fn ftp_tick(&mut self, io: &mut Io) {
         if let Some(Phase::Busy(p @ (Pending::Retr | Pending::List))) = self.ftp.session.as_ref().map(|x| x.phase) {
             self.pump(p, io);
         }
+        self.fetch_tick(io);
+    }
+
+    /// Whether `AT+FTPGET`'s download mode refuses `cmd`.
+    pub(super) fn ftp_refuses(&self, cmd: &Command) -> bool {
+        self.ftp.session.as_ref().is_some_and(|x| x.phase == Phase::Busy(Pending::Get))
+            && !answered_in_download_mode(cmd)
     }
 
     /// The bearer went down: the session is gone; a command in flight reports 0.
