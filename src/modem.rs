@@ -167,6 +167,16 @@ impl Modem {
                 }
             }
         }
+        if io.take_resume() {
+            let mut next = Io::new(Instant::now(), self.engine.raw_backlog());
+            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut next };
+            self.engine.resume(&mut exec, |exec, rsp| {
+                let reply = exec.dialect.resume(rsp, exec.io);
+                exec.forward_urcs(rsp);
+                reply
+            });
+            self.apply(next);
+        }
         if let Some(phase) = io.take_open_data() {
             self.engine.open_data(phase);
         }

@@ -59,6 +59,12 @@ pub trait Dialect: Send {
     /// The command as it may appear in logs: secrets (passwords) masked.
     fn redact(&self, cmd: &Command) -> String;
 
+    /// Finishes the command that answered [`Reply::Pending`] (after [`Io::resume`]): what it
+    /// prints, and its result. Families without such commands never get here.
+    fn resume(&mut self, _rsp: &mut Response<'_>, _io: &mut Io) -> Reply {
+        Reply::Ok
+    }
+
     /// Whether host input must wait: a data phase's bytes have nowhere to go until a service
     /// drains them (an `AT+FTPETPUT` stream faster than the server). The modem stops reading
     /// the line meanwhile, as a module drops CTS.
@@ -128,6 +134,7 @@ pub struct Io {
     requests: Vec<Request>,
     data_timer: Option<DataTimer>,
     open_data: Option<DataPhase>,
+    resume: bool,
     reboot: bool,
 }
 
@@ -143,7 +150,16 @@ pub enum DataTimer {
 impl Io {
     /// A context at `now` with nothing in it.
     pub fn new(now: Instant, backlog: usize) -> Self {
-        Io { now, backlog, urcs: Vec::new(), requests: Vec::new(), data_timer: None, open_data: None, reboot: false }
+        Io {
+            now,
+            backlog,
+            urcs: Vec::new(),
+            requests: Vec::new(),
+            data_timer: None,
+            open_data: None,
+            resume: false,
+            reboot: false,
+        }
     }
 
     /// Queues an unsolicited result code (sent after the current response, if any).
@@ -188,6 +204,17 @@ impl Io {
     /// Takes the data phase asked for with [`Io::open_data`].
     pub fn take_open_data(&mut self) -> Option<DataPhase> {
         self.open_data.take()
+    }
+
+    /// The command that answered [`Reply::Pending`] can finish now: the modem calls
+    /// [`Dialect::resume`] for its result.
+    pub fn resume(&mut self) {
+        self.resume = true;
+    }
+
+    /// Whether [`Io::resume`] was asked for (and clears the request).
+    pub fn take_resume(&mut self) -> bool {
+        std::mem::take(&mut self.resume)
     }
 
     /// The module restarts after the current command (`AT+CFUN=1,1`).

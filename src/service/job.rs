@@ -3,11 +3,12 @@
 //! task; a job knows nothing of AT commands or of the family that asked for it.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::ftp::{DataMode, FtpConfig, FtpError, FtpSession, StoreMode};
+use super::ftp::{DataMode, FtpConfig, FtpError, FtpSession, StoreMode, TraceLine};
 use super::http::{HttpError, HttpRequest, HttpResponse, fetch};
 use super::pipe::PipeReader;
 use super::sink::{Sink, Taken};
@@ -207,6 +208,9 @@ pub enum JobEvent {
     Drained,
     /// A held session logged in and waits for work.
     LoggedIn,
+    /// A line of a held session's control conversation once logged in (passwords masked; the
+    /// L610's `AT+FTPINFO` shows them).
+    Trace(TraceLine),
     /// One piece of work of a held session ended; the session goes on.
     Finished(Result<Value, FtpError>),
     /// The job ended.
@@ -324,6 +328,13 @@ pub async fn run_held(
     if !report(JobEvent::LoggedIn).await {
         return;
     }
+    // From now on every control line is reported too. Trace events share the channel with
+    // the others, so they arrive in order; one that finds the channel full is dropped (a
+    // diagnostic, never worth stalling the session for).
+    let tracer = events.clone();
+    session.set_trace(Some(Arc::new(move |line| {
+        let _ = tracer.try_send(Event { job, kind: JobEvent::Trace(line) });
+    })));
     while let Some(next) = work.recv().await {
         let result = run_in(&mut session, next, &report).await;
         if !report(JobEvent::Finished(result)).await {

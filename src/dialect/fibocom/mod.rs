@@ -39,7 +39,7 @@ const fn cmd(name: &'static str) -> table::Entry<Fibocom> {
 
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Fibocom>]] =
-    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA, ftp::UPLOAD, ftp::BUFFER];
+    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA, ftp::UPLOAD, ftp::BUFFER, ftp::PUT];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
 const IPR_RATES: &[u32] = &[0, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200, 230400, 460800, 921600];
@@ -111,14 +111,25 @@ impl Dialect for Fibocom {
     }
 
     fn data(&mut self, payload: &[u8]) {
-        self.upload_data(payload);
+        if self.put_receiving() {
+            self.put_data(payload);
+        } else {
+            self.upload_data(payload);
+        }
     }
 
-    /// Only `AT+FTPSTOR`'s data mode takes host data; its end prints nothing (the line layer
-    /// opened it without a command), so the reply does not matter.
-    fn data_end(&mut self, end: DataEnd, _rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+    /// An `AT+FTPPUT` chunk, or `AT+FTPSTOR`'s data mode (whose end prints nothing: the line
+    /// layer opened it without a command, so the reply does not matter).
+    fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+        if self.put_receiving() {
+            return self.put_end(end, rsp);
+        }
         self.upload_end(end, io);
         Reply::Ok
+    }
+
+    fn resume(&mut self, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+        self.put_resume(rsp, io)
     }
 
     fn event(&mut self, event: Event, io: &mut Io) {
@@ -142,7 +153,7 @@ impl Dialect for Fibocom {
     }
 
     fn input_paused(&self) -> bool {
-        self.upload_paused()
+        self.upload_paused() || self.put_paused()
     }
 
     fn redact(&self, cmd: &Command) -> String {

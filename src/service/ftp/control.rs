@@ -60,6 +60,11 @@ impl Control {
         Ok(Control { stream, parser, trace, reply_timeout, stale })
     }
 
+    /// Reports every line to `hook` from now on (or stops, with `None`).
+    pub(crate) fn set_trace(&mut self, hook: Option<TraceHook>) {
+        self.trace = hook;
+    }
+
     /// Ends a TLS control connection with `close_notify` (after QUIT), within `wait`.
     pub(crate) async fn close_notify(&mut self, wait: Duration) {
         self.stream.close_notify(wait).await;

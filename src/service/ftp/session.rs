@@ -9,7 +9,7 @@ use std::fmt;
 use tokio::time::timeout;
 
 use super::command::Command;
-use super::config::{DataMode, FtpConfig, FtpTimeouts, FtpsMode};
+use super::config::{DataMode, FtpConfig, FtpTimeouts, FtpsMode, TraceHook};
 use super::control::{Control, SHORT_WAIT};
 use super::error::{Channel, FtpError, Step};
 use super::reply::Reply;
@@ -164,6 +164,11 @@ impl FtpSession {
             self.ascii = ascii;
         }
         Ok(())
+    }
+
+    /// Reports every control line to `hook` from now on (or stops, with `None`).
+    pub fn set_trace(&mut self, hook: Option<TraceHook>) {
+        self.control.set_trace(hook);
     }
 
     /// Passive or active data connections from the next transfer on.

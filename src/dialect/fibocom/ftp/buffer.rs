@@ -141,7 +141,7 @@ impl Fibocom {
     pub(super) fn fetch_tick(&mut self, io: &mut Io) {
         if self.fetch_deadline().is_some_and(|d| d <= io.now) {
             self.ftp.fetch = None;
-            if let Some(session) = self.ftp.session.take() {
+            if let Some(session) = self.ftp.end_session() {
                 io.cancel(session.job);
                 io.urc("+FTPCLOSE: 1");
             }

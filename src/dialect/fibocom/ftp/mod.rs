@@ -16,6 +16,7 @@
 mod buffer;
 mod commands;
 mod data;
+mod put;
 mod upload;
 
 use tokio::sync::mpsc;
@@ -30,6 +31,7 @@ use crate::service::{Event, JobEvent, JobId, Request, SessionWork, Value};
 pub(super) use buffer::{COMMANDS as BUFFER, answered_in_download_mode};
 pub(super) use commands::COMMANDS;
 pub(super) use data::COMMANDS as DATA;
+pub(super) use put::COMMANDS as PUT;
 pub(super) use upload::COMMANDS as UPLOAD;
 
 /// Work waiting for the session at most (it takes one piece at a time anyway).
@@ -50,12 +52,16 @@ pub struct Ftp {
     active_mode: bool,
     /// `AT+FTPREST`: where the next FTPRETR or FTPGET starts.
     rest: u64,
+    /// `AT+FTPINFO=1`: the session's control lines as `+FTPINFO:` URCs.
+    info: bool,
     /// The download streaming to the host in data mode.
     outbound: Option<data::Outbound>,
     /// The upload the host streams in data mode.
     inbound: Option<crate::dialect::stream::Inbound>,
     /// The `AT+FTPGET` buffer.
     fetch: Option<buffer::Fetch>,
+    /// The upload `AT+FTPPUT` runs.
+    put: Option<put::Put>,
 }
 
 /// The held session.
@@ -99,6 +105,8 @@ enum Pending {
     Stor,
     /// `AT+FTPGET`: download mode, `+FTPGET: 2` once data is in, then the result.
     Get,
+    /// `AT+FTPPUT`: chunks until the last, then the result.
+    Put,
 }
 
 impl Pending {
@@ -112,6 +120,7 @@ impl Pending {
             Pending::List => "+FTPLIST",
             Pending::Stor => "+FTPSTOR",
             Pending::Get => "+FTPGET",
+            Pending::Put => "+FTPPUT",
         }
     }
 
@@ -145,6 +154,7 @@ pub(super) const SESSION: &[crate::dialect::Entry<Fibocom>] = &[
         .read(open_read)
         .write(open),
     cmd("+FTPCLOSE").exec(close),
+    cmd("+FTPINFO").test("+FTPINFO: (0-1)").read(info_read).write(info_write),
     cmd("+FTPMODE").test("+FTPMODE: (0-1)").read(mode_read).write(mode_write),
     cmd("+FTPREST").test("+FTPREST: (0-268435454)").read(rest_read).write(rest_write),
 ];
@@ -203,13 +213,31 @@ fn close(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
         }
         Phase::Busy(Pending::Get) => {
             ctx.io.cancel(session.job);
-            s.ftp.session = None;
+            s.ftp.end_session();
             ctx.io.urc("+FTPCLOSE: 1");
         }
         _ => return Err(WRONG_STATE),
     }
     s.ftp.fetch = None;
     s.ftp.rest = 0;
+    Ok(Reply::Ok)
+}
+
+fn info_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    ctx.rsp.line(format!("+FTPINFO: {}", u8::from(s.ftp.info)));
+    Ok(Reply::Ok)
+}
+
+/// `AT+FTPINFO=<0|1>`: only in a session ("it only works after AT+FTPOPEN"); the session's end
+/// turns it off.
+fn info_write(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, BAD);
+    a.count(1..=1)?;
+    let on = a.uint(0, 0..=1)? == 1;
+    if s.ftp.session.is_none() {
+        return Err(WRONG_STATE);
+    }
+    s.ftp.info = on;
     Ok(Reply::Ok)
 }
 
@@ -240,6 +268,12 @@ fn rest_write(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 impl Ftp {
+    /// The session is gone; `AT+FTPINFO` turns off with it.
+    fn end_session(&mut self) -> Option<Session> {
+        self.info = false;
+        self.session.take()
+    }
+
     /// The command in flight is over: the session takes the next one.
     fn finish_command(&mut self) {
         if let Some(session) = self.session.as_mut().filter(|x| matches!(x.phase, Phase::Busy(_))) {
@@ -264,6 +298,7 @@ impl Fibocom {
     pub(super) fn ftp_event(&mut self, event: Event, io: &mut Io) {
         let Some(session) = self.ftp.session.as_mut().filter(|x| x.job == event.job) else { return };
         match (event.kind, session.phase) {
+            (JobEvent::Trace(line), _) if self.ftp.info => io.urc(format!("+FTPINFO: {}", line.text)),
             (JobEvent::LoggedIn, Phase::Opening) => {
                 session.phase = Phase::Ready;
                 io.urc("+FTPOPEN: 1");
@@ -277,6 +312,9 @@ impl Fibocom {
             (JobEvent::Drained, Phase::Busy(Pending::Stor)) => self.upload_drained(),
             (JobEvent::Finished(result), Phase::Busy(Pending::Stor)) => self.upload_ended(result.map(|_| ()), io),
             (JobEvent::Data, Phase::Busy(Pending::Get)) => self.fetch_data(io),
+            (JobEvent::Opened, Phase::Busy(Pending::Put)) => self.put_opened(io),
+            (JobEvent::Drained, Phase::Busy(Pending::Put)) => self.put_drained(),
+            (JobEvent::Finished(result), Phase::Busy(Pending::Put)) => self.put_ended(result.map(|_| ()), io),
             (JobEvent::Finished(result), Phase::Busy(Pending::Get)) => {
                 if let Err(e) = &result {
                     tracing::info!(target: "vmodem::ftp", "+FTPGET failed: {e}");
@@ -288,7 +326,7 @@ impl Fibocom {
                 report(pending, result, io);
             }
             (JobEvent::Done(result), phase) => {
-                self.ftp.session = None;
+                self.ftp.end_session();
                 match phase {
                     Phase::Opening => {
                         if let Err(e) = result {
@@ -311,6 +349,7 @@ impl Fibocom {
             Pending::Retr | Pending::List => self.transfer_ended(pending, Err(FtpError::ControlClosed), io),
             Pending::Stor => self.upload_ended(Err(FtpError::ControlClosed), io),
             Pending::Get => self.fetch_ended(false, io),
+            Pending::Put => self.put_ended(Err(FtpError::ControlClosed), io),
             _ => report(pending, Err(FtpError::ControlClosed), io),
         }
     }
@@ -336,7 +375,7 @@ impl Fibocom {
 
     /// The bearer went down: the session is gone; a command in flight reports 0.
     pub(super) fn ftp_bearer_lost(&mut self, io: &mut Io) {
-        if let Some(session) = self.ftp.session.take() {
+        if let Some(session) = self.ftp.end_session() {
             io.cancel(session.job);
             if let Phase::Busy(pending) = session.phase {
                 self.fail(pending, io);
