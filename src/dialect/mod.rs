@@ -4,6 +4,7 @@
 //! [`Dialect::event`], and names the next moment it wants to be woken ([`Dialect::deadline`]).
 
 pub mod args;
+pub mod cellular;
 pub mod fibocom;
 pub mod simcom;
 pub mod stream;

@@ -6,14 +6,16 @@
 //! Choices where the sources are silent:
 //! - Activating an active call is `ERROR` (CME 2004 "TCPIP invalid operation"); without
 //!   registration the activation fails with the URC `+MIPCALL: 0`.
-//! - Deactivating when inactive still answers `OK` and `+MIPCALL: 0`.
+//! - Deactivating when inactive still answers `OK` and `+MIPCALL: 0`; losing registration
+//!   (`AT+CFUN=0`, `AT+COPS=2`) takes an active call down the same way.
 //! - The call gets the configured address (`network.ip`); taking it down ends the FTP session.
 
 use vmodem_at::{Command, Failure, Reply};
 
 use super::{Fibocom, cmd, cme};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Outcome};
+use crate::dialect::cellular::Cellular;
+use crate::dialect::{Ctx, Io, Outcome};
 
 /// "TCPIP invalid operation".
 const INVALID_OPERATION: u16 = 2004;
@@ -56,13 +58,24 @@ fn write(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
             return Err(Failure::Cme(INVALID_OPERATION));
         }
         s.call.apn = apn.unwrap_or_default().to_string();
-        s.call.active = s.config.network.registered;
+        s.call.active = s.registered();
         let urc = if s.call.active { format!("+MIPCALL: {}", s.config.network.ip) } else { "+MIPCALL: 0".into() };
         ctx.io.urc(urc);
+    } else if s.call.active {
+        s.call_lost(ctx.io);
     } else {
-        s.call.active = false;
         ctx.io.urc("+MIPCALL: 0");
-        s.ftp_bearer_lost(ctx.io);
     }
     Ok(Reply::Ok)
+}
+
+impl Fibocom {
+    /// The call went down (or the host took it down): `+MIPCALL: 0`, and the FTP session
+    /// over it ends.
+    pub(super) fn call_lost(&mut self, io: &mut Io) {
+        if std::mem::take(&mut self.call.active) {
+            io.urc("+MIPCALL: 0");
+            self.ftp_bearer_lost(io);
+        }
+    }
 }

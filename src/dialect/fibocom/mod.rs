@@ -19,14 +19,16 @@ use tokio::time::Instant;
 use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Command, DataEnd, Dte, Failure, Form, Limits, Reply, Response, Settings, v250};
 
+use super::cellular::{self, Cellular, Radio};
 use super::{Ctx, Dialect, Io, table};
-use crate::config::ModemConfig;
+use crate::config::{ModemConfig, Network};
 use crate::service::{Event, JobId};
 
 /// One L610.
 #[derive(Debug)]
 pub struct Fibocom {
     config: ModemConfig,
+    radio: Radio,
     call: mipcall::Call,
     ftp: ftp::Ftp,
     next_job: JobId,
@@ -37,9 +39,21 @@ const fn cmd(name: &'static str) -> table::Entry<Fibocom> {
     table::Entry::new(name)
 }
 
+/// The shared 27.007 network commands, as the L610 has them.
+const CELLULAR: &[table::Entry<Fibocom>] = &cellular::commands::<Fibocom>();
+
 /// The command tables, searched in order.
-const TABLES: &[&[table::Entry<Fibocom>]] =
-    &[general::COMMANDS, mipcall::COMMANDS, ftp::SESSION, ftp::COMMANDS, ftp::DATA, ftp::UPLOAD, ftp::BUFFER, ftp::PUT];
+const TABLES: &[&[table::Entry<Fibocom>]] = &[
+    general::COMMANDS,
+    CELLULAR,
+    mipcall::COMMANDS,
+    ftp::SESSION,
+    ftp::COMMANDS,
+    ftp::DATA,
+    ftp::UPLOAD,
+    ftp::BUFFER,
+    ftp::PUT,
+];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
 const IPR_RATES: &[u32] = &[0, 2400, 4800, 9600, 14400, 19200, 28800, 38400, 57600, 115200, 230400, 460800, 921600];
@@ -74,13 +88,44 @@ const SETTINGS: Settings = Settings {
 impl Fibocom {
     /// An L610, powered on.
     pub fn new(config: &ModemConfig) -> Self {
-        Fibocom { config: config.clone(), call: mipcall::Call::default(), ftp: ftp::Ftp::default(), next_job: 0 }
+        Fibocom {
+            config: config.clone(),
+            radio: Radio::default(),
+            call: mipcall::Call::default(),
+            ftp: ftp::Ftp::default(),
+            next_job: 0,
+        }
     }
 
     /// A fresh id for a service job.
     fn new_job(&mut self) -> JobId {
         self.next_job += 1;
         self.next_job
+    }
+}
+
+impl Cellular for Fibocom {
+    fn radio(&self) -> &Radio {
+        &self.radio
+    }
+
+    fn radio_mut(&mut self) -> &mut Radio {
+        &mut self.radio
+    }
+
+    fn network(&self) -> &Network {
+        &self.config.network
+    }
+
+    fn bad(&self) -> Failure {
+        Failure::Cme(cme::BAD_PARAMETERS)
+    }
+
+    /// Losing registration takes the call (and the FTP session over it) down.
+    fn registration(&mut self, registered: bool, io: &mut Io) {
+        if !registered {
+            self.call_lost(io);
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use vmodem_at::{Command, Failure, Reply};
 
 use super::{Bearer, Simcom, cmd};
 use crate::dialect::args::Args;
+use crate::dialect::cellular::Cellular;
 use crate::dialect::{Ctx, Io, Outcome};
 
 /// Application network contexts (`AT+CNACT` indexes 0 to 3).

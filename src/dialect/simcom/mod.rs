@@ -28,7 +28,7 @@ pub use profile::{Bearer, ExtGet, FtpProfile, Profile};
 pub struct Simcom {
     profile: &'static Profile,
     config: ModemConfig,
-    radio: general::Radio,
+    radio: crate::dialect::cellular::Radio,
     bearers: bearer::Bearers,
     sapbr: sapbr::Sapbr,
     gprs: gprs::Gprs,
@@ -46,9 +46,13 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
     table::Entry::new(name)
 }
 
+/// The shared 27.007 network commands, as the SIMCom families have them.
+const CELLULAR: &[table::Entry<Simcom>] = &crate::dialect::cellular::commands::<Simcom>();
+
 /// The SIM7080's (and SIM7070's, SIM7090's) command tables, searched in order.
 const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     general::COMMANDS,
+    CELLULAR,
     bearer::PACKET,
     bearer::APP_NETWORK,
     ftp::PARAMS,
@@ -62,6 +66,7 @@ const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
 /// The SIM7000's.
 const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     general::COMMANDS,
+    CELLULAR,
     bearer::PACKET,
     bearer::APP_NETWORK,
     sapbr::COMMANDS,
@@ -77,6 +82,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
 /// The SIM800's and SIM900's.
 const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     general::COMMANDS,
+    CELLULAR,
     general::GSM_IDENTITY,
     bearer::PACKET,
     sapbr::COMMANDS,
@@ -95,7 +101,7 @@ impl Simcom {
         Simcom {
             profile,
             config: config.clone(),
-            radio: general::Radio::default(),
+            radio: crate::dialect::cellular::Radio::default(),
             bearers: bearer::Bearers::new(&config.network.apn),
             sapbr: sapbr::Sapbr::default(),
             gprs: gprs::Gprs::default(),

@@ -1,0 +1,237 @@
+//! The 3GPP TS 27.007 commands every family answers alike: `+CPIN?`, `+CSQ`, `+CREG`,
+//! `+CGREG`, `+CEREG`, `+COPS`, `+CFUN`, over the radio state and the configured network. A
+//! family supplies its state through [`Cellular`] and puts [`commands`] in its tables.
+//!
+//! Choices where the manuals are silent (documented with the SIM7080's seeds, kept for all):
+//! - `AT+CFUN=0` prints `+CPIN: NOT READY` before `OK` (seed 002 §4.2) and drops registration
+//!   (the family's bearers go with it); `AT+CFUN=1` answers `OK`, then `+CPIN: READY`.
+//!   `AT+CFUN=1,1` and `AT+CFUN=6` reboot (boot URCs after `OK`). `AT+CFUN=5`/`7` (factory
+//!   test, offline) and a reset into 0 or 4 are not emulated: a bad value.
+//! - Registration is on with CFUN 1, `+COPS` mode other than 2 and `network.registered`.
+
+use vmodem_at::{Command, Failure, Reply};
+
+use super::args::Args;
+use super::{Ctx, Entry, Io, Outcome};
+use crate::config::Network;
+
+/// The radio and registration state.
+#[derive(Debug, Clone)]
+pub struct Radio {
+    /// `AT+CFUN` level: 1 full, 0 minimum, 4 RF off.
+    pub fun: u8,
+    /// `+CREG`, `+CGREG`, `+CEREG` URC modes (0 off, 1 status, 2 status and location).
+    pub reg_urc: [u8; 3],
+    /// `AT+COPS` mode (0 automatic, 1 manual, 2 deregistered, 4 manual/automatic).
+    pub cops_mode: u8,
+    /// `AT+COPS` operator format (0 long, 1 short, 2 numeric).
+    pub cops_format: u8,
+}
+
+impl Default for Radio {
+    fn default() -> Self {
+        Radio { fun: 1, reg_urc: [0; 3], cops_mode: 0, cops_format: 0 }
+    }
+}
+
+/// The three registration commands, in `Radio::reg_urc` order.
+const REG_NAMES: [&str; 3] = ["+CREG", "+CGREG", "+CEREG"];
+
+/// What a family gives these commands.
+pub trait Cellular: Sized + 'static {
+    /// Its radio state.
+    fn radio(&self) -> &Radio;
+    /// Its radio state, to change.
+    fn radio_mut(&mut self) -> &mut Radio;
+    /// The configured network.
+    fn network(&self) -> &Network;
+    /// Whether `+COPS?` reports the access technology (2G modules print only the operator).
+    fn cops_act(&self) -> bool {
+        true
+    }
+    /// The failure a bad value gets (the family's `ERROR` or `+CME ERROR`).
+    fn bad(&self) -> Failure;
+    /// Registration came (`true`) or went: the family's bearers follow.
+    fn registration(&mut self, registered: bool, io: &mut Io);
+
+    /// Whether the module is registered on the network.
+    fn registered(&self) -> bool {
+        let r = self.radio();
+        r.fun == 1 && r.cops_mode != 2 && self.network().registered
+    }
+}
+
+/// The commands, for a family's tables.
+pub const fn commands<S: Cellular>() -> [Entry<S>; 7] {
+    [
+        Entry::new("+CPIN").test_ok().read(cpin_read::<S>).write(cpin_write),
+        Entry::new("+CSQ").test("+CSQ: (0-31,99),(0-7,99)").exec(csq::<S>),
+        Entry::new("+CREG").test("+CREG: (0-2)").read(reg_read::<S>).write(reg_write::<S>),
+        Entry::new("+CGREG").test("+CGREG: (0-2)").read(reg_read::<S>).write(reg_write::<S>),
+        Entry::new("+CEREG").test("+CEREG: (0-2,4)").read(reg_read::<S>).write(reg_write::<S>),
+        Entry::new("+COPS").test_with(cops_test::<S>).read(cops_read::<S>).write(cops_write::<S>),
+        Entry::new("+CFUN").test("+CFUN: (0-1,4-7),(0-1)").read(cfun_read::<S>).write(cfun_write::<S>),
+    ]
+}
+
+fn info(ctx: &mut Ctx<'_, '_>, text: &str) -> Outcome {
+    ctx.rsp.line(text);
+    Ok(Reply::Ok)
+}
+
+fn cpin_read<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let state = if s.radio().fun == 0 { "NOT READY" } else { "READY" };
+    info(ctx, &format!("+CPIN: {state}"))
+}
+
+/// `AT+CPIN=<pin>`: the SIM asks for no PIN, so there is nothing to enter (CME 3, "operation
+/// not allowed").
+fn cpin_write<S>(_: &mut S, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    Err(Failure::Cme(3))
+}
+
+fn csq<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let n = s.network();
+    let (rssi, ber) = if s.registered() { (n.rssi, n.ber) } else { (99, 99) };
+    info(ctx, &format!("+CSQ: {rssi},{ber}"))
+}
+
+/// Index of a registration command in `Radio::reg_urc`.
+fn reg_index(cmd: &Command) -> usize {
+    REG_NAMES.iter().position(|n| *n == cmd.name).unwrap_or(0)
+}
+
+fn reg_read<S: Cellular>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let n = s.radio().reg_urc[reg_index(cmd)];
+    info(ctx, &format!("{}: {},{}", cmd.name, n, reg_status(s, n)))
+}
+
+fn reg_write<S: Cellular>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let bad = s.bad();
+    let max = if cmd.name == "+CEREG" { 4 } else { 2 };
+    let n = Args::of(cmd, bad).opt_uint(0, 0..=max)?.unwrap_or(0);
+    if n == 3 {
+        return Err(bad);
+    }
+    s.radio_mut().reg_urc[reg_index(cmd)] = n as u8;
+    Ok(Reply::Ok)
+}
+
+fn cops_test<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let n = s.network();
+    let list = if s.radio().fun == 1 && n.registered {
+        format!("(2,\"{}\",\"{}\",\"{}\",{})", n.operator, n.operator_short, n.plmn, n.act)
+    } else {
+        String::new()
+    };
+    info(ctx, &format!("+COPS: {list},,(0-4),(0-2)"))
+}
+
+fn cops_read<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let r = s.radio();
+    let line = match (s.registered(), s.cops_act()) {
+        (true, true) => format!("+COPS: {},{},\"{}\",{}", r.cops_mode, r.cops_format, operator(s), s.network().act),
+        (true, false) => format!("+COPS: {},{},\"{}\"", r.cops_mode, r.cops_format, operator(s)),
+        (false, _) => format!("+COPS: {}", r.cops_mode),
+    };
+    info(ctx, &line)
+}
+
+fn cops_write<S: Cellular>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let bad = s.bad();
+    let a = Args::of(cmd, bad);
+    a.count(1..=4)?;
+    let mode = a.uint(0, 0..=4)? as u8;
+    let format = a.opt_uint(1, 0..=2)?.map(|f| f as u8);
+    let was = s.registered();
+    match mode {
+        3 => s.radio_mut().cops_format = format.ok_or(bad)?,
+        1 | 4 => {
+            let format = format.ok_or(bad)?;
+            let wanted = a.text(2, 64)?;
+            if !wanted.eq_ignore_ascii_case(operator_in(s.network(), format)) && mode == 1 {
+                return Err(Failure::Cme(30));
+            }
+            let r = s.radio_mut();
+            (r.cops_format, r.cops_mode) = (format, mode);
+        }
+        _ => {
+            let r = s.radio_mut();
+            if let Some(f) = format {
+                r.cops_format = f;
+            }
+            r.cops_mode = mode;
+        }
+    }
+    registration_changed(s, was, ctx.io);
+    Ok(Reply::Ok)
+}
+
+fn cfun_read<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    info(ctx, &format!("+CFUN: {}", s.radio().fun))
+}
+
+fn cfun_write<S: Cellular>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let bad = s.bad();
+    let a = Args::of(cmd, bad);
+    a.count(1..=2)?;
+    let fun = a.uint(0, 0..=7)? as u8;
+    let reset = a.opt_uint(1, 0..=1)?.unwrap_or(0) == 1;
+    match (fun, reset) {
+        (1, true) | (6, _) => {
+            ctx.io.reboot();
+            return Ok(Reply::Ok);
+        }
+        (0 | 1 | 4, false) => {}
+        _ => return Err(bad),
+    }
+    let (old, was) = (s.radio().fun, s.registered());
+    if fun == old {
+        return Ok(Reply::Ok);
+    }
+    s.radio_mut().fun = fun;
+    if fun == 0 {
+        ctx.rsp.line("+CPIN: NOT READY");
+    }
+    if old == 0 {
+        ctx.io.urc("+CPIN: READY");
+    }
+    registration_changed(s, was, ctx.io);
+    Ok(Reply::Ok)
+}
+
+/// The operator in the current `+COPS` format.
+fn operator<S: Cellular>(s: &S) -> &str {
+    operator_in(s.network(), s.radio().cops_format)
+}
+
+fn operator_in(n: &Network, format: u8) -> &str {
+    match format {
+        1 => &n.operator_short,
+        2 => &n.plmn,
+        _ => &n.operator,
+    }
+}
+
+/// `<stat>` of `+CREG` and friends, with location when the URC mode asks for it.
+fn reg_status<S: Cellular>(s: &S, n: u8) -> String {
+    let stat = u8::from(s.registered());
+    let net = s.network();
+    if n >= 2 && stat == 1 { format!("{stat},\"{}\",\"{}\",{}", net.tac, net.cell, net.act) } else { stat.to_string() }
+}
+
+/// After anything that may change registration: URCs for hosts that asked for them, and the
+/// family's bearers follow.
+pub fn registration_changed<S: Cellular>(s: &mut S, was: bool, io: &mut Io) {
+    let now = s.registered();
+    if now == was {
+        return;
+    }
+    for (i, name) in REG_NAMES.iter().enumerate() {
+        let n = s.radio().reg_urc[i];
+        if n > 0 {
+            io.urc(format!("{name}: {}", reg_status(s, n)));
+        }
+    }
+    s.registration(now, io);
+}
