@@ -105,6 +105,9 @@ pub struct Identity {
     /// Overrides the family's `ATI` answer, e.g. `SIM800 R13.08` (host libraries that look for
     /// an older firmware name recognise the module by it).
     pub ati: Option<String>,
+    /// The SIM's PIN, if it asks for one at power-on (`+CPIN: SIM PIN` until `AT+CPIN="<pin>"`);
+    /// none by default.
+    pub sim_pin: Option<String>,
 }
 
 impl Default for Identity {
@@ -115,6 +118,7 @@ impl Default for Identity {
             iccid: "89860318760012345671".into(),
             revision: None,
             ati: None,
+            sim_pin: None,
         }
     }
 }

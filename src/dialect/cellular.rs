@@ -13,7 +13,7 @@ use vmodem_at::{Command, Failure, Reply};
 
 use super::args::Args;
 use super::{Ctx, Entry, Io, Outcome};
-use crate::config::Network;
+use crate::config::{Identity, Network};
 
 /// The radio and registration state.
 #[derive(Debug, Clone)]
@@ -26,11 +26,14 @@ pub struct Radio {
     pub cops_mode: u8,
     /// `AT+COPS` operator format (0 long, 1 short, 2 numeric).
     pub cops_format: u8,
+    /// The SIM waits for its PIN (`identity.sim_pin`): no registration until `AT+CPIN`.
+    pub pin_locked: bool,
 }
 
-impl Default for Radio {
-    fn default() -> Self {
-        Radio { fun: 1, reg_urc: [0; 3], cops_mode: 0, cops_format: 0 }
+impl Radio {
+    /// The power-on state: full functionality, the SIM locked if it has a PIN.
+    pub fn new(identity: &Identity) -> Self {
+        Radio { fun: 1, reg_urc: [0; 3], cops_mode: 0, cops_format: 0, pin_locked: identity.sim_pin.is_some() }
     }
 }
 
@@ -41,6 +44,8 @@ const REG_NAMES: [&str; 3] = ["+CREG", "+CGREG", "+CEREG"];
 pub trait Cellular: Sized + 'static {
     /// Its radio state.
     fn radio(&self) -> &Radio;
+    /// The SIM's PIN, if it has one.
+    fn sim_pin(&self) -> Option<&str>;
     /// Its radio state, to change.
     fn radio_mut(&mut self) -> &mut Radio;
     /// The configured network.
@@ -57,14 +62,14 @@ pub trait Cellular: Sized + 'static {
     /// Whether the module is registered on the network.
     fn registered(&self) -> bool {
         let r = self.radio();
-        r.fun == 1 && r.cops_mode != 2 && self.network().registered
+        r.fun == 1 && !r.pin_locked && r.cops_mode != 2 && self.network().registered
     }
 }
 
 /// The commands, for a family's tables.
 pub const fn commands<S: Cellular>() -> [Entry<S>; 7] {
     [
-        Entry::new("+CPIN").test_ok().read(cpin_read::<S>).write(cpin_write),
+        Entry::new("+CPIN").test_ok().read(cpin_read::<S>).write(cpin_write::<S>),
         Entry::new("+CSQ").test("+CSQ: (0-31,99),(0-7,99)").exec(csq::<S>),
         Entry::new("+CREG").test("+CREG: (0-2)").read(reg_read::<S>).write(reg_write::<S>),
         Entry::new("+CGREG").test("+CGREG: (0-2)").read(reg_read::<S>).write(reg_write::<S>),
@@ -80,14 +85,31 @@ fn info(ctx: &mut Ctx<'_, '_>, text: &str) -> Outcome {
 }
 
 fn cpin_read<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    let state = if s.radio().fun == 0 { "NOT READY" } else { "READY" };
+    let r = s.radio();
+    let state = match (r.fun, r.pin_locked) {
+        (0, _) => "NOT READY",
+        (_, true) => "SIM PIN",
+        _ => "READY",
+    };
     info(ctx, &format!("+CPIN: {state}"))
 }
 
-/// `AT+CPIN=<pin>`: the SIM asks for no PIN, so there is nothing to enter (CME 3, "operation
-/// not allowed").
-fn cpin_write<S>(_: &mut S, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    Err(Failure::Cme(3))
+/// `AT+CPIN="<pin>"`: unlocks a SIM that waits for its PIN (CME 16, "incorrect password", for
+/// a wrong one); with nothing to unlock, CME 3 ("operation not allowed").
+fn cpin_write<S: Cellular>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, s.bad());
+    a.count(1..=2)?;
+    let pin = a.text(0, 16)?;
+    if !s.radio().pin_locked {
+        return Err(Failure::Cme(3));
+    }
+    if s.sim_pin() != Some(pin) {
+        return Err(Failure::Cme(16));
+    }
+    let was = s.registered();
+    s.radio_mut().pin_locked = false;
+    registration_changed(s, was, ctx.io);
+    Ok(Reply::Ok)
 }
 
 fn csq<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {

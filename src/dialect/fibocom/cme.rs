@@ -8,6 +8,8 @@ pub fn text(code: u16) -> Option<&'static str> {
 
 /// "Operation not supported": a form the command does not have.
 pub const NOT_SUPPORTED: u16 = 4;
+/// "SIM PIN required".
+pub const SIM_PIN_REQUIRED: u16 = 11;
 /// "Incorrect parameters".
 pub const BAD_PARAMETERS: u16 = 50;
 /// "TCPIP service not in correct state": an FTP command without its session, a second

@@ -6,6 +6,8 @@
 //! Choices where the sources are silent, documented in detail next to each command:
 //! - Power-on: echo on, `AT+CMEE=0`, a 1024-character command line (the UNISOC reference
 //!   configuration); no boot URCs.
+//! - While the SIM waits for its PIN (`identity.sim_pin`), every form of the FTP commands and
+//!   of `AT+MIPCALL` is CME 11 ("SIM PIN required"; the seed marks them "Pin Restricted").
 //! - An unknown command is `ERROR`; a form a command does not have is CME 4 ("operation not
 //!   supported"), a bad parameter CME 50 ("Incorrect parameters"): plain `ERROR` with
 //!   `AT+CMEE=0`, as always.
@@ -90,7 +92,7 @@ impl Fibocom {
     pub fn new(config: &ModemConfig) -> Self {
         Fibocom {
             config: config.clone(),
-            radio: Radio::default(),
+            radio: Radio::new(&config.identity),
             call: mipcall::Call::default(),
             ftp: ftp::Ftp::default(),
             next_job: 0,
@@ -111,6 +113,10 @@ impl Cellular for Fibocom {
 
     fn radio_mut(&mut self) -> &mut Radio {
         &mut self.radio
+    }
+
+    fn sim_pin(&self) -> Option<&str> {
+        self.config.identity.sim_pin.as_deref()
     }
 
     fn network(&self) -> &Network {
@@ -143,6 +149,9 @@ impl Dialect for Fibocom {
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
         if let Some(reply) = v250::execute(&V250_ROW, cmd, rsp) {
             return reply;
+        }
+        if self.radio.pin_locked && (cmd.name.starts_with("+FTP") || cmd.name == "+MIPCALL") {
+            return Reply::Error(Failure::Cme(cme::SIM_PIN_REQUIRED));
         }
         if self.ftp_refuses(cmd) {
             return Reply::Error(Failure::Cme(cme::WRONG_STATE));

@@ -95,6 +95,10 @@ impl Cellular for Simcom {
         &mut self.radio
     }
 
+    fn sim_pin(&self) -> Option<&str> {
+        self.config.identity.sim_pin.as_deref()
+    }
+
     fn network(&self) -> &Network {
         &self.config.network
     }

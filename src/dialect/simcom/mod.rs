@@ -101,7 +101,7 @@ impl Simcom {
         Simcom {
             profile,
             config: config.clone(),
-            radio: crate::dialect::cellular::Radio::default(),
+            radio: crate::dialect::cellular::Radio::new(&config.identity),
             bearers: bearer::Bearers::new(&config.network.apn),
             sapbr: sapbr::Sapbr::default(),
             gprs: gprs::Gprs::default(),
