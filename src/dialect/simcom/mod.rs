@@ -123,6 +123,7 @@ impl Simcom {
     /// A bearer went down; sessions over it end.
     fn bearer_lost(&mut self, cid: u8, io: &mut Io) {
         self.ftp_bearer_lost(cid, io);
+        self.http_bearer_lost(cid, io);
     }
 
     /// Whether the bearer an application's CID names is up: a `AT+CNACT` context or a

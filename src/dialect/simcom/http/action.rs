@@ -50,7 +50,8 @@ pub(super) fn action(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Ou
     let request = request(s, method, progress.clone());
     let job = s.new_job();
     ctx.io.request(Request::Http { job, request });
-    s.http.running = Some(Running { job, method, progress });
+    let cid = s.http.params.cid;
+    s.http.running = Some(Running { job, cid, method, progress });
     Ok(Reply::Ok)
 }
 
@@ -119,6 +120,14 @@ pub(super) fn status(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outc
 }
 
 impl Simcom {
+    /// The bearer `cid` went down: a request over it ends with 601.
+    pub(in crate::dialect::simcom) fn http_bearer_lost(&mut self, cid: u8, io: &mut Io) {
+        if let Some(running) = self.http.running.take_if(|r| r.cid == cid) {
+            io.cancel(running.job);
+            io.urc(result(self, running.method, NETWORK, 0));
+        }
+    }
+
     /// The running action ended: keep the response and report it.
     pub(in crate::dialect::simcom) fn http_done(
         &mut self,

@@ -9,7 +9,8 @@
 //! - Every command but `AT+HTTPINIT` needs the service initialised, otherwise `ERROR`; a
 //!   second `AT+HTTPINIT` is `ERROR` (host libraries send `AT+HTTPTERM` first for that reason).
 //! - `AT+HTTPACTION` without a URL is `ERROR`; while one runs, `OK` and then status 604
-//!   (stack busy); with the CID's bearer closed, `OK` and then 601.
+//!   (stack busy); with the CID's bearer closed, `OK` and then 601; a bearer that closes while
+//!   the request runs ends it with 601 too.
 //! - One buffer, the manual's 319488 bytes (`[http] buffer`), holds the body: `AT+HTTPDATA`
 //!   fills it, a response replaces it, `AT+HTTPREAD` reads it. A response body beyond it is 602
 //!   (no memory) with the real length, never a body cut short.
@@ -72,6 +73,8 @@ impl Default for Params {
 #[derive(Debug)]
 struct Running {
     job: JobId,
+    /// The bearer it runs over.
+    cid: u8,
     method: HttpMethod,
     progress: HttpProgress,
 }
