@@ -1,6 +1,7 @@
-//! The 3GPP TS 27.007 commands every family answers alike: `+CPIN?`, `+CSQ`, `+CREG`,
-//! `+CGREG`, `+CEREG`, `+COPS`, `+CFUN`, over the radio state and the configured network. A
-//! family supplies its state through [`Cellular`] and puts [`commands`] in its tables.
+//! The 3GPP TS 27.007 commands every family answers alike: `+CPIN`, `+CSQ`, `+CREG`,
+//! `+CGREG`, `+CEREG`, `+COPS`, `+CFUN`, `+CGDCONT`, over the radio state, the PDP contexts
+//! and the configured network. A family supplies its state through [`Cellular`] and puts
+//! [`commands`] in its tables.
 //!
 //! Choices where the manuals are silent (documented with the SIM7080's seeds, kept for all):
 //! - `AT+CFUN=0` prints `+CPIN: NOT READY` before `OK` (seed 002 §4.2) and drops registration
@@ -37,6 +38,33 @@ impl Radio {
     }
 }
 
+/// One `AT+CGDCONT` PDP context.
+#[derive(Debug, Clone)]
+pub struct PdpContext {
+    /// Its id.
+    pub cid: u8,
+    /// `IP`, `IPV6`, `IPV4V6` or `Non-IP`.
+    pub pdp_type: String,
+    /// Its APN.
+    pub apn: String,
+    /// Whether it is active (`AT+CGACT`).
+    pub active: bool,
+}
+
+impl PdpContext {
+    /// The contexts at power-on: 1 on the network's APN and active (the LTE default bearer),
+    /// 2 defined and inactive, as seed 002's `AT+CGACT?` shows.
+    pub fn power_on(apn: &str) -> Vec<PdpContext> {
+        vec![
+            PdpContext { cid: 1, pdp_type: "IP".into(), apn: apn.into(), active: true },
+            PdpContext { cid: 2, pdp_type: "IPV4V6".into(), apn: String::new(), active: false },
+        ]
+    }
+}
+
+/// The PDP types `AT+CGDCONT` takes.
+const PDP_TYPES: &[&str] = &["IP", "IPV6", "IPV4V6", "Non-IP"];
+
 /// The three registration commands, in `Radio::reg_urc` order.
 const REG_NAMES: [&str; 3] = ["+CREG", "+CGREG", "+CEREG"];
 
@@ -50,6 +78,8 @@ pub trait Cellular: Sized + 'static {
     fn radio_mut(&mut self) -> &mut Radio;
     /// The configured network.
     fn network(&self) -> &Network;
+    /// The PDP contexts, by cid.
+    fn contexts(&mut self) -> &mut Vec<PdpContext>;
     /// Whether `+COPS?` reports the access technology (2G modules print only the operator).
     fn cops_act(&self) -> bool {
         true
@@ -67,7 +97,7 @@ pub trait Cellular: Sized + 'static {
 }
 
 /// The commands, for a family's tables.
-pub const fn commands<S: Cellular>() -> [Entry<S>; 7] {
+pub const fn commands<S: Cellular>() -> [Entry<S>; 8] {
     [
         Entry::new("+CPIN").test_ok().read(cpin_read::<S>).write(cpin_write::<S>),
         Entry::new("+CSQ").test("+CSQ: (0-31,99),(0-7,99)").exec(csq::<S>),
@@ -76,6 +106,7 @@ pub const fn commands<S: Cellular>() -> [Entry<S>; 7] {
         Entry::new("+CEREG").test("+CEREG: (0-2,4)").read(reg_read::<S>).write(reg_write::<S>),
         Entry::new("+COPS").test_with(cops_test::<S>).read(cops_read::<S>).write(cops_write::<S>),
         Entry::new("+CFUN").test("+CFUN: (0-1,4-7),(0-1)").read(cfun_read::<S>).write(cfun_write::<S>),
+        Entry::new("+CGDCONT").test_with(cgdcont_test).read(cgdcont_read::<S>).write(cgdcont_write::<S>),
     ]
 }
 
@@ -219,6 +250,45 @@ fn cfun_write<S: Cellular>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> O
         ctx.io.urc("+CPIN: READY");
     }
     registration_changed(s, was, ctx.io);
+    Ok(Reply::Ok)
+}
+
+fn cgdcont_test<S>(_: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    for t in PDP_TYPES {
+        ctx.rsp.line(format!("+CGDCONT: (1-15),\"{t}\",,,(0-2),(0-4),(0)"));
+    }
+    Ok(Reply::Ok)
+}
+
+fn cgdcont_read<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    for p in s.contexts().iter() {
+        ctx.rsp.line(format!("+CGDCONT: {},\"{}\",\"{}\",\"\",0,0,0", p.cid, p.pdp_type, p.apn));
+    }
+    Ok(Reply::Ok)
+}
+
+/// `AT+CGDCONT=<cid>[,<type>[,<apn>[,...]]]`: defines (or with only the cid, removes) a context.
+fn cgdcont_write<S: Cellular>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    let a = Args::of(cmd, s.bad());
+    a.count(1..=8)?;
+    let cid = a.uint(0, 1..=15)? as u8;
+    let pdp = s.contexts();
+    let at = pdp.binary_search_by_key(&cid, |p| p.cid);
+    if a.len() == 1 {
+        if let Ok(i) = at {
+            pdp.remove(i);
+        }
+        return Ok(Reply::Ok);
+    }
+    let pdp_type = PDP_TYPES[a.choice(1, PDP_TYPES)?].to_string();
+    let apn = a.opt_text(2, 99)?.unwrap_or("").to_string();
+    for i in 3..a.len() {
+        a.opt_uint(i, 0..=4)?;
+    }
+    match at {
+        Ok(i) => (pdp[i].pdp_type, pdp[i].apn) = (pdp_type, apn),
+        Err(i) => pdp.insert(i, PdpContext { cid, pdp_type, apn, active: false }),
+    }
     Ok(Reply::Ok)
 }
 

@@ -24,7 +24,6 @@ const INVALID_OPERATION: u16 = 2004;
 #[derive(Debug, Clone, Default)]
 pub struct Call {
     active: bool,
-    apn: String,
 }
 
 impl Call {
@@ -50,14 +49,14 @@ fn write(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, Failure::Cme(cme::BAD_PARAMETERS));
     a.count(1..=4)?;
     let up = a.uint(0, 0..=1)? == 1;
-    let apn = a.opt_text(1, 99)?;
+    // The APN and login are checked; the emulated network takes any.
+    a.opt_text(1, 99)?;
     a.opt_text(2, 64)?;
     a.opt_text(3, 64)?;
     if up {
         if s.call.active {
             return Err(Failure::Cme(INVALID_OPERATION));
         }
-        s.call.apn = apn.unwrap_or_default().to_string();
         s.call.active = s.registered();
         let urc = if s.call.active { format!("+MIPCALL: {}", s.config.network.ip) } else { "+MIPCALL: 0".into() };
         ctx.io.urc(urc);

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Command, DataEnd, Dte, Failure, Form, Limits, Reply, Response, Settings, v250};
 
-use super::cellular::{self, Cellular, Radio};
+use super::cellular::{self, Cellular, PdpContext, Radio};
 use super::{Ctx, Dialect, Io, table};
 use crate::config::{ModemConfig, Network};
 use crate::service::{Event, JobId};
@@ -31,6 +31,8 @@ use crate::service::{Event, JobId};
 pub struct Fibocom {
     config: ModemConfig,
     radio: Radio,
+    /// `AT+CGDCONT` contexts.
+    contexts: Vec<PdpContext>,
     call: mipcall::Call,
     ftp: ftp::Ftp,
     next_job: JobId,
@@ -93,6 +95,7 @@ impl Fibocom {
         Fibocom {
             config: config.clone(),
             radio: Radio::new(&config.identity),
+            contexts: PdpContext::power_on(&config.network.apn),
             call: mipcall::Call::default(),
             ftp: ftp::Ftp::default(),
             next_job: 0,
@@ -121,6 +124,10 @@ impl Cellular for Fibocom {
 
     fn network(&self) -> &Network {
         &self.config.network
+    }
+
+    fn contexts(&mut self) -> &mut Vec<PdpContext> {
+        &mut self.contexts
     }
 
     fn bad(&self) -> Failure {

@@ -16,7 +16,7 @@ use vmodem_at::{Command, Failure, Reply};
 
 use super::{Bearer, Simcom, cmd};
 use crate::dialect::args::Args;
-use crate::dialect::cellular::Cellular;
+use crate::dialect::cellular::{Cellular, PdpContext};
 use crate::dialect::{Ctx, Io, Outcome};
 
 /// Application network contexts (`AT+CNACT` indexes 0 to 3).
@@ -35,15 +35,6 @@ pub struct AppContext {
     auth: u8,
 }
 
-/// One `AT+CGDCONT` PDP context.
-#[derive(Debug, Clone)]
-struct Pdp {
-    cid: u8,
-    pdp_type: String,
-    apn: String,
-    active: bool,
-}
-
 /// The bearer state.
 #[derive(Debug, Clone)]
 pub struct Bearers {
@@ -52,20 +43,13 @@ pub struct Bearers {
     /// `AT+CNACT` contexts.
     pub apps: [AppContext; APP_CONTEXTS],
     /// `AT+CGDCONT` contexts, by cid.
-    pdp: Vec<Pdp>,
+    pub(super) pdp: Vec<PdpContext>,
 }
 
 impl Bearers {
     /// The power-on state: attached, PDP context 1 on the network's APN.
     pub fn new(apn: &str) -> Self {
-        Bearers {
-            attached: true,
-            apps: Default::default(),
-            pdp: vec![
-                Pdp { cid: 1, pdp_type: "IP".into(), apn: apn.into(), active: true },
-                Pdp { cid: 2, pdp_type: "IPV4V6".into(), apn: String::new(), active: false },
-            ],
-        }
+        Bearers { attached: true, apps: Default::default(), pdp: PdpContext::power_on(apn) }
     }
 
     /// Whether application context `idx` is active (FTP needs its FTPCID context up).
@@ -85,13 +69,9 @@ pub(super) const APP_NETWORK: &[crate::dialect::Entry<Simcom>] = &[
 /// The 3GPP packet-domain commands.
 pub(super) const PACKET: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CGATT").test("+CGATT: (0,1)").read(cgatt_read).write(cgatt_write),
-    cmd("+CGDCONT").test_with(cgdcont_test).read(cgdcont_read).write(cgdcont_write),
     cmd("+CGACT").test("+CGACT: (0,1)").read(cgact_read).write(cgact_write),
     cmd("+CGNAPN").test("+CGNAPN: (0,1),120").exec(cgnapn),
 ];
-
-/// The PDP types `AT+CGDCONT` takes on the SIM7080.
-const PDP_TYPES: &[&str] = &["IP", "IPV6", "IPV4V6", "Non-IP"];
 
 /// Whether the family has the SIM7000's single-context `AT+CNACT`.
 fn single_context(s: &Simcom) -> bool {
@@ -201,44 +181,6 @@ fn cgatt_write(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome 
     s.bearers.attached = attach;
     if attach {
         s.network_up();
-    }
-    Ok(Reply::Ok)
-}
-
-fn cgdcont_test(_: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    for t in PDP_TYPES {
-        ctx.rsp.line(format!("+CGDCONT: (1-15),\"{t}\",,,(0-2),(0-4),(0)"));
-    }
-    Ok(Reply::Ok)
-}
-
-fn cgdcont_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    for p in &s.bearers.pdp {
-        ctx.rsp.line(format!("+CGDCONT: {},\"{}\",\"{}\",\"\",0,0,0", p.cid, p.pdp_type, p.apn));
-    }
-    Ok(Reply::Ok)
-}
-
-fn cgdcont_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
-    a.count(1..=8)?;
-    let cid = a.uint(0, 1..=15)? as u8;
-    let pdp = &mut s.bearers.pdp;
-    let at = pdp.binary_search_by_key(&cid, |p| p.cid);
-    if a.len() == 1 {
-        if let Ok(i) = at {
-            pdp.remove(i);
-        }
-        return Ok(Reply::Ok);
-    }
-    let pdp_type = PDP_TYPES[a.choice(1, PDP_TYPES)?].to_string();
-    let apn = a.opt_text(2, 99)?.unwrap_or("").to_string();
-    for i in 3..a.len() {
-        a.opt_uint(i, 0..=4)?;
-    }
-    match at {
-        Ok(i) => (pdp[i].pdp_type, pdp[i].apn) = (pdp_type, apn),
-        Err(i) => pdp.insert(i, Pdp { cid, pdp_type, apn, active: false }),
     }
     Ok(Reply::Ok)
 }

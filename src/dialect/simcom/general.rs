@@ -10,7 +10,7 @@ use vmodem_at::{Command, Failure, Form, Reply};
 use super::{Simcom, cmd};
 use crate::config::Network;
 use crate::dialect::args::Args;
-use crate::dialect::cellular::{Cellular, Radio};
+use crate::dialect::cellular::{Cellular, PdpContext, Radio};
 use crate::dialect::{Ctx, Io, Outcome};
 
 /// "SIM powered down": what SIM commands answer while CFUN is 0.
@@ -101,6 +101,10 @@ impl Cellular for Simcom {
 
     fn network(&self) -> &Network {
         &self.config.network
+    }
+
+    fn contexts(&mut self) -> &mut Vec<PdpContext> {
+        &mut self.bearers.pdp
     }
 
     fn cops_act(&self) -> bool {
