@@ -2,7 +2,7 @@
 //! `AT+FTPCLOSE` runs on): one login, then directory walks, uploads (at an offset too),
 //! downloads, listings and one-shot commands in any order, one at a time, then QUIT; against
 //! the embedded libunftp server, vsftpd and proftpd, with what reached the server checked on
-//! its disk.
+//! its disk; the control lines after the login are reported as trace events.
 
 #[path = "support/at_host.rs"]
 mod at_host;
@@ -27,6 +27,8 @@ const EVENT_WAIT: Duration = Duration::from_secs(30);
 struct Held {
     work: Option<mpsc::Sender<SessionWork>>,
     events: mpsc::Receiver<Event>,
+    /// The control lines the session reported, in order.
+    trace: Vec<String>,
 }
 
 impl Held {
@@ -35,17 +37,21 @@ impl Held {
         let (work_tx, work_rx) = mpsc::channel(4);
         let (events_tx, events) = mpsc::channel(64);
         tokio::spawn(vmodem::service::job::run_held(Net::default(), 7, config, work_rx, events_tx));
-        Held { work: Some(work_tx), events }
+        Held { work: Some(work_tx), events, trace: Vec::new() }
     }
 
+    /// The next event that is not a trace line (those are kept in `trace`).
     async fn event(&mut self) -> JobEvent {
-        match tokio::time::timeout(EVENT_WAIT, self.events.recv()).await {
-            Ok(Some(event)) => {
-                assert_eq!(event.job, 7);
-                event.kind
+        loop {
+            match tokio::time::timeout(EVENT_WAIT, self.events.recv()).await {
+                Ok(Some(Event { kind: JobEvent::Trace(line), .. })) => self.trace.push(line.text),
+                Ok(Some(event)) => {
+                    assert_eq!(event.job, 7);
+                    return event.kind;
+                }
+                Ok(None) => panic!("the session's task ended without a word"),
+                Err(_) => panic!("no event within {EVENT_WAIT:?}"),
             }
-            Ok(None) => panic!("the session's task ended without a word"),
-            Err(_) => panic!("no event within {EVENT_WAIT:?}"),
         }
     }
 
@@ -146,8 +152,13 @@ async fn walk(server: Server) {
 
     // A refusal is one operation's failure; the session goes on.
     assert!(s.command(FtpOp::ChangeDir("no-such-dir".into())).await.is_err());
-    assert_eq!(s.command(FtpOp::WorkingDir).await.unwrap(), Value::Text(remote));
+    assert_eq!(s.command(FtpOp::WorkingDir).await.unwrap(), Value::Text(remote.clone()));
     s.close().await;
+    // Every control line after the login was reported, in order, QUIT last; the login itself
+    // (and so the password) never was.
+    assert_eq!(s.trace.first().map(String::as_str), Some(format!("CWD {remote}").as_str()));
+    assert!(s.trace.iter().any(|l| l.starts_with("221")), "{:?}", s.trace);
+    assert!(!s.trace.iter().any(|l| l.starts_with("USER") || l.starts_with("PASS")), "{:?}", s.trace);
 }
 
 /// A refused login ends the job with the password error, and no work is taken.
