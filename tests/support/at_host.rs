@@ -7,8 +7,15 @@
 //!
 //! Lines are split on LF with trailing CRs dropped and empty lines skipped, which reads both
 //! the ATV1 framing (`<CR><LF>text<CR><LF>`) and an echoed command (`AT...<CR>`). A line
-//! counts as a URC if [`is_urc`] says so; URCs are queued in arrival order and taken with
-//! [`AtHost::next_urc`], [`AtHost::wait_urc`] or [`AtHost::session_end`].
+//! counts as a URC if [`is_urc`] says so (or the rule set with [`AtHost::urc_rule`], such as
+//! [`is_fibocom_urc`] for the L610); URCs are queued in arrival order and taken with
+//! [`AtHost::next_urc`], [`AtHost::wait_urc`], [`AtHost::session_end`] or [`AtHost::outcome`].
+//!
+//! The Fibocom L610's FTP has its own shapes, served here too: results as URCs
+//! `+FTPxxx: 2,<text>` ... `+FTPxxx: 1` ([`AtHost::outcome`]), downloads in DLE/ETX data mode
+//! after `+FTPxxx: 2` ([`AtHost::data_mode_download`]), uploads in data mode
+//! ([`AtHost::data_mode_upload`]), and raw chunks answered with more lines after the data
+//! ([`AtHost::send_data_answer`]).
 //!
 //! Shared by several test files, each of which uses a part of it.
 #![allow(dead_code)]
@@ -19,7 +26,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout_at};
-use vmodem_at::dle::{ETX, Unescaper, escape_into};
+use vmodem_at::dle::{DLE, ETX, Unescaper, escape_into};
 
 /// How long one wait may last unless [`AtHost::wait`] is changed.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(30);
@@ -90,6 +97,42 @@ pub fn is_urc(line: &str) -> bool {
         || line == "SMS Ready"
 }
 
+/// Whether `line` is an unsolicited result code of the Fibocom L610: the bearer's
+/// `+MIPCALL: <ip|0>`, an FTP result `+FTPxxx: <0|1|2>[,<text>]` (`+FTPCWD: 1`,
+/// `+FTPPWD: 2,"/dir"`, `+FTPGET: 2`, `+FTPSTAT: 2,<line>`), or a `+FTPINFO:` trace. The read
+/// forms' answers look alike (`+FTPOPEN: 1` after `AT+FTPOPEN?`); [`AtHost::command`] takes a
+/// line named like its command as its answer.
+pub fn is_fibocom_urc(line: &str) -> bool {
+    let ftp_result = line.starts_with("+FTP")
+        && line.split_once(": ").is_some_and(|(_, rest)| {
+            let mut chars = rest.chars();
+            matches!(chars.next(), Some('0'..='2')) && matches!(chars.next(), None | Some(','))
+        });
+    ftp_result || line.starts_with("+MIPCALL: ") || line.starts_with("+FTPINFO: ")
+}
+
+/// How an L610 command ended: `+<NAME>: 1` (or `0`), after its `+<NAME>: 2[,<text>]` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// 1 success, 0 failure.
+    pub code: u8,
+    /// The text of each `+<NAME>: 2,<text>` line before it (empty for a bare `+<NAME>: 2`).
+    pub text: Vec<String>,
+}
+
+/// How an L610 transfer in data mode went ([`AtHost::data_mode_download`],
+/// [`AtHost::data_mode_upload`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streamed {
+    /// Whether `+<NAME>: 2` came and the line went into data mode (the stream then ran to its
+    /// ETX).
+    pub announced: bool,
+    /// Payload bytes (unescaped) received, or sent.
+    pub bytes: u64,
+    /// The result after the stream: 1 success, 0 failure.
+    pub code: u8,
+}
+
 /// An AT host on one byte stream (the host end of a `tokio::io::duplex`, a PTY, a socket).
 pub struct AtHost<S> {
     io: S,
@@ -101,6 +144,8 @@ pub struct AtHost<S> {
     pub wait: Duration,
     /// Whether `+NAME:value` lines are read as `+NAME: value`.
     spaced: bool,
+    /// Which lines are URCs ([`is_urc`] unless [`urc_rule`](Self::urc_rule) changed it).
+    urc: fn(&str) -> bool,
 }
 
 impl<S> fmt::Debug for AtHost<S> {
@@ -126,7 +171,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             urcs: VecDeque::new(),
             wait: DEFAULT_WAIT,
             spaced: false,
+            urc: is_urc,
         }
+    }
+
+    /// Tells URCs from response lines with `rule` from now on, for a family whose URCs
+    /// [`is_urc`] does not know (the L610: [`is_fibocom_urc`]).
+    pub fn urc_rule(&mut self, rule: fn(&str) -> bool) {
+        self.urc = rule;
     }
 
     /// Reads `+NAME:value` lines as `+NAME: value` from now on, as a host library for the
@@ -170,7 +222,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             if let Some(result) = final_result(&line) {
                 return Response { lines, result };
             }
-            if is_urc(&line) && !(name.starts_with('+') && line.starts_with(&own)) {
+            if (self.urc)(&line) && !(name.starts_with('+') && line.starts_with(&own)) {
                 self.urcs.push_back(line);
             } else {
                 lines.push(line);
@@ -191,7 +243,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
                 return lines;
             }
             assert!(final_result(&line).is_none(), "{cmd}: {line:?} came instead of {last:?} (after {lines:?})");
-            if is_urc(&line) {
+            if (self.urc)(&line) {
                 self.urcs.push_back(line);
             } else {
                 lines.push(line);
@@ -218,7 +270,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             return Some(urc);
         }
         let line = self.try_line(Instant::now() + within).await?;
-        assert!(is_urc(&line), "a line that is neither a URC nor part of a response arrived: {line:?}");
+        assert!((self.urc)(&line), "a line that is neither a URC nor part of a response arrived: {line:?}");
         Some(line)
     }
 
@@ -283,7 +335,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             if let Some(result) = final_result(&line) {
                 return Err(Response { lines: Vec::new(), result });
             }
-            assert!(is_urc(&line), "{cmd}: unexpected line {line:?} before {header:?}");
+            assert!((self.urc)(&line), "{cmd}: unexpected line {line:?} before {header:?}");
             self.urcs.push_back(line);
         };
         while self.buf.len() - self.start < k {
@@ -364,7 +416,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             if let Some(result) = final_result(&line) {
                 return Err(Response { lines: Vec::new(), result });
             }
-            assert!(is_urc(&line), "{cmd}: unexpected line {line:?} before +FTPPUT: 2,");
+            assert!((self.urc)(&line), "{cmd}: unexpected line {line:?} before +FTPPUT: 2,");
             self.urcs.push_back(line);
         };
         assert!((1..=data.len()).contains(&n), "{cmd}: the modem asked for {n} bytes");
@@ -378,28 +430,164 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
     /// `data` and checks the `OK` that ends the data phase. Returns the response if the
     /// command failed before its data phase, or the `ERROR` that ended it.
     pub async fn send_data(&mut self, cmd: &str, prompt: &str, data: &[u8]) -> Result<(), Response> {
+        let rsp = self.send_data_answer(cmd, prompt, data).await?;
+        match rsp.result {
+            Final::Ok => {
+                assert!(rsp.lines.is_empty(), "{cmd}: the data phase did not end with OK: {:?}", rsp.lines);
+                Ok(())
+            }
+            _ => Err(rsp),
+        }
+    }
+
+    /// Like [`send_data`](Self::send_data), for a command that may answer more lines after its
+    /// data before the final result (the L610's last `AT+FTPPUT` chunk: `+FTPPUT: 2,<len>`, the
+    /// bytes, `+FTPPUT: 1`, `OK`): returns those lines and the final result. A line named like
+    /// the command counts as its answer even if it looks like a URC; other URCs are queued.
+    /// Returns `Err` with the lines and result if the command ended before its data phase.
+    pub async fn send_data_answer(&mut self, cmd: &str, prompt: &str, data: &[u8]) -> Result<Response, Response> {
         self.send(cmd).await;
         let deadline = Instant::now() + self.wait;
+        let name = cmd.get(2..).unwrap_or("").split(['=', '?']).next().unwrap_or("");
+        let own = format!("{name}: ");
+        let mut lines = Vec::new();
         loop {
             let line = self.line(deadline, cmd).await;
             if line == prompt {
                 break;
             }
             if let Some(result) = final_result(&line) {
-                return Err(Response { lines: Vec::new(), result });
+                return Err(Response { lines, result });
             }
-            assert!(is_urc(&line), "{cmd}: unexpected line {line:?} before {prompt:?}");
+            if name.starts_with('+') && line.starts_with(&own) {
+                lines.push(line);
+                continue;
+            }
+            assert!((self.urc)(&line), "{cmd}: unexpected line {line:?} before {prompt:?}");
             self.urcs.push_back(line);
         }
+        assert!(lines.is_empty(), "{cmd}: {lines:?} came before {prompt:?}");
         self.write(data, cmd).await;
-        let line = self.line(deadline, cmd).await;
-        match final_result(&line) {
-            Some(result) if line != "OK" => Err(Response { lines: Vec::new(), result }),
-            _ => {
-                assert_eq!(line, "OK", "{cmd}: the data phase did not end with OK");
-                Ok(())
+        loop {
+            let line = self.line(deadline, cmd).await;
+            if let Some(result) = final_result(&line) {
+                return Ok(Response { lines, result });
+            }
+            if (self.urc)(&line) && !(name.starts_with('+') && line.starts_with(&own)) {
+                self.urcs.push_back(line);
+            } else {
+                lines.push(line);
             }
         }
+    }
+
+    /// Waits for the end of an L610 command `name` (`+FTPCWD`, `+FTPPWD`, `+FTPOPEN`...): its
+    /// `<name>: 2[,<text>]` lines, then `<name>: 1` or `<name>: 0`, within
+    /// [`wait`](Self::wait). URCs of other names are dropped.
+    pub async fn outcome(&mut self, name: &str) -> Outcome {
+        let prefix = format!("{name}: ");
+        let deadline = Instant::now() + self.wait;
+        let mut text = Vec::new();
+        loop {
+            let urc = self.wait_urc_until(&prefix, |_| true, deadline).await;
+            match &urc[prefix.len()..] {
+                "0" => return Outcome { code: 0, text },
+                "1" => return Outcome { code: 1, text },
+                "2" => text.push(String::new()),
+                rest => match rest.strip_prefix("2,") {
+                    Some(t) => text.push(t.to_string()),
+                    None => panic!("{name}: not a result: {urc:?}"),
+                },
+            }
+        }
+    }
+
+    /// Reads an L610 download in data mode (call it after `AT+FTPRETR` or `AT+FTPLIST`
+    /// answered `OK`): waits for `<name>: 2`, hands the bytes up to the bare ETX to `sink`
+    /// unescaped (every DLE must be followed by DLE or ETX: the module escapes exactly those),
+    /// then takes the result `<name>: <1|0>`. A result without `<name>: 2` first (the data
+    /// connection never opened) returns with `announced` false.
+    pub async fn data_mode_download(&mut self, name: &str, mut sink: impl FnMut(&[u8])) -> Streamed {
+        let what = format!("the {name} data mode stream");
+        let prefix = format!("{name}: ");
+        assert!(
+            !self.urcs.iter().any(|u| u.starts_with(&prefix)),
+            "{name}: a URC of the transfer was queued before its stream: {:?}",
+            self.urcs
+        );
+        let deadline = Instant::now() + self.wait;
+        loop {
+            let line = self.line(deadline, &what).await;
+            match line.strip_prefix(&prefix) {
+                Some("2") => break,
+                Some(code @ ("0" | "1")) => {
+                    return Streamed { announced: false, bytes: 0, code: code.parse().unwrap() };
+                }
+                Some(_) => panic!("{what}: unexpected {line:?}"),
+                None => {
+                    assert!((self.urc)(&line), "{what}: unexpected line {line:?}");
+                    self.urcs.push_back(line);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        let mut after_dle = false;
+        loop {
+            out.clear();
+            let mut ended = false;
+            let mut used = 0;
+            for &b in &self.buf[self.start..] {
+                used += 1;
+                if after_dle {
+                    assert!(b == DLE || b == ETX, "{what}: DLE followed by {b:#04x} after {bytes} bytes");
+                    after_dle = false;
+                    out.push(b);
+                } else if b == DLE {
+                    after_dle = true;
+                } else if b == ETX {
+                    ended = true;
+                    break;
+                } else {
+                    out.push(b);
+                }
+            }
+            self.start += used;
+            bytes += out.len() as u64;
+            sink(&out);
+            if ended {
+                break;
+            }
+            // Bounded: each fill must bring bytes within `wait`, or this panics.
+            self.fill(Instant::now() + self.wait, &what).await;
+        }
+        let end = self.outcome(name).await;
+        assert!(end.text.is_empty(), "{what}: {:?} after the ETX", end.text);
+        Streamed { announced: true, bytes, code: end.code }
+    }
+
+    /// Uploads `data` in L610 data mode (call it after `AT+FTPSTOR` answered `OK`): waits for
+    /// `<name>: 2`, sends the bytes DLE-escaped and the ETX, and returns the result that
+    /// follows. A result without `<name>: 2` first returns at once with `announced` false.
+    pub async fn data_mode_upload(&mut self, name: &str, data: &[u8]) -> Streamed {
+        let first = self.outcome_or_ready(name).await;
+        if first != "2" {
+            return Streamed { announced: false, bytes: 0, code: first.parse().unwrap() };
+        }
+        let mut stream = Vec::with_capacity(data.len() + data.len() / 8 + 1);
+        escape_into(data, &mut stream);
+        stream.push(ETX);
+        self.write(&stream, name).await;
+        let end = self.outcome(name).await;
+        Streamed { announced: true, bytes: data.len() as u64, code: end.code }
+    }
+
+    /// The value of the next `<name>: <0|1|2>` URC.
+    async fn outcome_or_ready(&mut self, name: &str) -> String {
+        let prefix = format!("{name}: ");
+        let is_result = |u: &str| matches!(&u[prefix.len()..], "0" | "1" | "2");
+        let urc = self.wait_urc_until(&prefix, is_result, Instant::now() + self.wait).await;
+        urc[prefix.len()..].to_string()
     }
 
     /// Runs an upload session to its end. Call it after `AT+FTPPUT=1` answered `OK`: each

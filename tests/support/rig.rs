@@ -139,7 +139,9 @@ impl Server {
         std::fs::read(self.path(name)).unwrap_or_default()
     }
 
-    /// A modem whose FTP server address leads to this server, bearer up, login and folder set.
+    /// A modem whose FTP server address leads to this server, bearer up, login and folder set:
+    /// the SIMCom families' parameters (FTPSERV, FTPUN, FTPPW, the GET and PUT paths), or for
+    /// the L610 its held session, logged in with the test's folder as working directory.
     pub async fn modem(&self) -> Rig {
         self.modem_with(self.addr, Vec::new()).await
     }
@@ -169,6 +171,10 @@ impl Server {
         let mut rig = Rig { host: AtHost::new(host), fs, _modem: AbortOnDrop(task) };
         let h = &mut rig.host;
         h.init().await;
+        if self.family == "l610" {
+            self.l610_login(h).await;
+            return rig;
+        }
         if self.family == "sim900" {
             h.add_colon_space();
         }
@@ -189,6 +195,21 @@ impl Server {
         h.ok(&format!("AT+FTPGETPATH=\"{}\"", self.remote)).await;
         h.ok(&format!("AT+FTPPUTPATH=\"{}\"", self.remote)).await;
         rig
+    }
+
+    /// The L610's bring-up, as its hosts do it: the bearer (`AT+MIPCALL=1,"CMNET"`, then
+    /// `+MIPCALL: <ip>`), the one login of the session (`AT+FTPOPEN`, then `+FTPOPEN: 1`), and
+    /// this test's folder as the working directory (`AT+FTPCWD`, then `+FTPCWD: 1`). The host
+    /// reads the L610's URCs ([`is_fibocom_urc`](crate::at_host::is_fibocom_urc)).
+    async fn l610_login(&self, h: &mut AtHost<DuplexStream>) {
+        h.urc_rule(crate::at_host::is_fibocom_urc);
+        h.ok("AT+MIPCALL=1,\"CMNET\"").await;
+        let call = h.wait_urc("+MIPCALL: ").await;
+        assert_ne!(call, "+MIPCALL: 0", "the bearer did not come up");
+        h.ok(&format!("AT+FTPOPEN=\"{FTP_HOST}\",\"{}\",\"{}\"", self.user, self.password)).await;
+        assert_eq!(h.outcome("+FTPOPEN").await.code, 1, "the login failed");
+        h.ok(&format!("AT+FTPCWD=\"{}\"", self.remote)).await;
+        assert_eq!(h.outcome("+FTPCWD").await.code, 1, "CWD to {} failed", self.remote);
     }
 }
 
