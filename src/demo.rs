@@ -79,28 +79,50 @@ impl Demo {
         [Redirect::new(SEED_SERVER, Some(21), self.ftp.addr()), Redirect::new(SEED_SERVER, Some(80), self.http.addr())]
     }
 
-    /// What to print so a newcomer can start: how to connect and a session to type.
-    pub fn banner(&self, line: &str) -> String {
+    /// What to print so a newcomer can start: how to connect to a modem of `family` and a
+    /// session to type, in that family's commands.
+    pub fn banner(&self, line: &str, family: &str) -> String {
+        let session: String = try_session(family).iter().map(|l| format!("  {l}\n")).collect();
         format!(
-            "vmodem demo: a SIMCom SIM7080 on {line}\n\
+            "vmodem demo: a {family} on {line}\n\
              FTP server {ftp} (also reachable as {SEED_SERVER}:21), user/password {SEED_LOGIN}, serving {dir}\n\
              HTTP server {http} (also reachable as {SEED_SERVER}:80), serving the same folder\n\
-             module file system (AT+CFS*) in {fs}\n\
+             module file system in {fs}\n\
              \n\
-             Try (each line ends with Enter):\n\
-             \x20 AT+CNACT=0,1\n\
-             \x20 AT+FTPCID=0\n\
-             \x20 AT+FTPSERV=\"{SEED_SERVER}\"\n\
-             \x20 AT+FTPUN=\"{SEED_LOGIN}\"\n\
-             \x20 AT+FTPPW=\"{SEED_LOGIN}\"\n\
-             \x20 AT+FTPGETNAME=\"simftp.txt\"\n\
-             \x20 AT+FTPGETPATH=\"/\"\n\
-             \x20 AT+FTPGET=1          (wait for +FTPGET: 1,1)\n\
-             \x20 AT+FTPGET=2,1024\n",
+             Try (each line ends with Enter):\n{session}",
             ftp = self.ftp.addr(),
             http = self.http.addr(),
             dir = self.dir.display(),
             fs = self.fs_root().display(),
         )
+    }
+}
+
+/// A first session for `family`: its bearer, then a download of the sample file.
+fn try_session(family: &str) -> Vec<String> {
+    let login = [
+        format!("AT+FTPSERV=\"{SEED_SERVER}\""),
+        format!("AT+FTPUN=\"{SEED_LOGIN}\""),
+        format!("AT+FTPPW=\"{SEED_LOGIN}\""),
+        "AT+FTPGETNAME=\"simftp.txt\"".into(),
+        "AT+FTPGETPATH=\"/\"".into(),
+        "AT+FTPGET=1          (wait for +FTPGET: 1,1)".into(),
+        "AT+FTPGET=2,1024".into(),
+    ];
+    match family.to_ascii_lowercase().as_str() {
+        "l610" => vec![
+            "AT+MIPCALL=1,\"CMNET\"   (wait for +MIPCALL: <ip>)".into(),
+            format!("AT+FTPOPEN=\"{SEED_SERVER}\",\"{SEED_LOGIN}\",\"{SEED_LOGIN}\"   (wait for +FTPOPEN: 1)"),
+            "AT+FTPGET=\"simftp.txt\"   (wait for +FTPGET: 1)".into(),
+            "AT+FTPRECV=1024".into(),
+            "AT+FTPCLOSE".into(),
+        ],
+        "sim7080" | "sim7070" | "sim7090" => {
+            ["AT+CNACT=0,1".into(), "AT+FTPCID=0".into()].into_iter().chain(login).collect()
+        }
+        _ => ["AT+SAPBR=3,1,\"APN\",\"CMNET\"".into(), "AT+SAPBR=1,1".into(), "AT+FTPCID=1".into()]
+            .into_iter()
+            .chain(login)
+            .collect(),
     }
 }

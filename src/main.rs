@@ -196,7 +196,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         (Links::single(link), "stdio".to_string())
     };
     match &demo {
-        Some(demo) => eprintln!("{}", demo.banner(&described)),
+        Some(demo) => eprintln!("{}", demo.banner(&described, &config.dialect)),
         None => eprintln!("vmodem: {} on {described}", config.dialect),
     }
     let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(config.net.faults.clone()));
