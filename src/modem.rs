@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, Response};
 
-use crate::dialect::{DataTimer, Dialect, Io, Unsolicited};
+use crate::dialect::{DataTimer, Dialect, Io, NetworkEvent, Unsolicited};
 use crate::net::Net;
 use crate::service::job::{run_ftp, run_held, run_http};
 use crate::service::{Event, JobId, Request};
@@ -22,6 +22,17 @@ const EVENT_QUEUE: usize = 256;
 /// Bytes read from the host at once.
 const READ_CHUNK: usize = 4096;
 
+/// Makes the emulated network act on a running modem ([`Modem::network_handle`]).
+#[derive(Debug, Clone)]
+pub struct NetworkHandle(mpsc::UnboundedSender<NetworkEvent>);
+
+impl NetworkHandle {
+    /// Delivers `event`; `false` once the modem has stopped.
+    pub fn send(&self, event: NetworkEvent) -> bool {
+        self.0.send(event).is_ok()
+    }
+}
+
 /// A modem: give it links to talk over and [`run`](Modem::run) it.
 pub struct Modem {
     engine: Engine,
@@ -29,6 +40,8 @@ pub struct Modem {
     net: Net,
     events_tx: mpsc::Sender<Event>,
     events_rx: mpsc::Receiver<Event>,
+    network_tx: mpsc::UnboundedSender<NetworkEvent>,
+    network_rx: mpsc::UnboundedReceiver<NetworkEvent>,
     jobs: HashMap<JobId, JoinHandle<()>>,
     /// When the data phase in progress ends incomplete.
     data_deadline: Option<Instant>,
@@ -41,12 +54,15 @@ impl Modem {
     pub fn new(dialect: Box<dyn Dialect>, net: Net) -> Self {
         let (settings, limits) = dialect.line();
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
+        let (network_tx, network_rx) = mpsc::unbounded_channel();
         Modem {
             engine: Engine::new(settings, limits),
             dialect,
             net,
             events_tx,
             events_rx,
+            network_tx,
+            network_rx,
             jobs: HashMap::new(),
             data_deadline: None,
             data_idle: None,
@@ -86,6 +102,7 @@ impl Modem {
                     Ok(n) => self.receive(&buf[..n]),
                 },
                 Some(event) = self.events_rx.recv() => self.event(event),
+                Some(event) = self.network_rx.recv() => self.network(event),
                 () = sleep_until(deadline) => self.tick(),
             }
         }
@@ -108,6 +125,19 @@ impl Modem {
         }
         let mut io = Io::new(Instant::now(), self.engine.raw_backlog());
         self.dialect.event(event, &mut io);
+        self.apply(io);
+    }
+
+    /// A handle that makes the emulated network act on this modem while it runs (tests, fault
+    /// plans).
+    pub fn network_handle(&self) -> NetworkHandle {
+        NetworkHandle(self.network_tx.clone())
+    }
+
+    fn network(&mut self, event: NetworkEvent) {
+        tracing::info!(target: "vmodem::modem", "network event {event:?}");
+        let mut io = Io::new(Instant::now(), self.engine.raw_backlog());
+        self.dialect.network(event, &mut io);
         self.apply(io);
     }
 

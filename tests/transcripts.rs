@@ -212,8 +212,9 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
     let program = script.compile(&vars)?;
     let (mut host, line) = tokio::io::duplex(1 << 16);
     let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(config.net.faults.clone()));
+    let network = modem.network_handle();
     let modem = tokio::spawn(modem.run(Links::single(Box::new(line))));
-    let result = vmodem::script::run(&program, &mut host).await;
+    let result = vmodem::script::run_with(&program, &mut host, Some(&network)).await;
     modem.abort();
     result.map_err(|m| m.to_string())?;
     fixtures::verify(header, root.path())?;

@@ -21,6 +21,27 @@ use crate::service::{Event, JobId, Request};
 
 pub use table::{Ctx, Entry, Handler, Outcome};
 
+/// Something the emulated cellular network does on its own, that a family reports in its
+/// own way (a fault plan or a test asks for it; a host cannot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkEvent {
+    /// The network releases the packet-data contexts: `+SAPBR 1: DEACT`, `+APP PDP: 0,DEACTIVE`,
+    /// `+MIPCALL: 0`, and the sessions over them fail. Registration stays.
+    ReleaseBearers,
+}
+
+impl std::str::FromStr for NetworkEvent {
+    type Err = String;
+
+    /// The names transcripts and fault plans use: `release`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "release" => Ok(NetworkEvent::ReleaseBearers),
+            other => Err(format!("unknown network event {other:?} (known: release)")),
+        }
+    }
+}
+
 /// One modem family's behaviour.
 pub trait Dialect: Send {
     /// The settings the line starts with and the family's line limits.
@@ -59,6 +80,9 @@ pub trait Dialect: Send {
 
     /// The command as it may appear in logs: secrets (passwords) masked.
     fn redact(&self, cmd: &Command) -> String;
+
+    /// The network did something on its own.
+    fn network(&mut self, event: NetworkEvent, io: &mut Io);
 
     /// Finishes the command that answered [`Reply::Pending`] (after [`Io::resume`]): what it
     /// prints, and its result. Families without such commands never get here.

@@ -38,7 +38,9 @@
 //!   on the line (or to the end of the line), `{name}` inserts a variable.
 //! - `<< RAW` expects bytes exactly, with the escapes and generators of `>>`, plus `{any:N}`
 //!   and `{any:$name}` for bytes whose content does not matter.
-//! - `@sleep SECONDS` waits; `@timeout SECONDS` sets how long each expectation may take.
+//! - `@sleep SECONDS` waits; `@timeout SECONDS` sets how long each expectation may take;
+//!   `@network release` makes the emulated network release the packet-data contexts (only a
+//!   run against an in-process modem can: `run_with` and its network handle).
 //! - Header directives, read by the test harness and `vmodem chat`: `@family NAME`,
 //!   `@server ftp`, `@var NAME = VALUE`, `@file NAME = CONTENT` (a fixture on the server:
 //!   `text:...`, `pattern:N`, `bytes:N`, `hex:...`), `@mtime NAME = YYYYMMDDHHMMSS`,
@@ -56,4 +58,4 @@ mod run;
 
 pub use content::Content;
 pub use parse::{Expect, Header, Program, Script, Step};
-pub use run::{Mismatch, Outcome, run};
+pub use run::{Mismatch, Outcome, run, run_with};

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::dialect::NetworkEvent;
+
 use super::content::{Content, unescape};
 
 /// A parsed transcript.
@@ -47,6 +49,7 @@ enum Item {
     Sleep(Duration),
     Timeout(Duration),
     Echo(bool),
+    Network(NetworkEvent),
 }
 
 /// A part of a line before compiling.
@@ -99,6 +102,8 @@ pub enum Step {
     Sleep(Duration),
     /// From now on, each expectation may take this long.
     Timeout(Duration),
+    /// The emulated network does this (only an in-process run can make it happen).
+    Network(NetworkEvent),
 }
 
 /// A transcript ready to run.
@@ -181,6 +186,7 @@ impl Script {
             "sleep" => return Ok(Some(Item::Sleep(secs()?))),
             "timeout" => return Ok(Some(Item::Timeout(secs()?))),
             "echo" => return Ok(Some(Item::Echo(value == "on"))),
+            "network" => return Ok(Some(Item::Network(value.parse()?))),
             other => return Err(format!("unknown directive @{other}")),
         }
         Ok(None)
@@ -359,6 +365,7 @@ impl Compiler<'_> {
             Item::Sleep(d) => self.program.steps.push(Step::Sleep(*d)),
             Item::Timeout(d) => self.program.steps.push(Step::Timeout(*d)),
             Item::Echo(on) => self.framing.echo = *on,
+            Item::Network(event) => self.program.steps.push(Step::Network(*event)),
         }
         Ok(())
     }

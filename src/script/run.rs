@@ -10,6 +10,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 
 use super::content::escape;
 use super::parse::{Count, Expect, Program, Step};
+use crate::modem::NetworkHandle;
 
 /// How long each expectation may take unless the transcript says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,6 +53,16 @@ impl std::error::Error for Mismatch {}
 
 /// Runs `program` over `line`.
 pub async fn run<L: AsyncRead + AsyncWrite + Unpin>(program: &Program, line: &mut L) -> Result<Outcome, Mismatch> {
+    run_with(program, line, None).await
+}
+
+/// Like [`run`], with `network` to carry out the transcript's `@network` steps (an in-process
+/// modem's [`NetworkHandle`]); without one such a step fails the run.
+pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
+    program: &Program,
+    line: &mut L,
+    network: Option<&NetworkHandle>,
+) -> Result<Outcome, Mismatch> {
     let mut r = Runner {
         line,
         buf: Vec::new(),
@@ -68,6 +79,11 @@ pub async fn run<L: AsyncRead + AsyncWrite + Unpin>(program: &Program, line: &mu
             Step::Expect { line, parts } => r.expect(*line, parts).await?,
             Step::Sleep(d) => tokio::time::sleep(*d).await,
             Step::Timeout(d) => r.timeout = *d,
+            Step::Network(event) => {
+                if !network.is_some_and(|n| n.send(*event)) {
+                    return Err(r.fail_text(0, format!("@network {event:?} needs an in-process modem"), String::new()));
+                }
+            }
         }
     }
     r.expect_quiet().await?;

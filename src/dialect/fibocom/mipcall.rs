@@ -69,12 +69,12 @@ fn write(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 impl Fibocom {
-    /// The call went down (or the host took it down): `+MIPCALL: 0`, and the FTP session
-    /// over it ends.
+    /// The call went down (or the host took it down): the FTP session over it ends first (a
+    /// download in data mode gets its ETX before any URC), then `+MIPCALL: 0`.
     pub(super) fn call_lost(&mut self, io: &mut Io) {
         if std::mem::take(&mut self.call.active) {
-            io.urc("+MIPCALL: 0");
             self.ftp_bearer_lost(io);
+            io.urc("+MIPCALL: 0");
         }
     }
 }

@@ -22,7 +22,7 @@ use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Command, DataEnd, Dte, Failure, Form, Limits, Reply, Response, Settings, v250};
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
-use super::{Ctx, Dialect, Io, table};
+use super::{Ctx, Dialect, Io, NetworkEvent, table};
 use crate::config::{ModemConfig, Network};
 use crate::service::{Event, JobId};
 
@@ -195,6 +195,12 @@ impl Dialect for Fibocom {
 
     fn event(&mut self, event: Event, io: &mut Io) {
         self.ftp_event(event, io);
+    }
+
+    fn network(&mut self, event: NetworkEvent, io: &mut Io) {
+        match event {
+            NetworkEvent::ReleaseBearers => self.call_lost(io),
+        }
     }
 
     fn deadline(&self) -> Option<Instant> {

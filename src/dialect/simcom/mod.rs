@@ -16,7 +16,7 @@ mod ssl;
 use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settings, v250};
 
-use super::{Ctx, Dialect, Io, table};
+use super::{Ctx, Dialect, Io, NetworkEvent, table};
 use crate::config::ModemConfig;
 use crate::service::fs::ModuleFs;
 use crate::service::{Event, JobEvent, JobId};
@@ -189,6 +189,12 @@ impl Dialect for Simcom {
         match event.kind {
             JobEvent::HttpDone(outcome) => self.http_done(event.job, outcome, io),
             _ => self.ftp_event(event, io),
+        }
+    }
+
+    fn network(&mut self, event: NetworkEvent, io: &mut Io) {
+        match event {
+            NetworkEvent::ReleaseBearers => self.network_lost(io),
         }
     }
 
