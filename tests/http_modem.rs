@@ -21,17 +21,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use at_host::{AtHost, Final};
-use rig::{ServersEnv, closed_port, sha256, trace};
+use at_host::Final;
+use rig::{Rig, ServersEnv, closed_port, launch, sha256, trace};
 use tempfile::TempDir;
-use tokio::io::DuplexStream;
-use tokio::task::JoinHandle;
 use vmodem::config::ModemConfig;
-use vmodem::dialect;
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
-use vmodem::modem::Modem;
 use vmodem::net::{Fault, Net, NetConfig, Redirect, Role};
-use vmodem::transport::Links;
 
 /// The longest one test may run.
 const TEST_LIMIT: Duration = Duration::from_secs(180);
@@ -225,18 +220,11 @@ impl Setup {
 
     /// Starts the modem and synchronises the host with it (echo off); no bearer yet.
     async fn start(self) -> Rig {
-        let fs = tempfile::tempdir().expect("a folder for the module file system");
         let mut config = ModemConfig::default();
-        config.fs.root = Some(fs.path().to_path_buf());
         config.http.buffer = self.buffer;
         config.http.trusted_ca = self.trusted_ca;
-        let dialect = dialect::by_name(self.family, &config).expect("the family's dialect");
-        let (host, line) = tokio::io::duplex(1 << 16);
         let net = Net::new(NetConfig { redirects: self.redirects }).with_faults(self.faults);
-        let task = tokio::spawn(Modem::new(dialect, net).run(Links::single(Box::new(line))));
-        let mut rig = Rig { host: AtHost::new(host), family: self.family, _fs: fs, _modem: AbortOnDrop(task) };
-        rig.host.init().await;
-        rig
+        launch(self.family, config, net).await
     }
 
     /// Starts the modem and opens bearer 1 as the vendor notes do.
@@ -244,36 +232,6 @@ impl Setup {
         let mut rig = self.start().await;
         rig.bearer_up().await;
         rig
-    }
-}
-
-/// A running modem and the host talking to it.
-struct Rig {
-    host: AtHost<DuplexStream>,
-    family: &'static str,
-    _fs: TempDir,
-    _modem: AbortOnDrop,
-}
-
-impl std::ops::Deref for Rig {
-    type Target = AtHost<DuplexStream>;
-    fn deref(&self) -> &Self::Target {
-        &self.host
-    }
-}
-
-impl std::ops::DerefMut for Rig {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.host
-    }
-}
-
-/// Stops the modem task when the test is done.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -160,17 +160,10 @@ impl Server {
     async fn rig(&self, target: SocketAddr, more: Vec<Redirect>, faults: Vec<Fault>) -> Rig {
         let mut redirects = vec![Redirect::new(FTP_HOST, Some(21), target)];
         redirects.extend(more);
-        let fs = tempfile::tempdir().expect("a folder for the module file system");
         let mut config = ModemConfig::default();
-        config.fs.root = Some(fs.path().to_path_buf());
         config.fs.quota = MODULE_FS_QUOTA;
-        let dialect = dialect::by_name(self.family, &config).expect("the family's dialect");
-        let (host, line) = tokio::io::duplex(1 << 16);
-        let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(faults));
-        let task = tokio::spawn(modem.run(Links::single(Box::new(line))));
-        let mut rig = Rig { host: AtHost::new(host), fs, _modem: AbortOnDrop(task) };
+        let mut rig = launch(self.family, config, Net::new(NetConfig { redirects }).with_faults(faults)).await;
         let h = &mut rig.host;
-        h.init().await;
         if self.family == "l610" {
             self.l610_login(h).await;
             return rig;
@@ -243,9 +236,24 @@ impl ServersEnv {
 /// A running modem and the host talking to it.
 pub struct Rig {
     pub host: AtHost<DuplexStream>,
+    /// The modem's family.
+    pub family: &'static str,
     /// The module file system's folder.
     pub fs: TempDir,
     pub _modem: AbortOnDrop,
+}
+
+/// Starts a modem of `family` with `config` (its file system in a fresh folder) on `net`, and
+/// synchronises the host with it (echo off); nothing else.
+pub async fn launch(family: &'static str, mut config: ModemConfig, net: Net) -> Rig {
+    let fs = tempfile::tempdir().expect("a folder for the module file system");
+    config.fs.root = Some(fs.path().to_path_buf());
+    let dialect = dialect::by_name(family, &config).expect("the family's dialect");
+    let (host, line) = tokio::io::duplex(1 << 16);
+    let task = tokio::spawn(Modem::new(dialect, net).run(Links::single(Box::new(line))));
+    let mut rig = Rig { host: AtHost::new(host), family, fs, _modem: AbortOnDrop(task) };
+    rig.host.init().await;
+    rig
 }
 
 impl Rig {
