@@ -98,6 +98,17 @@ pub trait Dialect: Send {
     }
 }
 
+/// Power-on line settings the SIMCom and Fibocom modules share: echo on, verbose results,
+/// CMEE 0, the V.250 S-register defaults, `&C1 &D1`, 115200 8N1.
+pub const POWER_ON: Settings = Settings {
+    echo: true,
+    verbose: true,
+    quiet: false,
+    s: [0, 0, 43, b'\r', b'\n', 0x08, 2, 60, 2, 0, 15, 0, 50],
+    cmee: vmodem_at::Cmee::Off,
+    dte: vmodem_at::Dte { rate: 115_200, format: 3, parity: 3, flow_dce_by_dte: 0, flow_dte_by_dce: 0, dcd: 1, dtr: 1 },
+};
+
 /// The text of `code` in a family's `+CME ERROR` table, sorted by code.
 pub fn lookup(table: &[(u16, &'static str)], code: u16) -> Option<&'static str> {
     table.binary_search_by_key(&code, |&(c, _)| c).ok().map(|i| table[i].1)

@@ -19,7 +19,7 @@ mod mipcall;
 
 use tokio::time::Instant;
 use vmodem_at::v250::{SRegister, V250};
-use vmodem_at::{Command, DataEnd, Dte, Failure, Form, Limits, Reply, Response, Settings, v250};
+use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settings, v250};
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
 use super::{Ctx, Dialect, Io, NetworkEvent, table};
@@ -79,15 +79,8 @@ const V250_ROW: V250 = V250 {
     bad_value: Failure::Cme(cme::BAD_PARAMETERS),
 };
 
-/// Power-on line settings: echo on, CMEE 0, 115200 8N1 (UNISOC reference defaults).
-const SETTINGS: Settings = Settings {
-    echo: true,
-    verbose: true,
-    quiet: false,
-    s: [0, 0, 43, b'\r', b'\n', 0x08, 2, 60, 2, 0, 15, 0, 50],
-    cmee: vmodem_at::Cmee::Off,
-    dte: Dte { rate: 115_200, format: 3, parity: 3, flow_dce_by_dte: 0, flow_dte_by_dce: 0, dcd: 1, dtr: 1 },
-};
+/// Power-on line settings (the UNISOC reference defaults are SIMCom's too).
+const SETTINGS: Settings = crate::dialect::POWER_ON;
 
 impl Fibocom {
     /// An L610, powered on.

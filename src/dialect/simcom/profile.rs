@@ -3,7 +3,7 @@
 //! `AT+CGMM` → `SIMCOM_SIM7080`, `AT+CGMR` → `Revision:1951B16SIM7080`, `ATI` → `R1951.07`).
 
 use vmodem_at::v250::{SRegister, V250};
-use vmodem_at::{Dte, Failure, Limits, Settings};
+use vmodem_at::{Failure, Limits, Settings};
 
 use super::Simcom;
 use crate::dialect::Entry;
@@ -135,15 +135,8 @@ const V250_SIM70X0: V250 = V250 {
     bad_value: Failure::Plain,
 };
 
-/// Power-on line settings of SIMCom modules: echo on, CMEE 0, `&C1 &D1`, 115200 8N1.
-const SETTINGS: Settings = Settings {
-    echo: true,
-    verbose: true,
-    quiet: false,
-    s: [0, 0, 43, b'\r', b'\n', 0x08, 2, 60, 2, 0, 15, 0, 50],
-    cmee: vmodem_at::Cmee::Off,
-    dte: Dte { rate: 115_200, format: 3, parity: 3, flow_dce_by_dte: 0, flow_dte_by_dce: 0, dcd: 1, dtr: 1 },
-};
+/// Power-on line settings.
+const SETTINGS: Settings = crate::dialect::POWER_ON;
 
 const FTP_SIM70X0: FtpProfile = FtpProfile {
     put_chunk: 1360,
