@@ -12,6 +12,8 @@
 
 #[path = "support/at_host.rs"]
 mod at_host;
+#[path = "support/nginx.rs"]
+mod nginx;
 #[path = "support/rig.rs"]
 mod rig;
 
@@ -22,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use at_host::Final;
-use rig::{Rig, ServersEnv, closed_port, launch, sha256, trace};
+use nginx::Nginx;
+use rig::{Rig, closed_port, launch, sha256, trace};
 use tempfile::TempDir;
 use vmodem::config::ModemConfig;
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
@@ -85,55 +88,17 @@ fn write_files(dir: &Path) {
 // ---------------------------------------------------------------------------------------------
 // The servers
 
-/// nginx and tinyproxy as scripts/test-servers.sh runs them, and this test's own folder in
-/// nginx's root, removed afterwards.
-struct Nginx {
-    http: u16,
-    https: u16,
-    proxy: u16,
-    /// The test CA's PEM file, which signed nginx's certificate (for localhost, 127.0.0.1 and
-    /// the notes' address).
-    ca: PathBuf,
-    /// nginx's access log (combined format: the request line and the User-Agent).
-    access_log: PathBuf,
-    dir: TempDir,
+/// nginx with this test's files.
+fn nginx() -> Nginx {
+    let nginx = Nginx::start("http-modem-");
+    write_files(nginx.dir.path());
+    nginx
 }
 
 impl Nginx {
-    fn start() -> Nginx {
-        trace();
-        let env = ServersEnv::load();
-        let port = |key: &str| env.get(key).parse::<u16>().unwrap_or_else(|_| panic!("{key} is not a port"));
-        let dir = tempfile::Builder::new()
-            .prefix("http-modem-")
-            .tempdir_in(env.get("NGINX_ROOT"))
-            .expect("a folder in nginx's root");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod 0755");
-        write_files(dir.path());
-        let ca = PathBuf::from(env.get("CA_PEM"));
-        assert!(ca.is_file(), "{}: the test CA of scripts/test-servers.sh is missing", ca.display());
-        Nginx {
-            http: port("NGINX_HTTP_PORT"),
-            https: port("NGINX_HTTPS_PORT"),
-            proxy: port("TINYPROXY_PORT"),
-            ca,
-            access_log: Path::new(&env.get("SERVERS_BASE")).join("logs/nginx-access.log"),
-            dir,
-        }
-    }
-
     /// `/<folder>/<name>`: a file of this test's folder as nginx serves it.
     fn path(&self, name: &str) -> String {
-        let folder = self.dir.path().file_name().expect("a folder name").to_string_lossy().into_owned();
-        format!("/{folder}/{name}")
-    }
-
-    fn http_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.http))
-    }
-
-    fn https_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.https))
+        format!("/{}/{name}", self.folder())
     }
 
     /// Waits (up to 10 s) for an access-log line that holds every one of `parts`; nginx writes
@@ -400,7 +365,7 @@ async fn fona_get_start(m: &mut Rig, url: &str) -> Action {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tinygsm_bringup_then_fona_get_and_post_of_1_mib_by_hash() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim800").buffer(BIG_BUFFER).site(&nginx).start().await;
         tinygsm_bringup(&mut m).await;
 
@@ -442,7 +407,7 @@ async fn tinygsm_bringup_then_fona_get_and_post_of_1_mib_by_hash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_buffer_refuses_1_mib_both_ways() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim800").site(&nginx).bearer().await;
         let data = m.ok("AT+HTTPDATA=?").await;
         assert_eq!(data, [format!("+HTTPDATA: (1-{SIM800_BUFFER}),(1000-120000)")]);
@@ -476,7 +441,7 @@ async fn the_default_buffer_refuses_1_mib_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_verifies_against_the_built_in_store() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim800")
             .buffer(BIG_BUFFER)
             .trusting(&nginx.ca)
@@ -508,7 +473,7 @@ async fn https_verifies_against_the_built_in_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_without_the_ca_is_605_unless_certificates_are_ignored() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim800").redirect(NOTES_SERVER, Some(443), nginx.https_addr()).bearer().await;
         let url = format!("localhost:{}{}", nginx.https, nginx.path(&file_name(65_553)));
         m.init_http(&url).await;
@@ -545,7 +510,7 @@ async fn https_without_the_ca_is_605_unless_certificates_are_ignored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_carries_http_and_https_when_the_direct_route_is_closed() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let (_closed_socket, closed) = closed_port();
         let mut m = Setup::new("sim800")
             .trusting(&nginx.ca)
@@ -588,7 +553,7 @@ async fn the_proxy_carries_http_and_https_when_the_direct_route_is_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redir_0_reports_the_redirect_and_redir_1_follows_it() {
     bounded(async {
-        let (nginx, embedded) = (Nginx::start(), Embedded::start().await);
+        let (nginx, embedded) = (nginx(), Embedded::start().await);
         let mut m =
             Setup::new("sim800").redirect(NOTES_SERVER, Some(80), embedded.server.addr()).site(&nginx).bearer().await;
         // nginx: /redirect is a 302 to /hello.txt.
@@ -628,7 +593,7 @@ async fn redir_0_reports_the_redirect_and_redir_1_follows_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn break_and_breakend_fetch_a_range() {
     bounded(async {
-        let (nginx, embedded) = (Nginx::start(), Embedded::start().await);
+        let (nginx, embedded) = (nginx(), Embedded::start().await);
         let mut m =
             Setup::new("sim800").redirect(NOTES_SERVER, Some(80), embedded.server.addr()).site(&nginx).bearer().await;
         let data = file(65_553);
@@ -660,7 +625,7 @@ async fn break_and_breakend_fetch_a_range() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_bearer_the_action_is_601() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim800").site(&nginx).start().await;
         assert_eq!(m.ok("AT+SAPBR=2,1").await, ["+SAPBR: 1,3,\"0.0.0.0\""]);
         m.init_http(&format!("{SITE}{}", nginx.path(&file_name(1000)))).await;
@@ -699,7 +664,7 @@ async fn unresolvable_names_are_603_and_refused_ports_601() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_action_while_one_runs_is_604_and_the_first_completes() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim800")
             .site(&nginx)
             .fault(Fault::Stall { on: Role::Control, after: 100, seconds: 2.0 })
@@ -731,7 +696,7 @@ async fn an_action_while_one_runs_is_604_and_the_first_completes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_404_is_a_status_and_httphead_prints_the_head() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim800").site(&nginx).bearer().await;
         m.init_http(&format!("{SITE}{}", nginx.path("no-such-file"))).await;
         let missing = m.action(0).await;
@@ -772,7 +737,7 @@ async fn a_404_is_a_status_and_httphead_prints_the_head() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim900_prints_its_urcs_and_reads_without_the_space() {
     bounded(async {
-        let nginx = Nginx::start();
+        let nginx = nginx();
         let mut m = Setup::new("sim900").site(&nginx).bearer().await;
         m.init_http(&format!("{SITE}{}", nginx.path(&file_name(65_553)))).await;
         assert!(m.ok("AT+HTTPACTION=0").await.is_empty());
@@ -796,7 +761,7 @@ async fn sim900_prints_its_urcs_and_reads_without_the_space() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim7000_sends_delete_and_sim800_refuses_method_3() {
     bounded(async {
-        let (nginx, embedded) = (Nginx::start(), Embedded::start().await);
+        let (nginx, embedded) = (nginx(), Embedded::start().await);
         let mut m =
             Setup::new("sim7000").redirect(NOTES_SERVER, Some(80), embedded.server.addr()).site(&nginx).bearer().await;
         assert_eq!(m.ok("AT+HTTPACTION=?").await, ["+HTTPACTION: (0-3)"]);

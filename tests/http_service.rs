@@ -10,18 +10,20 @@
 
 #[path = "support/at_host.rs"]
 mod at_host;
+#[path = "support/nginx.rs"]
+mod nginx;
 #[path = "support/pki.rs"]
 mod pki;
 #[path = "support/rig.rs"]
 mod rig;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use nginx::Nginx;
 use pki::Pki;
-use rig::{ServersEnv, closed_port, sha256, trace};
+use rig::{closed_port, sha256, trace};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{AlertDescription, ServerConfig};
@@ -143,35 +145,16 @@ impl Embedded {
     }
 }
 
-/// nginx and tinyproxy as scripts/test-servers.sh runs them, and this test's own folder in
-/// nginx's root (world-readable: nginx's workers run as nobody), removed afterwards.
-struct Nginx {
-    http: u16,
-    https: u16,
-    proxy: u16,
-    ca: Vec<u8>,
-    dir: TempDir,
+/// nginx with this test's files of every byte value.
+fn nginx() -> Nginx {
+    let nginx = Nginx::start("http-service-");
+    for n in SIZES {
+        nginx.write(&format!("bytes-{n}.bin"), &all_bytes(n));
+    }
+    nginx
 }
 
 impl Nginx {
-    fn start() -> Nginx {
-        trace();
-        let env = ServersEnv::load();
-        let port = |key: &str| env.get(key).parse::<u16>().unwrap_or_else(|_| panic!("{key} is not a port"));
-        let ca = std::fs::read(env.get("CA_PEM")).expect("the test CA of scripts/test-servers.sh");
-        let dir = tempfile::Builder::new()
-            .prefix("http-service-")
-            .tempdir_in(env.get("NGINX_ROOT"))
-            .expect("a folder in nginx's root");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        for n in SIZES {
-            let path = dir.path().join(format!("bytes-{n}.bin"));
-            std::fs::write(&path, all_bytes(n)).expect("write a file");
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        }
-        Nginx { http: port("NGINX_HTTP_PORT"), https: port("NGINX_HTTPS_PORT"), proxy: port("TINYPROXY_PORT"), ca, dir }
-    }
-
     /// The URL of `path` in this test's folder (`http://127.0.0.1:<port>/<folder>/<path>`).
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}/{}/{path}", self.http, self.folder())
@@ -182,13 +165,10 @@ impl Nginx {
         format!("https://localhost:{}/{}/{path}", self.https, self.folder())
     }
 
-    fn folder(&self) -> String {
-        self.dir.path().file_name().expect("a folder name").to_string_lossy().into_owned()
-    }
-
     /// TLS settings that verify against the test CA.
     fn tls(&self) -> Option<TlsSettings> {
-        Some(TlsSettings { ca: self.ca.clone(), ..TlsSettings::default() })
+        let ca = std::fs::read(&self.ca).expect("the test CA of scripts/test-servers.sh");
+        Some(TlsSettings { ca, ..TlsSettings::default() })
     }
 }
 
@@ -254,7 +234,7 @@ async fn embedded_get_of_every_byte_value_by_hash() {
 
 #[tokio::test]
 async fn nginx_get_of_every_byte_value_by_hash_over_http_and_https() {
-    let nginx = Nginx::start();
+    let nginx = nginx();
     let net = Net::default();
     for n in SIZES {
         let name = format!("bytes-{n}.bin");
@@ -275,7 +255,7 @@ async fn nginx_get_of_every_byte_value_by_hash_over_http_and_https() {
 
 #[tokio::test]
 async fn head_reports_the_announced_length_without_a_body() {
-    let (server, nginx) = (Embedded::start(None).await, Nginx::start());
+    let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
     let n = 1 << 20;
     let name = format!("bytes-{n}.bin");
@@ -288,7 +268,7 @@ async fn head_reports_the_announced_length_without_a_body() {
 
 #[tokio::test]
 async fn post_of_1_mib_is_echoed_back() {
-    let (server, nginx) = (Embedded::start(None).await, Nginx::start());
+    let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
     let body = all_bytes(1 << 20);
     let echo = |url: String, tls: Option<TlsSettings>| HttpRequest {
@@ -311,7 +291,7 @@ async fn post_of_1_mib_is_echoed_back() {
 
 #[tokio::test]
 async fn ranges_answer_206_with_the_exact_bytes() {
-    let (server, nginx) = (Embedded::start(None).await, Nginx::start());
+    let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
     let n = 1 << 20;
     let data = all_bytes(n);
@@ -331,7 +311,7 @@ async fn ranges_answer_206_with_the_exact_bytes() {
 
 #[tokio::test]
 async fn redirects_are_followed_when_asked_and_reported_otherwise() {
-    let (server, nginx) = (Embedded::start(None).await, Nginx::start());
+    let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
     let file = all_bytes(256);
     let url = server.url("redirect/bytes-256.bin");
@@ -367,7 +347,7 @@ async fn redirect_hops_are_bounded() {
 
 #[tokio::test]
 async fn a_missing_file_is_a_404_response_not_an_error() {
-    let (server, nginx) = (Embedded::start(None).await, Nginx::start());
+    let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
     for url in [server.url("no-such-file"), nginx.url("no-such-file")] {
         let r = ok(&net, request(url.as_str())).await;
@@ -422,7 +402,7 @@ async fn a_server_that_goes_quiet_times_out() {
 
 #[tokio::test]
 async fn a_reset_mid_body_is_an_error_never_a_short_body() {
-    let (server, nginx) = (Embedded::start(None).await, Nginx::start());
+    let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default().with_faults(vec![Fault::Reset { on: Role::Control, after: 300_000 }]);
     let name = "bytes-1048576.bin";
     let progress = HttpProgress::default();
@@ -471,7 +451,7 @@ async fn a_body_shorter_than_announced_is_an_error() {
 
 #[tokio::test]
 async fn tls_verifies_against_the_given_ca_unless_told_not_to() {
-    let nginx = Nginx::start();
+    let nginx = nginx();
     let net = Net::default();
     let url = nginx.https_url("bytes-4097.bin");
     let want = all_bytes(4097);
@@ -541,7 +521,7 @@ fn without_direct_route(ports: &[u16]) -> (Net, tokio::net::TcpSocket) {
 
 #[tokio::test]
 async fn proxies_carry_http_and_tunnel_https() {
-    let nginx = Nginx::start();
+    let nginx = nginx();
     let (net, _closed) = without_direct_route(&[nginx.http, nginx.https]);
     let want = all_bytes(65553);
     let direct = failure(&net, request(format!("http://localhost:{}/x", nginx.http))).await;
@@ -569,7 +549,7 @@ async fn proxies_carry_http_and_tunnel_https() {
 
 #[tokio::test]
 async fn a_net_redirect_takes_an_ip_literal_url_to_the_test_server() {
-    let (server, nginx) = (Embedded::start(None).await, Nginx::start());
+    let (server, nginx) = (Embedded::start(None).await, nginx());
     let https = SocketAddr::from(([127, 0, 0, 1], nginx.https));
     let net = Net::new(NetConfig {
         redirects: vec![
