@@ -29,7 +29,7 @@ use rig::{Rig, closed_port, launch, sha256, trace};
 use tempfile::TempDir;
 use vmodem::config::ModemConfig;
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
-use vmodem::net::{Fault, Net, NetConfig, Redirect, Role};
+use vmodem::net::{Direction, Fault, Net, NetConfig, Redirect, Role};
 
 /// The longest one test may run.
 const TEST_LIMIT: Duration = Duration::from_secs(180);
@@ -667,7 +667,7 @@ async fn an_action_while_one_runs_is_604_and_the_first_completes() {
         let nginx = nginx();
         let mut m = Setup::new("sim800")
             .site(&nginx)
-            .fault(Fault::Stall { on: Role::Control, after: 100, seconds: 2.0 })
+            .fault(Fault::Stall { on: Role::Control, direction: Direction::Down, after: 100, seconds: 2.0 })
             .bearer()
             .await;
         m.init_http(&format!("{SITE}{}", nginx.path(&file_name(65_553)))).await;

@@ -32,7 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig, EmbeddedHttps};
-use vmodem::net::{Fault, Net, NetConfig, Redirect, Role};
+use vmodem::net::{Direction, Fault, Net, NetConfig, Redirect, Role};
 use vmodem::service::http::{HttpError, HttpMethod, HttpProgress, HttpRequest, HttpResponse, MAX_REDIRECTS, fetch};
 use vmodem::service::tls::{HandshakeFailure, TlsConfigError, TlsSettings, Verification};
 
@@ -391,7 +391,12 @@ async fn garbage_instead_of_http_is_600() {
 #[tokio::test]
 async fn a_server_that_goes_quiet_times_out() {
     let server = Embedded::start(None).await;
-    let net = Net::default().with_faults(vec![Fault::Stall { on: Role::Control, after: 100, seconds: 30.0 }]);
+    let net = Net::default().with_faults(vec![Fault::Stall {
+        on: Role::Control,
+        direction: Direction::Down,
+        after: 100,
+        seconds: 30.0,
+    }]);
     let req = HttpRequest { timeout: Duration::from_millis(500), ..request(server.url("bytes-65553.bin")) };
     let started = std::time::Instant::now();
     let e = failure(&net, req).await;

@@ -18,7 +18,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-pub use fault::{Fault, Role};
+pub use fault::{Direction, Fault, Role};
 pub use redirect::Redirect;
 
 use fault::Gate;
@@ -196,7 +196,7 @@ impl AsyncRead for NetStream {
 impl AsyncWrite for NetStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let allowance = this.gate.write_allowance();
+        let allowance = ready!(this.gate.poll_write_allowance(cx));
         let (tcp, allowance) = this.open(allowance)?;
         let n = ready!(Pin::new(tcp).poll_write(cx, &buf[..allowance.min(buf.len())]))?;
         this.gate.sent(n);
@@ -276,7 +276,12 @@ mod tests {
             conn.write_all(b"0123456789").await.unwrap();
         });
         let stall = Duration::from_millis(300);
-        let net = Net::default().with_faults(vec![Fault::Stall { on: Role::Data, after: 4, seconds: 0.3 }]);
+        let net = Net::default().with_faults(vec![Fault::Stall {
+            on: Role::Data,
+            direction: Direction::Down,
+            after: 4,
+            seconds: 0.3,
+        }]);
         let mut stream = net.connect_addr(to).await.unwrap();
         server.await.unwrap();
         let mut buf = [0u8; 64];
@@ -296,6 +301,32 @@ mod tests {
         let mut all = Vec::new();
         control.read_to_end(&mut all).await.unwrap();
         assert_eq!(all, b"220 hi");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_upward_stall_holds_what_the_service_sends() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let to = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            conn.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        let net = Net::default().with_faults(vec![Fault::Stall {
+            on: Role::Data,
+            direction: Direction::Up,
+            after: 3,
+            seconds: 5.0,
+        }]);
+        let mut stream = net.connect_addr(to).await.unwrap();
+        assert_eq!(stream.write(b"abcdef").await.unwrap(), 3, "the first write stops at `after`");
+        let started = tokio::time::Instant::now();
+        stream.write_all(b"def").await.unwrap();
+        assert_eq!(started.elapsed(), Duration::from_secs(5), "the rest waits out the stall");
+        stream.shutdown().await.unwrap();
+        assert_eq!(server.await.unwrap(), b"abcdef");
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
 use super::connect::{self, Driver, Tls};
-use super::head::HeadTap;
+use super::tap::Tap;
 use super::url::Target;
 use super::{HttpError, HttpMethod, HttpRequest};
 use crate::net::Net;
@@ -52,7 +52,7 @@ pub(super) async fn send(
     let request = build(req, method, target, absolute, body)?;
     let tls = Tls::for_target(target, req.tls.as_ref())?;
     let stream = connect::open(net, target, req.proxy.as_ref(), tls).await?;
-    let (tap, head) = HeadTap::new(stream);
+    let (tap, head) = Tap::new(stream, req.progress.as_ref().map(|p| p.sent.clone()));
     let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
         .title_case_headers(true)
         .handshake(TokioIo::new(tap))

@@ -17,15 +17,16 @@
 //! through `CONNECT` for HTTPS (`connect`); and TLS from [`crate::service::tls`], verifying
 //! unless the settings say otherwise. Proxies are never read from the environment.
 //!
-//! Modules: `request`, `response`, `error`, `url`, `connect` (proxy, tunnel, TLS), `head`,
-//! `exchange` (one request and its response head).
+//! Modules: `request`, `response`, `error`, `url`, `connect` (proxy, tunnel, TLS), `tap`
+//! (the response head as it arrived, the body bytes sent), `exchange` (one request and its
+//! response head).
 
 mod connect;
 mod error;
 mod exchange;
-mod head;
 mod request;
 mod response;
+mod tap;
 mod url;
 
 use bytes::Bytes;

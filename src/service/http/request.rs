@@ -74,9 +74,13 @@ pub struct HttpRequest {
     pub progress: Option<HttpProgress>,
 }
 
-/// How far a response body has come, shared with the dialect that started the request.
+/// How far a request body and its response body have come, shared with the dialect that
+/// started the request.
 #[derive(Debug, Clone, Default)]
 pub struct HttpProgress {
+    /// Request body bytes the socket has taken so far (of the last request sent; a 307 or
+    /// 308 redirect sends the body again, counted from 0).
+    pub sent: Progress,
     /// Body bytes received so far (of the final response, after any redirects).
     pub received: Progress,
     /// The body's announced length (`Content-Length`); 0 while unknown.

@@ -48,10 +48,11 @@ pub(super) fn action(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Ou
     }
     let progress = HttpProgress::default();
     let request = request(s, method, progress.clone());
+    let upload = request.body.len() as u64;
     let job = s.new_job();
     ctx.io.request(Request::Http { job, request });
     let cid = s.http.params.cid;
-    s.http.running = Some(Running { job, cid, method, progress });
+    s.http.running = Some(Running { job, cid, method, upload, progress });
     Ok(Reply::Ok)
 }
 
@@ -98,7 +99,8 @@ fn result(s: &Simcom, method: HttpMethod, status: u16, length: u64) -> String {
     s.profile.line("+HTTPACTION", format_args!("{number},{status},{length}"))
 }
 
-/// `AT+HTTPSTATUS?`: `<mode>,<status>,<finish>,<remain>`; status 1 while the answer comes.
+/// `AT+HTTPSTATUS?`: `<mode>,<status>,<finish>,<remain>`; status 2 while a POST body goes
+/// out (bytes the socket has taken), then 1 while the answer comes.
 pub(super) fn status(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     on(s)?;
     let method = s.http.last_method.unwrap_or(HttpMethod::Get);
@@ -109,6 +111,10 @@ pub(super) fn status(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outc
         HttpMethod::Delete => "DELETE",
     };
     let (state, finish, remain) = match &s.http.running {
+        Some(r) if r.progress.sent.get() < r.upload => {
+            let sent = r.progress.sent.get();
+            (2, sent, r.upload - sent)
+        }
         Some(r) => {
             let (got, total) = (r.progress.received.get(), r.progress.total.get());
             (1, got, total.saturating_sub(got))

@@ -76,6 +76,8 @@ struct Running {
     /// The bearer it runs over.
     cid: u8,
     method: HttpMethod,
+    /// The body bytes the request sends (a POST's `AT+HTTPDATA`).
+    upload: u64,
     progress: HttpProgress,
 }
 

@@ -1,6 +1,9 @@
-//! The response head as it arrived on the wire, for `AT+HTTPHEAD`. hyper parses the head
-//! into a header map that keeps neither the names' case nor the exact order of the lines, so
-//! this tap records the bytes hyper reads until the blank line that ends the head.
+//! What crosses an HTTP connection, as hyper cannot tell it: the response head as it arrived
+//! on the wire, for `AT+HTTPHEAD` (hyper parses the head into a header map that keeps neither
+//! the names' case nor the exact order of the lines, so the tap records the bytes hyper reads
+//! until the blank line that ends the head); and the request body bytes that have gone out,
+//! for `AT+HTTPSTATUS?` (hyper takes a body whole, long before the socket has sent it, so the
+//! tap counts the bytes written after the blank line that ends the request head).
 
 use std::io;
 use std::pin::Pin;
@@ -9,14 +12,17 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::service::sink::Progress;
+
 /// The most head bytes recorded; a longer head is cut here.
 const MAX_HEAD: usize = 64 * 1024;
 
 /// A stream that records the first response head read through it (skipping `1xx` interim
-/// heads); writes pass through untouched.
-pub(super) struct HeadTap<S> {
+/// heads) and counts the request body bytes written through it.
+pub(super) struct Tap<S> {
     inner: S,
     record: Arc<Mutex<Record>>,
+    upload: Upload,
 }
 
 /// The recorded head, readable once hyper has parsed the response.
@@ -29,11 +35,23 @@ struct Record {
     done: bool,
 }
 
-impl<S> HeadTap<S> {
-    /// Taps `inner`; the [`Head`] reads what it records.
-    pub(super) fn new(inner: S) -> (HeadTap<S>, Head) {
+/// The request as it goes out: the head, then body bytes counted into `sent`.
+#[derive(Debug, Default)]
+struct Upload {
+    /// The last bytes of the head so far (the blank line may straddle two writes).
+    tail: Vec<u8>,
+    /// Body bytes written, once the head has ended.
+    body: Option<u64>,
+    sent: Option<Progress>,
+}
+
+impl<S> Tap<S> {
+    /// Taps `inner`; the [`Head`] reads what it records, `sent` counts the body bytes that go
+    /// out.
+    pub(super) fn new(inner: S, sent: Option<Progress>) -> (Tap<S>, Head) {
         let record = Arc::new(Mutex::new(Record::default()));
-        (HeadTap { inner, record: record.clone() }, Head(record))
+        let upload = Upload { sent, ..Upload::default() };
+        (Tap { inner, record: record.clone(), upload }, Head(record))
     }
 }
 
@@ -79,6 +97,29 @@ impl Record {
     }
 }
 
+impl Upload {
+    /// Counts `data`, just written.
+    fn wrote(&mut self, data: &[u8]) {
+        let Some(sent) = &self.sent else { return };
+        let body = match self.body {
+            Some(before) => before + data.len() as u64,
+            None => {
+                self.tail.extend_from_slice(data);
+                match blank_line_end(&self.tail) {
+                    Some(end) => (self.tail.len() - end) as u64,
+                    None => {
+                        self.tail.drain(..self.tail.len().saturating_sub(3));
+                        return;
+                    }
+                }
+            }
+        };
+        self.tail = Vec::new();
+        self.body = Some(body);
+        sent.set(body);
+    }
+}
+
 /// Where the first blank line (CRLF CRLF, or bare LFs) ends.
 fn blank_line_end(bytes: &[u8]) -> Option<usize> {
     bytes.iter().enumerate().find_map(|(i, &b)| match (b, bytes.get(i + 1), bytes.get(i + 2)) {
@@ -95,7 +136,7 @@ fn informational(head: &[u8]) -> bool {
     head.starts_with(b"HTTP/") && status.len() == 3 && status[0] == b'1'
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for HeadTap<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for Tap<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
@@ -106,9 +147,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeadTap<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for HeadTap<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tap<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let n = ready!(Pin::new(&mut this.inner).poll_write(cx, buf))?;
+        this.upload.wrote(&buf[..n]);
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -125,7 +169,7 @@ mod tests {
     use super::*;
 
     fn recorded(chunks: &[&[u8]]) -> String {
-        let (tap, head) = HeadTap::new(());
+        let (tap, head) = Tap::new((), None);
         for chunk in chunks {
             tap.record.lock().unwrap().keep(chunk);
         }
@@ -147,6 +191,20 @@ mod tests {
     fn interim_heads_are_skipped() {
         let text = recorded(&[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nX: 1\r\n\r\n"]);
         assert_eq!(text, "HTTP/1.1 201 Created\r\nX: 1\r\n");
+    }
+
+    #[test]
+    fn body_bytes_count_from_the_end_of_the_request_head_across_writes() {
+        let request = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\nabcdef";
+        let head = request.len() - 6;
+        for split in 1..request.len() {
+            let sent = Progress::default();
+            let mut upload = Upload { sent: Some(sent.clone()), ..Upload::default() };
+            upload.wrote(&request[..split]);
+            assert_eq!(sent.get(), split.saturating_sub(head) as u64, "split at {split}");
+            upload.wrote(&request[split..]);
+            assert_eq!(sent.get(), 6, "split at {split}");
+        }
     }
 
     #[test]
