@@ -32,6 +32,7 @@
 //!
 //! [net]
 //! redirects = ["112.74.93.163:21=127.0.0.1:2121"]
+//! profile = "catm"         # the link: instant, gsm, gprs, edge, nbiot, catm, lte or figures
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,7 +41,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::net::{Fault, Redirect};
+use crate::net::{Fault, Net, NetConfig, ProfileSetting, Redirect};
 
 /// Everything that configures one modem.
 #[derive(Debug, Clone, Deserialize)]
@@ -292,12 +293,21 @@ pub struct NetSection {
     pub redirects: Vec<String>,
     /// Faults injected into the connections services open (see [`Fault`]).
     pub faults: Vec<Fault>,
+    /// The link profile: a name or custom figures (see [`crate::net::LinkProfile`]).
+    pub profile: ProfileSetting,
 }
 
 impl NetSection {
     /// The parsed redirects.
     pub fn parsed(&self) -> anyhow::Result<Vec<Redirect>> {
         self.redirects.iter().map(|r| r.parse().map_err(|e: String| anyhow::anyhow!(e))).collect()
+    }
+
+    /// The network these settings describe, sending connections by `redirects` (the parsed
+    /// ones and any the caller adds).
+    pub fn net(&self, redirects: Vec<Redirect>) -> anyhow::Result<Net> {
+        let profile = self.profile.profile().map_err(|e| anyhow::anyhow!("[net] profile: {e}"))?;
+        Ok(Net::new(NetConfig { redirects }).with_faults(self.faults.clone()).with_profile(profile))
     }
 }
 
@@ -315,6 +325,7 @@ mod tests {
         let cfg: ModemConfig = toml::from_str(&toml).unwrap();
         assert_eq!(cfg.network.rssi, 27);
         assert_eq!(cfg.net.parsed().unwrap().len(), 1);
+        assert_eq!(cfg.net.net(Vec::new()).unwrap().profile().to_string(), "catm");
         assert!(cfg.demo.enabled);
         assert_eq!(cfg.line.tcp, Some(SocketAddr::from(([127, 0, 0, 1], 7080))));
     }

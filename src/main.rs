@@ -13,7 +13,7 @@ use vmodem::config::ModemConfig;
 use vmodem::demo::Demo;
 use vmodem::dialect;
 use vmodem::modem::Modem;
-use vmodem::net::{Net, NetConfig, Redirect};
+use vmodem::net::{LinkProfile, Redirect};
 use vmodem::script::{Script, fixtures};
 use vmodem::transport::{self, Link, Links};
 
@@ -88,6 +88,9 @@ struct ServeArgs {
     /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
     #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
     redirects: Vec<Redirect>,
+    /// The link's speed and latency: instant (the default), gsm, gprs, edge, nbiot, catm or lte.
+    #[arg(long)]
+    profile: Option<LinkProfile>,
 }
 
 #[derive(Args)]
@@ -199,7 +202,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(demo) => eprintln!("{}", demo.banner(&described, &config.dialect)),
         None => eprintln!("vmodem: {} on {described}", config.dialect),
     }
-    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(config.net.faults.clone()));
+    let net = config.net.net(redirects)?;
+    if let Some(profile) = args.profile {
+        net.set_profile(profile);
+    }
+    let modem = Modem::new(dialect, net);
     tokio::select! {
         () = modem.run(links) => {}
         _ = tokio::signal::ctrl_c() => {}

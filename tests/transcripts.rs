@@ -33,7 +33,7 @@ use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use vmodem::modem::Modem;
-use vmodem::net::{Net, NetConfig, Redirect};
+use vmodem::net::Redirect;
 use vmodem::script::{Content, Script, fixtures};
 use vmodem::transport::Links;
 
@@ -211,7 +211,7 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
     }
     let program = script.compile(&vars)?;
     let (mut host, line) = tokio::io::duplex(1 << 16);
-    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(config.net.faults.clone()));
+    let modem = Modem::new(dialect, config.net.net(redirects).map_err(|e| e.to_string())?);
     let network = modem.network_handle();
     let modem = tokio::spawn(modem.run(Links::single(Box::new(line))));
     let result = vmodem::script::run_with(&program, &mut host, Some(&network)).await;

@@ -2,26 +2,33 @@
 //! data connections, HTTP) comes from a [`Net`], so link profiles and fault injection can plug
 //! in here without the services knowing.
 //!
-//! Today it resolves names, applies redirects (send the seed's `112.74.93.163:21` to a local
-//! server, as curl's `--connect-to` does), classifies connection failures and injects the
-//! configured [`Fault`]s.
+//! It resolves names, applies redirects (send the seed's `112.74.93.163:21` to a local
+//! server, as curl's `--connect-to` does), classifies connection failures, carries every
+//! connection under the [`LinkProfile`] (rates, latency, jitter; changeable at run time) and
+//! injects the configured [`Fault`]s.
 
 mod fault;
+mod profile;
 mod redirect;
+mod shape;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 pub use fault::{Direction, Fault, Role};
+pub use profile::{LinkProfile, PROFILES, ProfileSetting};
 pub use redirect::Redirect;
 
 use fault::Gate;
+use shape::Shaped;
 
 /// Why a connection could not be made, classified once for every service.
 #[derive(Debug, thiserror::Error)]
@@ -50,22 +57,62 @@ pub struct NetConfig {
     pub redirects: Vec<Redirect>,
 }
 
-/// The network a modem's services use. Cheap to clone; clones share the configuration.
+/// The network a modem's services use. Cheap to clone; clones share the configuration and
+/// the link profile.
 #[derive(Debug, Clone, Default)]
 pub struct Net {
     config: Arc<NetConfig>,
     faults: Arc<[Fault]>,
+    link: Arc<Link>,
+}
+
+/// The link profile, shared with every connection, and the jitter seed of the next one.
+#[derive(Debug)]
+struct Link {
+    profile: watch::Sender<LinkProfile>,
+    connections: AtomicU64,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link { profile: watch::Sender::new(LinkProfile::INSTANT), connections: AtomicU64::new(0) }
+    }
 }
 
 impl Net {
     /// A network with the given behaviour.
     pub fn new(config: NetConfig) -> Self {
-        Net { config: Arc::new(config), faults: Arc::new([]) }
+        Net { config: Arc::new(config), ..Net::default() }
     }
 
     /// The same network with `faults` injected into every connection opened from now on.
     pub fn with_faults(self, faults: Vec<Fault>) -> Self {
         Net { faults: faults.into(), ..self }
+    }
+
+    /// The same network under `profile`.
+    pub fn with_profile(self, profile: LinkProfile) -> Self {
+        self.set_profile(profile);
+        self
+    }
+
+    /// Changes the link profile, for open connections too (a modem moving into a basement).
+    pub fn set_profile(&self, profile: LinkProfile) {
+        self.link.profile.send_replace(profile);
+        tracing::info!(target: "vmodem::net", "link profile: {profile}");
+    }
+
+    /// The link profile in force.
+    pub fn profile(&self) -> LinkProfile {
+        *self.link.profile.borrow()
+    }
+
+    /// One round trip of the link: what setting up a connection or resolving a name costs.
+    async fn round_trip(&self) {
+        let rtt = self.profile().round_trip();
+        if !rtt.is_zero() {
+            tokio::time::sleep(rtt).await;
+        }
     }
 
     /// Opens a service's control connection to `host:port`, applying redirects and resolving
@@ -86,6 +133,8 @@ impl Net {
             match TcpStream::connect(addr).await {
                 Ok(stream) => {
                     stream.set_nodelay(true)?;
+                    // The handshake's SYN and SYN-ACK cross the link.
+                    self.round_trip().await;
                     return Ok(self.stream(stream, role));
                 }
                 Err(e) => last = Some(classify(addr, e)),
@@ -100,15 +149,22 @@ impl Net {
     }
 
     fn stream(&self, inner: TcpStream, role: Role) -> NetStream {
+        let seed = self.link.connections.fetch_add(1, Ordering::Relaxed);
+        let inner = Shaped::new(inner, self.link.profile.subscribe(), seed);
         NetStream { inner: Some(inner), gate: Gate::new(&self.faults, role) }
     }
 
-    /// The addresses `host:port` stands for, after redirects.
+    /// The addresses `host:port` stands for, after redirects. A name (not an IP address)
+    /// costs the module a round trip to its DNS server, redirected or not.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
+        let literal = host.parse::<IpAddr>().ok();
+        if literal.is_none() {
+            self.round_trip().await;
+        }
         if let Some(to) = self.config.redirects.iter().find_map(|r| r.apply(host, port)) {
             return Ok(vec![to]);
         }
-        if let Ok(ip) = host.parse::<IpAddr>() {
+        if let Some(ip) = literal {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
         // RFC 6761: names under .invalid never resolve; answer at once, as resolvers should.
@@ -138,7 +194,7 @@ fn classify(addr: SocketAddr, e: io::Error) -> NetError {
 #[derive(Debug)]
 pub struct NetStream {
     /// `None` once an injected reset broke the connection.
-    inner: Option<TcpStream>,
+    inner: Option<Shaped<TcpStream>>,
     gate: Gate,
 }
 
@@ -154,18 +210,19 @@ impl NetStream {
     }
 
     fn tcp(&self) -> io::Result<&TcpStream> {
-        self.inner.as_ref().ok_or_else(broken)
+        self.inner.as_ref().map(Shaped::get_ref).ok_or_else(broken)
     }
 
     /// The socket, or the injected reset: the socket then closes with linger 0, so the peer
     /// sees a reset as well.
-    fn open(&mut self, allowance: io::Result<usize>) -> io::Result<(&mut TcpStream, usize)> {
+    fn open(&mut self, allowance: io::Result<usize>) -> io::Result<(&mut Shaped<TcpStream>, usize)> {
         match allowance {
             Ok(n) => Ok((self.inner.as_mut().ok_or_else(broken)?, n)),
             Err(e) => {
-                if let Some(tcp) = self.inner.take() {
+                if let Some(shaped) = self.inner.take() {
+                    let tcp = shaped.get_ref();
                     // Best effort: without linger 0 the peer sees a clean close instead.
-                    let _ = rustix::net::sockopt::set_socket_linger(&tcp, Some(std::time::Duration::ZERO));
+                    let _ = rustix::net::sockopt::set_socket_linger(tcp, Some(std::time::Duration::ZERO));
                     tracing::debug!(target: "vmodem::net", "injected reset of {:?}", tcp.peer_addr());
                 }
                 Err(e)

@@ -1,0 +1,185 @@
+//! Link profiles: how fast and how late the cellular link carries the bytes of every socket
+//! the services open. A firmware test runs under "NB-IoT in a basement" or "Cat-M in town" by
+//! naming a profile; `instant` (the default) adds nothing.
+//!
+//! The named profiles use the modules' published peak rates, as the datasheets give them, and
+//! typical latencies of each radio technology:
+//!
+//! | name | down kbit/s | up kbit/s | latency ms (one way) | jitter ms | source of the rates |
+//! | --- | --- | --- | --- | --- | --- |
+//! | `instant` | unlimited | unlimited | 0 | 0 | |
+//! | `gsm` | 9.6 | 9.6 | 300 | 50 | GSM circuit-switched data (CSD) |
+//! | `gprs` | 85.6 | 42.8 | 250 | 100 | SIM800/SIM900 datasheets: GPRS multi-slot class 10/12, CS-4 |
+//! | `edge` | 236.8 | 118.4 | 150 | 50 | EDGE multi-slot class 12 (4+2 slots, MCS-9) |
+//! | `nbiot` | 136 | 150 | 600 | 300 | SIM7080 datasheet: Cat-NB2 |
+//! | `catm` | 589 | 1119 | 75 | 25 | SIM7080 datasheet: Cat-M1 |
+//! | `lte` | 10300 | 5200 | 25 | 10 | Fibocom L610 datasheet: LTE Cat 1 |
+//!
+//! Rates apply to the payload bytes of each connection (what a service reads and writes), not
+//! to TCP/IP headers; each connection gets the whole rate, as a single transfer does on a real
+//! module. Custom values go in the configuration file:
+//!
+//! ```toml
+//! [net]
+//! profile = "catm"            # a name, or a table:
+//! # profile = { down_kbps = 100.0, up_kbps = 50.0, latency_ms = 400.0, jitter_ms = 100.0 }
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// How the link carries bytes: rates each way, the one-way delay and its random spread.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkProfile {
+    /// Downlink rate (server to modem) in kbit/s (1000 bits); 0 is unlimited.
+    #[serde(default)]
+    pub down_kbps: f64,
+    /// Uplink rate (modem to server) in kbit/s; 0 is unlimited.
+    #[serde(default)]
+    pub up_kbps: f64,
+    /// One-way delay in milliseconds: a request and its answer take twice this, and so does
+    /// setting up a connection or resolving a name.
+    #[serde(default)]
+    pub latency_ms: f64,
+    /// Up to this many milliseconds more, drawn anew for each piece of data that arrives; data
+    /// never overtakes earlier data.
+    #[serde(default)]
+    pub jitter_ms: f64,
+}
+
+/// The named profiles, in the order `--help` lists them.
+pub const PROFILES: &[(&str, LinkProfile)] = &[
+    ("instant", LinkProfile::INSTANT),
+    ("gsm", LinkProfile::new(9.6, 9.6, 300.0, 50.0)),
+    ("gprs", LinkProfile::new(85.6, 42.8, 250.0, 100.0)),
+    ("edge", LinkProfile::new(236.8, 118.4, 150.0, 50.0)),
+    ("nbiot", LinkProfile::new(136.0, 150.0, 600.0, 300.0)),
+    ("catm", LinkProfile::new(589.0, 1119.0, 75.0, 25.0)),
+    ("lte", LinkProfile::new(10_300.0, 5_200.0, 25.0, 10.0)),
+];
+
+impl LinkProfile {
+    /// No limits, no delay: bytes pass as the host's network carries them.
+    pub const INSTANT: LinkProfile = LinkProfile::new(0.0, 0.0, 0.0, 0.0);
+
+    /// A profile from its four figures.
+    pub const fn new(down_kbps: f64, up_kbps: f64, latency_ms: f64, jitter_ms: f64) -> Self {
+        LinkProfile { down_kbps, up_kbps, latency_ms, jitter_ms }
+    }
+
+    /// Whether the profile changes nothing (streams then take no detour).
+    pub fn is_instant(&self) -> bool {
+        self.down_rate().is_none() && self.up_rate().is_none() && self.round_trip().is_zero() && self.jitter().is_zero()
+    }
+
+    /// Downlink bytes per second; `None` when unlimited.
+    pub fn down_rate(&self) -> Option<f64> {
+        bytes_per_second(self.down_kbps)
+    }
+
+    /// Uplink bytes per second; `None` when unlimited.
+    pub fn up_rate(&self) -> Option<f64> {
+        bytes_per_second(self.up_kbps)
+    }
+
+    /// Twice the one-way delay.
+    pub fn round_trip(&self) -> Duration {
+        millis(self.latency_ms * 2.0)
+    }
+
+    /// The largest extra delay.
+    pub fn jitter(&self) -> Duration {
+        millis(self.jitter_ms)
+    }
+}
+
+impl Default for LinkProfile {
+    fn default() -> Self {
+        LinkProfile::INSTANT
+    }
+}
+
+fn bytes_per_second(kbps: f64) -> Option<f64> {
+    (kbps.is_finite() && kbps > 0.0).then_some(kbps * 1000.0 / 8.0)
+}
+
+fn millis(ms: f64) -> Duration {
+    Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).unwrap_or(Duration::MAX)
+}
+
+impl FromStr for LinkProfile {
+    type Err = String;
+
+    /// A profile by name (`catm`), as `--profile` takes it.
+    fn from_str(name: &str) -> Result<Self, String> {
+        PROFILES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, p)| *p).ok_or_else(|| {
+            let names: Vec<_> = PROFILES.iter().map(|(n, _)| *n).collect();
+            format!("no link profile {name:?}; the profiles are {}", names.join(", "))
+        })
+    }
+}
+
+impl fmt::Display for LinkProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match PROFILES.iter().find(|(_, p)| p == self) {
+            Some((name, _)) => f.write_str(name),
+            None => write!(
+                f,
+                "{} kbit/s down, {} kbit/s up, {} ms latency, {} ms jitter",
+                self.down_kbps, self.up_kbps, self.latency_ms, self.jitter_ms
+            ),
+        }
+    }
+}
+
+/// A profile as the configuration file gives it: a name or a table of figures.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ProfileSetting {
+    /// One of [`PROFILES`].
+    Named(String),
+    /// Custom figures.
+    Custom(LinkProfile),
+}
+
+impl ProfileSetting {
+    /// The profile it stands for.
+    pub fn profile(&self) -> Result<LinkProfile, String> {
+        match self {
+            ProfileSetting::Named(name) => name.parse(),
+            ProfileSetting::Custom(p) => Ok(*p),
+        }
+    }
+}
+
+impl Default for ProfileSetting {
+    fn default() -> Self {
+        ProfileSetting::Custom(LinkProfile::INSTANT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_by_name_and_by_figures() {
+        let catm: LinkProfile = "CatM".parse().unwrap();
+        assert_eq!((catm.down_rate(), catm.up_rate()), (Some(73_625.0), Some(139_875.0)));
+        assert_eq!(catm.round_trip(), Duration::from_millis(150));
+        assert_eq!(catm.to_string(), "catm");
+        assert!("5g".parse::<LinkProfile>().unwrap_err().contains("instant, gsm, gprs, edge, nbiot, catm, lte"));
+        assert!(LinkProfile::default().is_instant() && !catm.is_instant());
+        let t: toml::Table = toml::from_str("a = \"nbiot\"\nb = { down_kbps = 8.0, latency_ms = 10 }").unwrap();
+        let named: ProfileSetting = t["a"].clone().try_into().unwrap();
+        assert_eq!(named.profile().unwrap().up_kbps, 150.0);
+        let custom: ProfileSetting = t["b"].clone().try_into().unwrap();
+        let custom = custom.profile().unwrap();
+        assert_eq!((custom.down_rate(), custom.up_rate(), custom.round_trip()), (Some(1000.0), None, Duration::from_millis(20)));
+        assert_eq!(custom.to_string(), "8 kbit/s down, 0 kbit/s up, 10 ms latency, 0 ms jitter");
+    }
+}
