@@ -12,6 +12,7 @@ pub mod dialect;
 pub mod embedded;
 pub mod modem;
 pub mod net;
+pub mod plan;
 pub mod script;
 pub mod service;
 pub mod transport;

@@ -8,7 +8,9 @@
 //!   (the family's bearers go with it); `AT+CFUN=1` answers `OK`, then `+CPIN: READY`.
 //!   `AT+CFUN=1,1` and `AT+CFUN=6` reboot (boot URCs after `OK`). `AT+CFUN=5`/`7` (factory
 //!   test, offline) and a reset into 0 or 4 are not emulated: a bad value.
-//! - Registration is on with CFUN 1, `+COPS` mode other than 2 and `network.registered`.
+//! - Registration is on with CFUN 1, `+COPS` mode other than 2, `network.registered` and
+//!   coverage (which a fault plan can take away: `<stat>` is then 2, searching, as a module
+//!   that has lost its cell reports).
 
 use vmodem_at::{Command, Failure, Reply};
 
@@ -29,12 +31,23 @@ pub struct Radio {
     pub cops_format: u8,
     /// The SIM waits for its PIN (`identity.sim_pin`): no registration until `AT+CPIN`.
     pub pin_locked: bool,
+    /// A cell is in reach (a fault plan takes it away with [`NetworkEvent::LoseRegistration`]).
+    ///
+    /// [`NetworkEvent::LoseRegistration`]: super::NetworkEvent::LoseRegistration
+    pub coverage: bool,
 }
 
 impl Radio {
     /// The power-on state: full functionality, the SIM locked if it has a PIN.
     pub fn new(identity: &Identity) -> Self {
-        Radio { fun: 1, reg_urc: [0; 3], cops_mode: 0, cops_format: 0, pin_locked: identity.sim_pin.is_some() }
+        Radio {
+            fun: 1,
+            reg_urc: [0; 3],
+            cops_mode: 0,
+            cops_format: 0,
+            pin_locked: identity.sim_pin.is_some(),
+            coverage: true,
+        }
     }
 }
 
@@ -91,9 +104,22 @@ pub trait Cellular: Sized + 'static {
 
     /// Whether the module is registered on the network.
     fn registered(&self) -> bool {
+        self.searching() && self.radio().coverage
+    }
+
+    /// Whether the module looks for a network: radio on, SIM ready, not deregistered by hand.
+    fn searching(&self) -> bool {
         let r = self.radio();
         r.fun == 1 && !r.pin_locked && r.cops_mode != 2 && self.network().registered
     }
+}
+
+/// The cell comes into reach (`true`) or goes: registration follows, with its URCs and the
+/// family's bearers.
+pub fn set_coverage<S: Cellular>(s: &mut S, coverage: bool, io: &mut Io) {
+    let was = s.registered();
+    s.radio_mut().coverage = coverage;
+    registration_changed(s, was, io);
 }
 
 /// The commands, for a family's tables.
@@ -172,7 +198,7 @@ fn reg_write<S: Cellular>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outc
 
 fn cops_test<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let n = s.network();
-    let list = if s.radio().fun == 1 && n.registered {
+    let list = if s.radio().fun == 1 && n.registered && s.radio().coverage {
         format!("(2,\"{}\",\"{}\",\"{}\",{})", n.operator, n.operator_short, n.plmn, n.act)
     } else {
         String::new()
@@ -307,7 +333,11 @@ fn operator_in(n: &Network, format: u8) -> &str {
 
 /// `<stat>` of `+CREG` and friends, with location when the URC mode asks for it.
 fn reg_status<S: Cellular>(s: &S, n: u8) -> String {
-    let stat = u8::from(s.registered());
+    let stat = match (s.registered(), s.searching()) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    };
     let net = s.network();
     if n >= 2 && stat == 1 { format!("{stat},\"{}\",\"{}\",{}", net.tac, net.cell, net.act) } else { stat.to_string() }
 }

@@ -28,16 +28,24 @@ pub enum NetworkEvent {
     /// The network releases the packet-data contexts: `+SAPBR 1: DEACT`, `+APP PDP: 0,DEACTIVE`,
     /// `+MIPCALL: 0`, and the sessions over them fail. Registration stays.
     ReleaseBearers,
+    /// The cell goes out of reach: registration is lost (`+CREG: 2` and the like where the
+    /// host asked for them) and the bearers with it.
+    LoseRegistration,
+    /// The cell is back: the module registers again (`+CREG: 1`); bearers stay closed until the
+    /// host opens them.
+    Register,
 }
 
 impl std::str::FromStr for NetworkEvent {
     type Err = String;
 
-    /// The names transcripts and fault plans use: `release`.
+    /// The names transcripts and fault plans use: `release`, `deregister`, `register`.
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "release" => Ok(NetworkEvent::ReleaseBearers),
-            other => Err(format!("unknown network event {other:?} (known: release)")),
+            "deregister" => Ok(NetworkEvent::LoseRegistration),
+            "register" => Ok(NetworkEvent::Register),
+            other => Err(format!("unknown network event {other:?} (known: release, deregister, register)")),
         }
     }
 }

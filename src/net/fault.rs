@@ -2,8 +2,9 @@
 //! what a cellular link does to a transfer (a data connection that goes quiet mid-file, a
 //! server that vanishes at byte 40000) without a server that misbehaves on purpose.
 //!
-//! Two kinds today, the stall and the reset; the fault plan of later work (refusals, DNS
-//! failures, bearer loss) plugs in beside them.
+//! Kinds: a stall, a reset after N bytes, a refused connection, a name that does not resolve
+//! and a TLS handshake the server rejects. The modem-level faults of a fault plan (bearer
+//! loss, a freeze, a reboot) are in [`crate::plan`].
 //!
 //! ```toml
 //! [[net.faults]]
@@ -17,15 +18,30 @@
 //! kind = "reset"
 //! on = "data"
 //! after = 40000    # bytes that cross the connection, either way, before it breaks
+//!
+//! [[net.faults]]
+//! kind = "refuse"
+//! host = "112.74.93.163"   # as the host named it, or where it resolved; no host: every one
+//! port = 21                # optional
+//!
+//! [[net.faults]]
+//! kind = "dns"
+//! name = "ftp.example.com"
+//!
+//! [[net.faults]]
+//! kind = "tls"
+//! host = "ftp.example.com" # the server answers the ClientHello with a fatal alert
 //! ```
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use serde::Deserialize;
+use tokio::io::ReadBuf;
 use tokio::time::Sleep;
 
 /// What a connection is for, as the services open it.
@@ -82,7 +98,61 @@ pub enum Fault {
         /// Bytes that cross before the break.
         after: u64,
     },
+    /// Connections to `host` (every host if none), on `port` if given, are refused.
+    Refuse {
+        /// The host as the service names it, or an address it resolves to.
+        #[serde(default)]
+        host: Option<String>,
+        /// Only this port.
+        #[serde(default)]
+        port: Option<u16>,
+    },
+    /// `name` does not resolve (every name if none; IP addresses need no resolving).
+    Dns {
+        /// The name.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// The TLS handshake with `host` (every host if none) fails: the server answers the
+    /// ClientHello with a fatal `handshake_failure` alert, as one that shares no cipher with
+    /// the module does.
+    Tls {
+        /// The host as the service names it, or an address it resolves to.
+        #[serde(default)]
+        host: Option<String>,
+    },
 }
+
+impl Fault {
+    /// Whether a connection to `host` (also known as `addr`) on `port` is refused.
+    pub(crate) fn refuses(&self, host: &str, addr: SocketAddr) -> bool {
+        match self {
+            Fault::Refuse { host: h, port } => names(h.as_deref(), host, Some(addr)) && port.is_none_or(|p| p == addr.port()),
+            _ => false,
+        }
+    }
+
+    /// Whether `name` fails to resolve.
+    pub(crate) fn fails_dns(&self, name: &str) -> bool {
+        matches!(self, Fault::Dns { name: n } if names(n.as_deref(), name, None))
+    }
+
+    /// Whether the TLS handshake with `host` (also known as `addr`) fails.
+    fn fails_tls(&self, host: &str, addr: SocketAddr) -> bool {
+        matches!(self, Fault::Tls { host: h } if names(h.as_deref(), host, Some(addr)))
+    }
+}
+
+/// Whether a fault's `pattern` (none: any) names `host` or `addr`.
+fn names(pattern: Option<&str>, host: &str, addr: Option<SocketAddr>) -> bool {
+    let Some(pattern) = pattern else { return true };
+    let pattern = pattern.trim_start_matches('[').trim_end_matches(']');
+    pattern.eq_ignore_ascii_case(host) || addr.is_some_and(|a| pattern.parse() == Ok(a.ip()))
+}
+
+/// What a server that rejects the handshake sends: a TLS 1.2 record of one fatal
+/// `handshake_failure` (40) alert.
+const HANDSHAKE_FAILURE: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
 
 /// The effect of the faults on one connection.
 #[derive(Debug, Default)]
@@ -93,6 +163,16 @@ pub(crate) struct Gate {
     up: Option<Stall>,
     /// Bytes left before the connection breaks.
     reset: Option<u64>,
+    /// The handshake is to fail.
+    tls: Option<Tls>,
+}
+
+/// A TLS handshake to be rejected: waiting for the ClientHello, then the alert going out.
+#[derive(Debug)]
+enum Tls {
+    Waiting,
+    /// The bytes of the alert delivered so far.
+    Alerting(usize),
 }
 
 #[derive(Debug)]
@@ -134,9 +214,9 @@ fn pass(stall: &mut Option<Stall>, n: usize) {
 }
 
 impl Gate {
-    /// The gate for a new connection with `role` under `faults` (the first fault of each kind
-    /// and direction that covers the role applies).
-    pub(crate) fn new(faults: &[Fault], role: Role) -> Self {
+    /// The gate for a new connection to `host` at `addr` with `role` under `faults` (the first
+    /// fault of each kind and direction that covers the role applies).
+    pub(crate) fn new(faults: &[Fault], role: Role, host: &str, addr: SocketAddr) -> Self {
         let stall = |way: Direction| {
             faults.iter().find_map(|fault| match *fault {
                 Fault::Stall { on, direction, after, seconds } if on.covers(role) && direction == way => Some(Stall {
@@ -151,7 +231,27 @@ impl Gate {
             Fault::Reset { on, after } if on.covers(role) => Some(after),
             _ => None,
         });
-        Gate { down: stall(Direction::Down), up: stall(Direction::Up), reset }
+        let tls = faults.iter().any(|f| f.fails_tls(host, addr)).then_some(Tls::Waiting);
+        Gate { down: stall(Direction::Down), up: stall(Direction::Up), reset, tls }
+    }
+
+    /// Sees bytes the service is about to send: a TLS ClientHello (a handshake record,
+    /// `16 03 xx`, where the application protocols send text) starts the rejection.
+    pub(crate) fn sending(&mut self, data: &[u8]) {
+        if matches!(self.tls, Some(Tls::Waiting)) && data.starts_with(&[0x16, 0x03]) {
+            tracing::debug!(target: "vmodem::net", "injected TLS handshake failure");
+            self.tls = Some(Tls::Alerting(0));
+        }
+    }
+
+    /// Once the handshake is being rejected: what the service reads instead of the server's
+    /// answer, the alert and then the end of the stream.
+    pub(crate) fn rejection(&mut self, buf: &mut ReadBuf<'_>) -> bool {
+        let Some(Tls::Alerting(sent)) = &mut self.tls else { return false };
+        let n = (HANDSHAKE_FAILURE.len() - *sent).min(buf.remaining());
+        buf.put_slice(&HANDSHAKE_FAILURE[*sent..*sent + n]);
+        *sent += n;
+        true
     }
 
     /// How many bytes the connection may deliver now; pending while it is stalled, an error
@@ -215,10 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn hosts_match_by_name_or_address() {
+        let addr: SocketAddr = "[::1]:990".parse().unwrap();
+        let refuse = |host: Option<&str>, port| Fault::Refuse { host: host.map(Into::into), port };
+        assert!(refuse(None, None).refuses("anything", addr));
+        assert!(refuse(Some("FTP.example.com"), Some(990)).refuses("ftp.example.com", addr));
+        assert!(refuse(Some("[::1]"), None).refuses("ftp.example.com", addr), "by the address it resolved to");
+        assert!(!refuse(Some("ftp.example.com"), Some(21)).refuses("ftp.example.com", addr), "another port");
+        assert!(!refuse(Some("other"), None).refuses("ftp.example.com", addr));
+        assert!(Fault::Dns { name: Some("a.b".into()) }.fails_dns("A.B") && !Fault::Dns { name: Some("a.b".into()) }.fails_dns("c"));
+        assert!(!Fault::Tls { host: None }.refuses("x", addr), "each kind answers for itself");
+        let parsed = parse("f = [{ kind = \"refuse\", host = \"h\" }, { kind = \"tls\" }, { kind = \"dns\", name = \"n\" }]");
+        assert_eq!(parsed[0], refuse(Some("h"), None));
+        assert_eq!(parsed[1], Fault::Tls { host: None });
+    }
+
+    #[test]
     fn a_stall_only_gates_the_roles_it_names() {
         let faults = [Fault::Stall { on: Role::Data, direction: Direction::Up, after: 3, seconds: 1.0 }];
-        assert!(Gate::new(&faults, Role::Control).up.is_none());
-        let data = Gate::new(&faults, Role::Data);
+        let addr = SocketAddr::from(([127, 0, 0, 1], 21));
+        assert!(Gate::new(&faults, Role::Control, "h", addr).up.is_none());
+        let data = Gate::new(&faults, Role::Data, "h", addr);
         assert!(data.up.is_some() && data.down.is_none());
     }
 }

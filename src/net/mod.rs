@@ -15,7 +15,7 @@ mod shape;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 
@@ -62,7 +62,7 @@ pub struct NetConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Net {
     config: Arc<NetConfig>,
-    faults: Arc<[Fault]>,
+    faults: Arc<RwLock<Vec<Fault>>>,
     link: Arc<Link>,
 }
 
@@ -87,7 +87,24 @@ impl Net {
 
     /// The same network with `faults` injected into every connection opened from now on.
     pub fn with_faults(self, faults: Vec<Fault>) -> Self {
-        Net { faults: faults.into(), ..self }
+        Net { faults: Arc::new(RwLock::new(faults)), ..self }
+    }
+
+    /// Injects `fault` into the connections opened from now on, beside the others (a fault
+    /// plan at run time).
+    pub fn add_fault(&self, fault: Fault) {
+        tracing::info!(target: "vmodem::net", "fault added: {fault:?}");
+        self.faults.write().unwrap_or_else(|e| e.into_inner()).push(fault);
+    }
+
+    /// Removes every fault: connections opened from now on are sound.
+    pub fn clear_faults(&self) {
+        self.faults.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Whether any fault answers `test`.
+    fn any_fault(&self, test: impl Fn(&Fault) -> bool) -> bool {
+        self.faults.read().unwrap_or_else(|e| e.into_inner()).iter().any(test)
     }
 
     /// The same network under `profile`.
@@ -130,12 +147,18 @@ impl Net {
         let addrs = self.resolve(host, port).await?;
         let mut last = None;
         for addr in addrs {
+            if self.any_fault(|f| f.refuses(host, addr)) {
+                tracing::debug!(target: "vmodem::net", "injected refusal of {host} ({addr})");
+                self.round_trip().await;
+                last = Some(NetError::Refused(addr));
+                continue;
+            }
             match TcpStream::connect(addr).await {
                 Ok(stream) => {
                     stream.set_nodelay(true)?;
                     // The handshake's SYN and SYN-ACK cross the link.
                     self.round_trip().await;
-                    return Ok(self.stream(stream, role));
+                    return Ok(self.stream(stream, role, host, addr));
                 }
                 Err(e) => last = Some(classify(addr, e)),
             }
@@ -148,10 +171,11 @@ impl Net {
         Ok(NetListener { inner: TcpListener::bind(SocketAddr::new(ip, 0)).await?, net: self.clone() })
     }
 
-    fn stream(&self, inner: TcpStream, role: Role) -> NetStream {
+    fn stream(&self, inner: TcpStream, role: Role, host: &str, addr: SocketAddr) -> NetStream {
         let seed = self.link.connections.fetch_add(1, Ordering::Relaxed);
         let inner = Shaped::new(inner, self.link.profile.subscribe(), seed);
-        NetStream { inner: Some(inner), gate: Gate::new(&self.faults, role) }
+        let gate = Gate::new(&self.faults.read().unwrap_or_else(|e| e.into_inner()), role, host, addr);
+        NetStream { inner: Some(inner), gate }
     }
 
     /// The addresses `host:port` stands for, after redirects. A name (not an IP address)
@@ -160,6 +184,10 @@ impl Net {
         let literal = host.parse::<IpAddr>().ok();
         if literal.is_none() {
             self.round_trip().await;
+            if self.any_fault(|f| f.fails_dns(host)) {
+                tracing::debug!(target: "vmodem::net", "injected DNS failure of {host}");
+                return Err(NetError::Dns(host.to_string()));
+            }
         }
         if let Some(to) = self.config.redirects.iter().find_map(|r| r.apply(host, port)) {
             return Ok(vec![to]);
@@ -239,6 +267,9 @@ pub(crate) fn broken() -> io::Error {
 impl AsyncRead for NetStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.gate.rejection(buf) {
+            return Poll::Ready(Ok(()));
+        }
         let allowance = ready!(this.gate.poll_read_allowance(cx));
         let (tcp, allowance) = this.open(allowance)?;
         let mut limited = ReadBuf::new(buf.initialize_unfilled_to(allowance.min(buf.remaining())));
@@ -253,6 +284,7 @@ impl AsyncRead for NetStream {
 impl AsyncWrite for NetStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        this.gate.sending(buf);
         let allowance = ready!(this.gate.poll_write_allowance(cx));
         let (tcp, allowance) = this.open(allowance)?;
         let n = ready!(Pin::new(tcp).poll_write(cx, &buf[..allowance.min(buf.len())]))?;
@@ -292,7 +324,7 @@ impl NetListener {
     pub async fn accept(&self) -> Result<(NetStream, SocketAddr), NetError> {
         let (stream, peer) = self.inner.accept().await?;
         stream.set_nodelay(true)?;
-        Ok((self.net.stream(stream, Role::Data), peer))
+        Ok((self.net.stream(stream, Role::Data, &peer.ip().to_string(), peer), peer))
     }
 }
 

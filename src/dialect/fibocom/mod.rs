@@ -193,6 +193,8 @@ impl Dialect for Fibocom {
     fn network(&mut self, event: NetworkEvent, io: &mut Io) {
         match event {
             NetworkEvent::ReleaseBearers => self.call_lost(io),
+            NetworkEvent::LoseRegistration => cellular::set_coverage(self, false, io),
+            NetworkEvent::Register => cellular::set_coverage(self, true, io),
         }
     }
 

@@ -195,6 +195,8 @@ impl Dialect for Simcom {
     fn network(&mut self, event: NetworkEvent, io: &mut Io) {
         match event {
             NetworkEvent::ReleaseBearers => self.network_lost(io),
+            NetworkEvent::LoseRegistration => crate::dialect::cellular::set_coverage(self, false, io),
+            NetworkEvent::Register => crate::dialect::cellular::set_coverage(self, true, io),
         }
     }
 
