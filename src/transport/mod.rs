@@ -3,6 +3,7 @@
 //! one, and the modem keeps its state across them, as a module does when a host reopens its
 //! serial port. Transports know nothing of AT commands.
 
+pub mod pacing;
 pub mod pty;
 pub mod serial;
 pub mod stdio;
@@ -41,6 +42,25 @@ impl Links {
     /// Waits for the next link; `None` when the transport has ended.
     pub async fn next(&mut self) -> Option<Link> {
         self.rx.recv().await
+    }
+
+    /// The same links, each passed through `wrap` (pacing, for one). The transport behind stops
+    /// when the returned stream is dropped, as it does for this one.
+    pub fn map(mut self, mut wrap: impl FnMut(Link) -> Link + Send + 'static) -> Links {
+        let (tx, links) = Links::channel();
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    next = self.next() => next,
+                    _ = tx.closed() => return,
+                };
+                let Some(link) = next else { return };
+                if tx.send(wrap(link)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        links
     }
 }
 
