@@ -15,8 +15,10 @@ use tokio::time::timeout;
 use vmodem::transport::pty::{self, LineSettings};
 use vmodem::transport::{Link, Links, tcp};
 
-/// Upper bound for anything a test waits for.
-const T: Duration = Duration::from_secs(5);
+#[path = "support/board.rs"]
+mod board;
+
+use board::{T, expect_bytes};
 
 async fn next_link(links: &mut Links) -> Link {
     timeout(T, links.next()).await.expect("no link within the timeout").expect("transport ended")
@@ -482,14 +484,6 @@ async fn stdio_child() {
 // ---------------------------------------------------------------------------------------------
 // Unix sockets, dialling out, telnet openings
 
-/// Reads exactly `want.len()` bytes from `stream` and checks them.
-async fn expect_bytes(stream: &mut (impl tokio::io::AsyncRead + Unpin), want: &[u8]) {
-    let mut got = vec![0u8; want.len()];
-    timeout(T, stream.read_exact(&mut got)).await.expect("read timed out").expect("read failed");
-    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
-    assert_eq!(got, want);
-}
-
 #[tokio::test]
 async fn unix_socket_round_trip_and_a_leftover_socket_is_replaced() {
     use vmodem::transport::unix;
@@ -602,20 +596,16 @@ async fn telnet_probe_passes_a_plain_host_through() {
 // Pacing
 
 mod pacing {
-    use std::os::fd::OwnedFd;
-
     use tokio::io::DuplexStream;
     use vmodem::config::ModemConfig;
     use vmodem::dialect;
     use vmodem::modem::Modem;
     use vmodem::net::{Net, NetConfig};
     use vmodem::transport::line::{self, Line, LineOptions};
-    use vmodem::transport::pacing::{AHEAD, LineSpeed, Pacing, RECHECK, Speed};
+    use vmodem::transport::pacing::{AHEAD, CATCH_UP, LineSpeed, Pacing, RECHECK, Speed};
 
     use super::*;
-
-    /// The SIM7080's power-on URCs.
-    const BOOT: &[u8] = b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n";
+    use crate::board::{BOOT, board_read, board_write};
 
     /// The wire time of `n` characters at `baud`, 8N1.
     fn wire(n: usize, baud: u32) -> Duration {
@@ -687,18 +677,23 @@ mod pacing {
             let (_, got) = tokio::join!(link.write_all(&data), host.read_n(n));
             let elapsed = start.elapsed();
             assert_eq!(got.len(), n);
-            let theory = wire(n, baud);
-            // Within 2 % of theory (1 s and 0.5 s of data).
-            assert!(elapsed.as_secs_f64() / theory.as_secs_f64() - 1.0 < 0.02, "{n} at {baud}: {elapsed:?}");
-            assert!(elapsed + AHEAD >= theory.mul_f64(0.98), "{n} at {baud}: {elapsed:?}");
+            assert_real_time(elapsed, wire(n, baud));
         }
         // The other way: the host writes 480 bytes at once; the modem sees them over 0.25 s.
         let start = Instant::now();
         let data: &'static [u8] = &[b'A'; 480];
         host.write(data).await;
         assert_eq!(read_n(&mut link, 480).await, data);
-        let elapsed = start.elapsed();
-        assert!(elapsed + AHEAD >= wire(480, 19_200) && elapsed < wire(480, 19_200).mul_f64(1.02), "{elapsed:?}");
+        assert_real_time(start.elapsed(), wire(480, 19_200));
+    }
+
+    /// On real time: never faster than theory (less what may run ahead), and within 2 % of it
+    /// plus what a busy machine may add at the end. The pacer makes up for late wake-ups up to
+    /// CATCH_UP, but not for the last one. (The exact figures come from paused time, in the
+    /// pacer's unit tests, and from the pacing benchmark.)
+    fn assert_real_time(elapsed: Duration, theory: Duration) {
+        assert!(elapsed + AHEAD >= theory, "{elapsed:?} for {theory:?} of data");
+        assert!(elapsed <= theory.mul_f64(1.02) + CATCH_UP, "{elapsed:?} for {theory:?} of data");
     }
 
     /// A PTY pair stands in for a USB-serial adapter: vmodem serves on the slave, the board is
@@ -716,37 +711,5 @@ mod pacing {
         board_write(&board, b"AT\r").await;
         assert_eq!(board_read(&board, 9).await, b"AT\r\r\nOK\r\n");
         task.abort();
-    }
-
-    /// Writes to a non-blocking PTY master.
-    pub(crate) async fn board_write(master: &OwnedFd, mut data: &[u8]) {
-        let deadline = Instant::now() + T;
-        while !data.is_empty() {
-            match rustix::io::write(master, data) {
-                Ok(n) => data = &data[n..],
-                Err(rustix::io::Errno::AGAIN) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(5)).await
-                }
-                Err(e) => panic!("board write failed: {e}"),
-            }
-        }
-    }
-
-    /// Reads `n` bytes from a non-blocking PTY master, or what came within `T`.
-    pub(crate) async fn board_read(master: &OwnedFd, n: usize) -> Vec<u8> {
-        let deadline = Instant::now() + T;
-        let mut got = Vec::new();
-        let mut buf = [0u8; 512];
-        while got.len() < n && Instant::now() < deadline {
-            match rustix::io::read(master, &mut buf[..(n - got.len()).min(512)]) {
-                Ok(k) => got.extend_from_slice(&buf[..k]),
-                // EIO: the slave is not open (yet).
-                Err(rustix::io::Errno::AGAIN | rustix::io::Errno::IO) => {
-                    tokio::time::sleep(Duration::from_millis(5)).await
-                }
-                Err(e) => panic!("board read failed: {e}"),
-            }
-        }
-        got
     }
 }
