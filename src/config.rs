@@ -6,8 +6,11 @@
 //! ```toml
 //! dialect = "sim7080"
 //!
-//! [line]                   # where the host connects; --tcp, --pty or --stdio override it
-//! tcp = "127.0.0.1:7080"
+//! [line]                   # where the host connects; a line flag (--tcp, --pty, ...) overrides it
+//! tcp = "127.0.0.1:7080"   # or pty, unix, connect = "127.0.0.1:4321", serial, stdio = true
+//! baud = 115200            # pace at this speed (PTY: the speed it starts with)
+//! pacing = true            # false: no pacing at all (--no-pacing)
+//! telnet = true            # false: connect does not answer telnet negotiation (--no-telnet)
 //!
 //! [demo]                   # the embedded FTP server of `--demo`
 //! enabled = true
@@ -42,6 +45,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::net::{Fault, Net, NetConfig, ProfileSetting, Redirect};
+use crate::transport::line::{Line, LineOptions};
 
 /// Everything that configures one modem.
 #[derive(Debug, Clone, Deserialize)]
@@ -225,8 +229,9 @@ impl FtpTimers {
     }
 }
 
-/// The `[line]` section: at most one of its keys.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The `[line]` section: at most one line (`tcp`, `pty`, `unix`, `connect`, `serial`, `stdio`),
+/// and how it runs (see [`crate::transport::line`]).
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LineSection {
     /// Listen on this TCP address.
@@ -235,6 +240,64 @@ pub struct LineSection {
     pub pty: Option<PathBuf>,
     /// Use standard input and output.
     pub stdio: bool,
+    /// Listen on a Unix socket at this path.
+    pub unix: Option<PathBuf>,
+    /// Dial an emulator's server socket: `HOST:PORT` or `unix:PATH`.
+    pub connect: Option<String>,
+    /// Open this tty device (a USB-serial adapter, an emulator's PTY).
+    pub serial: Option<PathBuf>,
+    /// The line's speed in baud (`--baud`).
+    pub baud: Option<u32>,
+    /// Whether bytes are paced (`--no-pacing` turns it off).
+    pub pacing: bool,
+    /// Whether `connect` answers a telnet opening (`--no-telnet` turns it off).
+    pub telnet: bool,
+}
+
+impl Default for LineSection {
+    fn default() -> Self {
+        LineSection {
+            tcp: None,
+            pty: None,
+            stdio: false,
+            unix: None,
+            connect: None,
+            serial: None,
+            baud: None,
+            pacing: true,
+            telnet: true,
+        }
+    }
+}
+
+impl LineSection {
+    /// The line the section names, if any; an error if it names more than one.
+    pub fn line(&self) -> anyhow::Result<Option<Line>> {
+        let connect = match &self.connect {
+            Some(c) => Some(Line::Connect(c.parse().map_err(|e: String| anyhow::anyhow!("[line] connect: {e}"))?)),
+            None => None,
+        };
+        let mut lines = [
+            self.tcp.map(Line::Tcp),
+            self.pty.clone().map(Line::Pty),
+            self.unix.clone().map(Line::Unix),
+            connect,
+            self.serial.clone().map(Line::Serial),
+            self.stdio.then_some(Line::Stdio),
+        ]
+        .into_iter()
+        .flatten();
+        let line = lines.next();
+        if lines.next().is_some() {
+            anyhow::bail!("[line] names more than one line: keep one of tcp, pty, unix, connect, serial and stdio");
+        }
+        Ok(line)
+    }
+
+    /// How the line runs.
+    pub fn options(&self) -> LineOptions {
+        LineOptions { baud: self.baud, pacing: self.pacing, telnet: self.telnet }
+    }
 }
 
 /// The `[demo]` section.
@@ -327,7 +390,21 @@ mod tests {
         assert_eq!(cfg.net.parsed().unwrap().len(), 1);
         assert_eq!(cfg.net.net(Vec::new()).unwrap().profile().to_string(), "catm");
         assert!(cfg.demo.enabled);
-        assert_eq!(cfg.line.tcp, Some(SocketAddr::from(([127, 0, 0, 1], 7080))));
+        assert_eq!(cfg.line.line().unwrap(), Some(Line::Tcp(SocketAddr::from(([127, 0, 0, 1], 7080)))));
+        assert_eq!(cfg.line.options(), LineOptions { baud: Some(115_200), pacing: true, telnet: true });
+    }
+
+    #[test]
+    fn the_line_section_names_one_line() {
+        let line = |text: &str| toml::from_str::<ModemConfig>(text).unwrap().line.line();
+        assert_eq!(line("").unwrap(), None);
+        let connect = line("[line]\nconnect = \"unix:/run/qemu.sock\"\n").unwrap();
+        assert_eq!(connect, Some(Line::Connect("unix:/run/qemu.sock".parse().unwrap())));
+        assert_eq!(line("[line]\nserial = \"/dev/ttyUSB0\"\n").unwrap(), Some(Line::Serial("/dev/ttyUSB0".into())));
+        assert!(line("[line]\nconnect = \"nowhere\"\n").is_err());
+        assert!(line("[line]\nunix = \"/run/m.sock\"\nstdio = true\n").is_err());
+        let off = toml::from_str::<ModemConfig>("[line]\npacing = false\ntelnet = false\n").unwrap();
+        assert_eq!(off.line.options(), LineOptions { baud: None, pacing: false, telnet: false });
     }
 
     #[test]

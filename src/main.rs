@@ -1,4 +1,5 @@
-//! The `vmodem` command: `serve` runs a modem on a PTY, a TCP port or stdio; `chat` plays a
+//! The `vmodem` command: `serve` runs a modem on a PTY, a TCP or Unix socket (listening, or
+//! dialling an emulator), a serial device or stdio; `chat` plays a
 //! transcript against any modem; `term` is a minimal terminal to a modem's line.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,10 @@ use vmodem::dialect;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Redirect};
 use vmodem::script::{Script, fixtures};
-use vmodem::transport::{self, Link, Links};
+use vmodem::transport::connect::Endpoint;
+use vmodem::transport::line::Line;
+use vmodem::transport::pacing::LineSpeed;
+use vmodem::transport::{self, Link};
 
 #[derive(Parser)]
 #[command(name = "vmodem", version, about = "A software cellular modem that speaks AT and does FTP for real")]
@@ -29,7 +33,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a modem on a PTY, a TCP port or stdio.
+    /// Run a modem on a PTY, a TCP or Unix socket, a serial device or stdio.
     Serve(ServeArgs),
     /// Play a transcript against a modem (vmodem or a real module) and report the first difference.
     Chat(ChatArgs),
@@ -76,6 +80,25 @@ struct ServeArgs {
     /// Use standard input and output as the line.
     #[arg(long, group = "line")]
     stdio: bool,
+    /// Listen on a Unix socket at this path; each connection is the modem's line, as with --tcp.
+    #[arg(long, group = "line")]
+    unix: Option<PathBuf>,
+    /// Dial an emulator's serial socket (HOST:PORT or unix:PATH), and again whenever it drops.
+    #[arg(long, group = "line", value_name = "ADDR")]
+    connect: Option<Endpoint>,
+    /// Open a serial device (a USB-serial adapter, an emulator's PTY) at --baud.
+    #[arg(long, group = "line", value_name = "DEV")]
+    serial: Option<PathBuf>,
+    /// Line speed: paces sockets and stdio at it, opens --serial at it (default 115200), starts
+    /// the PTY at it (the host's own setting paces a PTY).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    baud: Option<u32>,
+    /// Move bytes as fast as the medium allows, even on a PTY or serial device (fast test runs).
+    #[arg(long)]
+    no_pacing: bool,
+    /// Do not answer telnet negotiation at the start of a --connect connection.
+    #[arg(long)]
+    no_telnet: bool,
     /// A TOML configuration file.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -147,6 +170,7 @@ fn init_logging(verbose: u8) {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let line_flag = line_flag(&args);
     let mut config = match &args.config {
         Some(path) => ModemConfig::load(path)?,
         None => ModemConfig::default(),
@@ -170,34 +194,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let dialect = dialect::by_name(&config.dialect, &config)?;
     // A line given on the command line replaces the configuration file's.
-    let (pty, tcp, stdio) = match (&args.pty, args.tcp, args.stdio) {
-        (None, None, false) => (config.line.pty.clone(), config.line.tcp, config.line.stdio),
-        _ => (args.pty.clone(), args.tcp, args.stdio),
+    let line = match line_flag {
+        Some(line) => Some(line),
+        None => config.line.line()?,
     };
-    let tcp = match (&pty, tcp, stdio, &demo) {
-        (None, None, false, Some(_)) => Some(SocketAddr::from(([127, 0, 0, 1], 7080))),
-        (None, None, false, None) => bail!("say where the line is: --pty PATH, --tcp ADDR or --stdio (or --demo)"),
-        (Some(_), Some(_), _, _) | (Some(_), _, true, _) | (_, Some(_), true, _) => {
-            bail!("[line] names more than one line: keep one of tcp, pty and stdio")
-        }
-        _ => tcp,
+    let line = match (line, &demo) {
+        (Some(line), _) => line,
+        (None, Some(_)) => Line::Tcp(SocketAddr::from(([127, 0, 0, 1], 7080))),
+        (None, None) => bail!(
+            "say where the line is: --pty PATH, --tcp ADDR, --unix PATH, --connect ADDR, --serial DEV or --stdio \
+             (or --demo)"
+        ),
     };
-    let mut _pty_handle = None;
-    let mut _stdio_guard = None;
-    let (links, described) = if let Some(path) = &pty {
-        let (links, handle) =
-            transport::pty::open(path).await.with_context(|| format!("creating the PTY at {}", path.display()))?;
-        let described = format!("{} (-> {})", handle.path().display(), handle.pts_path().display());
-        _pty_handle = Some(handle);
-        (links, described)
-    } else if let Some(addr) = tcp {
-        let (links, bound) = transport::tcp::listen(addr).await.with_context(|| format!("listening on {addr}"))?;
-        (links, format!("tcp {bound}"))
-    } else {
-        let (link, guard) = transport::stdio::link()?;
-        _stdio_guard = Some(guard);
-        (Links::single(link), "stdio".to_string())
-    };
+    let mut options = config.line.options();
+    options.baud = args.baud.or(options.baud);
+    options.pacing &= !args.no_pacing;
+    options.telnet &= !args.no_telnet;
+    let speed = LineSpeed::new();
+    let open =
+        transport::line::open(&line, options, speed.clone()).await.with_context(|| format!("opening {line:?}"))?;
+    let described = open.described.clone();
     match &demo {
         Some(demo) => eprintln!("{}", demo.banner(&described, &config.dialect)),
         None => eprintln!("vmodem: {} on {described}", config.dialect),
@@ -206,12 +222,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(profile) = args.profile {
         net.set_profile(profile);
     }
-    let modem = Modem::new(dialect, net);
+    let modem = Modem::new(dialect, net).with_line_speed(speed);
     tokio::select! {
-        () = modem.run(links) => {}
+        () = modem.run(open.links) => {}
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The line the command line names, if it names one (clap allows at most one).
+fn line_flag(a: &ServeArgs) -> Option<Line> {
+    a.pty.clone().map(Line::Pty).or(a.tcp.map(Line::Tcp)).or(a.unix.clone().map(Line::Unix)).or_else(|| {
+        a.connect.clone().map(Line::Connect).or(a.serial.clone().map(Line::Serial)).or(a.stdio.then_some(Line::Stdio))
+    })
 }
 
 async fn open_line(line: &LineArgs) -> anyhow::Result<Link> {

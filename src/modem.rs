@@ -15,6 +15,8 @@ use crate::dialect::{DataTimer, Dialect, Io, NetworkEvent, Unsolicited};
 use crate::net::Net;
 use crate::service::job::{run_ftp, run_held, run_http};
 use crate::service::{Event, JobId, Request};
+use crate::transport::pacing::{LineSpeed, icf_bits_per_char};
+use crate::transport::pty::LineSettings;
 use crate::transport::{Link, Links};
 
 /// Job events queued towards the modem at most; a job waits beyond that.
@@ -47,6 +49,10 @@ pub struct Modem {
     data_deadline: Option<Instant>,
     /// Set when that deadline moves on with every byte from the host ([`DataTimer::Idle`]).
     data_idle: Option<std::time::Duration>,
+    /// Where the rate and frame the host sets with `AT+IPR`/`AT+ICF` go, for the pacer.
+    line_speed: LineSpeed,
+    /// The rate and frame last published there.
+    published: LineSettings,
 }
 
 impl Modem {
@@ -66,7 +72,16 @@ impl Modem {
             jobs: HashMap::new(),
             data_deadline: None,
             data_idle: None,
+            line_speed: LineSpeed::new(),
+            published: LineSettings { baud: settings.dte.rate, bits_per_char: icf_bits_per_char(settings.dte.format) },
         }
+    }
+
+    /// Publishes `AT+IPR`/`AT+ICF` changes through `speed` (a pacer follows them) instead of a
+    /// handle no one reads.
+    pub fn with_line_speed(mut self, speed: LineSpeed) -> Self {
+        self.line_speed = speed;
+        self
     }
 
     /// Serves hosts until the transport ends and the last link closes. The modem powers on
@@ -78,6 +93,8 @@ impl Modem {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
             self.flush(&mut link).await;
+            // After the flush: the `OK` to `AT+IPR` goes out at the old rate, as on a module.
+            self.publish_line_speed();
             if !links_open && link.is_none() {
                 return;
             }
@@ -234,6 +251,18 @@ impl Modem {
         self.engine.reset();
         self.data_deadline = None;
         self.power_on();
+    }
+
+    /// Tells the pacer when the host has changed the rate or frame (`AT+IPR`, `AT+ICF`, or a
+    /// profile that restores them).
+    fn publish_line_speed(&mut self) {
+        let dte = self.engine.settings().dte;
+        let now = LineSettings { baud: dte.rate, bits_per_char: icf_bits_per_char(dte.format) };
+        if now != self.published {
+            tracing::info!(target: "vmodem::modem", "line speed {} baud, {} bits a character", now.baud, now.bits_per_char);
+            self.published = now;
+            self.line_speed.request(now);
+        }
     }
 
     /// Sends pending output to the host; with no host connected it is lost, as on a UART.

@@ -15,8 +15,10 @@ use tokio::time::timeout;
 use vmodem::transport::pty::{self, LineSettings};
 use vmodem::transport::{Link, Links, tcp};
 
-/// Upper bound for anything a test waits for.
-const T: Duration = Duration::from_secs(5);
+#[path = "support/board.rs"]
+mod board;
+
+use board::{T, expect_bytes};
 
 async fn next_link(links: &mut Links) -> Link {
     timeout(T, links.next()).await.expect("no link within the timeout").expect("transport ended")
@@ -88,7 +90,7 @@ impl Host {
             let mut got = Vec::new();
             let mut buf = [0u8; 256];
             while got.len() < n && Instant::now() < deadline {
-                let k = (&*file).read(&mut buf[..n - got.len()]).expect("host read failed");
+                let k = (&*file).read(&mut buf[..(n - got.len()).min(256)]).expect("host read failed");
                 got.extend_from_slice(&buf[..k]);
             }
             got
@@ -477,4 +479,237 @@ async fn stdio_child() {
     assert_eq!(after.output_modes, before.output_modes);
     assert_eq!(after.control_modes, before.control_modes);
     assert_eq!(after.special_codes[SpecialCodeIndex::VSUSP], before.special_codes[SpecialCodeIndex::VSUSP]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unix sockets, dialling out, telnet openings
+
+#[tokio::test]
+async fn unix_socket_round_trip_and_a_leftover_socket_is_replaced() {
+    use vmodem::transport::unix;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("modem.sock");
+    // A socket file nobody listens on, as a killed run leaves behind.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    let (mut links, handle) = unix::listen(&path).unwrap();
+
+    let mut host = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let mut link = next_link(&mut links).await;
+    host.write_all(b"AT\r").await.unwrap();
+    assert_eq!(read_n(&mut link, 3).await, b"AT\r");
+    link.write_all(b"\r\nOK\r\n").await.unwrap();
+    expect_bytes(&mut host, b"\r\nOK\r\n").await;
+    drop(host);
+    expect_eof(&mut link).await;
+
+    drop(handle);
+    assert!(!path.exists(), "the socket file outlived its handle");
+    std::fs::write(&path, b"precious").unwrap();
+    assert_eq!(unix::listen(&path).unwrap_err().kind(), std::io::ErrorKind::AlreadyExists);
+}
+
+#[tokio::test]
+async fn connect_retries_until_the_server_is_up_and_redials_when_it_drops() {
+    use vmodem::transport::connect::{self, Endpoint};
+
+    // A port with nothing on it: the first dials are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut links = connect::connect(Endpoint::Tcp(format!("127.0.0.1:{port}")), true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let server = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+
+    for round in 0..2 {
+        let (mut emulator, _) = timeout(T, server.accept()).await.expect("no redial").unwrap();
+        let mut link = next_link(&mut links).await;
+        // A silent server: after the telnet probe the link is plain.
+        emulator.write_all(b"AT\r").await.unwrap();
+        assert_eq!(read_n(&mut link, 3).await, b"AT\r");
+        link.write_all(&[0xff, b'0' + round]).await.unwrap();
+        expect_bytes(&mut emulator, &[0xff, b'0' + round]).await;
+        // The emulator restarts: the link ends, and vmodem dials again.
+        drop(emulator);
+        expect_eof(&mut link).await;
+    }
+}
+
+#[tokio::test]
+async fn connect_dials_a_unix_socket() {
+    use vmodem::transport::connect::{self, Endpoint};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("qemu.sock");
+    let server = tokio::net::UnixListener::bind(&path).unwrap();
+    let mut links = connect::connect(Endpoint::Unix(path.clone()), false);
+    let (mut emulator, _) = timeout(T, server.accept()).await.unwrap().unwrap();
+    let mut link = next_link(&mut links).await;
+    link.write_all(b"\r\nRDY\r\n").await.unwrap();
+    expect_bytes(&mut emulator, b"\r\nRDY\r\n").await;
+}
+
+#[tokio::test]
+async fn telnet_opening_from_qemu_is_answered_and_0xff_is_doubled_towards_it() {
+    use vmodem::transport::telnet::{self, QEMU_OPENING};
+
+    let (near, mut qemu) = tokio::io::duplex(4096);
+    qemu.write_all(&QEMU_OPENING).await.unwrap();
+    qemu.write_all(b"AT\r\xff\xfb").await.unwrap();
+    let mut link = telnet::open(near).await.unwrap();
+    // DONT ECHO, DO SGA, DO BINARY, WILL BINARY.
+    expect_bytes(&mut qemu, &[0xff, 0xfe, 1, 0xff, 0xfd, 3, 0xff, 0xfd, 0, 0xff, 0xfb, 0]).await;
+    // The guest's bytes arrive as they are (QEMU does not escape them), 0xFF included.
+    assert_eq!(read_n(&mut link, 5).await, b"AT\r\xff\xfb");
+    // QEMU undoubles what it receives, so a data 0xFF goes out doubled.
+    link.write_all(&[1, 0xff, 0xff, 2]).await.unwrap();
+    link.flush().await.unwrap();
+    expect_bytes(&mut qemu, &[1, 0xff, 0xff, 0xff, 0xff, 2]).await;
+}
+
+#[tokio::test]
+async fn telnet_opening_from_renode_gets_nine_bytes_and_the_line_stays_binary() {
+    use vmodem::transport::telnet::{self, RENODE_OPENING};
+
+    let (near, mut renode) = tokio::io::duplex(4096);
+    renode.write_all(&RENODE_OPENING).await.unwrap();
+    let mut link = telnet::open(near).await.unwrap();
+    // WILL BINARY, DONT ECHO, DO SGA: the 9 bytes Renode reads before it starts.
+    expect_bytes(&mut renode, &[0xff, 0xfb, 0, 0xff, 0xfe, 1, 0xff, 0xfd, 3]).await;
+    link.write_all(&[0xff, 0x00]).await.unwrap();
+    expect_bytes(&mut renode, &[0xff, 0x00]).await;
+    renode.write_all(&[0xff, 0xfd, 0x01]).await.unwrap();
+    assert_eq!(read_n(&mut link, 3).await, [0xff, 0xfd, 0x01], "data after the opening is not negotiation");
+}
+
+#[tokio::test]
+async fn telnet_probe_passes_a_plain_host_through() {
+    use vmodem::transport::telnet;
+
+    let (near, mut host) = tokio::io::duplex(4096);
+    host.write_all(b"ATI\r").await.unwrap();
+    let mut link = telnet::open(near).await.unwrap();
+    assert_eq!(read_n(&mut link, 4).await, b"ATI\r");
+    link.write_all(&[0xff]).await.unwrap();
+    expect_bytes(&mut host, &[0xff]).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pacing
+
+mod pacing {
+    use tokio::io::DuplexStream;
+    use vmodem::config::ModemConfig;
+    use vmodem::dialect;
+    use vmodem::modem::Modem;
+    use vmodem::net::{Net, NetConfig};
+    use vmodem::transport::line::{self, Line, LineOptions};
+    use vmodem::transport::pacing::{AHEAD, CATCH_UP, LineSpeed, Pacing, RECHECK, Speed};
+
+    use super::*;
+    use crate::board::{BOOT, board_read, board_write};
+
+    /// The wire time of `n` characters at `baud`, 8N1.
+    fn wire(n: usize, baud: u32) -> Duration {
+        Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud))
+    }
+
+    /// A SIM7080 on an in-memory line paced at `baud`, and the host's end of it.
+    fn modem_at(baud: u32) -> (DuplexStream, LineSpeed) {
+        let speed = LineSpeed::new();
+        let pacing = Pacing::new(Speed::Fixed(LineSettings { baud, bits_per_char: 10 }), speed.clone());
+        let (near, host) = tokio::io::duplex(1 << 16);
+        let links = Links::single(Box::new(near)).map(move |link| pacing.wrap(link));
+        let dialect = dialect::by_name("sim7080", &ModemConfig::default()).unwrap();
+        let modem = Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })).with_line_speed(speed.clone());
+        tokio::spawn(modem.run(links));
+        (host, speed)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_ipr_answers_at_the_old_rate_then_paces_at_the_new() {
+        let (mut host, speed) = modem_at(115_200);
+        expect_bytes(&mut host, BOOT).await;
+        host.write_all(b"ATE0\r").await.unwrap();
+        expect_bytes(&mut host, b"ATE0\r\r\nOK\r\n").await;
+
+        let start = tokio::time::Instant::now();
+        host.write_all(b"AT+IPR=9600\r").await.unwrap();
+        expect_bytes(&mut host, b"\r\nOK\r\n").await;
+        // At 115200 the 18 bytes take 1.6 ms; the OK alone would take 6.25 ms at 9600.
+        assert!(start.elapsed() <= wire(18, 115_200), "{:?}", start.elapsed());
+        assert_eq!(speed.requested(), Some(LineSettings { baud: 9600, bits_per_char: 10 }));
+
+        let answer: &[u8] = b"\r\n+IPR: (),(300,600,1200,2400,4800,9600,19200,38400,57600,115200,230400,921600,2000000,2900000,3000000,3200000,3686400,4000000)\r\n\r\nOK\r\n";
+        let start = tokio::time::Instant::now();
+        host.write_all(b"AT+IPR=?\r").await.unwrap();
+        expect_bytes(&mut host, answer).await;
+        // 9 characters in, then the answer out, at 960 characters a second; each direction may
+        // run up to AHEAD early.
+        let theory = wire(9 + answer.len(), 9600);
+        let elapsed = start.elapsed();
+        assert!(elapsed + 2 * AHEAD >= theory && elapsed <= theory + Duration::from_millis(1), "{elapsed:?}");
+
+        // Auto-bauding goes back to the line's own speed.
+        host.write_all(b"AT+IPR=0\r").await.unwrap();
+        expect_bytes(&mut host, b"\r\nOK\r\n").await;
+        let start = tokio::time::Instant::now();
+        host.write_all(b"AT+IPR=?\r").await.unwrap();
+        expect_bytes(&mut host, answer).await;
+        assert!(start.elapsed() <= wire(9 + answer.len(), 115_200), "{:?}", start.elapsed());
+    }
+
+    /// Real time: the PTY is a kernel device. Bytes from the modem to a host that has set 9600,
+    /// then 19200 with stty in the same session, and bytes from the host at 19200.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pty_paces_at_the_speed_the_host_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = tty_path(&dir);
+        let mut open = line::open(&Line::Pty(path.clone()), LineOptions::default(), LineSpeed::new()).await.unwrap();
+        let host = Host::open(&path).await;
+        host.set_line(9600, ControlModes::CS8, false, false);
+        let mut link = next_link(&mut open.links).await;
+
+        for (baud, n) in [(9600, 960), (19_200, 960)] {
+            host.set_line(baud, ControlModes::CS8, false, false);
+            // The pacer re-reads the termios at most every RECHECK while bytes flow.
+            tokio::time::sleep(RECHECK).await;
+            let data = vec![b'x'; n];
+            let start = Instant::now();
+            let (_, got) = tokio::join!(link.write_all(&data), host.read_n(n));
+            let elapsed = start.elapsed();
+            assert_eq!(got.len(), n);
+            assert_real_time(elapsed, wire(n, baud));
+        }
+        // The other way: the host writes 480 bytes at once; the modem sees them over 0.25 s.
+        let start = Instant::now();
+        let data: &'static [u8] = &[b'A'; 480];
+        host.write(data).await;
+        assert_eq!(read_n(&mut link, 480).await, data);
+        assert_real_time(start.elapsed(), wire(480, 19_200));
+    }
+
+    /// On real time: never faster than theory (less what may run ahead), and within 2 % of it
+    /// plus what a busy machine may add at the end. The pacer makes up for late wake-ups up to
+    /// CATCH_UP, but not for the last one. (The exact figures come from paused time, in the
+    /// pacer's unit tests, and from the pacing benchmark.)
+    fn assert_real_time(elapsed: Duration, theory: Duration) {
+        assert!(elapsed + AHEAD >= theory, "{elapsed:?} for {theory:?} of data");
+        assert!(elapsed <= theory.mul_f64(1.02) + CATCH_UP, "{elapsed:?} for {theory:?} of data");
+    }
+
+    /// A PTY pair stands in for a USB-serial adapter: vmodem serves on the slave, the board is
+    /// the master.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serve_on_a_serial_device() {
+        let (board, device) = vmodem::transport::pty::open_master().unwrap();
+        let speed = LineSpeed::new();
+        let options = LineOptions { baud: Some(115_200), ..LineOptions::default() };
+        let open = line::open(&Line::Serial(device), options, speed.clone()).await.unwrap();
+        let dialect = dialect::by_name("sim7080", &ModemConfig::default()).unwrap();
+        let modem = Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })).with_line_speed(speed);
+        let task = tokio::spawn(modem.run(open.links));
+        assert_eq!(board_read(&board, BOOT.len()).await, BOOT);
+        board_write(&board, b"AT\r").await;
+        assert_eq!(board_read(&board, 9).await, b"AT\r\r\nOK\r\n");
+        task.abort();
+    }
 }

@@ -1,12 +1,23 @@
-//! How a host reaches the modem's serial line: a PTY with a stable path, a TCP listener, or the
-//! process's stdin/stdout (and, from the host's side, [`serial`] opens a tty device). A transport yields [`Link`]s; each new link replaces the previous
-//! one, and the modem keeps its state across them, as a module does when a host reopens its
-//! serial port. Transports know nothing of AT commands.
+//! How a host reaches the modem's serial line: a PTY with a stable path ([`pty`]), a TCP or Unix
+//! socket vmodem listens on ([`tcp`], [`unix`]), an emulator's server socket or a tty device it
+//! opens itself ([`connect`]), or the process's stdin/stdout ([`stdio`]); [`line`] picks one from
+//! the flags. Optional [`pacing`] moves bytes at the line's baud rate, and [`telnet`] answers the
+//! negotiation emulators open their sockets with. From the host's side, [`serial`] opens a tty
+//! device. A transport yields [`Link`]s; each new link replaces the previous one, and the modem
+//! keeps its state across them, as a module does when a host reopens its serial port.
+//! Transports know nothing of AT commands.
 
+pub mod connect;
+pub mod line;
+pub mod listen;
+pub mod pacing;
 pub mod pty;
 pub mod serial;
+pub mod session;
 pub mod stdio;
 pub mod tcp;
+pub mod telnet;
+pub mod unix;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -41,6 +52,25 @@ impl Links {
     /// Waits for the next link; `None` when the transport has ended.
     pub async fn next(&mut self) -> Option<Link> {
         self.rx.recv().await
+    }
+
+    /// The same links, each passed through `wrap` (pacing, for one). The transport behind stops
+    /// when the returned stream is dropped, as it does for this one.
+    pub fn map(mut self, mut wrap: impl FnMut(Link) -> Link + Send + 'static) -> Links {
+        let (tx, links) = Links::channel();
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    next = self.next() => next,
+                    _ = tx.closed() => return,
+                };
+                let Some(link) = next else { return };
+                if tx.send(wrap(link)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        links
     }
 }
 

@@ -149,6 +149,14 @@ impl PtyHandle {
         LineSettings::of(&self.master)
     }
 
+    /// Sets the line's speed, as a host's `stty` would (the host may change it again).
+    pub fn set_speed(&self, baud: u32) -> io::Result<()> {
+        let mut termios = rustix::termios::tcgetattr(&*self.master)?;
+        termios.set_speed(baud)?;
+        rustix::termios::tcsetattr(&*self.master, OptionalActions::Now, &termios)?;
+        Ok(())
+    }
+
     /// A cloneable reader of [`LineSettings`] that can move into the task that paces bytes.
     pub fn settings_source(&self) -> SettingsSource {
         SettingsSource { master: Arc::clone(&self.master) }

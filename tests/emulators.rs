@@ -1,0 +1,118 @@
+//! The recipes of docs/emulators.md, end to end: the `vmodem` binary started with the recipe's
+//! flags, and each emulator's side of the connection reproduced as the emulator behaves (QEMU
+//! and Renode cannot run here):
+//!
+//! * QEMU `-serial tcp:127.0.0.1:PORT,server=on,wait=off`: a plain TCP server that accepts
+//!   again after a connection ends (`vmodem serve --connect`).
+//! * QEMU `-serial telnet:...` (`telnet=on`): the same, opening with QEMU's negotiation (QEMU
+//!   strips the answers from what it passes to the guest).
+//! * Renode `emulation CreateServerSocketTerminal PORT "name"`: opens with Renode's negotiation,
+//!   reads and discards 9 bytes, then carries bytes as they are.
+//! * QEMU `-serial pty` and Zephyr native_sim's UART: the emulator holds a PTY master and
+//!   prints the slave's path (`vmodem serve --serial /dev/pts/N`).
+
+#[path = "support/board.rs"]
+mod board;
+
+use std::process::{Child, Command, Stdio};
+
+use board::{BOOT, T, board_read, board_write, expect_bytes};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+use vmodem::transport::telnet::{QEMU_OPENING, RENODE_OPENING};
+
+/// A `vmodem serve` child process, killed when the test ends.
+struct Vmodem(Child);
+
+impl Vmodem {
+    fn serve(args: &[&str]) -> Vmodem {
+        let child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start vmodem");
+        Vmodem(child)
+    }
+}
+
+impl Drop for Vmodem {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// A loopback TCP server standing in for the emulator, and its address.
+async fn emulator_socket() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (listener, addr)
+}
+
+async fn accept(listener: &TcpListener) -> TcpStream {
+    // vmodem may still be starting, or pausing between dials.
+    timeout(T, listener.accept()).await.expect("vmodem did not connect").unwrap().0
+}
+
+#[tokio::test]
+async fn qemu_serial_tcp_server() {
+    let (listener, addr) = emulator_socket().await;
+    let _vmodem = Vmodem::serve(&["--dialect", "sim7080", "--connect", &addr]);
+
+    let mut guest = accept(&listener).await;
+    expect_bytes(&mut guest, BOOT).await;
+    guest.write_all(b"ATE0\r").await.unwrap();
+    expect_bytes(&mut guest, b"ATE0\r\r\nOK\r\n").await;
+
+    // QEMU drops the connection (the chardev is reset) and accepts the next one: vmodem dials
+    // again, and the modem kept its state (echo off, no second boot).
+    drop(guest);
+    let mut guest = accept(&listener).await;
+    guest.write_all(b"AT\r").await.unwrap();
+    expect_bytes(&mut guest, b"\r\nOK\r\n").await;
+}
+
+#[tokio::test]
+async fn qemu_serial_telnet_server() {
+    let (listener, addr) = emulator_socket().await;
+    let _vmodem = Vmodem::serve(&["--dialect", "sim7080", "--connect", &addr]);
+
+    let mut guest = accept(&listener).await;
+    guest.write_all(&QEMU_OPENING).await.unwrap();
+    // The answers come first (QEMU strips them: DONT ECHO, DO SGA, DO BINARY, WILL BINARY),
+    // then what the guest sees.
+    expect_bytes(&mut guest, &[0xff, 0xfe, 1, 0xff, 0xfd, 3, 0xff, 0xfd, 0, 0xff, 0xfb, 0]).await;
+    expect_bytes(&mut guest, BOOT).await;
+    guest.write_all(b"AT\r").await.unwrap();
+    expect_bytes(&mut guest, b"AT\r\r\nOK\r\n").await;
+}
+
+#[tokio::test]
+async fn renode_server_socket_terminal() {
+    let (listener, addr) = emulator_socket().await;
+    let _vmodem = Vmodem::serve(&["--dialect", "sim7080", "--connect", &addr]);
+
+    let mut uart = accept(&listener).await;
+    uart.write_all(&RENODE_OPENING).await.unwrap();
+    // Renode reads 9 bytes before it starts the terminal: a telnet client's answers.
+    expect_bytes(&mut uart, &[0xff, 0xfb, 0x00, 0xff, 0xfe, 0x01, 0xff, 0xfd, 0x03]).await;
+    expect_bytes(&mut uart, BOOT).await;
+    uart.write_all(b"AT\r").await.unwrap();
+    expect_bytes(&mut uart, b"AT\r\r\nOK\r\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qemu_serial_pty_and_zephyr_native_sim_uart() {
+    // The emulator's PTY: it keeps the master and prints the slave's path.
+    let (uart, pts) = vmodem::transport::pty::open_master().unwrap();
+    let _vmodem = Vmodem::serve(&["--dialect", "sim7080", "--serial", pts.to_str().unwrap(), "--baud", "115200"]);
+
+    assert_eq!(board_read(&uart, BOOT.len()).await, BOOT);
+    board_write(&uart, b"AT+CGMM\r").await;
+    let answer = b"AT+CGMM\r\r\nSIMCOM_SIM7080\r\n\r\nOK\r\n";
+    assert_eq!(String::from_utf8_lossy(&board_read(&uart, answer.len()).await), String::from_utf8_lossy(answer));
+}
