@@ -11,15 +11,16 @@
 //! - `< TEXT` for each line the modem framed as V.250 does (the replay adds the CR LFs), `<<`
 //!   for the bytes around them (data, DLE/ETX streams, prompts), 76 characters a line.
 //! - `# +S.SSSs` before each host line (time since the recording began) and before output that
-//!   came after a pause of a second or more; `@sleep` where the host paused a second or more
+//!   came after a pause of a second or more; `@sleep` where the host paused 0.2 s or more
 //!   before sending (shorter pauses are the host's own latency and are not replayed), and a
 //!   longer `@timeout` before output the replay would otherwise give up waiting for.
 //! - What the modem said before the host's first byte (the boot URCs) is a comment: a replay
 //!   starts by discarding what a modem says before its first line.
 //! - Values that differ from run to run are placeholders: the clock (`+CCLK: "{*}"`), IPv4
-//!   addresses the modem chose rather than repeated from the host (its bearer address, DNS
-//!   answers), and the bytes of an FTP listing (`+FTPLIST: 2,{$list}`, then `{any:$list}`:
-//!   listings carry dates). Everything else must match byte for byte.
+//!   addresses (with their port) the modem chose rather than repeated from the host (its bearer
+//!   address, DNS answers, a socket's address), and the bytes of an FTP listing
+//!   (`+FTPLIST: 2,{$list}`, then `{any:$list}`) and of HTTP response headers
+//!   (`+HTTPHEAD: {$head}`), which carry dates. Everything else must match byte for byte.
 //! - Secrets (the arguments [`crate::dialect::secrets`] lists: FTP and APN passwords, PINs,
 //!   `Authorization` headers) are written as variables (`{ftp_pass}`, `{apn_pass}`,
 //!   `{sim_pin}`, `{http_auth}`; a second value of the same kind is `{ftp_pass_2}`) wherever
@@ -112,6 +113,12 @@ impl Recorder {
     /// end): call it before the process ends.
     pub fn finish(&self) {
         self.with(|w, _| w.finish());
+    }
+
+    /// The variables the recording put in place of secrets, with their values (which the
+    /// file never holds): what a replay in the same process passes as variables.
+    pub fn secrets(&self) -> Vec<(String, String)> {
+        self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).writer.secrets()
     }
 
     fn with(&self, f: impl FnOnce(&mut Writer, Instant)) {

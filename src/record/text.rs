@@ -147,7 +147,7 @@ pub fn mask(tokens: Vec<Token>, secrets: &[(Vec<u8>, String)]) -> Vec<Token> {
     out
 }
 
-/// The dotted-quad IPv4 addresses in `text`, as byte ranges.
+/// The dotted-quad IPv4 addresses in `text` (with a `:port` after them), as byte ranges.
 pub fn ipv4_addresses(text: &[u8]) -> Vec<std::ops::Range<usize>> {
     let mut found = Vec::new();
     let mut i = 0;
@@ -163,7 +163,15 @@ pub fn ipv4_addresses(text: &[u8]) -> Vec<std::ops::Range<usize>> {
             (1..=3).contains(&p.len()) && std::str::from_utf8(p).ok().and_then(|s| s.parse::<u8>().ok()).is_some()
         };
         if parts.len() == 4 && parts.iter().all(octet) {
-            found.push(i..i + run);
+            // With its port, if one follows (a socket's address).
+            let port = match text.get(i + run) {
+                Some(b':') => text[i + run + 1..].iter().take_while(|b| b.is_ascii_digit()).count(),
+                _ => 0,
+            };
+            let end = if port > 0 { i + run + 1 + port } else { i + run };
+            found.push(i..end);
+            i = end;
+            continue;
         }
         i += run;
     }
@@ -229,10 +237,10 @@ mod tests {
 
     #[test]
     fn addresses_are_found_and_generalized() {
-        let text = b"+SAPBR: 1,1,\"10.94.36.44\" 1.2.3 1.2.3.4.5 300.1.1.1 9.9.9.9";
+        let text = b"+SAPBR: 1,1,\"10.94.36.44\" 1.2.3 1.2.3.4.5 300.1.1.1 9.9.9.9 1.1.1.1:21:";
         let found = ipv4_addresses(text);
-        assert_eq!(found, [13..24, 52..59]);
+        assert_eq!(found, [13..24, 52..59, 60..70]);
         let tokens = generalize(text, &found);
-        assert_eq!(line("<", &tokens), "< +SAPBR: 1,1,\"{*}\" 1.2.3 1.2.3.4.5 300.1.1.1 {*}");
+        assert_eq!(line("<", &tokens), "< +SAPBR: 1,1,\"{*}\" 1.2.3 1.2.3.4.5 300.1.1.1 {*} {*}:");
     }
 }

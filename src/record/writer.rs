@@ -18,7 +18,7 @@ use crate::script::framing::{Framing, is_final};
 
 /// A pause of the host at least this long is replayed (`@sleep`); shorter ones are the host's
 /// own latency.
-const PAUSE: Duration = Duration::from_secs(1);
+const PAUSE: Duration = Duration::from_millis(200);
 /// Modem output later than this after the byte before it gets a timestamp comment.
 const LATE: Duration = Duration::from_secs(1);
 /// How long the transcript runner waits for each expectation unless told otherwise.
@@ -27,10 +27,11 @@ const RUNNER_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_LINE: usize = 4096;
 /// Modem bytes without a line end are written raw once this many have collected.
 const MAX_PENDING: usize = 4096;
-/// The capture that counts the bytes of an FTP listing.
-const LISTING: &str = "list";
-/// The line that announces an FTP listing's bytes (the SIMCom `AT+FTPLIST=2,<len>` read).
-const LISTING_PREFIX: &[u8] = b"+FTPLIST: 2,";
+/// Lines that announce a block of bytes whose content varies from run to run, and the capture
+/// that counts them: an FTP listing (it carries dates; the SIMCom `AT+FTPLIST=2,<len>` read) and
+/// HTTP response headers (`Date`, `ETag`; `AT+HTTPHEAD`, with or without the SIM900's missing
+/// space).
+const COUNTED: [(&[u8], &str); 3] = [(b"+FTPLIST: 2,", "list"), (b"+HTTPHEAD: ", "head"), (b"+HTTPHEAD:", "head")];
 
 /// What a recording keeps.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,8 +60,8 @@ pub struct Writer {
     out: Vec<u8>,
     /// Expected bytes waiting to be written as `<<` lines.
     raw: Vec<Token>,
-    /// Bytes of an FTP listing still to come (matched as `{any:$list}`).
-    listing: Option<usize>,
+    /// A block of [`COUNTED`] bytes still to come: its length and its capture.
+    counted: Option<(usize, &'static str)>,
     /// The pause before the modem output not yet written, when it was long.
     late: Option<Duration>,
     /// The `@timeout` in effect.
@@ -87,7 +88,7 @@ impl Writer {
             echo: Vec::new(),
             out: Vec::new(),
             raw: Vec::new(),
-            listing: None,
+            counted: None,
             late: None,
             timeout: RUNNER_TIMEOUT,
             secrets: Vec::new(),
@@ -102,6 +103,12 @@ impl Writer {
             env!("CARGO_PKG_VERSION")
         ));
         w
+    }
+
+    /// The variables the recording put in place of secrets, with their values (which the
+    /// recording never holds): what a replay must be given.
+    pub fn secrets(&self) -> Vec<(String, String)> {
+        self.secrets.iter().map(|(value, name)| (name.clone(), String::from_utf8_lossy(value).into_owned())).collect()
     }
 
     /// The transcript text written since the last call.
@@ -281,17 +288,17 @@ impl Writer {
     /// Writes the modem output that forms whole lines (all of it when `all`).
     fn write_output(&mut self, all: bool) {
         loop {
-            if let Some(n) = self.listing {
+            if let Some((n, name)) = self.counted {
                 if self.out.len() >= n {
                     self.out.drain(..n);
-                    self.expect_raw(vec![Token::Any(LISTING.into())]);
-                    self.listing = None;
+                    self.expect_raw(vec![Token::Any(name.into())]);
+                    self.counted = None;
                     continue;
                 }
                 if !all {
                     return;
                 }
-                self.listing = None;
+                self.counted = None;
             }
             if self.out.is_empty() {
                 break;
@@ -358,9 +365,9 @@ impl Writer {
     /// `text` with the values that vary between runs as placeholders; the line compiles to
     /// the same framing either way.
     fn generalized(&mut self, text: &[u8]) -> Vec<Token> {
-        if let Some(n) = listing_length(text) {
-            self.listing = Some(n);
-            return vec![Token::Lit(LISTING_PREFIX.to_vec()), Token::Capture(LISTING.into())];
+        if let Some((prefix, n, name)) = counted(text) {
+            self.counted = Some((n, name));
+            return vec![Token::Lit(prefix.to_vec()), Token::Capture(name.into())];
         }
         let clock = text.strip_prefix(b"+CCLK: \"").and_then(|t| t.strip_suffix(b"\""));
         if clock.is_some_and(|c| !c.is_empty() && !c.contains(&b'"')) {
@@ -424,11 +431,14 @@ enum Output {
     Raw(usize),
 }
 
-/// The length in `+FTPLIST: 2,<n>` (the SIMCom listing read), which the next bytes are.
-fn listing_length(text: &[u8]) -> Option<usize> {
-    let digits = text.strip_prefix(LISTING_PREFIX)?;
-    if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(digits).ok()?.parse().ok().filter(|&n| n > 0)
+/// For a [`COUNTED`] line: its prefix, the length it announces and the capture's name.
+fn counted(text: &[u8]) -> Option<(&'static [u8], usize, &'static str)> {
+    COUNTED.iter().find_map(|&(prefix, name)| {
+        let digits = text.strip_prefix(prefix)?;
+        if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = std::str::from_utf8(digits).ok()?.parse().ok().filter(|&n| n > 0)?;
+        Some((prefix, n, name))
+    })
 }
