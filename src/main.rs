@@ -14,6 +14,7 @@ use vmodem::demo::Demo;
 use vmodem::dialect;
 use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig, Redirect};
+use vmodem::record::{Options, Recorder};
 use vmodem::script::{Script, fixtures};
 use vmodem::transport::{self, Link, Links};
 
@@ -88,6 +89,12 @@ struct ServeArgs {
     /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
     #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
     redirects: Vec<Redirect>,
+    /// Record the session into this transcript file, to replay with `vmodem chat FILE`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Keep passwords, PINs and credentials in the recording instead of masking them.
+    #[arg(long)]
+    record_secrets: bool,
 }
 
 #[derive(Args)]
@@ -199,10 +206,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(demo) => eprintln!("{}", demo.banner(&described, &config.dialect)),
         None => eprintln!("vmodem: {} on {described}", config.dialect),
     }
+    let recorder = match args.record.or(config.record.file.clone()) {
+        Some(path) => {
+            let options = Options { keep_secrets: args.record_secrets || config.record.secrets };
+            let recorder = Recorder::create(&path, &config.dialect, options)
+                .with_context(|| format!("creating the recording {}", path.display()))?;
+            eprintln!("vmodem: recording to {}", path.display());
+            Some(recorder)
+        }
+        None => None,
+    };
+    let links = match &recorder {
+        Some(recorder) => recorder.links(links),
+        None => links,
+    };
     let modem = Modem::new(dialect, Net::new(NetConfig { redirects }).with_faults(config.net.faults.clone()));
     tokio::select! {
         () = modem.run(links) => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+    if let Some(recorder) = recorder {
+        recorder.finish();
     }
     Ok(ExitCode::SUCCESS)
 }
