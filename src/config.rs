@@ -29,6 +29,9 @@
 //! unread_notice = 10.0     # seconds between repeated "+FTPGET: 1,1" while data waits
 //! unread_timeout = 60.0    # seconds without a read before "+FTPGET: 1,64"
 //!
+//! [record]                 # a transcript of the session, for `vmodem chat` to replay
+//! file = "session.at"      # (passwords masked unless secrets = true)
+//!
 //! [fs]                     # the module file system (default: a temporary folder)
 //! root = "/var/lib/vmodem/fs"
 //! quota = 6391808
@@ -69,6 +72,8 @@ pub struct ModemConfig {
     pub fs: FsSection,
     /// The HTTP application (`AT+HTTP*`).
     pub http: HttpSection,
+    /// Recording the session (`vmodem serve --record`).
+    pub record: RecordSection,
 }
 
 impl Default for ModemConfig {
@@ -83,6 +88,7 @@ impl Default for ModemConfig {
             demo: DemoSection::default(),
             fs: FsSection::default(),
             http: HttpSection::default(),
+            record: RecordSection::default(),
         }
     }
 }
@@ -300,6 +306,16 @@ impl LineSection {
     }
 }
 
+/// The `[record]` section: a transcript of every session (`--record` overrides the file).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordSection {
+    /// The transcript file to write.
+    pub file: Option<PathBuf>,
+    /// Keep passwords, PINs and credentials in it instead of masking them.
+    pub secrets: bool,
+}
+
 /// The `[demo]` section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -391,6 +407,8 @@ mod tests {
         assert_eq!(cfg.net.net(Vec::new()).unwrap().profile().to_string(), "catm");
         assert!(cfg.demo.enabled);
         assert_eq!(cfg.line.line().unwrap(), Some(Line::Tcp(SocketAddr::from(([127, 0, 0, 1], 7080)))));
+        assert_eq!(cfg.record.file.as_deref(), Some(Path::new("session.at")));
+        assert!(!cfg.record.secrets);
         assert_eq!(cfg.line.options(), LineOptions { baud: Some(115_200), pacing: true, telnet: true });
     }
 

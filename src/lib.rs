@@ -4,7 +4,8 @@
 //! Layers, each knowing only the one below (see DESIGN.md): [`transport`] (bytes to and from
 //! the host) → the line layer (`vmodem_at`, IO-free) → [`dialect`] (IO-free command tables
 //! and state machines) → [`service`] (real FTP) → [`net`] (every socket). [`modem`] drives
-//! one modem; [`script`] runs transcripts against any modem.
+//! one modem; [`script`] runs transcripts against any modem; [`record`] writes them from live
+//! sessions.
 
 pub mod config;
 pub mod demo;
@@ -13,6 +14,7 @@ pub mod embedded;
 pub mod modem;
 pub mod net;
 pub mod plan;
+pub mod record;
 pub mod script;
 pub mod service;
 pub mod transport;

@@ -15,6 +15,7 @@ use vmodem::demo::Demo;
 use vmodem::dialect;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Redirect};
+use vmodem::record::{Options, Recorder};
 use vmodem::script::{Script, fixtures};
 use vmodem::transport::connect::Endpoint;
 use vmodem::transport::line::Line;
@@ -114,6 +115,12 @@ struct ServeArgs {
     /// The link's speed and latency: instant (the default), gsm, gprs, edge, nbiot, catm or lte.
     #[arg(long)]
     profile: Option<LinkProfile>,
+    /// Record the session into this transcript file, to replay with `vmodem chat FILE`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Keep passwords, PINs and credentials in the recording instead of masking them.
+    #[arg(long)]
+    record_secrets: bool,
 }
 
 #[derive(Args)]
@@ -222,10 +229,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(profile) = args.profile {
         net.set_profile(profile);
     }
+    let recorder = match args.record.or(config.record.file.clone()) {
+        Some(path) => {
+            let options = Options { keep_secrets: args.record_secrets || config.record.secrets };
+            let recorder = Recorder::create(&path, &config.dialect, options)
+                .with_context(|| format!("creating the recording {}", path.display()))?;
+            eprintln!("vmodem: recording to {}", path.display());
+            Some(recorder)
+        }
+        None => None,
+    };
+    let links = match &recorder {
+        Some(recorder) => recorder.links(open.links),
+        None => open.links,
+    };
     let modem = Modem::new(dialect, net).with_line_speed(speed);
     tokio::select! {
-        () = modem.run(open.links) => {}
+        () = modem.run(links) => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+    if let Some(recorder) = recorder {
+        recorder.finish();
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,6 @@
-//! Runs every transcript under tests/transcripts/ against an in-process vmodem, byte for byte.
+//! Runs every transcript under tests/transcripts/ against an in-process vmodem, byte for byte;
+//! those in [`RECORDED`] also run as `recorded/<name>`: recorded as `vmodem serve --record`
+//! does, and the recording replayed against a fresh modem.
 //! A transcript that names `@server ftp` gets a fresh embedded FTP server (libunftp) over a
 //! temporary folder holding its `@file` fixtures, reachable at its `{ftp_host}:{ftp_port}`;
 //! afterwards its `@after-file` / `@after-missing` state is checked on that folder.
@@ -34,8 +36,40 @@ use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use vmodem::modem::Modem;
 use vmodem::net::Redirect;
+use vmodem::record::{Options, Recorder};
 use vmodem::script::{Content, Script, fixtures};
-use vmodem::transport::Links;
+use vmodem::transport::{Link, Links};
+
+/// Transcripts that also run as `recorded/<name>`: recorded, then the recording replayed
+/// ([`record_and_replay`]). Each family's bring-up, transfers both ways, data phases (binary,
+/// DLE/ETX, CR LF hosts), URCs, pauses, the generalized values and each kind of secret. (Not
+/// those of a real server or `@server ftps`, whose folder or CA is made for each run, nor those
+/// with `@network`: a recording holds only what crossed the line.)
+const RECORDED: &[&str] = &[
+    "sim7080/seed000_5_1_get",
+    "sim7080/seed000_5_2_put",
+    "sim7080/seed000_5_11_list",
+    "sim7080/ftp_et_escaping",
+    "sim7080/cfs_commands",
+    "sim7080/v250",
+    "sim7080/seed002_4_2_change_apn",
+    "sim7000/seed001_3_2_ftp_get",
+    "sim7000/seed001_3_5_ftp_wrong_password",
+    "sim7000/seed001_3_16_ftp_etget",
+    "sim7000/cnact",
+    "sim800/tinygsm_bringup",
+    "sim800/http_commands",
+    "sim800/bearer",
+    "sim900/seed004_2_7_http_status",
+    "sim900/seed004_3_1_ftp_get",
+    "sim900/seed004_3_2_ftp_put",
+    "l610/seed003_1_1_bearer_mipcall",
+    "l610/seed003_1_2_3_ftpinfo",
+    "l610/seed003_1_2_12_ftpstat",
+    "l610/seed003_1_2_15_ftpstor",
+    "l610/seed003_1_2_16_ftpretr",
+    "l610/seed003_2_1_pin_restricted",
+];
 
 /// The longest one transcript may run.
 const TRIAL_LIMIT: Duration = Duration::from_secs(120);
@@ -53,11 +87,21 @@ fn main() {
     files.sort();
     let trials = files
         .into_iter()
-        .map(|path| {
+        .flat_map(|path| {
             let name = path.strip_prefix(&root).unwrap_or(&path).with_extension("").display().to_string();
-            Trial::test(name, move || run_file(&path))
+            let recorded = RECORDED.contains(&name.as_str()).then(|| {
+                let path = path.clone();
+                Trial::test(format!("recorded/{name}"), move || record_and_replay(&path))
+            });
+            recorded.into_iter().chain([Trial::test(name, move || run_file(&path))])
         })
-        .collect();
+        .collect::<Vec<_>>();
+    for name in RECORDED {
+        assert!(
+            trials.iter().any(|t| t.name() == format!("recorded/{name}")),
+            "RECORDED names {name}, which is not a transcript"
+        );
+    }
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -92,15 +136,55 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn run_file(path: &Path) -> Result<(), Failed> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let script = Script::parse(&text)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(async {
-        tokio::time::timeout(TRIAL_LIMIT, run_script(&script)).await.map_err(|_| "the transcript ran too long")?
+    let script = read_script(path)?;
+    runtime()?.block_on(async {
+        let no_secrets = BTreeMap::new();
+        let run = run_script(&script, None, &no_secrets);
+        tokio::time::timeout(TRIAL_LIMIT, run).await.map_err(|_| "the transcript ran too long")?
     })
 }
 
-async fn run_script(script: &Script) -> Result<(), Failed> {
+fn read_script(path: &Path) -> Result<Script, Failed> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Script::parse(&text)?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failed> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// Records the transcript's session as `vmodem serve --record` would (secrets masked), then
+/// replays the recording, under the original's header (servers, fixtures, variables) and with
+/// the masked secrets given, against a fresh modem and server.
+fn record_and_replay(path: &Path) -> Result<(), Failed> {
+    let script = read_script(path)?;
+    let family = script.header.family.clone().unwrap_or_else(|| "sim7080".into());
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("recorded.at");
+    runtime()?.block_on(async {
+        let recorder = Recorder::create(&file, &family, Options::default())?;
+        let no_secrets = BTreeMap::new();
+        let original = run_script(&script, Some(&recorder), &no_secrets);
+        tokio::time::timeout(TRIAL_LIMIT, original).await.map_err(|_| "the transcript ran too long")??;
+        recorder.finish();
+        let text = std::fs::read_to_string(&file)?;
+        let mut replay = Script::parse(&text).map_err(|e| format!("the recording does not parse: {e}\n{text}"))?;
+        replay.header = script.header.clone();
+        let secrets = recorder.secrets().into_iter().collect();
+        let replayed = tokio::time::timeout(TRIAL_LIMIT, run_script(&replay, None, &secrets)).await;
+        let replayed = replayed.map_err(|_| "the replay ran too long")?;
+        replayed.map_err(|e| format!("replay: {}\n{text}", e.message().unwrap_or_default()).into())
+    })
+}
+
+/// Runs a transcript against a fresh modem and servers; with `recorder`, the modem's line is
+/// recorded. `secrets` are variables for the transcript's lines only (the servers' logins come
+/// from the header's).
+async fn run_script(
+    script: &Script,
+    recorder: Option<&Recorder>,
+    secrets: &BTreeMap<String, String>,
+) -> Result<(), Failed> {
     let mut script = script.clone();
     let real = match script.header.server.as_deref() {
         Some(name @ ("vsftpd" | "proftpd" | "pureftpd" | "vsftpd-implicit" | "proftpd-implicit")) => {
@@ -209,11 +293,16 @@ async fn run_script(script: &Script) -> Result<(), Failed> {
         let port = port.parse().map_err(|_| "bad port variable")?;
         redirects.push(Redirect::new(host, Some(port), addr));
     }
-    let program = script.compile(&vars)?;
+    let program = script.compile(&vars.clone().into_iter().chain(secrets.clone()).collect())?;
     let (mut host, line) = tokio::io::duplex(1 << 16);
     let modem = Modem::new(dialect, config.net.net(redirects).map_err(|e| e.to_string())?);
     let network = modem.network_handle();
-    let modem = tokio::spawn(modem.run(Links::single(Box::new(line))));
+    let line: Link = Box::new(line);
+    let line = match recorder {
+        Some(r) => r.wrap(line),
+        None => line,
+    };
+    let modem = tokio::spawn(modem.run(Links::single(line)));
     let result = vmodem::script::run_with(&program, &mut host, Some(&network)).await;
     modem.abort();
     result.map_err(|m| m.to_string())?;

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod cellular;
 pub mod fibocom;
+pub mod secrets;
 pub mod simcom;
 pub mod stream;
 mod table;

@@ -50,9 +50,13 @@
 //! Before the first line is sent, bytes the modem sent earlier (boot URCs) are discarded once
 //! the line has been quiet for a moment, unless the transcript begins with `<` lines, which
 //! then match them. After the last line the line must stay quiet: a stray URC fails the run.
+//!
+//! `vmodem serve --record FILE` writes transcripts in this format from a live session (see
+//! [`crate::record`]).
 
-mod content;
+pub(crate) mod content;
 pub mod fixtures;
+pub(crate) mod framing;
 mod parse;
 mod run;
 

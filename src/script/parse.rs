@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::dialect::NetworkEvent;
 
 use super::content::{Content, unescape};
+use super::framing::Framing;
 
 /// A parsed transcript.
 #[derive(Debug, Clone, Default)]
@@ -279,32 +280,6 @@ fn placeholder(inner: &str, raw: bool) -> Result<Piece, String> {
     }
 }
 
-/// Where the compiler is in the V.250 response structure.
-#[derive(Debug)]
-struct Framing {
-    /// Between a sent command line and its final result code.
-    in_response: bool,
-    /// The next information line is the first of a command's response.
-    first_info: bool,
-    echo: bool,
-    stored_echo: bool,
-}
-
-impl Default for Framing {
-    fn default() -> Self {
-        Framing { in_response: false, first_info: true, echo: true, stored_echo: true }
-    }
-}
-
-/// Final result codes: they end a response (and get their own line breaks).
-fn is_final(text: &[u8]) -> bool {
-    const FINALS: [&[u8]; 6] = [b"OK", b"ERROR", b"NO CARRIER", b"NO DIALTONE", b"BUSY", b"NO ANSWER"];
-    FINALS.contains(&text)
-        || text.starts_with(b"+CME ERROR:")
-        || text.starts_with(b"+CMS ERROR:")
-        || text.starts_with(b"CONNECT")
-}
-
 struct Compiler<'a> {
     script: &'a Script,
     vars: &'a BTreeMap<String, String>,
@@ -318,44 +293,33 @@ impl Compiler<'_> {
             Item::Send(pieces) => {
                 let mut bytes = self.resolve(pieces)?;
                 bytes.push(b'\r');
-                let echo = self.framing.echo;
-                self.apply_echo_model(&bytes);
+                let echo = self.framing.send_line(&bytes);
                 self.program.steps.push(Step::Send(bytes.clone()));
                 if echo {
                     self.expect(n, vec![Expect::Bytes(bytes)]);
                 }
-                self.framing.in_response = true;
-                self.framing.first_info = true;
             }
             Item::SendRaw(pieces) => {
                 // Raw bytes may complete a command line or a data phase: a response follows.
                 let bytes = self.resolve(pieces)?;
                 self.program.steps.push(Step::Send(bytes));
-                self.framing.in_response = true;
-                self.framing.first_info = true;
+                self.framing.send_raw();
             }
             Item::Expect(pieces) => {
                 let parts = self.expect_parts(pieces)?;
                 let text: Vec<u8> =
                     parts.iter().flat_map(|p| if let Expect::Bytes(b) = p { b.clone() } else { vec![] }).collect();
-                let f = &mut self.framing;
-                let mut framed = Vec::new();
                 if parts.is_empty() {
-                    f.first_info = true;
+                    self.framing.separate();
                     return Ok(());
                 }
-                let lead = !f.in_response || f.first_info || is_final(&text);
-                if lead {
+                let mut framed = Vec::new();
+                if self.framing.leads(&text) {
                     framed.push(Expect::Bytes(b"\r\n".to_vec()));
                 }
                 framed.extend(parts);
                 framed.push(Expect::Bytes(b"\r\n".to_vec()));
-                if f.in_response {
-                    f.first_info = false;
-                }
-                if is_final(&text) {
-                    f.in_response = false;
-                }
+                self.framing.expect_line(&text);
                 self.expect(n, framed);
             }
             Item::ExpectRaw(pieces) => {
@@ -364,7 +328,7 @@ impl Compiler<'_> {
             }
             Item::Sleep(d) => self.program.steps.push(Step::Sleep(*d)),
             Item::Timeout(d) => self.program.steps.push(Step::Timeout(*d)),
-            Item::Echo(on) => self.framing.echo = *on,
+            Item::Echo(on) => self.framing.set_echo(*on),
             Item::Network(event) => self.program.steps.push(Step::Network(*event)),
         }
         Ok(())
@@ -436,33 +400,6 @@ impl Compiler<'_> {
                 .get(off..off.saturating_add(len))
                 .map(<[u8]>::to_vec)
                 .ok_or_else(|| format!("{name} is shorter than {off}+{len}")),
-        }
-    }
-
-    /// Follows `E`, `Z`, `&F`, `&W` and `+CFUN=1,1` in a sent line, so the echo of the next
-    /// line is expected exactly when the modem will send it.
-    fn apply_echo_model(&mut self, line: &[u8]) {
-        let body = match line.get(..2) {
-            Some(p) if p.eq_ignore_ascii_case(b"AT") => &line[2..line.len() - 1],
-            _ => return,
-        };
-        let f = &mut self.framing;
-        for cmd in vmodem_at::parse_line(body) {
-            let Ok(cmd) = cmd else { break };
-            let first = cmd.args().first().and_then(vmodem_at::Arg::number);
-            match cmd.name.as_str() {
-                "E" => f.echo = first.unwrap_or(0) == 1,
-                "Z" => f.echo = f.stored_echo,
-                "&F" => f.echo = true,
-                "&W" => f.stored_echo = f.echo,
-                "+CFUN"
-                    if matches!(cmd.args(), [a, b] if a.number() == Some(1) && b.number() == Some(1))
-                        || first == Some(6) =>
-                {
-                    f.echo = f.stored_echo
-                }
-                _ => {}
-            }
         }
     }
 }

@@ -19,7 +19,8 @@ use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig, EmbeddedFtps};
 use vmodem::modem::Modem;
 use vmodem::net::Fault;
 use vmodem::net::{Net, NetConfig, Redirect};
-use vmodem::transport::Links;
+use vmodem::record::Recorder;
+use vmodem::transport::{Link, Links};
 
 use crate::at_host::{AtHost, SessionEnd};
 
@@ -149,20 +150,32 @@ impl Server {
     /// Like [`modem`](Self::modem), with the control connection going to `target` and more
     /// redirects after the one for [`FTP_HOST`].
     pub async fn modem_with(&self, target: SocketAddr, more: Vec<Redirect>) -> Rig {
-        self.rig(target, more, Vec::new()).await
+        self.rig(target, more, Vec::new(), None).await
     }
 
     /// Like [`modem`](Self::modem), with `faults` injected into its connections.
     pub async fn modem_with_faults(&self, faults: Vec<Fault>) -> Rig {
-        self.rig(self.addr, Vec::new(), faults).await
+        self.rig(self.addr, Vec::new(), faults, None).await
     }
 
-    async fn rig(&self, target: SocketAddr, more: Vec<Redirect>, faults: Vec<Fault>) -> Rig {
+    /// Like [`modem`](Self::modem), with the modem's line recorded by `recorder`.
+    pub async fn recorded_modem(&self, recorder: &Recorder) -> Rig {
+        self.rig(self.addr, Vec::new(), Vec::new(), Some(recorder)).await
+    }
+
+    async fn rig(
+        &self,
+        target: SocketAddr,
+        more: Vec<Redirect>,
+        faults: Vec<Fault>,
+        recorder: Option<&Recorder>,
+    ) -> Rig {
         let mut redirects = vec![Redirect::new(FTP_HOST, Some(21), target)];
         redirects.extend(more);
         let mut config = ModemConfig::default();
         config.fs.quota = MODULE_FS_QUOTA;
-        let mut rig = launch(self.family, config, Net::new(NetConfig { redirects }).with_faults(faults)).await;
+        let net = Net::new(NetConfig { redirects }).with_faults(faults);
+        let mut rig = launch_recorded(self.family, config, net, recorder).await;
         let h = &mut rig.host;
         if self.family == "l610" {
             self.l610_login(h).await;
@@ -245,12 +258,27 @@ pub struct Rig {
 
 /// Starts a modem of `family` with `config` (its file system in a fresh folder) on `net`, and
 /// synchronises the host with it (echo off); nothing else.
-pub async fn launch(family: &'static str, mut config: ModemConfig, net: Net) -> Rig {
+pub async fn launch(family: &'static str, config: ModemConfig, net: Net) -> Rig {
+    launch_recorded(family, config, net, None).await
+}
+
+/// Like [`launch`], with the modem's line recorded by `recorder` if there is one.
+pub async fn launch_recorded(
+    family: &'static str,
+    mut config: ModemConfig,
+    net: Net,
+    recorder: Option<&Recorder>,
+) -> Rig {
     let fs = tempfile::tempdir().expect("a folder for the module file system");
     config.fs.root = Some(fs.path().to_path_buf());
     let dialect = dialect::by_name(family, &config).expect("the family's dialect");
     let (host, line) = tokio::io::duplex(1 << 16);
-    let task = tokio::spawn(Modem::new(dialect, net).run(Links::single(Box::new(line))));
+    let line: Link = Box::new(line);
+    let line = match recorder {
+        Some(r) => r.wrap(line),
+        None => line,
+    };
+    let task = tokio::spawn(Modem::new(dialect, net).run(Links::single(line)));
     let mut rig = Rig { host: AtHost::new(host), family, fs, _modem: AbortOnDrop(task) };
     rig.host.init().await;
     rig

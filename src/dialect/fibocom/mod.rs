@@ -19,7 +19,7 @@ mod mipcall;
 
 use tokio::time::Instant;
 use vmodem_at::v250::{SRegister, V250};
-use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settings, v250};
+use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
 use super::{Ctx, Dialect, Io, NetworkEvent, table};
@@ -219,9 +219,6 @@ impl Dialect for Fibocom {
     }
 
     fn redact(&self, cmd: &Command) -> String {
-        match (&cmd.form, cmd.name.as_str()) {
-            (Form::Write(_), "+FTPOPEN") => "+FTPOPEN=****".to_string(),
-            _ => cmd.to_string(),
-        }
+        super::secrets::redact("l610", cmd)
     }
 }

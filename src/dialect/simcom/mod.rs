@@ -14,7 +14,7 @@ mod sapbr;
 mod ssl;
 
 use tokio::time::Instant;
-use vmodem_at::{Command, DataEnd, Failure, Form, Limits, Reply, Response, Settings, v250};
+use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::{Ctx, Dialect, Io, NetworkEvent, table};
 use crate::config::ModemConfig;
@@ -221,9 +221,6 @@ impl Dialect for Simcom {
     }
 
     fn redact(&self, cmd: &Command) -> String {
-        match (&cmd.form, cmd.name.as_str()) {
-            (Form::Write(_), "+FTPPW") => "+FTPPW=****".to_string(),
-            _ => cmd.to_string(),
-        }
+        super::secrets::redact(self.profile.name, cmd)
     }
 }
