@@ -48,6 +48,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::net::{Fault, Net, NetConfig, ProfileSetting, Redirect};
+use crate::plan::PlanEntry;
 use crate::transport::line::{Line, LineOptions};
 
 /// Everything that configures one modem.
@@ -74,6 +75,11 @@ pub struct ModemConfig {
     pub http: HttpSection,
     /// Recording the session (`vmodem serve --record`).
     pub record: RecordSection,
+    /// The fault plan: what goes wrong, and when (see [`crate::plan`]). Connection faults may
+    /// also sit in `[net] faults`.
+    pub faults: Vec<PlanEntry>,
+    /// The run-time control socket (`--control`; see [`crate::control`]).
+    pub control: Option<PathBuf>,
 }
 
 impl Default for ModemConfig {
@@ -89,6 +95,8 @@ impl Default for ModemConfig {
             fs: FsSection::default(),
             http: HttpSection::default(),
             record: RecordSection::default(),
+            faults: Vec::new(),
+            control: None,
         }
     }
 }
@@ -370,7 +378,8 @@ impl Default for HttpSection {
 pub struct NetSection {
     /// `HOST[:PORT]=ADDR:PORT` redirects, e.g. the seeds' server to a local one.
     pub redirects: Vec<String>,
-    /// Faults injected into the connections services open (see [`Fault`]).
+    /// Faults injected into the connections services open (see [`Fault`]); the same as
+    /// listing them in the top-level `faults`.
     pub faults: Vec<Fault>,
     /// The link profile: a name or custom figures (see [`crate::net::LinkProfile`]).
     pub profile: ProfileSetting,

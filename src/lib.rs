@@ -8,6 +8,7 @@
 //! sessions.
 
 pub mod config;
+pub mod control;
 pub mod demo;
 pub mod dialect;
 pub mod embedded;

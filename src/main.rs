@@ -11,10 +11,12 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vmodem::config::ModemConfig;
+use vmodem::control::ControlSocket;
 use vmodem::demo::Demo;
 use vmodem::dialect;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Redirect};
+use vmodem::plan::PlanEntry;
 use vmodem::record::{Options, Recorder};
 use vmodem::script::{Script, fixtures};
 use vmodem::transport::connect::Endpoint;
@@ -121,6 +123,13 @@ struct ServeArgs {
     /// Keep passwords, PINs and credentials in the recording instead of masking them.
     #[arg(long)]
     record_secrets: bool,
+    /// A fault plan entry, as in the configuration's [[faults]] (repeatable), e.g.
+    /// --fault 'kind = "reset", on = "data", after = 40000'.
+    #[arg(long = "fault", value_name = "ENTRY", value_parser = PlanEntry::parse)]
+    faults: Vec<PlanEntry>,
+    /// Listen for run-time commands (link profile, faults) on a Unix socket at PATH.
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -243,7 +252,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(recorder) => recorder.links(open.links),
         None => open.links,
     };
-    let modem = Modem::new(dialect, net).with_line_speed(speed);
+    let mut plan = config.faults.clone();
+    plan.extend(args.faults);
+    let modem = Modem::new(dialect, net.clone()).with_line_speed(speed).with_plan(plan);
+    let _control = match &args.control.or(config.control.clone()) {
+        Some(path) => Some(
+            ControlSocket::bind(path, modem.handle(), net)
+                .with_context(|| format!("opening the control socket {}", path.display()))?,
+        ),
+        None => None,
+    };
     tokio::select! {
         () = modem.run(links) => {}
         _ = tokio::signal::ctrl_c() => {}

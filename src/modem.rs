@@ -1,7 +1,8 @@
 //! One modem: the line engine, a dialect and the service jobs it asked for, driven by one task.
-//! The task waits on four things: host bytes, a new host link, job events, and the earliest
-//! deadline (the dialect's timers, a data phase's input timer). Many modems can run in one
-//! process; they share nothing but the runtime.
+//! The task waits on five things: host bytes, a new host link, job events, what its
+//! [`ModemHandle`] asks (network events, faults), and the earliest deadline (the dialect's
+//! timers, a data phase's input timer, the fault plan's). Many modems can run in one process;
+//! they share nothing but the runtime.
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, 
 
 use crate::dialect::{DataTimer, Dialect, Io, NetworkEvent, Unsolicited};
 use crate::net::Net;
+use crate::plan::{Action, Plan, PlanEntry};
 use crate::service::job::{run_ftp, run_held, run_http};
 use crate::service::{Event, JobId, Request};
 use crate::transport::pacing::{LineSpeed, icf_bits_per_char};
@@ -24,14 +26,52 @@ const EVENT_QUEUE: usize = 256;
 /// Bytes read from the host at once.
 const READ_CHUNK: usize = 4096;
 
-/// Makes the emulated network act on a running modem ([`Modem::network_handle`]).
+/// Acts on a running modem from outside ([`Modem::handle`]): the emulated network's events and
+/// the fault plan's entries, for tests and the control socket.
 #[derive(Debug, Clone)]
-pub struct NetworkHandle(mpsc::UnboundedSender<NetworkEvent>);
+pub struct ModemHandle {
+    tx: mpsc::UnboundedSender<Control>,
+    /// Connection faults go straight to the net layer, in force when the call returns.
+    net: Net,
+}
 
-impl NetworkHandle {
-    /// Delivers `event`; `false` once the modem has stopped.
-    pub fn send(&self, event: NetworkEvent) -> bool {
-        self.0.send(event).is_ok()
+/// What a [`ModemHandle`] asks of the modem.
+#[derive(Debug)]
+enum Control {
+    Network(NetworkEvent),
+    Fault(PlanEntry),
+    Clear,
+}
+
+impl ModemHandle {
+    fn send(&self, control: Control) -> bool {
+        self.tx.send(control).is_ok()
+    }
+}
+
+impl ModemHandle {
+    /// Delivers a network event; `false` once the modem has stopped.
+    pub fn network(&self, event: NetworkEvent) -> bool {
+        self.send(Control::Network(event))
+    }
+
+    /// Adds a fault plan entry, striking from now (a connection fault applies to the
+    /// connections opened from now on); `false` once the modem has stopped.
+    pub fn fault(&self, entry: PlanEntry) -> bool {
+        match entry {
+            PlanEntry::Net(fault) if !self.tx.is_closed() => {
+                self.net.add_fault(fault);
+                true
+            }
+            entry => self.send(Control::Fault(entry)),
+        }
+    }
+
+    /// Lifts every fault and URC rule, and what waits to strike; `false` once the modem has
+    /// stopped.
+    pub fn clear_faults(&self) -> bool {
+        self.net.clear_faults();
+        self.send(Control::Clear)
     }
 }
 
@@ -42,8 +82,14 @@ pub struct Modem {
     net: Net,
     events_tx: mpsc::Sender<Event>,
     events_rx: mpsc::Receiver<Event>,
-    network_tx: mpsc::UnboundedSender<NetworkEvent>,
-    network_rx: mpsc::UnboundedReceiver<NetworkEvent>,
+    control_tx: mpsc::UnboundedSender<Control>,
+    control_rx: mpsc::UnboundedReceiver<Control>,
+    /// The fault plan's modem side.
+    plan: Plan,
+    /// Plan entries that start at power-on.
+    planned: Vec<PlanEntry>,
+    /// While frozen by the plan: until when.
+    frozen_until: Option<Instant>,
     jobs: HashMap<JobId, JoinHandle<()>>,
     /// When the data phase in progress ends incomplete.
     data_deadline: Option<Instant>,
@@ -60,15 +106,18 @@ impl Modem {
     pub fn new(dialect: Box<dyn Dialect>, net: Net) -> Self {
         let (settings, limits) = dialect.line();
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
-        let (network_tx, network_rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
         Modem {
             engine: Engine::new(settings, limits),
             dialect,
             net,
             events_tx,
             events_rx,
-            network_tx,
-            network_rx,
+            control_tx,
+            control_rx,
+            plan: Plan::default(),
+            planned: Vec::new(),
+            frozen_until: None,
             jobs: HashMap::new(),
             data_deadline: None,
             data_idle: None,
@@ -81,6 +130,18 @@ impl Modem {
     /// handle no one reads.
     pub fn with_line_speed(mut self, speed: LineSpeed) -> Self {
         self.line_speed = speed;
+        self
+    }
+
+    /// Follows the fault plan `entries`: connection faults from now on, modem faults and URC
+    /// rules from power-on.
+    pub fn with_plan(mut self, entries: Vec<PlanEntry>) -> Self {
+        for entry in entries {
+            match entry {
+                PlanEntry::Net(fault) => self.net.add_fault(fault),
+                other => self.planned.push(other),
+            }
+        }
         self
     }
 
@@ -98,7 +159,8 @@ impl Modem {
             if !links_open && link.is_none() {
                 return;
             }
-            let deadline = self.next_deadline();
+            let frozen = self.frozen_until;
+            let deadline = frozen.or(self.next_deadline());
             tokio::select! {
                 next = links.next(), if links_open => match next {
                     Some(new) => {
@@ -106,23 +168,40 @@ impl Modem {
                         link = Some(new);
                         if !booted {
                             booted = true;
-                            self.power_on();
+                            self.first_power_on();
                         }
                     }
                     None => links_open = false,
                 },
-                read = read(&mut link, &mut buf), if !self.dialect.input_paused() => match read {
+                read = read(&mut link, &mut buf), if frozen.is_some() || !self.dialect.input_paused() => match read {
                     Ok(0) | Err(_) => {
                         tracing::info!(target: "vmodem::modem", "host disconnected");
                         link = None;
                     }
+                    // A frozen module's UART loses what comes in.
+                    Ok(_) if frozen.is_some() => {}
                     Ok(n) => self.receive(&buf[..n]),
                 },
-                Some(event) = self.events_rx.recv() => self.event(event),
-                Some(event) = self.network_rx.recv() => self.network(event),
-                () = sleep_until(deadline) => self.tick(),
+                Some(event) = self.events_rx.recv(), if frozen.is_none() => self.event(event),
+                Some(control) = self.control_rx.recv(), if frozen.is_none() => self.control(control),
+                () = sleep_until(deadline) => match frozen {
+                    Some(_) => {
+                        tracing::info!(target: "vmodem::modem", "thawed");
+                        self.frozen_until = None;
+                    }
+                    None => self.tick(),
+                },
             }
         }
+    }
+
+    /// The first power-on: the fault plan starts.
+    fn first_power_on(&mut self) {
+        let now = Instant::now();
+        for entry in std::mem::take(&mut self.planned) {
+            self.plan.add(entry, now);
+        }
+        self.power_on();
     }
 
     /// Feeds host bytes to the line.
@@ -132,7 +211,7 @@ impl Modem {
             self.data_deadline = Some(now + idle);
         }
         let mut io = Io::new(now, self.engine.raw_backlog());
-        self.engine.receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io });
+        self.engine.receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io, plan: &mut self.plan });
         self.apply(io);
     }
 
@@ -145,10 +224,30 @@ impl Modem {
         self.apply(io);
     }
 
-    /// A handle that makes the emulated network act on this modem while it runs (tests, fault
-    /// plans).
-    pub fn network_handle(&self) -> NetworkHandle {
-        NetworkHandle(self.network_tx.clone())
+    /// A handle that acts on this modem while it runs (tests, the control socket).
+    pub fn handle(&self) -> ModemHandle {
+        ModemHandle { tx: self.control_tx.clone(), net: self.net.clone() }
+    }
+
+    fn control(&mut self, control: Control) {
+        match control {
+            Control::Network(event) => self.network(event),
+            Control::Fault(entry) => self.plan.add(entry, Instant::now()),
+            Control::Clear => {
+                self.plan = Plan::default();
+                tracing::info!(target: "vmodem::modem", "faults cleared");
+            }
+        }
+    }
+
+    /// A fault of the plan strikes.
+    fn strike(&mut self, action: Action) {
+        tracing::info!(target: "vmodem::modem", "fault strikes: {action:?}");
+        match action {
+            Action::Network(event) => self.network(event),
+            Action::Freeze(d) => self.frozen_until = Some(Instant::now() + d),
+            Action::Reboot => self.reboot(),
+        }
     }
 
     fn network(&mut self, event: NetworkEvent) {
@@ -163,17 +262,24 @@ impl Modem {
         let mut io = Io::new(now, self.engine.raw_backlog());
         if self.data_deadline.is_some_and(|d| d <= now) {
             self.data_deadline = None;
-            self.engine.data_timeout(&mut Exec { dialect: self.dialect.as_mut(), io: &mut io });
+            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut io, plan: &mut self.plan };
+            self.engine.data_timeout(&mut exec);
         }
         if self.dialect.deadline().is_some_and(|d| d <= now) {
             self.dialect.tick(&mut io);
         }
         self.apply(io);
+        for urc in self.plan.released(now) {
+            self.engine.urc(urc);
+        }
+        for action in self.plan.due(now) {
+            self.strike(action);
+        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         let data = self.data_deadline.filter(|_| self.engine.in_data_phase());
-        [data, self.dialect.deadline()].into_iter().flatten().min()
+        [data, self.dialect.deadline(), self.plan.deadline()].into_iter().flatten().min()
     }
 
     fn power_on(&mut self) {
@@ -188,7 +294,9 @@ impl Modem {
             match out {
                 Unsolicited::Urc(urc) => {
                     tracing::debug!(target: "vmodem::at", "urc {}", String::from_utf8_lossy(&urc));
-                    self.engine.urc(urc);
+                    if let Some(urc) = self.plan.urc(urc, io.now) {
+                        self.engine.urc(urc);
+                    }
                 }
                 Unsolicited::Raw(bytes) => self.engine.raw(bytes),
             }
@@ -216,7 +324,7 @@ impl Modem {
         }
         if io.take_resume() {
             let mut next = Io::new(Instant::now(), self.engine.raw_backlog());
-            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut next };
+            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut next, plan: &mut self.plan };
             self.engine.resume(&mut exec, |exec, rsp| {
                 let reply = exec.dialect.resume(rsp, exec.io);
                 exec.forward_urcs(rsp);
@@ -305,6 +413,8 @@ async fn sleep_until(deadline: Option<Instant>) {
 struct Exec<'a> {
     dialect: &'a mut dyn Dialect,
     io: &'a mut Io,
+    /// Sees the commands (faults that wait for one) and the URCs (rules).
+    plan: &'a mut Plan,
 }
 
 impl Exec<'_> {
@@ -312,7 +422,11 @@ impl Exec<'_> {
     fn forward_urcs(&mut self, rsp: &mut Response<'_>) {
         for out in self.io.take_urcs() {
             match out {
-                Unsolicited::Urc(urc) => rsp.urc(urc),
+                Unsolicited::Urc(urc) => {
+                    if let Some(urc) = self.plan.urc(urc, self.io.now) {
+                        rsp.urc(urc);
+                    }
+                }
                 Unsolicited::Raw(bytes) => rsp.raw_after(bytes),
             }
         }
@@ -322,6 +436,9 @@ impl Exec<'_> {
 impl Executor for Exec<'_> {
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
         tracing::debug!(target: "vmodem::at", "AT{}", self.dialect.redact(cmd));
+        if self.plan.watches_commands() {
+            self.plan.command(&format!("AT{cmd}"), self.io.now);
+        }
         let reply = self.dialect.execute(cmd, rsp, self.io);
         self.forward_urcs(rsp);
         reply

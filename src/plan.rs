@@ -1,7 +1,7 @@
 //! The fault plan: what goes wrong, and when, so a test can reproduce a field failure. One
 //! list in the configuration file (`[[faults]]`), the same entries one at a time with
 //! `vmodem serve --fault '...'`, and at run time through the control socket
-//! (`vmodem serve --control PATH`).
+//! ([`crate::control`]).
 //!
 //! Connection faults ([`Fault`]: `stall`, `reset`, `refuse`, `dns`, `tls`) go to the net layer
 //! and apply to the connections opened from then on. Modem faults strike the modem itself, at
@@ -69,14 +69,20 @@ impl<'de> Deserialize<'de> for PlanEntry {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let table = toml::Table::deserialize(d)?;
-        let kind = table.get("kind").and_then(toml::Value::as_str).ok_or_else(|| D::Error::custom("a fault needs a kind"))?;
-        let value = toml::Value::Table(table.clone());
-        match kind {
+        let kind =
+            table.get("kind").and_then(toml::Value::as_str).ok_or_else(|| D::Error::custom("a fault needs a kind"))?;
+        let kind = kind.to_string();
+        let value = toml::Value::Table(table);
+        let entry = match kind.as_str() {
             k if NET_KINDS.contains(&k) => value.try_into().map(PlanEntry::Net),
             "urc" => value.try_into().map(PlanEntry::Urc),
             _ => value.try_into().map(PlanEntry::Modem),
         }
-        .map_err(|e| D::Error::custom(e.message()))
+        .map_err(|e: toml::de::Error| D::Error::custom(e.message()))?;
+        if let PlanEntry::Modem(strike) = &entry {
+            strike.validate().map_err(D::Error::custom)?;
+        }
+        Ok(entry)
     }
 }
 
@@ -178,8 +184,8 @@ impl Strike {
         })
     }
 
-    /// Checks the entry before it is used.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the entry when it is read.
+    fn validate(&self) -> Result<(), String> {
         if self.at.is_some() && self.when.is_some() {
             return Err("a fault strikes at a time or after a command, not both".into());
         }
@@ -216,6 +222,11 @@ impl Plan {
         for (delay, action) in strike.actions().unwrap_or_default() {
             self.timed.push((at + delay, action));
         }
+    }
+
+    /// Whether some fault waits for a command.
+    pub(crate) fn watches_commands(&self) -> bool {
+        !self.armed.is_empty()
     }
 
     /// The host sent `line` (`AT+FTPGET=1`): faults waiting for it are scheduled, once.
@@ -286,8 +297,8 @@ mod tests {
         assert!(PlanEntry::parse("kind = \"melt\"").unwrap_err().contains("melt"));
         assert!(PlanEntry::parse("kind = \"reboot\", sconds = 1").unwrap_err().contains("sconds"));
         assert!(PlanEntry::parse("seconds = 1").unwrap_err().contains("kind"));
-        let PlanEntry::Modem(freeze) = PlanEntry::parse("kind = \"freeze\"").unwrap() else { panic!() };
-        assert!(freeze.validate().unwrap_err().contains("seconds"));
+        assert!(PlanEntry::parse("kind = \"freeze\"").unwrap_err().contains("seconds"));
+        assert!(PlanEntry::parse("kind = \"reboot\", at = 1, when = \"AT\"").unwrap_err().contains("not both"));
     }
 
     #[test]

@@ -295,8 +295,9 @@ async fn run_script(
     }
     let program = script.compile(&vars.clone().into_iter().chain(secrets.clone()).collect())?;
     let (mut host, line) = tokio::io::duplex(1 << 16);
-    let modem = Modem::new(dialect, config.net.net(redirects).map_err(|e| e.to_string())?);
-    let network = modem.network_handle();
+    let modem =
+        Modem::new(dialect, config.net.net(redirects).map_err(|e| e.to_string())?).with_plan(config.faults.clone());
+    let network = modem.handle();
     let line: Link = Box::new(line);
     let line = match recorder {
         Some(r) => r.wrap(line),

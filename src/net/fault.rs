@@ -127,7 +127,9 @@ impl Fault {
     /// Whether a connection to `host` (also known as `addr`) on `port` is refused.
     pub(crate) fn refuses(&self, host: &str, addr: SocketAddr) -> bool {
         match self {
-            Fault::Refuse { host: h, port } => names(h.as_deref(), host, Some(addr)) && port.is_none_or(|p| p == addr.port()),
+            Fault::Refuse { host: h, port } => {
+                names(h.as_deref(), host, Some(addr)) && port.is_none_or(|p| p == addr.port())
+            }
             _ => false,
         }
     }
@@ -323,9 +325,13 @@ mod tests {
         assert!(refuse(Some("[::1]"), None).refuses("ftp.example.com", addr), "by the address it resolved to");
         assert!(!refuse(Some("ftp.example.com"), Some(21)).refuses("ftp.example.com", addr), "another port");
         assert!(!refuse(Some("other"), None).refuses("ftp.example.com", addr));
-        assert!(Fault::Dns { name: Some("a.b".into()) }.fails_dns("A.B") && !Fault::Dns { name: Some("a.b".into()) }.fails_dns("c"));
+        assert!(
+            Fault::Dns { name: Some("a.b".into()) }.fails_dns("A.B")
+                && !Fault::Dns { name: Some("a.b".into()) }.fails_dns("c")
+        );
         assert!(!Fault::Tls { host: None }.refuses("x", addr), "each kind answers for itself");
-        let parsed = parse("f = [{ kind = \"refuse\", host = \"h\" }, { kind = \"tls\" }, { kind = \"dns\", name = \"n\" }]");
+        let parsed =
+            parse("f = [{ kind = \"refuse\", host = \"h\" }, { kind = \"tls\" }, { kind = \"dns\", name = \"n\" }]");
         assert_eq!(parsed[0], refuse(Some("h"), None));
         assert_eq!(parsed[1], Fault::Tls { host: None });
     }

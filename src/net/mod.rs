@@ -15,8 +15,8 @@ mod shape;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -173,7 +173,7 @@ impl Net {
 
     fn stream(&self, inner: TcpStream, role: Role, host: &str, addr: SocketAddr) -> NetStream {
         let seed = self.link.connections.fetch_add(1, Ordering::Relaxed);
-        let inner = Shaped::new(inner, self.link.profile.subscribe(), seed);
+        let inner = Box::new(Shaped::new(inner, self.link.profile.subscribe(), seed));
         let gate = Gate::new(&self.faults.read().unwrap_or_else(|e| e.into_inner()), role, host, addr);
         NetStream { inner: Some(inner), gate }
     }
@@ -222,7 +222,7 @@ fn classify(addr: SocketAddr, e: io::Error) -> NetError {
 #[derive(Debug)]
 pub struct NetStream {
     /// `None` once an injected reset broke the connection.
-    inner: Option<Shaped<TcpStream>>,
+    inner: Option<Box<Shaped<TcpStream>>>,
     gate: Gate,
 }
 
@@ -238,7 +238,7 @@ impl NetStream {
     }
 
     fn tcp(&self) -> io::Result<&TcpStream> {
-        self.inner.as_ref().map(Shaped::get_ref).ok_or_else(broken)
+        self.inner.as_deref().map(Shaped::get_ref).ok_or_else(broken)
     }
 
     /// The socket, or the injected reset: the socket then closes with linger 0, so the peer

@@ -179,7 +179,10 @@ mod tests {
         assert_eq!(named.profile().unwrap().up_kbps, 150.0);
         let custom: ProfileSetting = t["b"].clone().try_into().unwrap();
         let custom = custom.profile().unwrap();
-        assert_eq!((custom.down_rate(), custom.up_rate(), custom.round_trip()), (Some(1000.0), None, Duration::from_millis(20)));
+        assert_eq!(
+            (custom.down_rate(), custom.up_rate(), custom.round_trip()),
+            (Some(1000.0), None, Duration::from_millis(20))
+        );
         assert_eq!(custom.to_string(), "8 kbit/s down, 0 kbit/s up, 10 ms latency, 0 ms jitter");
     }
 }

@@ -225,7 +225,9 @@ mod tests {
 
     use super::*;
 
-    fn shaped(profile: LinkProfile) -> (Shaped<tokio::io::DuplexStream>, tokio::io::DuplexStream, watch::Sender<LinkProfile>) {
+    fn shaped(
+        profile: LinkProfile,
+    ) -> (Shaped<tokio::io::DuplexStream>, tokio::io::DuplexStream, watch::Sender<LinkProfile>) {
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
         let (tx, rx) = watch::channel(profile);
         (Shaped::new(ours, rx, 7), theirs, tx)

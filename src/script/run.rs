@@ -10,7 +10,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 
 use super::content::escape;
 use super::parse::{Count, Expect, Program, Step};
-use crate::modem::NetworkHandle;
+use crate::modem::ModemHandle;
 
 /// How long each expectation may take unless the transcript says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,11 +57,11 @@ pub async fn run<L: AsyncRead + AsyncWrite + Unpin>(program: &Program, line: &mu
 }
 
 /// Like [`run`], with `network` to carry out the transcript's `@network` steps (an in-process
-/// modem's [`NetworkHandle`]); without one such a step fails the run.
+/// modem's [`ModemHandle`]); without one such a step fails the run.
 pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
     program: &Program,
     line: &mut L,
-    network: Option<&NetworkHandle>,
+    network: Option<&ModemHandle>,
 ) -> Result<Outcome, Mismatch> {
     let mut r = Runner {
         line,
@@ -80,7 +80,7 @@ pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
             Step::Sleep(d) => tokio::time::sleep(*d).await,
             Step::Timeout(d) => r.timeout = *d,
             Step::Network(event) => {
-                if !network.is_some_and(|n| n.send(*event)) {
+                if !network.is_some_and(|n| n.network(*event)) {
                     return Err(r.fail_text(0, format!("@network {event:?} needs an in-process modem"), String::new()));
                 }
             }
