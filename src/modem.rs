@@ -90,6 +90,8 @@ pub struct Modem {
     planned: Vec<PlanEntry>,
     /// While frozen by the plan: until when.
     frozen_until: Option<Instant>,
+    /// While the module works out its answer (a link profile's answer time): when it goes out.
+    answer_at: Option<Instant>,
     jobs: HashMap<JobId, JoinHandle<()>>,
     /// When the data phase in progress ends incomplete.
     data_deadline: Option<Instant>,
@@ -118,6 +120,7 @@ impl Modem {
             plan: Plan::default(),
             planned: Vec::new(),
             frozen_until: None,
+            answer_at: None,
             jobs: HashMap::new(),
             data_deadline: None,
             data_idle: None,
@@ -211,7 +214,14 @@ impl Modem {
             self.data_deadline = Some(now + idle);
         }
         let mut io = Io::new(now, self.engine.raw_backlog());
-        self.engine.receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io, plan: &mut self.plan });
+        let urc_delay = self.net.profile().urc_delay();
+        self.engine
+            .receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io, plan: &mut self.plan, urc_delay });
+        // The module takes its time to answer (a link profile's answer time).
+        let answer = self.net.profile().answer_delay();
+        if !answer.is_zero() && self.engine.has_output() && self.answer_at.is_none() {
+            self.answer_at = Some(now + answer);
+        }
         self.apply(io);
     }
 
@@ -259,10 +269,12 @@ impl Modem {
 
     fn tick(&mut self) {
         let now = Instant::now();
+        self.answer_at = self.answer_at.filter(|at| *at > now);
         let mut io = Io::new(now, self.engine.raw_backlog());
         if self.data_deadline.is_some_and(|d| d <= now) {
             self.data_deadline = None;
-            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut io, plan: &mut self.plan };
+            let urc_delay = self.net.profile().urc_delay();
+            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut io, plan: &mut self.plan, urc_delay };
             self.engine.data_timeout(&mut exec);
         }
         if self.dialect.deadline().is_some_and(|d| d <= now) {
@@ -279,7 +291,7 @@ impl Modem {
 
     fn next_deadline(&self) -> Option<Instant> {
         let data = self.data_deadline.filter(|_| self.engine.in_data_phase());
-        [data, self.dialect.deadline(), self.plan.deadline()].into_iter().flatten().min()
+        [data, self.dialect.deadline(), self.plan.deadline(), self.answer_at].into_iter().flatten().min()
     }
 
     fn power_on(&mut self) {
@@ -294,7 +306,7 @@ impl Modem {
             match out {
                 Unsolicited::Urc(urc) => {
                     tracing::debug!(target: "vmodem::at", "urc {}", String::from_utf8_lossy(&urc));
-                    if let Some(urc) = self.plan.urc(urc, io.now) {
+                    if let Some(urc) = self.plan.urc(urc, io.now, self.net.profile().urc_delay()) {
                         self.engine.urc(urc);
                     }
                 }
@@ -324,7 +336,8 @@ impl Modem {
         }
         if io.take_resume() {
             let mut next = Io::new(Instant::now(), self.engine.raw_backlog());
-            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut next, plan: &mut self.plan };
+            let urc_delay = self.net.profile().urc_delay();
+            let mut exec = Exec { dialect: self.dialect.as_mut(), io: &mut next, plan: &mut self.plan, urc_delay };
             self.engine.resume(&mut exec, |exec, rsp| {
                 let reply = exec.dialect.resume(rsp, exec.io);
                 exec.forward_urcs(rsp);
@@ -375,7 +388,7 @@ impl Modem {
 
     /// Sends pending output to the host; with no host connected it is lost, as on a UART.
     async fn flush(&mut self, link: &mut Option<Link>) {
-        if !self.engine.has_output() {
+        if !self.engine.has_output() || self.answer_at.is_some() {
             return;
         }
         let out = self.engine.take_output();
@@ -415,6 +428,8 @@ struct Exec<'a> {
     io: &'a mut Io,
     /// Sees the commands (faults that wait for one) and the URCs (rules).
     plan: &'a mut Plan,
+    /// The link profile's URC time.
+    urc_delay: std::time::Duration,
 }
 
 impl Exec<'_> {
@@ -423,7 +438,7 @@ impl Exec<'_> {
         for out in self.io.take_urcs() {
             match out {
                 Unsolicited::Urc(urc) => {
-                    if let Some(urc) = self.plan.urc(urc, self.io.now) {
+                    if let Some(urc) = self.plan.urc(urc, self.io.now, self.urc_delay) {
                         rsp.urc(urc);
                     }
                 }

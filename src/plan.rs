@@ -248,24 +248,29 @@ impl Plan {
         self.timed.drain(..n).map(|(_, a)| a).collect()
     }
 
-    /// A URC the modem raised: itself, or nothing if a rule drops or holds it.
-    pub(crate) fn urc(&mut self, urc: Vec<u8>, now: Instant) -> Option<Vec<u8>> {
-        let Some(rule) = self.rules.iter_mut().find(|r| urc.starts_with(r.matching.as_bytes()) && r.count != Some(0))
-        else {
-            return Some(urc);
-        };
-        if let Some(count) = &mut rule.count {
+    /// A URC the modem raised at `now`, due `late` after it (the link profile's URC time):
+    /// itself to send now, or nothing if a rule drops it or it is held.
+    pub(crate) fn urc(&mut self, urc: Vec<u8>, now: Instant, late: Duration) -> Option<Vec<u8>> {
+        let mut rule = self.rules.iter_mut().find(|r| urc.starts_with(r.matching.as_bytes()) && r.count != Some(0));
+        if let Some(count) = rule.as_mut().and_then(|r| r.count.as_mut()) {
             *count -= 1;
         }
-        match (rule.drop, rule.delay) {
-            (true, _) => None,
-            (false, Some(delay)) => {
-                let at = (now + seconds(delay)).max(self.held.back().map_or(now, |(t, _)| *t));
-                self.held.push_back((at, urc));
-                None
-            }
-            (false, None) => Some(urc),
+        let late = match rule {
+            Some(UrcRule { drop: true, .. }) => return None,
+            Some(UrcRule { delay: Some(delay), .. }) => late + seconds(*delay),
+            _ => late,
+        };
+        if late.is_zero() && self.held.is_empty() {
+            return Some(urc);
         }
+        self.hold(urc, now + late);
+        None
+    }
+
+    /// Holds `urc` until `at` (a link profile's URC time), behind those held before it.
+    pub(crate) fn hold(&mut self, urc: Vec<u8>, at: Instant) {
+        let at = self.held.back().map_or(at, |(last, _)| at.max(*last));
+        self.held.push_back((at, urc));
     }
 
     /// Held URCs whose time has come, in the order they were raised.
@@ -323,14 +328,17 @@ mod tests {
         let mut plan = Plan::default();
         plan.add(PlanEntry::parse("kind = \"urc\", matching = \"+A\", drop = true, count = 1").unwrap(), now);
         plan.add(PlanEntry::parse("kind = \"urc\", matching = \"+B\", delay = 2").unwrap(), now);
-        assert_eq!(plan.urc(b"+A: 1".to_vec(), now), None, "dropped");
-        assert_eq!(plan.urc(b"+A: 2".to_vec(), now), Some(b"+A: 2".to_vec()), "the count is spent");
-        assert_eq!(plan.urc(b"+B: 1".to_vec(), now), None);
-        assert_eq!(plan.urc(b"+B: 2".to_vec(), now + Duration::from_secs(1)), None);
-        assert_eq!(plan.urc(b"+C".to_vec(), now), Some(b"+C".to_vec()));
+        assert_eq!(plan.urc(b"+A: 1".to_vec(), now, Duration::ZERO), None, "dropped");
+        assert_eq!(plan.urc(b"+A: 2".to_vec(), now, Duration::ZERO), Some(b"+A: 2".to_vec()), "the count is spent");
+        assert_eq!(plan.urc(b"+B: 1".to_vec(), now, Duration::ZERO), None);
+        assert_eq!(plan.urc(b"+B: 2".to_vec(), now + Duration::from_secs(1), Duration::ZERO), None);
+        assert_eq!(plan.urc(b"+C".to_vec(), now, Duration::ZERO), None, "behind the held ones, in order");
         assert!(plan.released(now + Duration::from_millis(1999)).is_empty());
         assert_eq!(plan.released(now + Duration::from_secs(2)), vec![b"+B: 1".to_vec()]);
         assert_eq!(plan.deadline(), Some(now + Duration::from_secs(3)));
-        assert_eq!(plan.released(now + Duration::from_secs(3)), vec![b"+B: 2".to_vec()]);
+        assert_eq!(plan.released(now + Duration::from_secs(3)), vec![b"+B: 2".to_vec(), b"+C".to_vec()]);
+        let late = Duration::from_millis(40);
+        assert_eq!(plan.urc(b"+D".to_vec(), now, late), None, "a profile's URC time holds every URC");
+        assert_eq!(plan.released(now + late), vec![b"+D".to_vec()]);
     }
 }

@@ -124,11 +124,11 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// Whether a connection to `host` (also known as `addr`) on `port` is refused.
-    pub(crate) fn refuses(&self, host: &str, addr: SocketAddr) -> bool {
+    /// Whether a connection to `host:port` (also known as `addr`, after redirects) is refused.
+    pub(crate) fn refuses(&self, host: &str, port: u16, addr: SocketAddr) -> bool {
         match self {
-            Fault::Refuse { host: h, port } => {
-                names(h.as_deref(), host, Some(addr)) && port.is_none_or(|p| p == addr.port())
+            Fault::Refuse { host: h, port: p } => {
+                names(h.as_deref(), host, Some(addr)) && p.is_none_or(|p| p == port || p == addr.port())
             }
             _ => false,
         }
@@ -320,16 +320,17 @@ mod tests {
     fn hosts_match_by_name_or_address() {
         let addr: SocketAddr = "[::1]:990".parse().unwrap();
         let refuse = |host: Option<&str>, port| Fault::Refuse { host: host.map(Into::into), port };
-        assert!(refuse(None, None).refuses("anything", addr));
-        assert!(refuse(Some("FTP.example.com"), Some(990)).refuses("ftp.example.com", addr));
-        assert!(refuse(Some("[::1]"), None).refuses("ftp.example.com", addr), "by the address it resolved to");
-        assert!(!refuse(Some("ftp.example.com"), Some(21)).refuses("ftp.example.com", addr), "another port");
-        assert!(!refuse(Some("other"), None).refuses("ftp.example.com", addr));
+        assert!(refuse(None, None).refuses("anything", 990, addr));
+        assert!(refuse(Some("FTP.example.com"), Some(990)).refuses("ftp.example.com", 990, addr));
+        assert!(refuse(Some("ftp.example.com"), Some(21)).refuses("ftp.example.com", 21, addr), "the port asked for");
+        assert!(refuse(Some("[::1]"), None).refuses("ftp.example.com", 21, addr), "by the address it resolved to");
+        assert!(!refuse(Some("ftp.example.com"), Some(22)).refuses("ftp.example.com", 21, addr), "another port");
+        assert!(!refuse(Some("other"), None).refuses("ftp.example.com", 21, addr));
         assert!(
             Fault::Dns { name: Some("a.b".into()) }.fails_dns("A.B")
                 && !Fault::Dns { name: Some("a.b".into()) }.fails_dns("c")
         );
-        assert!(!Fault::Tls { host: None }.refuses("x", addr), "each kind answers for itself");
+        assert!(!Fault::Tls { host: None }.refuses("x", 21, addr), "each kind answers for itself");
         let parsed =
             parse("f = [{ kind = \"refuse\", host = \"h\" }, { kind = \"tls\" }, { kind = \"dns\", name = \"n\" }]");
         assert_eq!(parsed[0], refuse(Some("h"), None));

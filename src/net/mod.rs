@@ -147,7 +147,7 @@ impl Net {
         let addrs = self.resolve(host, port).await?;
         let mut last = None;
         for addr in addrs {
-            if self.any_fault(|f| f.refuses(host, addr)) {
+            if self.any_fault(|f| f.refuses(host, port, addr)) {
                 tracing::debug!(target: "vmodem::net", "injected refusal of {host} ({addr})");
                 self.round_trip().await;
                 last = Some(NetError::Refused(addr));

@@ -5,15 +5,21 @@
 //! The named profiles use the modules' published peak rates, as the datasheets give them, and
 //! typical latencies of each radio technology:
 //!
-//! | name | down kbit/s | up kbit/s | latency ms (one way) | jitter ms | source of the rates |
-//! | --- | --- | --- | --- | --- | --- |
-//! | `instant` | unlimited | unlimited | 0 | 0 | |
-//! | `gsm` | 9.6 | 9.6 | 300 | 50 | GSM circuit-switched data (CSD) |
-//! | `gprs` | 85.6 | 42.8 | 250 | 100 | SIM800/SIM900 datasheets: GPRS multi-slot class 10/12, CS-4 |
-//! | `edge` | 236.8 | 118.4 | 150 | 50 | EDGE multi-slot class 12 (4+2 slots, MCS-9) |
-//! | `nbiot` | 136 | 150 | 600 | 300 | SIM7080 datasheet: Cat-NB2 |
-//! | `catm` | 589 | 1119 | 75 | 25 | SIM7080 datasheet: Cat-M1 |
-//! | `lte` | 10300 | 5200 | 25 | 10 | Fibocom L610 datasheet: LTE Cat 1 |
+//! | name | down kbit/s | up kbit/s | latency ms (one way) | jitter ms | answer ms | URC ms | source of the rates |
+//! | --- | --- | --- | --- | --- | --- | --- | --- |
+//! | `instant` | unlimited | unlimited | 0 | 0 | 0 | 0 | |
+//! | `gsm` | 9.6 | 9.6 | 300 | 50 | 30 | 60 | GSM circuit-switched data (CSD) |
+//! | `gprs` | 85.6 | 42.8 | 250 | 100 | 30 | 60 | SIM800/SIM900 datasheets: GPRS multi-slot class 10/12, CS-4 |
+//! | `edge` | 236.8 | 118.4 | 150 | 50 | 30 | 60 | EDGE multi-slot class 12 (4+2 slots, MCS-9) |
+//! | `nbiot` | 136 | 150 | 600 | 300 | 20 | 40 | SIM7080 datasheet: Cat-NB2 |
+//! | `catm` | 589 | 1119 | 75 | 25 | 20 | 40 | SIM7080 datasheet: Cat-M1 |
+//! | `lte` | 10300 | 5200 | 25 | 10 | 10 | 20 | Fibocom L610 datasheet: LTE Cat 1 |
+//!
+//! The last two are the module's own time: how long it takes to answer a command (its echo
+//! comes with the answer), and how much later than the event a URC goes out (beyond the
+//! network's time, which the latency already gives: `+FTPGET: 1,1` waits for the login's round
+//! trips, `+HTTPACTION` for the request's). No datasheet gives them; they are small, typical
+//! figures of firmware that polls its UART and its radio, and `instant` keeps them at zero.
 //!
 //! Rates apply to the payload bytes of each connection (what a service reads and writes), not
 //! to TCP/IP headers; each connection gets the whole rate, as a single transfer does on a real
@@ -22,7 +28,8 @@
 //! ```toml
 //! [net]
 //! profile = "catm"            # a name, or a table:
-//! # profile = { down_kbps = 100.0, up_kbps = 50.0, latency_ms = 400.0, jitter_ms = 100.0 }
+//! # profile = { down_kbps = 100.0, up_kbps = 50.0, latency_ms = 400.0, jitter_ms = 100.0,
+//! #             answer_ms = 20.0, urc_ms = 40.0 }
 //! ```
 
 use std::fmt;
@@ -49,31 +56,52 @@ pub struct LinkProfile {
     /// never overtakes earlier data.
     #[serde(default)]
     pub jitter_ms: f64,
+    /// How long the module takes to answer a command, in milliseconds.
+    #[serde(default)]
+    pub answer_ms: f64,
+    /// How much later than its event a URC goes out, in milliseconds.
+    #[serde(default)]
+    pub urc_ms: f64,
 }
 
 /// The named profiles, in the order `--help` lists them.
 pub const PROFILES: &[(&str, LinkProfile)] = &[
     ("instant", LinkProfile::INSTANT),
-    ("gsm", LinkProfile::new(9.6, 9.6, 300.0, 50.0)),
-    ("gprs", LinkProfile::new(85.6, 42.8, 250.0, 100.0)),
-    ("edge", LinkProfile::new(236.8, 118.4, 150.0, 50.0)),
-    ("nbiot", LinkProfile::new(136.0, 150.0, 600.0, 300.0)),
-    ("catm", LinkProfile::new(589.0, 1119.0, 75.0, 25.0)),
-    ("lte", LinkProfile::new(10_300.0, 5_200.0, 25.0, 10.0)),
+    ("gsm", LinkProfile::new(9.6, 9.6, 300.0, 50.0).module(30.0, 60.0)),
+    ("gprs", LinkProfile::new(85.6, 42.8, 250.0, 100.0).module(30.0, 60.0)),
+    ("edge", LinkProfile::new(236.8, 118.4, 150.0, 50.0).module(30.0, 60.0)),
+    ("nbiot", LinkProfile::new(136.0, 150.0, 600.0, 300.0).module(20.0, 40.0)),
+    ("catm", LinkProfile::new(589.0, 1119.0, 75.0, 25.0).module(20.0, 40.0)),
+    ("lte", LinkProfile::new(10_300.0, 5_200.0, 25.0, 10.0).module(10.0, 20.0)),
 ];
 
 impl LinkProfile {
     /// No limits, no delay: bytes pass as the host's network carries them.
     pub const INSTANT: LinkProfile = LinkProfile::new(0.0, 0.0, 0.0, 0.0);
 
-    /// A profile from its four figures.
+    /// A link from its four figures; the module answers at once.
     pub const fn new(down_kbps: f64, up_kbps: f64, latency_ms: f64, jitter_ms: f64) -> Self {
-        LinkProfile { down_kbps, up_kbps, latency_ms, jitter_ms }
+        LinkProfile { down_kbps, up_kbps, latency_ms, jitter_ms, answer_ms: 0.0, urc_ms: 0.0 }
     }
 
-    /// Whether the profile changes nothing (streams then take no detour).
+    /// The same link with the module's own times.
+    pub const fn module(self, answer_ms: f64, urc_ms: f64) -> Self {
+        LinkProfile { answer_ms, urc_ms, ..self }
+    }
+
+    /// Whether the link changes nothing (streams then take no detour).
     pub fn is_instant(&self) -> bool {
         self.down_rate().is_none() && self.up_rate().is_none() && self.round_trip().is_zero() && self.jitter().is_zero()
+    }
+
+    /// How long the module takes to answer a command.
+    pub fn answer_delay(&self) -> Duration {
+        millis(self.answer_ms)
+    }
+
+    /// How much later than its event a URC goes out.
+    pub fn urc_delay(&self) -> Duration {
+        millis(self.urc_ms)
     }
 
     /// Downlink bytes per second; `None` when unlimited.
@@ -129,8 +157,8 @@ impl fmt::Display for LinkProfile {
             Some((name, _)) => f.write_str(name),
             None => write!(
                 f,
-                "{} kbit/s down, {} kbit/s up, {} ms latency, {} ms jitter",
-                self.down_kbps, self.up_kbps, self.latency_ms, self.jitter_ms
+                "{} kbit/s down, {} kbit/s up, {} ms latency, {} ms jitter, answers in {} ms, URCs {} ms late",
+                self.down_kbps, self.up_kbps, self.latency_ms, self.jitter_ms, self.answer_ms, self.urc_ms
             ),
         }
     }
@@ -183,6 +211,10 @@ mod tests {
             (custom.down_rate(), custom.up_rate(), custom.round_trip()),
             (Some(1000.0), None, Duration::from_millis(20))
         );
-        assert_eq!(custom.to_string(), "8 kbit/s down, 0 kbit/s up, 10 ms latency, 0 ms jitter");
+        assert_eq!(
+            custom.to_string(),
+            "8 kbit/s down, 0 kbit/s up, 10 ms latency, 0 ms jitter, answers in 0 ms, URCs 0 ms late"
+        );
+        assert_eq!((catm.answer_delay(), catm.urc_delay()), (Duration::from_millis(20), Duration::from_millis(40)));
     }
 }

@@ -18,7 +18,7 @@ use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig, EmbeddedFtps};
 use vmodem::modem::Modem;
 use vmodem::net::Fault;
-use vmodem::net::{Net, NetConfig, Redirect};
+use vmodem::net::{LinkProfile, Net, NetConfig, Redirect};
 use vmodem::record::Recorder;
 use vmodem::transport::{Link, Links};
 
@@ -150,17 +150,22 @@ impl Server {
     /// Like [`modem`](Self::modem), with the control connection going to `target` and more
     /// redirects after the one for [`FTP_HOST`].
     pub async fn modem_with(&self, target: SocketAddr, more: Vec<Redirect>) -> Rig {
-        self.rig(target, more, Vec::new(), None).await
+        self.rig(target, more, Vec::new(), LinkProfile::INSTANT, None).await
     }
 
     /// Like [`modem`](Self::modem), with `faults` injected into its connections.
     pub async fn modem_with_faults(&self, faults: Vec<Fault>) -> Rig {
-        self.rig(self.addr, Vec::new(), faults, None).await
+        self.rig(self.addr, Vec::new(), faults, LinkProfile::INSTANT, None).await
+    }
+
+    /// Like [`modem`](Self::modem), with its connections under a link profile.
+    pub async fn modem_with_profile(&self, profile: LinkProfile) -> Rig {
+        self.rig(self.addr, Vec::new(), Vec::new(), profile, None).await
     }
 
     /// Like [`modem`](Self::modem), with the modem's line recorded by `recorder`.
     pub async fn recorded_modem(&self, recorder: &Recorder) -> Rig {
-        self.rig(self.addr, Vec::new(), Vec::new(), Some(recorder)).await
+        self.rig(self.addr, Vec::new(), Vec::new(), LinkProfile::INSTANT, Some(recorder)).await
     }
 
     async fn rig(
@@ -168,13 +173,14 @@ impl Server {
         target: SocketAddr,
         more: Vec<Redirect>,
         faults: Vec<Fault>,
+        profile: LinkProfile,
         recorder: Option<&Recorder>,
     ) -> Rig {
         let mut redirects = vec![Redirect::new(FTP_HOST, Some(21), target)];
         redirects.extend(more);
         let mut config = ModemConfig::default();
         config.fs.quota = MODULE_FS_QUOTA;
-        let net = Net::new(NetConfig { redirects }).with_faults(faults);
+        let net = Net::new(NetConfig { redirects }).with_faults(faults).with_profile(profile);
         let mut rig = launch_recorded(self.family, config, net, recorder).await;
         let h = &mut rig.host;
         if self.family == "l610" {
