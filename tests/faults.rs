@@ -67,7 +67,11 @@ async fn resume_after_break(server: Server) {
         assert_idle(&mut m).await;
         (kept, rest)
     };
-    assert!(kept.len() as u64 <= BREAK, "seed {seed}: {} bytes kept from a connection that broke at {BREAK}", kept.len());
+    assert!(
+        kept.len() as u64 <= BREAK,
+        "seed {seed}: {} bytes kept from a connection that broke at {BREAK}",
+        kept.len()
+    );
     assert!(!kept.is_empty(), "seed {seed}: nothing was read before the break");
     assert_eq!(kept.len() + rest.len(), SIZE, "seed {seed}: {} + {} bytes", kept.len(), rest.len());
     let whole = [kept, rest].concat();
@@ -78,7 +82,8 @@ async fn resume_after_break(server: Server) {
 async fn assert_no_success(m: &mut Rig, seed: u64) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_idle(m).await;
-    let late: Vec<String> = m.take_urcs().into_iter().filter(|u| u.replace(' ', "").starts_with("+FTPGET:1,")).collect();
+    let late: Vec<String> =
+        m.take_urcs().into_iter().filter(|u| u.replace(' ', "").starts_with("+FTPGET:1,")).collect();
     assert!(late.is_empty(), "seed {seed}: session URCs after the failure: {late:?}");
 }
 
