@@ -114,7 +114,10 @@ mod tests {
         let stalled = |step| FtpError::TransferBroken { step, fault: TransferFault::Stalled };
         assert_eq!(code(&stalled(Step::Retr), Kind::Get, false), 64);
         assert_eq!(code(&stalled(Step::Stor), Kind::Put, false), 64);
-        let reset = FtpError::TransferBroken { step: Step::Retr, fault: TransferFault::Data(io::ErrorKind::ConnectionReset.into()) };
+        let reset = FtpError::TransferBroken {
+            step: Step::Retr,
+            fault: TransferFault::Data(io::ErrorKind::ConnectionReset.into()),
+        };
         assert_eq!(code(&reset, Kind::Get, false), 79);
     }
 
