@@ -34,7 +34,7 @@
 
 use super::session::Kind;
 use crate::net::NetError;
-use crate::service::ftp::{FtpError, Step};
+use crate::service::ftp::{FtpError, Step, TransferFault};
 
 /// The code a failed session of `kind` reports; `ftps` says the session was FTPS
 /// (`AT+FTPSSL` 1 or 2), where a refused PORT/EPRT is 94 rather than 76.
@@ -66,6 +66,8 @@ pub fn code(err: &FtpError, kind: Kind, ftps: bool) -> u8 {
         FtpError::TlsAlert { .. } => 91,
         FtpError::DataConnect { passive: true, .. } => 75,
         FtpError::DataConnect { passive: false, .. } => 76,
+        // A data connection that stalls past the idle timer is a timeout like the others.
+        FtpError::TransferBroken { fault: TransferFault::Stalled, .. } => 64,
         FtpError::TransferBroken { .. } => match kind {
             Kind::Put | Kind::EtPut | Kind::PutFromFs => 78,
             _ => 79,
@@ -105,6 +107,18 @@ mod tests {
         assert_eq!(code(&refused(Step::Pbsz, 501), Kind::Get, false), 93);
         assert_eq!(code(&refused(Step::Prot, 536), Kind::Get, false), 94);
         assert_eq!(code(&FtpError::Timeout(Step::Handshake), Kind::Get, false), 64);
+    }
+
+    #[test]
+    fn a_stalled_transfer_is_a_timeout_a_broken_one_is_not() {
+        let stalled = |step| FtpError::TransferBroken { step, fault: TransferFault::Stalled };
+        assert_eq!(code(&stalled(Step::Retr), Kind::Get, false), 64);
+        assert_eq!(code(&stalled(Step::Stor), Kind::Put, false), 64);
+        let reset = FtpError::TransferBroken {
+            step: Step::Retr,
+            fault: TransferFault::Data(io::ErrorKind::ConnectionReset.into()),
+        };
+        assert_eq!(code(&reset, Kind::Get, false), 79);
     }
 
     #[test]
