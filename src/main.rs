@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a modem on a PTY, a TCP or Unix socket, a serial device or stdio.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Play a transcript against a modem (vmodem or a real module) and report the first difference.
     Chat(ChatArgs),
     /// An interactive terminal to a modem's line (Ctrl-] quits).
@@ -164,7 +164,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Chat(args) => chat(args).await,
         Command::Term(args) => term(args).await,
     };
