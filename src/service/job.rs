@@ -337,7 +337,13 @@ pub async fn run_held(
     })));
     while let Some(next) = work.recv().await {
         let result = run_in(&mut session, next, &report).await;
+        let lost = result.as_ref().is_err_and(FtpError::loses_control);
         if !report(JobEvent::Finished(result)).await {
+            return;
+        }
+        if lost {
+            // The server or the network ended the session: the dialect hears it is over.
+            report(JobEvent::Done(Err(FtpError::ControlClosed))).await;
             return;
         }
     }

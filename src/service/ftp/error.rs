@@ -213,6 +213,12 @@ pub enum FtpError {
 }
 
 impl FtpError {
+    /// Whether the control connection is gone with this failure (closed by the server, or
+    /// broken), so the session it carried has ended.
+    pub fn loses_control(&self) -> bool {
+        matches!(self, FtpError::ControlClosed | FtpError::Io(_))
+    }
+
     /// Whether the failure is a timeout of any kind (no answer, a stalled transfer, a
     /// connection attempt that timed out), which modems report with one code.
     pub fn is_timeout(&self) -> bool {

@@ -9,8 +9,9 @@
 //!   in correct state"); `AT+FTPOPEN` without `AT+MIPCALL` is CME 2031 ("TCPIP mipcall not
 //!   active"); both plain `ERROR` with `AT+CMEE=0`.
 //! - A login the server refuses, or a server that cannot be reached, is `OK` then
-//!   `+FTPOPEN: 0`. A session the network ends (the bearer goes down) answers the command in
-//!   flight with `0` and is gone; `AT+FTPOPEN?` then reads 0.
+//!   `+FTPOPEN: 0`. A session the network ends (the bearer goes down, the control connection
+//!   breaks or the server closes it) answers the command in flight with `0` and is gone;
+//!   `AT+FTPOPEN?` then reads 0.
 //! - `<sftpmode>` 1 (SFTP) is not offered: CME 4.
 
 mod buffer;
