@@ -163,7 +163,11 @@ impl Modem {
                 return;
             }
             let frozen = self.frozen_until;
-            let deadline = frozen.or(self.next_deadline());
+            // A frozen modem still sends the answer it had worked out before the freeze.
+            let deadline = match frozen {
+                Some(until) => Some(self.answer_at.map_or(until, |at| at.min(until))),
+                None => self.next_deadline(),
+            };
             tokio::select! {
                 next = links.next(), if links_open => match next {
                     Some(new) => {
@@ -188,9 +192,13 @@ impl Modem {
                 Some(event) = self.events_rx.recv(), if frozen.is_none() => self.event(event),
                 Some(control) = self.control_rx.recv(), if frozen.is_none() => self.control(control),
                 () = sleep_until(deadline) => match frozen {
-                    Some(_) => {
-                        tracing::info!(target: "vmodem::modem", "thawed");
-                        self.frozen_until = None;
+                    Some(until) => {
+                        let now = Instant::now();
+                        self.answer_at = self.answer_at.filter(|at| *at > now);
+                        if until <= now {
+                            tracing::info!(target: "vmodem::modem", "thawed");
+                            self.frozen_until = None;
+                        }
                     }
                     None => self.tick(),
                 },

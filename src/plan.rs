@@ -40,7 +40,8 @@
 //!
 //! A modem fault with neither `at` nor `when` strikes at once (at power-on from the
 //! configuration). While frozen, the modem reads and discards what the host sends, as a hung
-//! module's UART loses it, and handles no events; they wait until it thaws.
+//! module's UART loses it, and handles no events; they wait until it thaws. An answer it had
+//! worked out before the freeze (a freeze right after a command) still goes out.
 
 use std::collections::VecDeque;
 use std::time::Duration;

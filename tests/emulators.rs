@@ -116,3 +116,56 @@ async fn qemu_serial_pty_and_zephyr_native_sim_uart() {
     let answer = b"AT+CGMM\r\r\nSIMCOM_SIM7080\r\n\r\nOK\r\n";
     assert_eq!(String::from_utf8_lossy(&board_read(&uart, answer.len()).await), String::from_utf8_lossy(answer));
 }
+
+/// A QEMU guest under a fault plan: `--fault` entries from the command line (a dropped URC, a
+/// freeze after a command), a link profile, and the control socket at run time (registration
+/// lost and back, a bad profile refused), all through the real binary.
+#[tokio::test]
+async fn a_guest_under_a_fault_plan_and_the_control_socket() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let (listener, addr) = emulator_socket().await;
+    let dir = tempfile::tempdir().unwrap();
+    let control = dir.path().join("vmodem.ctl");
+    let _vmodem = Vmodem::serve(&[
+        "--dialect",
+        "sim7080",
+        "--connect",
+        &addr,
+        "--profile",
+        "lte",
+        "--fault",
+        "kind = \"urc\", matching = \"+APP PDP: 0,ACTIVE\", drop = true",
+        "--fault",
+        "kind = \"freeze\", seconds = 1, when = \"AT+CSQ\"",
+        "--control",
+        control.to_str().unwrap(),
+    ]);
+    let mut guest = accept(&listener).await;
+    expect_bytes(&mut guest, BOOT).await;
+    guest.write_all(b"ATE0\r").await.unwrap();
+    expect_bytes(&mut guest, b"ATE0\r\r\nOK\r\n").await;
+    guest.write_all(b"AT+CEREG=1;+CNACT=0,1\r").await.unwrap();
+    expect_bytes(&mut guest, b"\r\nOK\r\n").await;
+
+    let mut socket = BufReader::new(tokio::net::UnixStream::connect(&control).await.expect("the control socket"));
+    let mut ask = async |line: &str| {
+        socket.get_mut().write_all(format!("{line}\n").as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        timeout(T, socket.read_line(&mut answer)).await.expect("an answer").unwrap();
+        answer
+    };
+    assert_eq!(ask("deregister").await, "OK\n");
+    // The dropped +APP PDP: 0,ACTIVE never came: the first URC is the loss.
+    expect_bytes(&mut guest, b"\r\n+CEREG: 2\r\n\r\n+APP PDP: 0,DEACTIVE\r\n").await;
+    assert_eq!(ask("register").await, "OK\n");
+    expect_bytes(&mut guest, b"\r\n+CEREG: 1\r\n").await;
+    assert!(ask("profile 5g").await.starts_with("ERROR: no link profile"));
+
+    guest.write_all(b"AT+CSQ\r").await.unwrap();
+    expect_bytes(&mut guest, b"\r\n+CSQ: 27,99\r\n\r\nOK\r\n").await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    guest.write_all(b"AT+CGMI\r").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    guest.write_all(b"AT\r").await.unwrap();
+    expect_bytes(&mut guest, b"\r\nOK\r\n").await;
+}
