@@ -218,6 +218,14 @@ impl Modem {
     /// Feeds host bytes to the line.
     fn receive(&mut self, bytes: &[u8]) {
         let now = Instant::now();
+        // Faults that are due strike before bytes that came after their time (a fault set off
+        // by a command never loses the race with the host's next line).
+        for action in self.plan.due(now) {
+            self.strike(action);
+        }
+        if self.frozen_until.is_some() {
+            return;
+        }
         if let Some(idle) = self.data_idle.filter(|_| self.engine.in_data_phase()) {
             self.data_deadline = Some(now + idle);
         }
