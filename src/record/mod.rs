@@ -121,11 +121,12 @@ impl Recorder {
         self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).writer.secrets()
     }
 
-    fn with(&self, f: impl FnOnce(&mut Writer, Instant)) {
+    fn with<R>(&self, f: impl FnOnce(&mut Writer, Instant) -> R) -> R {
         // A panic elsewhere while the lock was held leaves a usable writer: keep recording.
         let mut shared = self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut shared.writer, Instant::now());
+        let r = f(&mut shared.writer, Instant::now());
         shared.save();
+        r
     }
 }
 
@@ -149,12 +150,17 @@ impl AsyncRead for Recorded {
 }
 
 impl AsyncWrite for Recorded {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        let poll = Pin::new(&mut self.link).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = poll {
-            self.recorder.with(|w, now| w.modem(&buf[..n], now));
-        }
-        poll
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let Recorded { link, recorder } = self.get_mut();
+        // The write happens under the recorder's lock: once the host has the bytes, they are
+        // in the recording too (a `finish` right after the host read them waits for it).
+        recorder.with(|w, now| {
+            let poll = Pin::new(link).poll_write(cx, buf);
+            if let Poll::Ready(Ok(n)) = poll {
+                w.modem(&buf[..n], now);
+            }
+            poll
+        })
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
