@@ -15,7 +15,8 @@
 //! at once. Memory is bounded: at most [`MAX_HELD`] bytes wait in the delay line; beyond that
 //! the socket is not read, and TCP slows the server down.
 //!
-//! The profile is read at every poll, so a change at run time applies to open connections.
+//! Every poll checks whether the profile has changed, so a change at run time applies to open
+//! connections.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -44,6 +45,8 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(crate) struct Shaped<S> {
     inner: S,
     link: watch::Receiver<LinkProfile>,
+    /// The profile last read from `link` (a poll checks only whether it changed).
+    profile: LinkProfile,
     down: Downlink,
     up: Pace,
     rng: fastrand::Rng,
@@ -120,7 +123,16 @@ impl<S> Shaped<S> {
     pub(crate) fn new(inner: S, link: watch::Receiver<LinkProfile>, seed: u64) -> Self {
         let now = Instant::now();
         let down = Downlink { held: VecDeque::new(), bytes: 0, last_due: now, end: None, pace: Pace::new(now) };
-        Shaped { inner, link, down, up: Pace::new(now), rng: fastrand::Rng::with_seed(seed) }
+        let profile = *link.borrow();
+        Shaped { inner, link, profile, down, up: Pace::new(now), rng: fastrand::Rng::with_seed(seed) }
+    }
+
+    /// The profile in force, read anew only when it has changed.
+    fn profile(&mut self) -> LinkProfile {
+        if self.link.has_changed().unwrap_or(false) {
+            self.profile = *self.link.borrow_and_update();
+        }
+        self.profile
     }
 
     /// The stream underneath.
@@ -165,7 +177,7 @@ impl<S: AsyncRead + Unpin> Shaped<S> {
 impl<S: AsyncRead + Unpin> AsyncRead for Shaped<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let profile = *this.link.borrow();
+        let profile = this.profile();
         if profile.is_instant() && this.down.held.is_empty() && this.down.end.is_none() {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         }
@@ -198,7 +210,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Shaped<S> {
 impl<S: AsyncWrite + Unpin> AsyncWrite for Shaped<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let rate = this.link.borrow().up_rate();
+        let rate = this.profile().up_rate();
         if buf.is_empty() {
             return Pin::new(&mut this.inner).poll_write(cx, buf);
         }
