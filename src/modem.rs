@@ -230,11 +230,12 @@ impl Modem {
             self.data_deadline = Some(now + idle);
         }
         let mut io = Io::new(now, self.engine.raw_backlog());
-        let urc_delay = self.net.profile().urc_delay();
+        let profile = self.net.profile();
+        let urc_delay = profile.urc_delay();
         self.engine
             .receive(bytes, &mut Exec { dialect: self.dialect.as_mut(), io: &mut io, plan: &mut self.plan, urc_delay });
         // The module takes its time to answer (a link profile's answer time).
-        let answer = self.net.profile().answer_delay();
+        let answer = profile.answer_delay();
         if !answer.is_zero() && self.engine.has_output() && self.answer_at.is_none() {
             self.answer_at = Some(now + answer);
         }

@@ -16,7 +16,7 @@ use vmodem_at::{Command, Failure, Reply};
 
 use super::args::Args;
 use super::{Ctx, Entry, Io, Outcome};
-use crate::config::{Identity, Network};
+use crate::config::{Identity, ModemConfig, Network};
 
 /// The radio and registration state.
 #[derive(Debug, Clone)]
@@ -85,12 +85,18 @@ const REG_NAMES: [&str; 3] = ["+CREG", "+CGREG", "+CEREG"];
 pub trait Cellular: Sized + 'static {
     /// Its radio state.
     fn radio(&self) -> &Radio;
-    /// The SIM's PIN, if it has one.
-    fn sim_pin(&self) -> Option<&str>;
     /// Its radio state, to change.
     fn radio_mut(&mut self) -> &mut Radio;
+    /// The modem's configuration (identity and network).
+    fn config(&self) -> &ModemConfig;
+    /// The SIM's PIN, if it has one.
+    fn sim_pin(&self) -> Option<&str> {
+        self.config().identity.sim_pin.as_deref()
+    }
     /// The configured network.
-    fn network(&self) -> &Network;
+    fn network(&self) -> &Network {
+        &self.config().network
+    }
     /// The PDP contexts, by cid.
     fn contexts(&mut self) -> &mut Vec<PdpContext>;
     /// Whether `+COPS?` reports the access technology (2G modules print only the operator).

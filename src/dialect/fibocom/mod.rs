@@ -23,7 +23,7 @@ use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings, v2
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
 use super::{Ctx, Dialect, Io, NetworkEvent, table};
-use crate::config::{ModemConfig, Network};
+use crate::config::ModemConfig;
 use crate::service::{Event, JobId};
 
 /// One L610.
@@ -111,12 +111,8 @@ impl Cellular for Fibocom {
         &mut self.radio
     }
 
-    fn sim_pin(&self) -> Option<&str> {
-        self.config.identity.sim_pin.as_deref()
-    }
-
-    fn network(&self) -> &Network {
-        &self.config.network
+    fn config(&self) -> &ModemConfig {
+        &self.config
     }
 
     fn contexts(&mut self) -> &mut Vec<PdpContext> {

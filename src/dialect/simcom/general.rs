@@ -8,7 +8,7 @@
 use vmodem_at::{Command, Failure, Form, Reply};
 
 use super::{Simcom, cmd};
-use crate::config::Network;
+use crate::config::ModemConfig;
 use crate::dialect::args::Args;
 use crate::dialect::cellular::{Cellular, PdpContext, Radio};
 use crate::dialect::{Ctx, Io, Outcome};
@@ -95,12 +95,8 @@ impl Cellular for Simcom {
         &mut self.radio
     }
 
-    fn sim_pin(&self) -> Option<&str> {
-        self.config.identity.sim_pin.as_deref()
-    }
-
-    fn network(&self) -> &Network {
-        &self.config.network
+    fn config(&self) -> &ModemConfig {
+        &self.config
     }
 
     fn contexts(&mut self) -> &mut Vec<PdpContext> {
