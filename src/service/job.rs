@@ -213,7 +213,8 @@ pub enum JobEvent {
     Trace(TraceLine),
     /// One piece of work of a held session ended; the session goes on.
     Finished(Result<Value, FtpError>),
-    /// The job ended.
+    /// The job ended (a held session: with the failure of the work in flight, when that
+    /// failure lost the control connection).
     Done(Result<Value, FtpError>),
     /// An HTTP job ended: the response (whatever its status), or why none came.
     HttpDone(Result<HttpResponse, HttpError>),
@@ -337,13 +338,13 @@ pub async fn run_held(
     })));
     while let Some(next) = work.recv().await {
         let result = run_in(&mut session, next, &report).await;
-        let lost = result.as_ref().is_err_and(FtpError::loses_control);
-        if !report(JobEvent::Finished(result)).await {
+        if result.as_ref().is_err_and(FtpError::loses_control) {
+            // The server or the network ended the session with this work: one event says both,
+            // so the dialect never answers for the work while the session still seems open.
+            report(JobEvent::Done(result)).await;
             return;
         }
-        if lost {
-            // The server or the network ended the session: the dialect hears it is over.
-            report(JobEvent::Done(Err(FtpError::ControlClosed))).await;
+        if !report(JobEvent::Finished(result)).await {
             return;
         }
     }
