@@ -18,12 +18,11 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{bail, ensure};
 use rustix::fs::{Mode, OFlags};
 use rustix::termios::{OptionalActions, SpecialCodeIndex};
 use tokio::io::unix::AsyncFd;
 use tokio::runtime::Runtime;
-use vmodem::config::ModemConfig;
 use vmodem::dialect;
 use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig};
@@ -99,7 +98,7 @@ fn main() -> anyhow::Result<()> {
 
 /// A sim7080 with the default configuration and no redirects.
 fn modem() -> anyhow::Result<Modem> {
-    let dialect = dialect::by_name("sim7080", &ModemConfig::default()).context("no sim7080 dialect")?;
+    let dialect = dialect::build(Default::default())?;
     Ok(Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })))
 }
 

@@ -35,7 +35,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use vmodem::config::ModemConfig;
+use vmodem::config::ModuleConfig;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::modem::Modem;
@@ -180,11 +180,11 @@ fn main() -> anyhow::Result<()> {
     servers.push(vsftpd_tls);
 
     let redirects = servers.iter().map(|s| Redirect::new(s.host, Some(21), s.addr)).collect();
-    let mut config = ModemConfig::default();
+    let mut config = ModuleConfig::default();
     let fs_dir = tempfile::tempdir()?;
     config.fs.root = Some(fs_dir.path().to_path_buf());
     config.fs.quota = u64::MAX;
-    let dialect = dialect::by_name("sim7080", &config)?;
+    let dialect = dialect::build(std::sync::Arc::new(config))?;
     let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
     let (links, addr) = runtime.block_on(transport::tcp::listen(SocketAddr::from(([127, 0, 0, 1], 0))))?;
     runtime.spawn(modem.run(links));

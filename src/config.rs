@@ -1,4 +1,4 @@
-//! The configuration of one modem, read from a TOML file (`vmodem serve --config FILE`) with
+//! The configuration of a modem, read from a TOML file (`vmodem serve --config FILE`) with
 //! command-line flags on top. Every value has a default that matches the vendor documents'
 //! examples, so the seeds' sessions answer as printed (`+CSQ: 27,99`, `+COPS: 0,0,"CHN-CT",9`,
 //! `+CNACT: 0,1,"10.94.36.44"`).
@@ -47,61 +47,100 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::family::Family;
 use crate::net::{Fault, Net, NetConfig, ProfileSetting, Redirect};
 use crate::plan::PlanEntry;
 use crate::transport::line::{Line, LineOptions};
 
-/// Everything that configures one modem.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ModemConfig {
-    /// The family to emulate: `sim7080` (aliases `sim7070`, `sim7090`).
-    pub dialect: String,
+/// Everything the configuration file says: what the module is, and how this process serves it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "File")]
+pub struct Config {
+    /// The module: shared by every modem built from it.
+    pub module: ModuleConfig,
+    /// How one process serves it.
+    pub serve: ServeConfig,
+}
+
+/// What a module is: its family, identity, network, services and file system. Modems built
+/// from one module share it (behind an `Arc`); nothing in it is per-process.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleConfig {
+    /// The family to emulate (`dialect = "sim7080"` in the file).
+    pub family: Family,
     /// What the module says about itself and its SIM.
     pub identity: Identity,
     /// The cellular network it is registered on.
     pub network: Network,
     /// FTP behaviour and timers.
     pub ftp: FtpTimers,
-    /// The network the services use.
-    pub net: NetSection,
-    /// Where the host's line is (`vmodem serve`).
-    pub line: LineSection,
-    /// The embedded demo server (`vmodem serve --demo`).
-    pub demo: DemoSection,
-    /// The module's file system (`AT+CFS*`, `AT+FTPEXTGET=2`).
-    pub fs: FsSection,
     /// The HTTP application (`AT+HTTP*`).
     pub http: HttpSection,
-    /// Recording the session (`vmodem serve --record`).
-    pub record: RecordSection,
+    /// The module's file system (`AT+CFS*`, `AT+FTPEXTGET=2`).
+    pub fs: FsSection,
+}
+
+/// How one process serves a module: the line, the network its services reach, the fault plan,
+/// recording, the control socket and the demo.
+#[derive(Debug, Clone, Default)]
+pub struct ServeConfig {
+    /// Where the host's line is (`vmodem serve`).
+    pub line: LineSection,
+    /// The network the services use.
+    pub net: NetSection,
     /// The fault plan: what goes wrong, and when (see [`crate::plan`]). Connection faults may
     /// also sit in `[net] faults`.
     pub faults: Vec<PlanEntry>,
+    /// Recording the session (`vmodem serve --record`).
+    pub record: RecordSection,
     /// The run-time control socket (`--control`; see [`crate::control`]).
     pub control: Option<PathBuf>,
+    /// The embedded demo server (`vmodem serve --demo`).
+    pub demo: DemoSection,
 }
 
-impl Default for ModemConfig {
-    fn default() -> Self {
-        ModemConfig {
-            dialect: "sim7080".into(),
-            identity: Identity::default(),
-            network: Network::default(),
-            ftp: FtpTimers::default(),
-            net: NetSection::default(),
-            line: LineSection::default(),
-            demo: DemoSection::default(),
-            fs: FsSection::default(),
-            http: HttpSection::default(),
-            record: RecordSection::default(),
-            faults: Vec::new(),
-            control: None,
+/// The file as it is written: one table of sections, split into [`Config`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct File {
+    dialect: Family,
+    identity: Identity,
+    network: Network,
+    ftp: FtpTimers,
+    net: NetSection,
+    line: LineSection,
+    demo: DemoSection,
+    fs: FsSection,
+    http: HttpSection,
+    record: RecordSection,
+    faults: Vec<PlanEntry>,
+    control: Option<PathBuf>,
+}
+
+impl From<File> for Config {
+    fn from(f: File) -> Self {
+        Config {
+            module: ModuleConfig {
+                family: f.dialect,
+                identity: f.identity,
+                network: f.network,
+                ftp: f.ftp,
+                http: f.http,
+                fs: f.fs,
+            },
+            serve: ServeConfig {
+                line: f.line,
+                net: f.net,
+                faults: f.faults,
+                record: f.record,
+                control: f.control,
+                demo: f.demo,
+            },
         }
     }
 }
 
-impl ModemConfig {
+impl Config {
     /// Reads a configuration file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -410,8 +449,10 @@ mod tests {
         let end = start + doc[start..].find("//! ```").unwrap();
         let toml: String =
             doc[start..end].lines().map(|l| l.trim_start_matches("//!").trim_start()).collect::<Vec<_>>().join("\n");
-        let cfg: ModemConfig = toml::from_str(&toml).unwrap();
-        assert_eq!(cfg.network.rssi, 27);
+        let cfg: Config = toml::from_str(&toml).unwrap();
+        assert_eq!(cfg.module.family, Family::Sim7080);
+        assert_eq!(cfg.module.network.rssi, 27);
+        let cfg = cfg.serve;
         assert_eq!(cfg.net.parsed().unwrap().len(), 1);
         assert_eq!(cfg.net.net(Vec::new()).unwrap().profile().to_string(), "catm");
         assert!(cfg.demo.enabled);
@@ -423,19 +464,21 @@ mod tests {
 
     #[test]
     fn the_line_section_names_one_line() {
-        let line = |text: &str| toml::from_str::<ModemConfig>(text).unwrap().line.line();
+        let line = |text: &str| toml::from_str::<Config>(text).unwrap().serve.line.line();
         assert_eq!(line("").unwrap(), None);
         let connect = line("[line]\nconnect = \"unix:/run/qemu.sock\"\n").unwrap();
         assert_eq!(connect, Some(Line::Connect("unix:/run/qemu.sock".parse().unwrap())));
         assert_eq!(line("[line]\nserial = \"/dev/ttyUSB0\"\n").unwrap(), Some(Line::Serial("/dev/ttyUSB0".into())));
         assert!(line("[line]\nconnect = \"nowhere\"\n").is_err());
         assert!(line("[line]\nunix = \"/run/m.sock\"\nstdio = true\n").is_err());
-        let off = toml::from_str::<ModemConfig>("[line]\npacing = false\ntelnet = false\n").unwrap();
-        assert_eq!(off.line.options(), LineOptions { baud: None, pacing: false, telnet: false });
+        let off = toml::from_str::<Config>("[line]\npacing = false\ntelnet = false\n").unwrap();
+        assert_eq!(off.serve.line.options(), LineOptions { baud: None, pacing: false, telnet: false });
     }
 
     #[test]
     fn unknown_keys_are_errors() {
-        assert!(toml::from_str::<ModemConfig>("[network]\nrsi = 3\n").is_err());
+        assert!(toml::from_str::<Config>("[network]\nrsi = 3\n").is_err());
+        assert!(toml::from_str::<Config>("dialect = \"sim5320\"\n").is_err());
+        assert_eq!(toml::from_str::<Config>("dialect = \"SIM800L\"\n").unwrap().module.family, Family::Sim800);
     }
 }

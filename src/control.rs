@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::dialect::NetworkEvent;
 use crate::modem::ModemHandle;
 use crate::net::{LinkProfile, Net};
+use crate::network::NetworkEvent;
 use crate::plan::PlanEntry;
 
 /// The longest command line.
@@ -115,7 +115,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
     use super::*;
-    use crate::config::ModemConfig;
+    use crate::config::ModuleConfig;
     use crate::modem::Modem;
     use crate::transport::Links;
 
@@ -141,8 +141,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("control.sock");
         let net = Net::default();
-        let config = ModemConfig::default();
-        let modem = Modem::new(crate::dialect::by_name("sim7080", &config).unwrap(), net.clone());
+        let module = std::sync::Arc::new(ModuleConfig::default());
+        let modem = Modem::new(crate::dialect::build(module).unwrap(), net.clone());
         let socket = ControlSocket::bind(&path, modem.handle(), net.clone()).unwrap();
         let (mut host, line) = tokio::io::duplex(4096);
         let running = tokio::spawn(modem.run(Links::single(Box::new(line))));

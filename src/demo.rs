@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use crate::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
+use crate::family::Family;
 use crate::net::Redirect;
 use crate::script::Script;
 use crate::script::fixtures;
@@ -81,7 +82,7 @@ impl Demo {
 
     /// What to print so a newcomer can start: how to connect to a modem of `family` and a
     /// session to type, in that family's commands.
-    pub fn banner(&self, line: &str, family: &str) -> String {
+    pub fn banner(&self, line: &str, family: Family) -> String {
         let session: String = try_session(family).iter().map(|l| format!("  {l}\n")).collect();
         format!(
             "vmodem demo: a {family} on {line}\n\
@@ -99,7 +100,7 @@ impl Demo {
 }
 
 /// A first session for `family`: its bearer, then a download of the sample file.
-fn try_session(family: &str) -> Vec<String> {
+fn try_session(family: Family) -> Vec<String> {
     let login = [
         format!("AT+FTPSERV=\"{SEED_SERVER}\""),
         format!("AT+FTPUN=\"{SEED_LOGIN}\""),
@@ -109,20 +110,22 @@ fn try_session(family: &str) -> Vec<String> {
         "AT+FTPGET=1          (wait for +FTPGET: 1,1)".into(),
         "AT+FTPGET=2,1024".into(),
     ];
-    match family.to_ascii_lowercase().as_str() {
-        "l610" => vec![
+    match family {
+        Family::L610 => vec![
             "AT+MIPCALL=1,\"CMNET\"   (wait for +MIPCALL: <ip>)".into(),
             format!("AT+FTPOPEN=\"{SEED_SERVER}\",\"{SEED_LOGIN}\",\"{SEED_LOGIN}\"   (wait for +FTPOPEN: 1)"),
             "AT+FTPGET=\"simftp.txt\"   (wait for +FTPGET: 1)".into(),
             "AT+FTPRECV=1024".into(),
             "AT+FTPCLOSE".into(),
         ],
-        "sim7080" | "sim7070" | "sim7090" => {
+        Family::Sim7080 | Family::Sim7070 | Family::Sim7090 => {
             ["AT+CNACT=0,1".into(), "AT+FTPCID=0".into()].into_iter().chain(login).collect()
         }
-        _ => ["AT+SAPBR=3,1,\"APN\",\"CMNET\"".into(), "AT+SAPBR=1,1".into(), "AT+FTPCID=1".into()]
-            .into_iter()
-            .chain(login)
-            .collect(),
+        Family::Sim7000 | Family::Sim800 | Family::Sim900 => {
+            ["AT+SAPBR=3,1,\"APN\",\"CMNET\"".into(), "AT+SAPBR=1,1".into(), "AT+FTPCID=1".into()]
+                .into_iter()
+                .chain(login)
+                .collect()
+        }
     }
 }

@@ -9,11 +9,14 @@
 
 pub mod config;
 pub mod control;
+pub mod core;
 pub mod demo;
 pub mod dialect;
 pub mod embedded;
+pub mod family;
 pub mod modem;
 pub mod net;
+pub mod network;
 pub mod plan;
 pub mod record;
 pub mod script;

@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vmodem::config::ModemConfig;
+use vmodem::config::Config;
 use vmodem::control::ControlSocket;
 use vmodem::demo::Demo;
 use vmodem::dialect;
+use vmodem::family::Family;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Redirect};
 use vmodem::plan::PlanEntry;
@@ -71,9 +73,9 @@ struct LineTarget {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// The family to emulate.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(dialect::NAMES))]
-    dialect: Option<String>,
+    /// The family to emulate: sim7080, sim7070, sim7090, sim7000, sim800, sim900 or l610.
+    #[arg(long)]
+    dialect: Option<Family>,
     /// Create a PTY and link it at this path (for example /tmp/ttyVM0).
     #[arg(long, group = "line")]
     pty: Option<PathBuf>,
@@ -187,12 +189,13 @@ fn init_logging(verbose: u8) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let line_flag = line_flag(&args);
-    let mut config = match &args.config {
-        Some(path) => ModemConfig::load(path)?,
-        None => ModemConfig::default(),
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
     };
-    if let Some(d) = args.dialect {
-        config.dialect = d;
+    let Config { mut module, serve: config } = config;
+    if let Some(family) = args.dialect {
+        module.family = family;
     }
     let mut redirects = config.net.parsed()?;
     redirects.extend(args.redirects);
@@ -203,12 +206,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let demo = Demo::start(&dir).await?;
             redirects.extend(demo.redirects());
             // The demo keeps the module's files beside the FTP server's, where they can be looked at.
-            config.fs.root.get_or_insert_with(|| demo.fs_root());
+            module.fs.root.get_or_insert_with(|| demo.fs_root());
             Some(demo)
         }
         false => None,
     };
-    let dialect = dialect::by_name(&config.dialect, &config)?;
+    let family = module.family;
+    let dialect = dialect::build(Arc::new(module))?;
     // A line given on the command line replaces the configuration file's.
     let line = match line_flag {
         Some(line) => Some(line),
@@ -231,8 +235,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         transport::line::open(&line, options, speed.clone()).await.with_context(|| format!("opening {line:?}"))?;
     let described = open.described.clone();
     match &demo {
-        Some(demo) => eprintln!("{}", demo.banner(&described, &config.dialect)),
-        None => eprintln!("vmodem: {} on {described}", config.dialect),
+        Some(demo) => eprintln!("{}", demo.banner(&described, family)),
+        None => eprintln!("vmodem: {family} on {described}"),
     }
     let net = config.net.net(redirects)?;
     if let Some(profile) = args.profile {
@@ -241,7 +245,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let recorder = match args.record.or(config.record.file.clone()) {
         Some(path) => {
             let options = Options { keep_secrets: args.record_secrets || config.record.secrets };
-            let recorder = Recorder::create(&path, &config.dialect, options)
+            let recorder = Recorder::create(&path, family, options)
                 .with_context(|| format!("creating the recording {}", path.display()))?;
             eprintln!("vmodem: recording to {}", path.display());
             Some(recorder)

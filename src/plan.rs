@@ -49,8 +49,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::dialect::NetworkEvent;
 use crate::net::Fault;
+use crate::network::NetworkEvent;
 
 /// One entry of a fault plan.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,4 @@
-//! The held FTP session (`service::job::run_held`, what the L610's `AT+FTPOPEN` ...
+//! The held FTP session (`service::ftp::job::Request::Hold`, what the L610's `AT+FTPOPEN` ...
 //! `AT+FTPCLOSE` runs on): one login, then directory walks, uploads (at an offset too),
 //! downloads, listings and one-shot commands in any order, one at a time, then QUIT; against
 //! the embedded libunftp server, vsftpd and proftpd, with what reached the server checked on
@@ -15,18 +15,20 @@ use std::time::Duration;
 use rig::*;
 use tokio::sync::mpsc;
 use vmodem::net::Net;
-use vmodem::service::ftp::{DataMode, FtpConfig, FtpError, Step, StoreMode};
-use vmodem::service::pipe;
+use vmodem::service::ftp::job::{Event as JobEvent, Input, Request};
+use vmodem::service::ftp::{
+    DataMode, FtpConfig, FtpError, FtpOp, SessionWork, Source, Step, StoreMode, TransferSettings, Value,
+};
 use vmodem::service::sink::{Progress, Sink};
-use vmodem::service::{Event, FtpOp, JobEvent, SessionWork, Source, TransferSettings, Value};
+use vmodem::service::{self, Event, Report, job, pipe};
 
 /// The longest wait for one event.
 const EVENT_WAIT: Duration = Duration::from_secs(30);
 
 /// A held session under test: where work goes, where events come from.
 struct Held {
-    work: Option<mpsc::Sender<SessionWork>>,
-    events: mpsc::Receiver<Event>,
+    work: mpsc::Sender<service::Input>,
+    events: mpsc::Receiver<Report>,
     /// The control lines the session reported, in order.
     trace: Vec<String>,
 }
@@ -34,21 +36,19 @@ struct Held {
 impl Held {
     fn start(server: &Server, password: &str) -> Held {
         let config = FtpConfig::new(server.addr.ip().to_string(), server.addr.port(), &server.user, password);
-        let (work_tx, work_rx) = mpsc::channel(4);
+        let (work, inbox) = job::inbox();
         let (events_tx, events) = mpsc::channel(64);
-        tokio::spawn(vmodem::service::job::run_held(Net::default(), 7, config, work_rx, events_tx));
-        Held { work: Some(work_tx), events, trace: Vec::new() }
+        service::Request::from(Request::Hold { config }).spawn(Net::default(), 7, events_tx, inbox);
+        Held { work, events, trace: Vec::new() }
     }
 
     /// The next event that is not a trace line (those are kept in `trace`).
     async fn event(&mut self) -> JobEvent {
         loop {
             match tokio::time::timeout(EVENT_WAIT, self.events.recv()).await {
-                Ok(Some(Event { kind: JobEvent::Trace(line), .. })) => self.trace.push(line.text),
-                Ok(Some(event)) => {
-                    assert_eq!(event.job, 7);
-                    return event.kind;
-                }
+                Ok(Some((7, Event::Ftp(JobEvent::Trace(line))))) => self.trace.push(line.text),
+                Ok(Some((7, Event::Ftp(event)))) => return event,
+                Ok(Some(other)) => panic!("not the session's: {other:?}"),
                 Ok(None) => panic!("the session's task ended without a word"),
                 Err(_) => panic!("no event within {EVENT_WAIT:?}"),
             }
@@ -57,7 +57,7 @@ impl Held {
 
     /// Sends `work` and returns how it finished, skipping the transfer's progress events.
     async fn run(&mut self, work: SessionWork) -> Result<Value, FtpError> {
-        self.work.as_ref().expect("the session is open").send(work).await.expect("the session takes work");
+        self.work.send(Input::Work(work).into()).await.expect("the session takes work");
         loop {
             match self.event().await {
                 JobEvent::Opened | JobEvent::Data | JobEvent::Drained => {}
@@ -88,9 +88,9 @@ impl Held {
         }
     }
 
-    /// Closes the channel: QUIT, and the job ends well.
+    /// Asks the session to quit: QUIT, and the job ends well.
     async fn close(&mut self) {
-        self.work = None;
+        self.work.send(Input::Quit.into()).await.expect("the session takes input");
         match self.event().await {
             JobEvent::Done(Ok(Value::None)) => {}
             other => panic!("close: {other:?}"),

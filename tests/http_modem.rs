@@ -27,7 +27,7 @@ use at_host::Final;
 use nginx::Nginx;
 use rig::{Rig, closed_port, launch, sha256, trace};
 use tempfile::TempDir;
-use vmodem::config::ModemConfig;
+use vmodem::config::ModuleConfig;
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use vmodem::net::{Direction, Fault, Net, NetConfig, Redirect, Role};
 
@@ -185,7 +185,7 @@ impl Setup {
 
     /// Starts the modem and synchronises the host with it (echo off); no bearer yet.
     async fn start(self) -> Rig {
-        let mut config = ModemConfig::default();
+        let mut config = ModuleConfig::default();
         config.http.buffer = self.buffer;
         config.http.trusted_ca = self.trusted_ca;
         let net = Net::new(NetConfig { redirects: self.redirects }).with_faults(self.faults);

@@ -15,7 +15,6 @@ use std::time::Duration;
 use rig::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use vmodem::config::ModemConfig;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Net};
 use vmodem::transport::Links;
@@ -56,9 +55,8 @@ async fn answers_and_urcs_take_the_profiles_module_times() {
         (LinkProfile::new(0.0, 0.0, 0.0, 0.0).module(500.0, 1200.0), 500, 1200),
         ("catm".parse().unwrap(), 20, 40),
     ] {
-        let config = ModemConfig::default();
-        let modem =
-            Modem::new(vmodem::dialect::by_name("sim7080", &config).unwrap(), Net::default().with_profile(profile));
+        let dialect = vmodem::dialect::build(Default::default()).unwrap();
+        let modem = Modem::new(dialect, Net::default().with_profile(profile));
         let (host, line) = tokio::io::duplex(4096);
         let task = tokio::spawn(modem.run(Links::single(Box::new(line))));
         let mut ear = Ear { host, heard: String::new(), from: 0, arrivals: Vec::new() };

@@ -16,8 +16,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rig::*;
-use vmodem::config::ModemConfig;
+use vmodem::config::ModuleConfig;
 use vmodem::dialect;
+use vmodem::family::Family;
 use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem::record::{Options, Recorder};
@@ -35,13 +36,15 @@ fn payload() -> Vec<u8> {
 async fn replay(
     text: &str,
     family: &str,
-    config: &ModemConfig,
+    config: &ModuleConfig,
     net: Net,
     vars: &[(String, String)],
 ) -> Result<(), String> {
     let vars: BTreeMap<String, String> = vars.iter().cloned().collect();
     let program = Script::parse(text).and_then(|s| s.compile(&vars))?;
-    let dialect = dialect::by_name(family, config).map_err(|e| e.to_string())?;
+    let family = family.parse().map_err(|e: vmodem::family::UnknownFamily| e.to_string())?;
+    let dialect =
+        dialect::build(std::sync::Arc::new(ModuleConfig { family, ..config.clone() })).map_err(|e| e.to_string())?;
     let (mut host, line) = tokio::io::duplex(1 << 16);
     let modem = tokio::spawn(Modem::new(dialect, net).run(Links::single(Box::new(line))));
     let outcome = vmodem::script::run(&program, &mut host).await;
@@ -98,7 +101,7 @@ async fn record_and_replay(family: &'static str) {
     server.write("all.bin", &payload());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.at");
-    let recorder = Recorder::create(&path, family, Options::default()).unwrap();
+    let recorder = Recorder::create(&path, family.parse().unwrap(), Options::default()).unwrap();
     let mut m = server.recorded_modem(&recorder).await;
     transfer(&server, &mut m).await;
     drop(m);
@@ -126,7 +129,7 @@ async fn record_and_replay(family: &'static str) {
 
     std::fs::remove_file(server.path("up.bin")).unwrap();
     let net = Net::new(NetConfig { redirects: vec![Redirect::new(FTP_HOST, Some(21), server.addr)] });
-    replay(&text, family, &ModemConfig::default(), net, &secrets)
+    replay(&text, family, &ModuleConfig::default(), net, &secrets)
         .await
         .unwrap_or_else(|e| panic!("replay: {e}\n{text}"));
     assert_eq!(server.read("up.bin"), payload(), "the replay's upload");
@@ -204,8 +207,8 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
 }
 
 /// A SIM800 whose SIM asks for [`PIN`].
-fn pin_locked() -> ModemConfig {
-    let mut config = ModemConfig::default();
+fn pin_locked() -> ModuleConfig {
+    let mut config = ModuleConfig::default();
     config.identity.sim_pin = Some(PIN.into());
     config
 }
@@ -220,7 +223,7 @@ async fn secret_session(options: Options) -> (String, Vec<(String, String)>, Str
     let logs = Logs::everything();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("secrets.at");
-    let recorder = Recorder::create(&path, "sim800", options).unwrap();
+    let recorder = Recorder::create(&path, Family::Sim800, options).unwrap();
     let mut m = launch_recorded("sim800", pin_locked(), Net::default(), Some(&recorder)).await;
     m.ok(&format!("AT+CPIN=\"{PIN}\"")).await;
     m.ok("AT+SAPBR=3,1,\"PWD\",\"apn-s3cret\"").await;

@@ -26,7 +26,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use vmodem::config::ModemConfig;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::modem::Modem;
@@ -348,7 +347,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Runs one case on a fresh modem; `Err` says how the modem failed.
 async fn run_case(pieces: &[Piece], chunks: &[usize], redirects: &[Redirect]) -> Result<(), String> {
-    let dialect = dialect::by_name("sim7080", &ModemConfig::default()).map_err(|e| e.to_string())?;
+    let dialect = dialect::build(Default::default()).map_err(|e| e.to_string())?;
     let modem = Modem::new(dialect, Net::new(NetConfig { redirects: redirects.to_vec() }));
     let (host, line) = tokio::io::duplex(1 << 16);
     let task = tokio::spawn(modem.run(Links::single(Box::new(line))));

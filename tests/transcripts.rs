@@ -30,10 +30,11 @@ mod pki;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use pki::Pki;
-use vmodem::config::ModemConfig;
+use vmodem::config::Config;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
+use vmodem::family::Family;
 use vmodem::modem::Modem;
 use vmodem::net::Redirect;
 use vmodem::record::{Options, Recorder};
@@ -158,11 +159,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failed> {
 /// the masked secrets given, against a fresh modem and server.
 fn record_and_replay(path: &Path) -> Result<(), Failed> {
     let script = read_script(path)?;
-    let family = script.header.family.clone().unwrap_or_else(|| "sim7080".into());
+    let family = family_of(&script)?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("recorded.at");
     runtime()?.block_on(async {
-        let recorder = Recorder::create(&file, &family, Options::default())?;
+        let recorder = Recorder::create(&file, family, Options::default())?;
         let no_secrets = BTreeMap::new();
         let original = run_script(&script, Some(&recorder), &no_secrets);
         tokio::time::timeout(TRIAL_LIMIT, original).await.map_err(|_| "the transcript ran too long")??;
@@ -208,11 +209,9 @@ async fn run_script(
     }
     let script = &script;
     let header = &script.header;
-    let mut config = modem_config(&header.config)?;
-    if let Some(family) = &header.family {
-        config.dialect = family.clone();
-    }
-    let dialect = dialect::by_name(&config.dialect, &config).map_err(|e| e.to_string())?;
+    let Config { mut module, serve: config } = modem_config(&header.config)?;
+    module.family = family_of(script)?;
+    let dialect = dialect::build(std::sync::Arc::new(module)).map_err(|e| e.to_string())?;
     let mut vars = header.vars.clone();
     let root = match &real {
         Some(server) => {
@@ -311,6 +310,12 @@ async fn run_script(
     Ok(())
 }
 
+/// The family the transcript names (`@family`), SIM7080 if none.
+fn family_of(script: &Script) -> Result<Family, Failed> {
+    let family = script.header.family.as_deref().map(str::parse::<Family>).transpose();
+    Ok(family.map_err(|e| e.to_string())?.unwrap_or_default())
+}
+
 /// A Debian FTP server started by scripts/test-servers.sh.
 struct RealServer {
     addr: SocketAddr,
@@ -367,7 +372,7 @@ impl Drop for AbortOnDrop {
 
 /// The modem configuration with the transcript's `@config key = value` lines on top (keys are
 /// TOML dotted keys, e.g. `ftp.unread_notice = 0.5`).
-fn modem_config(lines: &[(String, String)]) -> Result<ModemConfig, Failed> {
+fn modem_config(lines: &[(String, String)]) -> Result<Config, Failed> {
     let doc: String = lines.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
     toml::from_str(&doc).map_err(|e| format!("@config: {e}").into())
 }

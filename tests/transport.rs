@@ -597,7 +597,6 @@ async fn telnet_probe_passes_a_plain_host_through() {
 
 mod pacing {
     use tokio::io::DuplexStream;
-    use vmodem::config::ModemConfig;
     use vmodem::dialect;
     use vmodem::modem::Modem;
     use vmodem::net::{Net, NetConfig};
@@ -618,7 +617,7 @@ mod pacing {
         let pacing = Pacing::new(Speed::Fixed(LineSettings { baud, bits_per_char: 10 }), speed.clone());
         let (near, host) = tokio::io::duplex(1 << 16);
         let links = Links::single(Box::new(near)).map(move |link| pacing.wrap(link));
-        let dialect = dialect::by_name("sim7080", &ModemConfig::default()).unwrap();
+        let dialect = dialect::build(Default::default()).unwrap();
         let modem = Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })).with_line_speed(speed.clone());
         tokio::spawn(modem.run(links));
         (host, speed)
@@ -704,7 +703,7 @@ mod pacing {
         let speed = LineSpeed::new();
         let options = LineOptions { baud: Some(115_200), ..LineOptions::default() };
         let open = line::open(&Line::Serial(device), options, speed.clone()).await.unwrap();
-        let dialect = dialect::by_name("sim7080", &ModemConfig::default()).unwrap();
+        let dialect = dialect::build(Default::default()).unwrap();
         let modem = Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })).with_line_speed(speed);
         let task = tokio::spawn(modem.run(open.links));
         assert_eq!(board_read(&board, BOOT.len()).await, BOOT);

@@ -16,7 +16,7 @@ use vmodem_at::{Command, Failure, Reply};
 
 use super::args::Args;
 use super::{Ctx, Entry, Io, Outcome};
-use crate::config::{Identity, ModemConfig, Network};
+use crate::config::{Identity, ModuleConfig, Network};
 
 /// The radio and registration state.
 #[derive(Debug, Clone)]
@@ -88,7 +88,7 @@ pub trait Cellular: Sized + 'static {
     /// Its radio state, to change.
     fn radio_mut(&mut self) -> &mut Radio;
     /// The modem's configuration (identity and network).
-    fn config(&self) -> &ModemConfig;
+    fn config(&self) -> &ModuleConfig;
     /// The SIM's PIN, if it has one.
     fn sim_pin(&self) -> Option<&str> {
         self.config().identity.sim_pin.as_deref()

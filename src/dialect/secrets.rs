@@ -4,6 +4,8 @@
 
 use vmodem_at::{Arg, Command, Form};
 
+use crate::family::Family;
+
 /// The variable a recording names FTP passwords by (the transcript harness's name too).
 pub const FTP_PASS: &str = "ftp_pass";
 /// The variable a recording names packet-data (APN) credentials by.
@@ -23,7 +25,7 @@ pub struct Secret {
 }
 
 /// The non-empty secret arguments of `cmd` as `family` reads them (only write forms have any).
-pub fn secrets(family: &str, cmd: &Command) -> Vec<Secret> {
+pub fn secrets(family: Family, cmd: &Command) -> Vec<Secret> {
     let args = cmd.args();
     let text = |i: usize| args.get(i).and_then(Arg::text).unwrap_or_default();
     let at = |arg: usize, name: &'static str| Secret { arg, name };
@@ -34,7 +36,7 @@ pub fn secrets(family: &str, cmd: &Command) -> Vec<Secret> {
         "+SAPBR" if text(0) == "3" && text(2).eq_ignore_ascii_case("PWD") => vec![at(3, APN_PASS)],
         "+CSTT" => vec![at(2, APN_PASS)],
         // AT+CNCFG=[<pdpidx>,]<ip_type>,<apn>,<user>,<password>[,<auth>]: the SIM7000 has no index.
-        "+CNCFG" => vec![at(if family == "sim7000" { 3 } else { 4 }, APN_PASS)],
+        "+CNCFG" => vec![at(if family == Family::Sim7000 { 3 } else { 4 }, APN_PASS)],
         // The L610's AT+MIPCALL=1,"<apn>","<user>","<password>".
         "+MIPCALL" => vec![at(3, APN_PASS)],
         // 3GPP orders <user>,<password>; SIMCom documents <password>,<user>: both are masked.
@@ -53,7 +55,7 @@ pub fn secrets(family: &str, cmd: &Command) -> Vec<Secret> {
 }
 
 /// `cmd` as logs may show it: its secret arguments replaced by `****`.
-pub fn redact(family: &str, cmd: &Command) -> String {
+pub fn redact(family: Family, cmd: &Command) -> String {
     let hidden = secrets(family, cmd);
     if hidden.is_empty() {
         return cmd.to_string();
@@ -76,26 +78,30 @@ mod tests {
         vmodem_at::parse_line(line.as_bytes()).remove(0).unwrap()
     }
 
-    fn logged(family: &str, line: &str) -> String {
+    fn logged(family: Family, line: &str) -> String {
         redact(family, &one(line))
     }
 
     #[test]
     fn every_secret_is_masked_in_logs() {
         let cases = [
-            ("sim7080", "+FTPPW=\"s3cret\"", "+FTPPW=\"****\""),
-            ("l610", "+FTPOPEN=\"h\",\"u\",\"s3cret\",\"acct\"", "+FTPOPEN=\"h\",\"u\",\"****\",\"acct\""),
-            ("sim800", "+SAPBR=3,1,\"PWD\",\"s3cret\"", "+SAPBR=3,1,\"PWD\",\"****\""),
-            ("sim800", "+CSTT=\"apn\",\"u\",\"s3cret\"", "+CSTT=\"apn\",\"u\",\"****\""),
-            ("sim7080", "+CNCFG=0,1,\"apn\",\"u\",\"s3cret\",3", "+CNCFG=0,1,\"apn\",\"u\",\"****\",3"),
-            ("sim7000", "+CNCFG=1,\"apn\",\"u\",\"s3cret\",3", "+CNCFG=1,\"apn\",\"u\",\"****\",3"),
-            ("l610", "+MIPCALL=1,\"apn\",\"u\",\"s3cret\"", "+MIPCALL=1,\"apn\",\"u\",\"****\""),
-            ("sim7080", "+CGAUTH=1,1,\"s3cret\",\"u\"", "+CGAUTH=1,1,\"****\",\"****\""),
-            ("sim7080", "+CPIN=\"1234\"", "+CPIN=\"****\""),
-            ("sim7080", "+CPIN=12345678,1234", "+CPIN=****,****"),
-            ("sim800", "+CLCK=\"SC\",0,\"1234\"", "+CLCK=\"SC\",0,\"****\""),
-            ("sim800", "+CPWD=\"SC\",\"1234\",\"4321\"", "+CPWD=\"SC\",\"****\",\"****\""),
-            ("sim800", "+HTTPPARA=\"USERDATA\",\"Authorization: Basic czNjcmV0\"", "+HTTPPARA=\"USERDATA\",\"****\""),
+            (Family::Sim7080, "+FTPPW=\"s3cret\"", "+FTPPW=\"****\""),
+            (Family::L610, "+FTPOPEN=\"h\",\"u\",\"s3cret\",\"acct\"", "+FTPOPEN=\"h\",\"u\",\"****\",\"acct\""),
+            (Family::Sim800, "+SAPBR=3,1,\"PWD\",\"s3cret\"", "+SAPBR=3,1,\"PWD\",\"****\""),
+            (Family::Sim800, "+CSTT=\"apn\",\"u\",\"s3cret\"", "+CSTT=\"apn\",\"u\",\"****\""),
+            (Family::Sim7080, "+CNCFG=0,1,\"apn\",\"u\",\"s3cret\",3", "+CNCFG=0,1,\"apn\",\"u\",\"****\",3"),
+            (Family::Sim7000, "+CNCFG=1,\"apn\",\"u\",\"s3cret\",3", "+CNCFG=1,\"apn\",\"u\",\"****\",3"),
+            (Family::L610, "+MIPCALL=1,\"apn\",\"u\",\"s3cret\"", "+MIPCALL=1,\"apn\",\"u\",\"****\""),
+            (Family::Sim7080, "+CGAUTH=1,1,\"s3cret\",\"u\"", "+CGAUTH=1,1,\"****\",\"****\""),
+            (Family::Sim7080, "+CPIN=\"1234\"", "+CPIN=\"****\""),
+            (Family::Sim7080, "+CPIN=12345678,1234", "+CPIN=****,****"),
+            (Family::Sim800, "+CLCK=\"SC\",0,\"1234\"", "+CLCK=\"SC\",0,\"****\""),
+            (Family::Sim800, "+CPWD=\"SC\",\"1234\",\"4321\"", "+CPWD=\"SC\",\"****\",\"****\""),
+            (
+                Family::Sim800,
+                "+HTTPPARA=\"USERDATA\",\"Authorization: Basic czNjcmV0\"",
+                "+HTTPPARA=\"USERDATA\",\"****\"",
+            ),
         ];
         for (family, line, want) in cases {
             assert_eq!(logged(family, line), want, "{family} {line}");
@@ -104,11 +110,11 @@ mod tests {
 
     #[test]
     fn other_arguments_and_forms_stay() {
-        assert_eq!(logged("sim800", "+SAPBR=3,1,\"APN\",\"CMNET\""), "+SAPBR=3,1,\"APN\",\"CMNET\"");
-        assert_eq!(logged("sim800", "+HTTPPARA=\"USERDATA\",\"X-Id: 7\""), "+HTTPPARA=\"USERDATA\",\"X-Id: 7\"");
-        assert_eq!(logged("sim7080", "+FTPPW=?"), "+FTPPW=?");
-        assert_eq!(logged("sim7080", "+FTPPW=\"\""), "+FTPPW=\"\"");
-        assert_eq!(logged("l610", "+MIPCALL=1,\"apn\""), "+MIPCALL=1,\"apn\"");
-        assert!(secrets("sim7080", &one("+CPIN?")).is_empty());
+        assert_eq!(logged(Family::Sim800, "+SAPBR=3,1,\"APN\",\"CMNET\""), "+SAPBR=3,1,\"APN\",\"CMNET\"");
+        assert_eq!(logged(Family::Sim800, "+HTTPPARA=\"USERDATA\",\"X-Id: 7\""), "+HTTPPARA=\"USERDATA\",\"X-Id: 7\"");
+        assert_eq!(logged(Family::Sim7080, "+FTPPW=?"), "+FTPPW=?");
+        assert_eq!(logged(Family::Sim7080, "+FTPPW=\"\""), "+FTPPW=\"\"");
+        assert_eq!(logged(Family::L610, "+MIPCALL=1,\"apn\""), "+MIPCALL=1,\"apn\"");
+        assert!(secrets(Family::Sim7080, &one("+CPIN?")).is_empty());
     }
 }

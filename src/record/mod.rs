@@ -46,6 +46,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+use crate::family::Family;
 use crate::transport::{Link, Links};
 pub use writer::{Options, Writer};
 
@@ -81,7 +82,7 @@ impl Shared {
 
 impl Recorder {
     /// Starts a recording of a `family` modem into `path` (replacing the file).
-    pub fn create(path: &Path, family: &str, options: Options) -> std::io::Result<Recorder> {
+    pub fn create(path: &Path, family: Family, options: Options) -> std::io::Result<Recorder> {
         let file = std::fs::File::create(path)?;
         let mut shared =
             Shared { writer: Writer::new(family, options, Instant::now()), file: Some(file), path: path.into() };

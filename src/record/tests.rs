@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::writer::{Options, Writer};
+use crate::family::Family;
 use crate::script::Script;
 
 /// One direction's bytes at a moment of a session.
@@ -34,7 +35,7 @@ fn modem(s: &str) -> Event {
 fn record(events: &[Event], options: Options) -> String {
     let start = Instant::now();
     let mut now = start;
-    let mut w = Writer::new("sim7080", options, now);
+    let mut w = Writer::new(Family::Sim7080, options, now);
     for e in events {
         match e {
             Host(b) => w.host(b, now),
@@ -153,7 +154,7 @@ fn secrets_are_masked_everywhere_unless_kept() {
 /// said, each time the host has sent what it had sent before.
 async fn replay(events: &[Event], options: Options, vars: &BTreeMap<String, String>) -> Result<(), String> {
     let start = Instant::now();
-    let mut w = Writer::new("sim7080", options, start);
+    let mut w = Writer::new(Family::Sim7080, options, start);
     let mut now = start;
     for e in events {
         match e {

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::text::{self, Token};
 use crate::dialect::secrets;
+use crate::family::Family;
 use crate::script::framing::{Framing, is_final};
 
 /// A pause of the host at least this long is replayed (`@sleep`); shorter ones are the host's
@@ -43,7 +44,7 @@ pub struct Options {
 /// Turns a session's bytes into transcript text.
 #[derive(Debug)]
 pub struct Writer {
-    family: String,
+    family: Family,
     options: Options,
     framing: Framing,
     /// When the recording began.
@@ -76,9 +77,9 @@ pub struct Writer {
 
 impl Writer {
     /// A recording of a `family` modem that begins at `now`, with its header written.
-    pub fn new(family: &str, options: Options, now: Instant) -> Writer {
+    pub fn new(family: Family, options: Options, now: Instant) -> Writer {
         let mut w = Writer {
-            family: family.to_ascii_lowercase(),
+            family,
             options,
             framing: Framing::default(),
             start: now,
@@ -251,7 +252,7 @@ impl Writer {
             }
             let Some(at) = piece.windows(2).position(|w| w.eq_ignore_ascii_case(b"AT")) else { continue };
             for cmd in vmodem_at::parse_line(&piece[at + 2..]).into_iter().map_while(Result::ok) {
-                for secret in secrets::secrets(&self.family, &cmd) {
+                for secret in secrets::secrets(self.family, &cmd) {
                     let value = cmd.args()[secret.arg].bytes().to_vec();
                     if self.secrets.iter().any(|(v, _)| *v == value) {
                         continue;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::dialect::NetworkEvent;
+use crate::network::NetworkEvent;
 
 use super::content::{Content, unescape};
 use super::framing::Framing;

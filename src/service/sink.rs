@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::fs::{FsError, StagedFile};
-use super::job::Value;
+use super::ftp::Value;
 use super::pipe::PipeWriter;
 
 /// Bytes a download has delivered so far, shared with the dialect that started it.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use tokio::io::DuplexStream;
-use vmodem::config::ModemConfig;
+use vmodem::config::ModuleConfig;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig, EmbeddedFtps};
 use vmodem::modem::Modem;
@@ -178,7 +178,7 @@ impl Server {
     ) -> Rig {
         let mut redirects = vec![Redirect::new(FTP_HOST, Some(21), target)];
         redirects.extend(more);
-        let mut config = ModemConfig::default();
+        let mut config = ModuleConfig::default();
         config.fs.quota = MODULE_FS_QUOTA;
         let net = Net::new(NetConfig { redirects }).with_faults(faults).with_profile(profile);
         let mut rig = launch_recorded(self.family, config, net, recorder).await;
@@ -264,20 +264,21 @@ pub struct Rig {
 
 /// Starts a modem of `family` with `config` (its file system in a fresh folder) on `net`, and
 /// synchronises the host with it (echo off); nothing else.
-pub async fn launch(family: &'static str, config: ModemConfig, net: Net) -> Rig {
+pub async fn launch(family: &'static str, config: ModuleConfig, net: Net) -> Rig {
     launch_recorded(family, config, net, None).await
 }
 
 /// Like [`launch`], with the modem's line recorded by `recorder` if there is one.
 pub async fn launch_recorded(
     family: &'static str,
-    mut config: ModemConfig,
+    mut config: ModuleConfig,
     net: Net,
     recorder: Option<&Recorder>,
 ) -> Rig {
     let fs = tempfile::tempdir().expect("a folder for the module file system");
     config.fs.root = Some(fs.path().to_path_buf());
-    let dialect = dialect::by_name(family, &config).expect("the family's dialect");
+    config.family = family.parse().expect("a family");
+    let dialect = dialect::build(std::sync::Arc::new(config)).expect("the family's dialect");
     let (host, line) = tokio::io::duplex(1 << 16);
     let line: Link = Box::new(line);
     let line = match recorder {

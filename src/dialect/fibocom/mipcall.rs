@@ -15,7 +15,10 @@ use vmodem_at::{Command, Failure, Reply};
 use super::{Fibocom, cmd, cme};
 use crate::dialect::args::Args;
 use crate::dialect::cellular::Cellular;
-use crate::dialect::{Ctx, Io, Outcome};
+use crate::dialect::{Ctx, Io, Machine, Outcome};
+
+/// The number the services know the call by when it goes (the L610 has one).
+pub(super) const CALL: u8 = 1;
 
 /// "TCPIP invalid operation".
 const INVALID_OPERATION: u16 = 2004;
@@ -73,7 +76,7 @@ impl Fibocom {
     /// download in data mode gets its ETX before any URC), then `+MIPCALL: 0`.
     pub(super) fn call_lost(&mut self, io: &mut Io) {
         if std::mem::take(&mut self.call.active) {
-            self.ftp_bearer_lost(io);
+            self.lose_bearer(CALL, io);
             io.urc("+MIPCALL: 0");
         }
     }

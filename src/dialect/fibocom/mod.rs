@@ -17,25 +17,26 @@ mod ftp;
 mod general;
 mod mipcall;
 
-use tokio::time::Instant;
+use std::sync::Arc;
+
 use vmodem_at::v250::{SRegister, V250};
-use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings, v250};
+use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
-use super::{Ctx, Dialect, Io, NetworkEvent, table};
-use crate::config::ModemConfig;
-use crate::service::{Event, JobId};
+use super::{Ctx, Io, Machine, Service, table};
+use crate::config::ModuleConfig;
+use crate::family::Family;
+use crate::network::NetworkEvent;
 
 /// One L610.
 #[derive(Debug)]
 pub struct Fibocom {
-    config: ModemConfig,
+    config: Arc<ModuleConfig>,
     radio: Radio,
     /// `AT+CGDCONT` contexts.
     contexts: Vec<PdpContext>,
     call: mipcall::Call,
     ftp: ftp::Ftp,
-    next_job: JobId,
 }
 
 /// A command of the L610's tables.
@@ -84,21 +85,14 @@ const SETTINGS: Settings = crate::dialect::POWER_ON;
 
 impl Fibocom {
     /// An L610, powered on.
-    pub fn new(config: &ModemConfig) -> Self {
+    pub fn new(config: Arc<ModuleConfig>) -> Self {
         Fibocom {
-            config: config.clone(),
             radio: Radio::new(&config.identity),
             contexts: PdpContext::power_on(&config.network.apn),
             call: mipcall::Call::default(),
             ftp: ftp::Ftp::default(),
-            next_job: 0,
+            config,
         }
-    }
-
-    /// A fresh id for a service job.
-    fn new_job(&mut self) -> JobId {
-        self.next_job += 1;
-        self.next_job
     }
 }
 
@@ -111,7 +105,7 @@ impl Cellular for Fibocom {
         &mut self.radio
     }
 
-    fn config(&self) -> &ModemConfig {
+    fn config(&self) -> &ModuleConfig {
         &self.config
     }
 
@@ -131,7 +125,10 @@ impl Cellular for Fibocom {
     }
 }
 
-impl Dialect for Fibocom {
+impl Machine for Fibocom {
+    /// The services, one row each.
+    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE];
+
     fn line(&self) -> (Settings, Limits) {
         (SETTINGS, Limits { line_chars: 1024, commands: 39 })
     }
@@ -139,7 +136,7 @@ impl Dialect for Fibocom {
     fn boot(&mut self, _io: &mut Io) {}
 
     fn reset(&mut self) {
-        *self = Fibocom { next_job: self.next_job, ..Fibocom::new(&self.config) };
+        *self = Fibocom::new(self.config.clone());
     }
 
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
@@ -160,46 +157,12 @@ impl Dialect for Fibocom {
         }
     }
 
-    fn data(&mut self, payload: &[u8]) {
-        if self.put_receiving() {
-            self.put_data(payload);
-        } else {
-            self.upload_data(payload);
-        }
-    }
-
-    /// An `AT+FTPPUT` chunk, or `AT+FTPSTOR`'s data mode (whose end prints nothing: the line
-    /// layer opened it without a command, so the reply does not matter).
-    fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
-        if self.put_receiving() {
-            return self.put_end(end, rsp);
-        }
-        self.upload_end(end, io);
-        Reply::Ok
-    }
-
-    fn resume(&mut self, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
-        self.put_resume(rsp, io)
-    }
-
-    fn event(&mut self, event: Event, io: &mut Io) {
-        self.ftp_event(event, io);
-    }
-
     fn network(&mut self, event: NetworkEvent, io: &mut Io) {
         match event {
             NetworkEvent::ReleaseBearers => self.call_lost(io),
             NetworkEvent::LoseRegistration => cellular::set_coverage(self, false, io),
             NetworkEvent::Register => cellular::set_coverage(self, true, io),
         }
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        self.ftp_deadline()
-    }
-
-    fn tick(&mut self, io: &mut Io) {
-        self.ftp_tick(io);
     }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {
@@ -210,11 +173,7 @@ impl Dialect for Fibocom {
         Failure::Cme(cme::BAD_PARAMETERS)
     }
 
-    fn input_paused(&self) -> bool {
-        self.upload_paused() || self.put_paused()
-    }
-
     fn redact(&self, cmd: &Command) -> String {
-        super::secrets::redact("l610", cmd)
+        super::secrets::redact(Family::L610, cmd)
     }
 }

@@ -15,6 +15,7 @@ use std::net::Ipv4Addr;
 use vmodem_at::{Command, Failure, Reply};
 
 use super::{Bearer, Simcom, cmd};
+use crate::dialect::Machine;
 use crate::dialect::args::Args;
 use crate::dialect::cellular::{Cellular, PdpContext};
 use crate::dialect::{Ctx, Io, Outcome};
@@ -229,7 +230,7 @@ impl Simcom {
     fn deactivate_app(&mut self, idx: usize, io: &mut Io) {
         self.bearers.apps[idx].active = false;
         io.urc(self.app_pdp(idx, "DEACTIVE"));
-        self.bearer_lost(idx as u8, io);
+        self.lose_bearer(idx as u8, io);
     }
 
     /// Registration or attach was lost: every bearer goes down.

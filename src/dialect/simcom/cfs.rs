@@ -19,7 +19,7 @@ use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply};
 use super::profile::cme;
 use super::{Simcom, cmd};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Outcome};
+use crate::dialect::{Ctx, Outcome, Owner, Service};
 use crate::service::fs::{self, Area, FsError, ModuleFs, WriteMode};
 
 /// The largest `<filesize>` of `AT+CFSWFILE` and `AT+CFSRFILE`.
@@ -56,20 +56,15 @@ impl Cfs {
         &self.fs
     }
 
-    /// Whether an `AT+CFSWFILE` data phase is running.
-    pub fn writing(&self) -> bool {
-        self.pending.is_some()
-    }
-
     /// Takes payload bytes of the `AT+CFSWFILE` data phase.
-    pub fn data(&mut self, payload: &[u8]) {
+    fn data(&mut self, payload: &[u8]) {
         if let Some(p) = self.pending.as_mut() {
             p.data.extend_from_slice(payload);
         }
     }
 
     /// Ends the `AT+CFSWFILE` data phase: the file is written whole, or not at all.
-    pub fn data_end(&mut self, end: DataEnd) -> Reply {
+    fn data_end(&mut self, end: DataEnd) -> Reply {
         let Some(p) = self.pending.take() else { return Reply::Error(Failure::Plain) };
         if end != DataEnd::Complete {
             return Reply::Error(Failure::Plain);
@@ -80,6 +75,10 @@ impl Cfs {
         }
     }
 }
+
+/// The file system's service: the data phases of `AT+CFSWFILE`.
+pub(super) const SERVICE: Service<Simcom> =
+    Service::new(Owner::Fs).data(|s, payload| s.cfs.data(payload), |s, end, _, _| s.cfs.data_end(end));
 
 pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CFSINIT").test_ok().exec(init),
@@ -137,7 +136,7 @@ fn write_file(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     s.cfs.pending = Some(PendingWrite { area, name: name.to_string(), mode, data: Vec::with_capacity(size) });
     ctx.rsp.line("DOWNLOAD");
     ctx.io.data_deadline(ctx.io.now + std::time::Duration::from_millis(input_ms));
-    Ok(Reply::Data(DataPhase::Fixed(size)))
+    Ok(ctx.io.data(Owner::Fs, DataPhase::Fixed(size)))
 }
 
 /// `AT+CFSRFILE=<index>,<filename>,<mode>,<filesize>,<position>`: `+CFSRFILE: <len>`, the bytes.

@@ -8,7 +8,7 @@
 use vmodem_at::{Command, Failure, Form, Reply};
 
 use super::{Simcom, cmd};
-use crate::config::ModemConfig;
+use crate::config::ModuleConfig;
 use crate::dialect::args::Args;
 use crate::dialect::cellular::{Cellular, PdpContext, Radio};
 use crate::dialect::{Ctx, Io, Outcome};
@@ -41,7 +41,7 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
 /// The 2G modules' extra identification: `AT+GOI` (the family name) and `AT+GCAP` (GSM and fax
 /// classes; unspaced on the SIM900, as a captured log shows).
 pub(super) const GSM_IDENTITY: &[crate::dialect::Entry<Simcom>] = &[
-    cmd("+GOI").test_ok().exec(|s, _, c| info(c, &s.profile.name.to_ascii_uppercase())),
+    cmd("+GOI").test_ok().exec(|s, _, c| info(c, &s.profile.family.name().to_ascii_uppercase())),
     cmd("+GCAP").test_ok().exec(|s, _, c| info(c, &s.profile.line("+GCAP", "+FCLASS,+CGSM"))),
 ];
 
@@ -95,7 +95,7 @@ impl Cellular for Simcom {
         &mut self.radio
     }
 
-    fn config(&self) -> &ModemConfig {
+    fn config(&self) -> &ModuleConfig {
         &self.config
     }
 

@@ -12,14 +12,17 @@ mod http;
 mod profile;
 mod sapbr;
 mod ssl;
+#[cfg(test)]
+mod tests;
 
-use tokio::time::Instant;
-use vmodem_at::{Command, DataEnd, Failure, Limits, Reply, Response, Settings, v250};
+use std::sync::Arc;
 
-use super::{Ctx, Dialect, Io, NetworkEvent, table};
-use crate::config::ModemConfig;
+use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
+
+use super::{Ctx, Io, Machine, Service, table};
+use crate::config::ModuleConfig;
+use crate::network::NetworkEvent;
 use crate::service::fs::ModuleFs;
-use crate::service::{Event, JobEvent, JobId};
 
 pub use profile::{Bearer, ExtGet, FtpProfile, Profile};
 
@@ -27,7 +30,7 @@ pub use profile::{Bearer, ExtGet, FtpProfile, Profile};
 #[derive(Debug)]
 pub struct Simcom {
     profile: &'static Profile,
-    config: ModemConfig,
+    config: Arc<ModuleConfig>,
     radio: crate::dialect::cellular::Radio,
     bearers: bearer::Bearers,
     sapbr: sapbr::Sapbr,
@@ -38,7 +41,6 @@ pub struct Simcom {
     http: http::Http,
     /// The built-in HTTPS trust store (`[http] trusted_ca`).
     trusted_ca: Vec<u8>,
-    next_job: JobId,
 }
 
 /// A command of a SIMCom table (`cmd("+FTPPORT").test("+FTPPORT: (1-65535)")...`).
@@ -97,10 +99,9 @@ const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
 impl Simcom {
     /// A modem of the `profile` family, powered on, with its file system and the CA
     /// certificates its HTTPS trusts (PEM; empty for none).
-    pub fn new(profile: &'static Profile, config: &ModemConfig, fs: ModuleFs, trusted_ca: Vec<u8>) -> Self {
+    pub fn new(profile: &'static Profile, config: Arc<ModuleConfig>, fs: ModuleFs, trusted_ca: Vec<u8>) -> Self {
         Simcom {
             profile,
-            config: config.clone(),
             radio: crate::dialect::cellular::Radio::new(&config.identity),
             bearers: bearer::Bearers::new(&config.network.apn),
             sapbr: sapbr::Sapbr::default(),
@@ -110,20 +111,8 @@ impl Simcom {
             ssl: ssl::Ssl::default(),
             http: http::Http::default(),
             trusted_ca,
-            next_job: 0,
+            config,
         }
-    }
-
-    /// A fresh id for a service job.
-    fn new_job(&mut self) -> JobId {
-        self.next_job += 1;
-        self.next_job
-    }
-
-    /// A bearer went down; sessions over it end.
-    fn bearer_lost(&mut self, cid: u8, io: &mut Io) {
-        self.ftp_bearer_lost(cid, io);
-        self.http_bearer_lost(cid, io);
     }
 
     /// Whether the bearer an application's CID names is up: a `AT+CNACT` context or a
@@ -136,7 +125,10 @@ impl Simcom {
     }
 }
 
-impl Dialect for Simcom {
+impl Machine for Simcom {
+    /// The services, one row each.
+    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE];
+
     fn line(&self) -> (Settings, Limits) {
         (self.profile.settings, self.profile.limits)
     }
@@ -151,7 +143,7 @@ impl Dialect for Simcom {
         // The file system is the module's flash: it outlives a power cycle.
         let fs = self.cfs.fs().clone();
         let trusted_ca = std::mem::take(&mut self.trusted_ca);
-        *self = Simcom { next_job: self.next_job, ..Simcom::new(self.profile, &self.config, fs, trusted_ca) };
+        *self = Simcom::new(self.profile, self.config.clone(), fs, trusted_ca);
     }
 
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
@@ -165,47 +157,12 @@ impl Dialect for Simcom {
         }
     }
 
-    fn data(&mut self, payload: &[u8]) {
-        if self.cfs.writing() {
-            self.cfs.data(payload);
-        } else if self.http.loading() {
-            self.http.data(payload);
-        } else {
-            self.ftp.data(payload);
-        }
-    }
-
-    fn data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, _io: &mut Io) -> Reply {
-        if self.cfs.writing() {
-            self.cfs.data_end(end)
-        } else if self.http.loading() {
-            self.http.data_end(end)
-        } else {
-            self.ftp.data_end(end, rsp)
-        }
-    }
-
-    fn event(&mut self, event: Event, io: &mut Io) {
-        match event.kind {
-            JobEvent::HttpDone(outcome) => self.http_done(event.job, outcome, io),
-            _ => self.ftp_event(event, io),
-        }
-    }
-
     fn network(&mut self, event: NetworkEvent, io: &mut Io) {
         match event {
             NetworkEvent::ReleaseBearers => self.network_lost(io),
             NetworkEvent::LoseRegistration => crate::dialect::cellular::set_coverage(self, false, io),
             NetworkEvent::Register => crate::dialect::cellular::set_coverage(self, true, io),
         }
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        self.ftp_deadline()
-    }
-
-    fn tick(&mut self, io: &mut Io) {
-        self.ftp_tick(io);
     }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {
@@ -216,11 +173,7 @@ impl Dialect for Simcom {
         Failure::Plain
     }
 
-    fn input_paused(&self) -> bool {
-        self.ftp.input_paused()
-    }
-
     fn redact(&self, cmd: &Command) -> String {
-        super::secrets::redact(self.profile.name, cmd)
+        super::secrets::redact(self.profile.family, cmd)
     }
 }

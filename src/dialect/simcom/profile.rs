@@ -7,6 +7,7 @@ use vmodem_at::{Failure, Limits, Settings};
 
 use super::Simcom;
 use crate::dialect::Entry;
+use crate::family::Family;
 
 /// The CME codes the SIMCom handlers use (27.007 §9.2 numbering).
 pub mod cme {
@@ -23,8 +24,8 @@ pub mod cme {
 /// One SIMCom module family.
 #[derive(Debug)]
 pub struct Profile {
-    /// The `--dialect` name.
-    pub name: &'static str,
+    /// The family this row describes.
+    pub family: Family,
     /// `AT+CGMI`.
     pub manufacturer: &'static str,
     /// `AT+CGMM`.
@@ -182,13 +183,13 @@ const V250_2G: V250 = V250 {
 
 /// SIM7080 and its siblings differ only in the strings they print.
 const fn sim70x0(
-    name: &'static str,
+    family: Family,
     model: &'static str,
     revision: &'static str,
     simcomati: &'static [&'static str],
 ) -> Profile {
     Profile {
-        name,
+        family,
         manufacturer: "SIMCOM_Ltd",
         model,
         revision,
@@ -212,21 +213,21 @@ const fn sim70x0(
 
 /// SIMCom SIM7080G.
 pub static SIM7080: Profile = sim70x0(
-    "sim7080",
+    Family::Sim7080,
     "SIMCOM_SIM7080",
     "Revision:1951B16SIM7080",
     &["CSUB:B16V01", "APRev:1951B16SIM7080,B16V01", "QCN:SIM7080G_P1.03_20210823"],
 );
 /// SIMCom SIM7070G.
 pub static SIM7070: Profile = sim70x0(
-    "sim7070",
+    Family::Sim7070,
     "SIMCOM_SIM7070",
     "Revision:1951B16SIM7070",
     &["CSUB:B16V01", "APRev:1951B16SIM7070,B16V01", "QCN:SIM7080G_P1.03_20210823"],
 );
 /// SIMCom SIM7090G.
 pub static SIM7090: Profile = sim70x0(
-    "sim7090",
+    Family::Sim7090,
     "SIMCOM_SIM7090",
     "Revision:1951B16SIM7090",
     &["CSUB:B16V01", "APRev:1951B16SIM7090,B16V01", "QCN:SIM7080G_P1.03_20210823"],
@@ -236,7 +237,7 @@ pub static SIM7090: Profile = sim70x0(
 /// bearer profile 1), the SIM7000 form of `AT+CNACT`, ET transfers, the CFS file system
 /// (names up to 50), FTPEXTGET modes 0, 1 and 3 only, no FTPS.
 pub static SIM7000: Profile = Profile {
-    name: "sim7000",
+    family: Family::Sim7000,
     manufacturer: "SIMCOM_Ltd",
     model: "SIMCOM_SIM7000E",
     revision: "Revision:1351B06SIM7000E",
@@ -264,7 +265,7 @@ pub static SIM800: Profile = SIM800_ROW;
 
 /// [`SIM800`] as a constant, for the rows built on it.
 const SIM800_ROW: Profile = Profile {
-    name: "sim800",
+    family: Family::Sim800,
     manufacturer: "SIMCOM_Ltd",
     model: "SIMCOM_SIM800L",
     revision: "Revision:1418B05SIM800L24",
@@ -288,7 +289,7 @@ const SIM800_ROW: Profile = Profile {
 /// SIMCom SIM900: the SIM800's command set; no space after the colon in its application URCs
 /// (`+HTTPACTION:0,200,1000`, simcom.md §1.2), 1280-byte FTPPUT chunks, no `SMS Ready`.
 pub static SIM900: Profile = Profile {
-    name: "sim900",
+    family: Family::Sim900,
     model: "SIMCOM_SIM900",
     revision: "Revision:1137B11SIM900M64_ST",
     ati: "SIM900 R11.0",
@@ -299,12 +300,17 @@ pub static SIM900: Profile = Profile {
 };
 
 impl Profile {
-    /// The family called `name` (`sim7080`, `sim7070`, `sim7090`, `sim7000`, `sim800`,
-    /// `sim900`), ignoring case.
-    pub fn by_name(name: &str) -> Option<&'static Profile> {
-        [&SIM7080, &SIM7070, &SIM7090, &SIM7000, &SIM800, &SIM900]
-            .into_iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
+    /// The row of a SIMCom family; `None` for a family of another vendor.
+    pub fn of(family: Family) -> Option<&'static Profile> {
+        match family {
+            Family::Sim7080 => Some(&SIM7080),
+            Family::Sim7070 => Some(&SIM7070),
+            Family::Sim7090 => Some(&SIM7090),
+            Family::Sim7000 => Some(&SIM7000),
+            Family::Sim800 => Some(&SIM800),
+            Family::Sim900 => Some(&SIM900),
+            Family::L610 => None,
+        }
     }
 
     /// Whether the family has the command `name`.

@@ -19,6 +19,7 @@ use std::net::Ipv4Addr;
 use vmodem_at::{Command, Failure, Reply};
 
 use super::{Simcom, cmd};
+use crate::dialect::Machine;
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
 
@@ -83,7 +84,7 @@ fn sapbr(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
                 return Err(Failure::Plain);
             }
             s.sapbr.profiles[i].open = false;
-            s.bearer_lost(cid, ctx.io);
+            s.lose_bearer(cid, ctx.io);
         }
         1 => {
             if s.sapbr.profiles[i].open || !s.attach() {
@@ -145,7 +146,7 @@ impl Simcom {
                 self.sapbr.profiles[i].open = false;
                 let cid = i as u8 + 1;
                 io.urc(format!("+SAPBR {cid}: DEACT"));
-                self.bearer_lost(cid, io);
+                self.lose_bearer(cid, io);
             }
         }
     }

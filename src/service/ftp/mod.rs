@@ -9,7 +9,7 @@
 //! Modules: `reply` (RFC 959 reply parser), `command` (command writer), `control` (the control
 //! connection), `data` (PASV/EPSV/PORT/EPRT), `transfer` (data streams and their end),
 //! `ascii` (TYPE A line ends), `idle` (stall detection), `stream` (plain or TLS),
-//! `session`, `config`, `error`.
+//! `session`, `config`, `error`; `job` runs them as the modem's jobs.
 //!
 //! FTPS (RFC 4217), explicit or implicit, is a [`FtpTls`] in the [`FtpConfig`]; the rustls
 //! configuration comes from [`crate::service::tls`].
@@ -21,6 +21,7 @@ mod control;
 mod data;
 mod error;
 mod idle;
+pub mod job;
 mod reply;
 mod session;
 mod stream;
@@ -28,6 +29,7 @@ mod transfer;
 
 pub use config::{DataMode, Direction, FtpConfig, FtpTimeouts, FtpTls, FtpsMode, TraceHook, TraceLine};
 pub use error::{Channel, DataConnectCause, FtpError, HandshakeFailure, Step, TransferFault};
+pub use job::{FtpOp, SessionWork, Source, TransferSettings, Value};
 pub use reply::{MAX_REPLY_BYTES, Reply, ReplyError, ReplyParser};
 pub use session::{FtpSession, StoreMode};
 pub use transfer::{Completed, Download, Transfer, Upload};

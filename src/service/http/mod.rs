@@ -24,6 +24,7 @@
 mod connect;
 mod error;
 mod exchange;
+pub mod job;
 mod request;
 mod response;
 mod tap;

@@ -23,9 +23,9 @@ use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
 use crate::service::ftp::DataMode;
+use crate::service::ftp::{SessionWork, Source, TransferSettings};
 use crate::service::pipe::{self, PipeReader};
 use crate::service::sink::Sink;
-use crate::service::{SessionWork, Source, TransferSettings};
 
 /// The module's download buffer.
 const BUFFER: usize = 512_000;
@@ -71,7 +71,7 @@ fn get(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let mode = Some(if s.ftp.active_mode { DataMode::Active } else { DataMode::Passive });
     let settings = TransferSettings { ascii: Some(view == 0), mode };
     let source = Source::File { path: file.clone(), offset };
-    s.submit(Pending::Get, SessionWork::Download { source, sink: Sink::Pipe(sink), settings })?;
+    s.submit(ctx.io, Pending::Get, SessionWork::Download { source, sink: Sink::Pipe(sink), settings })?;
     s.ftp.rest = 0;
     let now = ctx.io.now;
     s.ftp.fetch = Some(Fetch { file, view, pipe: reader, announced: false, complete: false, last_read: now });

@@ -8,25 +8,29 @@ use super::super::{Fibocom, cmd};
 use super::{BAD, NAME_MAX, Pending};
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Outcome};
-use crate::service::{FtpOp, SessionWork};
+use crate::service::ftp::{FtpOp, SessionWork};
 
 pub(in crate::dialect::fibocom) const COMMANDS: &[crate::dialect::Entry<Fibocom>] = &[
-    cmd("+FTPCWD").test("+FTPCWD: (\"directory name\")").write(|s, c, _| named(s, c, "+FTPCWD", FtpOp::ChangeDir)),
-    cmd("+FTPMKD").test("+FTPMKD: (\"directory name\")").write(|s, c, _| named(s, c, "+FTPMKD", FtpOp::MakeDir)),
-    cmd("+FTPRMD").test("+FTPRMD: (\"directory name\")").write(|s, c, _| named(s, c, "+FTPRMD", FtpOp::RemoveDir)),
-    cmd("+FTPDEL").test("+FTPDEL: (\"file name\")").write(|s, c, _| named(s, c, "+FTPDEL", FtpOp::Delete)),
+    cmd("+FTPCWD")
+        .test("+FTPCWD: (\"directory name\")")
+        .write(|s, c, ctx| named(s, c, ctx, "+FTPCWD", FtpOp::ChangeDir)),
+    cmd("+FTPMKD").test("+FTPMKD: (\"directory name\")").write(|s, c, ctx| named(s, c, ctx, "+FTPMKD", FtpOp::MakeDir)),
+    cmd("+FTPRMD")
+        .test("+FTPRMD: (\"directory name\")")
+        .write(|s, c, ctx| named(s, c, ctx, "+FTPRMD", FtpOp::RemoveDir)),
+    cmd("+FTPDEL").test("+FTPDEL: (\"file name\")").write(|s, c, ctx| named(s, c, ctx, "+FTPDEL", FtpOp::Delete)),
     cmd("+FTPREN").test("+FTPREN: (\"file name from\"),(\"file name to\")").write(rename),
     cmd("+FTPSTAT")
         .test("+FTPSTAT: (\"file/directory name\")")
-        .exec(|s, _, _| s.submit(Pending::Stat, SessionWork::Command(FtpOp::Status(String::new()))))
-        .write(|s, c, _| {
+        .exec(|s, _, c| s.submit(c.io, Pending::Stat, SessionWork::Command(FtpOp::Status(String::new()))))
+        .write(|s, c, ctx| {
             let path = quoted(c, 0)?.to_string();
-            s.submit(Pending::Stat, SessionWork::Command(FtpOp::Status(path)))
+            s.submit(ctx.io, Pending::Stat, SessionWork::Command(FtpOp::Status(path)))
         }),
-    cmd("+FTPPWD").exec(|s, _, _| s.submit(Pending::Pwd, SessionWork::Command(FtpOp::WorkingDir))),
-    cmd("+FTPCDUP").exec(|s, _, _| s.submit(Pending::Plain("+FTPCDUP"), SessionWork::Command(FtpOp::Up))),
-    cmd("+FTPSYST").exec(|s, _, _| s.submit(Pending::Syst, SessionWork::Command(FtpOp::System))),
-    cmd("+FTPNOOP").exec(|s, _, _| s.submit(Pending::Plain("+FTPNOOP"), SessionWork::Command(FtpOp::Noop))),
+    cmd("+FTPPWD").exec(|s, _, c| s.submit(c.io, Pending::Pwd, SessionWork::Command(FtpOp::WorkingDir))),
+    cmd("+FTPCDUP").exec(|s, _, c| s.submit(c.io, Pending::Plain("+FTPCDUP"), SessionWork::Command(FtpOp::Up))),
+    cmd("+FTPSYST").exec(|s, _, c| s.submit(c.io, Pending::Syst, SessionWork::Command(FtpOp::System))),
+    cmd("+FTPNOOP").exec(|s, _, c| s.submit(c.io, Pending::Plain("+FTPNOOP"), SessionWork::Command(FtpOp::Noop))),
 ];
 
 /// Argument `i` of `cmd`, which must be a quoted string of at most 255 octets.
@@ -35,15 +39,21 @@ fn quoted(cmd: &Command, i: usize) -> Result<&str, Failure> {
 }
 
 /// A command with one quoted name.
-fn named(s: &mut Fibocom, cmd: &Command, name: &'static str, op: fn(String) -> FtpOp) -> Outcome {
+fn named(
+    s: &mut Fibocom,
+    cmd: &Command,
+    ctx: &mut Ctx<'_, '_>,
+    name: &'static str,
+    op: fn(String) -> FtpOp,
+) -> Outcome {
     Args::of(cmd, BAD).count(1..=1)?;
     let path = quoted(cmd, 0)?.to_string();
-    s.submit(Pending::Plain(name), SessionWork::Command(op(path)))
+    s.submit(ctx.io, Pending::Plain(name), SessionWork::Command(op(path)))
 }
 
 /// `AT+FTPREN="<from>","<to>"`.
-fn rename(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+fn rename(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     Args::of(cmd, BAD).count(2..=2)?;
     let (from, to) = (quoted(cmd, 0)?.to_string(), quoted(cmd, 1)?.to_string());
-    s.submit(Pending::Plain("+FTPREN"), SessionWork::Command(FtpOp::Rename { from, to }))
+    s.submit(ctx.io, Pending::Plain("+FTPREN"), SessionWork::Command(FtpOp::Rename { from, to }))
 }

@@ -14,18 +14,17 @@ use super::super::{Fibocom, cmd};
 use super::{BAD, NAME_MAX, Pending, REST_MAX};
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome, stream};
-use crate::service::ftp::{DataMode, FtpError, Step};
+use crate::service::ftp::{DataMode, FtpError, SessionWork, Source, Step, TransferSettings};
 use crate::service::pipe::{self, PipeReader};
 use crate::service::sink::Sink;
-use crate::service::{SessionWork, Source, TransferSettings};
 
 pub(in crate::dialect::fibocom) const COMMANDS: &[crate::dialect::Entry<Fibocom>] = &[
     cmd("+FTPRETR").test("+FTPRETR: (\"file name\"),(0-1),(0-268435454)").write(retrieve),
-    cmd("+FTPLIST").test("+FTPLIST: (\"file/directory name\")").exec(|s, _, _| list(s, String::new())).write(
-        |s, c, _| {
+    cmd("+FTPLIST").test("+FTPLIST: (\"file/directory name\")").exec(|s, _, c| list(s, c.io, String::new())).write(
+        |s, c, ctx| {
             Args::of(c, BAD).count(1..=1)?;
             let path = Args::of(c, BAD).quoted(0, NAME_MAX)?.to_string();
-            list(s, path)
+            list(s, ctx.io, path)
         },
     ),
 ];
@@ -43,29 +42,35 @@ pub(super) struct Outbound {
 }
 
 /// `AT+FTPRETR="<file>"[,<type 0 ASCII|1 binary>[,<offset>]]`.
-fn retrieve(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+fn retrieve(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, BAD);
     a.count(1..=3)?;
     let path = a.quoted(0, NAME_MAX)?.to_string();
     let ascii = a.opt_uint(1, 0..=1)? == Some(0);
     let offset = a.opt_uint(2, 0..=REST_MAX)?.unwrap_or(s.ftp.rest);
     let source = Source::File { path, offset };
-    start(s, Pending::Retr, source, Some(ascii))?;
+    start(s, ctx.io, Pending::Retr, source, Some(ascii))?;
     s.ftp.rest = 0;
     Ok(vmodem_at::Reply::Ok)
 }
 
 /// `AT+FTPLIST[="<file/dir>"]`: the server's listing, as it sends it.
-fn list(s: &mut Fibocom, path: String) -> Outcome {
-    start(s, Pending::List, Source::Listing { path }, None)?;
+fn list(s: &mut Fibocom, io: &mut Io, path: String) -> Outcome {
+    start(s, io, Pending::List, Source::Listing { path }, None)?;
     Ok(vmodem_at::Reply::Ok)
 }
 
-fn start(s: &mut Fibocom, pending: Pending, source: Source, ascii: Option<bool>) -> Result<(), vmodem_at::Failure> {
+fn start(
+    s: &mut Fibocom,
+    io: &mut Io,
+    pending: Pending,
+    source: Source,
+    ascii: Option<bool>,
+) -> Result<(), vmodem_at::Failure> {
     let (sink, reader) = pipe::pipe(pipe::DEFAULT_CAPACITY);
     let mode = Some(if s.ftp.active_mode { DataMode::Active } else { DataMode::Passive });
     let settings = TransferSettings { ascii, mode };
-    s.submit(pending, SessionWork::Download { source, sink: Sink::Pipe(sink), settings })?;
+    s.submit(io, pending, SessionWork::Download { source, sink: Sink::Pipe(sink), settings })?;
     s.ftp.outbound = Some(Outbound { pipe: reader, announced: false, ended: None, retry: None });
     Ok(())
 }

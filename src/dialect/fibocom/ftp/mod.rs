@@ -18,25 +18,24 @@ mod buffer;
 mod commands;
 mod data;
 mod put;
+#[cfg(test)]
+mod tests;
 mod upload;
 
-use tokio::sync::mpsc;
-use vmodem_at::{Command, Failure, Reply};
+use vmodem_at::{Command, DataEnd, Failure, Reply, Response};
 
 use super::{Fibocom, cmd, cme};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Io, Outcome};
-use crate::service::ftp::{DataMode, FtpConfig, FtpError};
-use crate::service::{Event, JobEvent, JobId, Request, SessionWork, Value};
+use crate::dialect::{Ctx, Io, Outcome, Owner, Service, expect};
+use crate::service::ftp::job::{Event, Input, Request};
+use crate::service::ftp::{DataMode, FtpConfig, FtpError, SessionWork, Value};
+use crate::service::{self as services, JobId};
 
 pub(super) use buffer::{COMMANDS as BUFFER, answered_in_download_mode};
 pub(super) use commands::COMMANDS;
 pub(super) use data::COMMANDS as DATA;
 pub(super) use put::COMMANDS as PUT;
 pub(super) use upload::COMMANDS as UPLOAD;
-
-/// Work waiting for the session at most (it takes one piece at a time anyway).
-const WORK_QUEUE: usize = 2;
 
 /// The largest `AT+FTPREST` value, 0xFFFFFFE.
 const REST_MAX: u64 = 0xFFF_FFFE;
@@ -65,12 +64,20 @@ pub struct Ftp {
     put: Option<put::Put>,
 }
 
-/// The held session.
+/// The FTP application's service: the held session's job, the data phases of `AT+FTPPUT`
+/// and `AT+FTPSTOR`, the pending `AT+FTPPUT`, the stream and buffer timers.
+pub(super) const SERVICE: Service<Fibocom> = Service::new(Owner::Ftp)
+    .events(Fibocom::ftp_event)
+    .data(Fibocom::ftp_data, Fibocom::ftp_data_end)
+    .resume(Fibocom::put_resume)
+    .timer(Fibocom::ftp_deadline, Fibocom::ftp_tick)
+    .paused(|s| s.upload_paused() || s.put_paused())
+    .bearer_lost(|s, _, io| s.ftp_bearer_lost(io));
+
+/// The held session: its job, and where it is.
 #[derive(Debug)]
 struct Session {
     job: JobId,
-    /// Where its work goes; `None` once `AT+FTPCLOSE` sent the session away.
-    work: Option<mpsc::Sender<SessionWork>>,
     phase: Phase,
 }
 
@@ -189,10 +196,8 @@ fn open(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     }
     let mode = if s.ftp.active_mode { DataMode::Active } else { DataMode::Passive };
     let config = FtpConfig { mode, timeouts: s.config.ftp.timeouts(), ..FtpConfig::new(host, port, user, password) };
-    let (work, work_rx) = mpsc::channel(WORK_QUEUE);
-    let job = s.new_job();
-    ctx.io.request(Request::FtpHeld { job, config, work: work_rx });
-    s.ftp.session = Some(Session { job, work: Some(work), phase: Phase::Opening });
+    let job = ctx.io.start(Owner::Ftp, Request::Hold { config });
+    s.ftp.session = Some(Session { job, phase: Phase::Opening });
     Ok(Reply::Ok)
 }
 
@@ -208,8 +213,7 @@ fn close(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let session = s.ftp.session.as_mut().ok_or(WRONG_STATE)?;
     match session.phase {
         Phase::Ready => {
-            // Closing the channel makes the job send QUIT and end.
-            session.work = None;
+            ctx.io.feed(session.job, Input::Quit);
             session.phase = Phase::Closing;
         }
         Phase::Busy(Pending::Get) => {
@@ -285,48 +289,71 @@ impl Ftp {
 
 impl Fibocom {
     /// Hands `work` to the session and notes what its end reports.
-    fn submit(&mut self, pending: Pending, work: SessionWork) -> Outcome {
+    fn submit(&mut self, io: &mut Io, pending: Pending, work: SessionWork) -> Outcome {
         let session = self.ftp.session.as_mut().filter(|x| x.phase == Phase::Ready).ok_or(WRONG_STATE)?;
-        let sent = session.work.as_ref().is_some_and(|w| w.try_send(work).is_ok());
-        if !sent {
-            return Err(WRONG_STATE);
-        }
+        io.feed(session.job, Input::Work(work));
         session.phase = Phase::Busy(pending);
         Ok(Reply::Ok)
     }
 
-    /// A service event for the session.
-    pub(super) fn ftp_event(&mut self, event: Event, io: &mut Io) {
-        let Some(session) = self.ftp.session.as_mut().filter(|x| x.job == event.job) else { return };
-        match (event.kind, session.phase) {
-            (JobEvent::Trace(line), _) if self.ftp.info => io.urc(format!("+FTPINFO: {}", line.text)),
-            (JobEvent::LoggedIn, Phase::Opening) => {
+    /// Takes bytes of a data phase: an `AT+FTPPUT` chunk, or `AT+FTPSTOR`'s stream.
+    fn ftp_data(&mut self, payload: &[u8]) {
+        if self.put_receiving() {
+            self.put_data(payload);
+        } else {
+            self.upload_data(payload);
+        }
+    }
+
+    /// An `AT+FTPPUT` chunk ends, or `AT+FTPSTOR`'s data mode (whose end prints nothing: the
+    /// line layer opened it without a command, so the reply does not matter).
+    fn ftp_data_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+        if self.put_receiving() {
+            return self.put_end(end, rsp, io);
+        }
+        self.upload_end(end, io);
+        Reply::Ok
+    }
+
+    /// An event of the session's job.
+    fn ftp_event(&mut self, job: JobId, event: services::Event, io: &mut Io) {
+        let Some(event) = expect::<Event>(job, event) else { return };
+        let Some(session) = self.ftp.session.as_mut().filter(|x| x.job == job) else {
+            tracing::warn!(target: "vmodem::ftp", "job {job} is not the session's: {event:?}");
+            return;
+        };
+        match (event, session.phase) {
+            (Event::Trace(line), _) if self.ftp.info => io.urc(format!("+FTPINFO: {}", line.text)),
+            // Control lines the host did not ask to see (`AT+FTPINFO=0`), and the data
+            // connection of a buffered download (its first bytes announce it).
+            (Event::Trace(_), _) | (Event::Opened, Phase::Busy(Pending::Get)) => {}
+            (Event::LoggedIn, Phase::Opening) => {
                 session.phase = Phase::Ready;
                 io.urc("+FTPOPEN: 1");
             }
-            (JobEvent::Opened, Phase::Busy(p @ (Pending::Retr | Pending::List))) => self.announce(p, io),
-            (JobEvent::Data, Phase::Busy(p @ (Pending::Retr | Pending::List))) => self.pump(p, io),
-            (JobEvent::Finished(result), Phase::Busy(p @ (Pending::Retr | Pending::List))) => {
+            (Event::Opened, Phase::Busy(p @ (Pending::Retr | Pending::List))) => self.announce(p, io),
+            (Event::Data, Phase::Busy(p @ (Pending::Retr | Pending::List))) => self.pump(p, io),
+            (Event::Finished(result), Phase::Busy(p @ (Pending::Retr | Pending::List))) => {
                 self.transfer_ended(p, result.map(|_| ()), io);
             }
-            (JobEvent::Opened, Phase::Busy(Pending::Stor)) => self.upload_ready(io),
-            (JobEvent::Drained, Phase::Busy(Pending::Stor)) => self.upload_drained(),
-            (JobEvent::Finished(result), Phase::Busy(Pending::Stor)) => self.upload_ended(result.map(|_| ()), io),
-            (JobEvent::Data, Phase::Busy(Pending::Get)) => self.fetch_data(io),
-            (JobEvent::Opened, Phase::Busy(Pending::Put)) => self.put_opened(io),
-            (JobEvent::Drained, Phase::Busy(Pending::Put)) => self.put_drained(),
-            (JobEvent::Finished(result), Phase::Busy(Pending::Put)) => self.put_ended(result.map(|_| ()), io),
-            (JobEvent::Finished(result), Phase::Busy(Pending::Get)) => {
+            (Event::Opened, Phase::Busy(Pending::Stor)) => self.upload_ready(io),
+            (Event::Drained, Phase::Busy(Pending::Stor)) => self.upload_drained(),
+            (Event::Finished(result), Phase::Busy(Pending::Stor)) => self.upload_ended(result.map(|_| ()), io),
+            (Event::Data, Phase::Busy(Pending::Get)) => self.fetch_data(io),
+            (Event::Opened, Phase::Busy(Pending::Put)) => self.put_opened(io),
+            (Event::Drained, Phase::Busy(Pending::Put)) => self.put_drained(),
+            (Event::Finished(result), Phase::Busy(Pending::Put)) => self.put_ended(result.map(|_| ()), io),
+            (Event::Finished(result), Phase::Busy(Pending::Get)) => {
                 if let Err(e) = &result {
                     tracing::info!(target: "vmodem::ftp", "+FTPGET failed: {e}");
                 }
                 self.fetch_ended(result.is_ok(), io);
             }
-            (JobEvent::Finished(result), Phase::Busy(pending)) => {
+            (Event::Finished(result), Phase::Busy(pending)) => {
                 session.phase = Phase::Ready;
                 report(pending, result, io);
             }
-            (JobEvent::Done(result), phase) => {
+            (Event::Done(result), phase) => {
                 self.ftp.end_session();
                 match phase {
                     Phase::Opening => {
@@ -340,7 +367,7 @@ impl Fibocom {
                     Phase::Ready => {}
                 }
             }
-            _ => {}
+            (event, phase) => tracing::warn!(target: "vmodem::ftp", "unexpected {event:?} in {phase:?}"),
         }
     }
 
@@ -356,12 +383,12 @@ impl Fibocom {
     }
 
     /// When a held-back download stream tries again, or an unread buffer gives up.
-    pub(super) fn ftp_deadline(&self) -> Option<tokio::time::Instant> {
+    fn ftp_deadline(&self) -> Option<tokio::time::Instant> {
         [self.stream_deadline(), self.fetch_deadline()].into_iter().flatten().min()
     }
 
     /// A held-back download stream tries again; an unread buffer gives up.
-    pub(super) fn ftp_tick(&mut self, io: &mut Io) {
+    fn ftp_tick(&mut self, io: &mut Io) {
         if let Some(Phase::Busy(p @ (Pending::Retr | Pending::List))) = self.ftp.session.as_ref().map(|x| x.phase) {
             self.pump(p, io);
         }

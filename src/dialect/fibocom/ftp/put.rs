@@ -18,9 +18,10 @@ use super::{BAD, NAME_MAX, Pending, WRONG_STATE};
 use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::stream::Inbound;
-use crate::dialect::{Ctx, Io, Outcome};
+use crate::dialect::{Ctx, Io, Outcome, Owner};
 use crate::service::ftp::{DataMode, FtpError, StoreMode};
-use crate::service::{SessionWork, TransferSettings, pipe};
+use crate::service::ftp::{SessionWork, TransferSettings};
+use crate::service::pipe;
 
 /// The largest chunk.
 const CHUNK_MAX: u64 = 1024;
@@ -70,10 +71,10 @@ fn put(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let mode = Some(if s.ftp.active_mode { DataMode::Active } else { DataMode::Passive });
     let settings = TransferSettings { ascii: Some(ascii), mode };
     let work = SessionWork::Upload { path: file.clone(), mode: StoreMode::Stor, offset: 0, source, settings };
-    s.submit(Pending::Put, work)?;
+    s.submit(ctx.io, Pending::Put, work)?;
     let step = Step::Opening { len, eof };
     s.ftp.put = Some(Put { file, inbound: Inbound::new(writer), step, chunk: Vec::new(), outcome: None });
-    Ok(Reply::Pending)
+    Ok(ctx.io.pending(Owner::Ftp))
 }
 
 /// `+FTPPUT: 2,<len>` and the chunk's data phase.
@@ -82,7 +83,7 @@ fn ask_for_chunk(p: &mut Put, len: usize, eof: bool, data_input: f64, rsp: &mut 
     p.step = Step::Chunk { eof };
     p.chunk.clear();
     io.data_deadline(io.now + FtpTimers::secs(data_input));
-    Reply::Data(DataPhase::Fixed(len))
+    io.data(Owner::Ftp, DataPhase::Fixed(len))
 }
 
 impl Fibocom {
@@ -100,7 +101,7 @@ impl Fibocom {
 
     /// The chunk is in (or the host stopped short): to the server, and `OK`, or the wait for
     /// the server's word after the last one.
-    pub(in crate::dialect::fibocom) fn put_end(&mut self, end: DataEnd, rsp: &mut Response<'_>) -> Reply {
+    pub(in crate::dialect::fibocom) fn put_end(&mut self, end: DataEnd, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
         let Some(p) = self.ftp.put.as_mut() else { return Reply::Error(Failure::Plain) };
         let Step::Chunk { eof } = p.step else { return Reply::Error(Failure::Plain) };
         if end == DataEnd::Incomplete {
@@ -120,7 +121,7 @@ impl Fibocom {
                 rsp.line(format!("+FTPPUT: {}", u8::from(ok)));
                 self.put_result()
             }
-            None => Reply::Pending,
+            None => io.pending(Owner::Ftp),
         }
     }
 

@@ -22,14 +22,15 @@ use super::{BAD, NAME_MAX, Pending, REST_MAX};
 use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::stream::Inbound;
-use crate::dialect::{Ctx, Io, Outcome};
+use crate::dialect::{Ctx, Io, Outcome, Owner};
 use crate::service::ftp::{DataMode, FtpError, StoreMode};
-use crate::service::{SessionWork, TransferSettings, pipe};
+use crate::service::ftp::{SessionWork, TransferSettings};
+use crate::service::pipe;
 
 pub(in crate::dialect::fibocom) const COMMANDS: &[crate::dialect::Entry<Fibocom>] =
     &[cmd("+FTPSTOR").test("+FTPSTOR: (\"file name\"),(0-1),(0-268435454)").write(store)];
 
-fn store(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+fn store(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, BAD);
     a.count(1..=3)?;
     let path = a.quoted(0, NAME_MAX)?.to_string();
@@ -39,7 +40,7 @@ fn store(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     let mode = Some(if s.ftp.active_mode { DataMode::Active } else { DataMode::Passive });
     let settings = TransferSettings { ascii: Some(ascii), mode };
     let work = SessionWork::Upload { path, mode: StoreMode::Stor, offset, source, settings };
-    s.submit(Pending::Stor, work)?;
+    s.submit(ctx.io, Pending::Stor, work)?;
     s.ftp.rest = 0;
     s.ftp.inbound = Some(Inbound::new(writer));
     Ok(Reply::Ok)
@@ -49,7 +50,7 @@ impl Fibocom {
     /// The data connection is up: `+FTPSTOR: 2`, and the line goes into data mode.
     pub(super) fn upload_ready(&mut self, io: &mut Io) {
         io.urc("+FTPSTOR: 2");
-        io.open_data(DataPhase::Escaped);
+        io.open_data(Owner::Ftp, DataPhase::Escaped);
     }
 
     /// Bytes of the stream.

@@ -23,13 +23,13 @@ use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply};
 use super::super::profile::cme;
 use super::super::{Simcom, cmd};
 use super::filesystem;
-use super::session::{self, Kind, State, join};
+use super::session::{self, Kind, Transfer, join};
 use crate::dialect::args::Args;
 use crate::dialect::simcom::profile::ExtGet;
-use crate::dialect::{Ctx, Outcome};
+use crate::dialect::{Ctx, Outcome, Owner};
 use crate::service::fs::{self, Area, FsError};
+use crate::service::ftp::{SessionWork, Source, TransferSettings, Value};
 use crate::service::sink::{Progress, Sink};
-use crate::service::{FtpWork, Source, Value};
 
 /// The largest file `AT+FTPEXTGET=1` holds in RAM ("300 K").
 const RAM_GET_MAX: usize = 300 * 1024;
@@ -84,11 +84,6 @@ impl Extended {
     /// The buffer `AT+FTPPUT=1` uploads, while extended put is on.
     pub(super) fn put_buffer(&self) -> Option<&[u8]> {
         self.put.as_deref()
-    }
-
-    /// Whether an `AT+FTPEXTPUT=2` data phase runs.
-    pub(super) fn loading(&self) -> bool {
-        self.load.is_some()
     }
 
     /// Takes payload bytes of the `AT+FTPEXTPUT=2` data phase.
@@ -174,7 +169,7 @@ fn ext_put(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
             s.ftp.ext.load = Some(Load { pos: pos as usize, data: Vec::with_capacity(len as usize) });
             ctx.rsp.line(s.profile.line("+FTPEXTPUT", format_args!("{pos},{len}")));
             ctx.io.data_deadline(ctx.io.now + Duration::from_millis(timeout));
-            Ok(Reply::Data(DataPhase::Fixed(len as usize)))
+            Ok(ctx.io.data(Owner::FtpBuffer, DataPhase::Fixed(len as usize)))
         }
     }
 }
@@ -255,8 +250,8 @@ fn launch_get(s: &mut Simcom, kind: Kind, sink: Sink, ctx: &mut Ctx<'_, '_>) {
     let Some(config) = session::job_config(s, kind, ctx.io) else { return };
     let p = &s.ftp.params;
     let source = Source::File { path: join(&p.get_path, &p.get_name), offset: p.rest };
-    let work = FtpWork::Download { config, source, sink };
-    session::launch(s, kind, work, State::Fill, ctx.io);
+    let work = SessionWork::Download { source, sink, settings: TransferSettings::default() };
+    session::launch(s, kind, config, work, Transfer::Fill, ctx.io);
 }
 
 /// `AT+FTPTOFSST`: `+FTPTOFSST: <0 done|1 downloading>,<code>,<file size>`.

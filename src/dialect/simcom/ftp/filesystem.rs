@@ -20,13 +20,12 @@
 use vmodem_at::{Command, Failure, Reply};
 
 use super::super::{Simcom, cmd};
-use super::session::{self, Kind, State, Upload, join};
+use super::session::{self, Kind, Transfer, join};
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Outcome};
 use crate::service::fs::{self, Area};
-use crate::service::ftp::StoreMode;
+use crate::service::ftp::{SessionWork, Source, StoreMode, TransferSettings};
 use crate::service::sink::{Progress, Sink};
-use crate::service::{FtpWork, Source, pipe};
 
 /// The longest FTPGETTOFS / FTPEXTGET=2 file name.
 const NAME_MAX: usize = 64;
@@ -79,8 +78,9 @@ fn get_to_fs(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     s.ftp.ext.fs_progress = progress.clone();
     let p = &s.ftp.params;
     let source = Source::File { path: join(&p.get_path, &p.get_name), offset: p.rest };
-    let work = FtpWork::Download { config, source, sink: Sink::File { file, progress } };
-    session::launch(s, Kind::GetToFs, work, State::Fill, ctx.io);
+    let work =
+        SessionWork::Download { source, sink: Sink::File { file, progress }, settings: TransferSettings::default() };
+    session::launch(s, Kind::GetToFs, config, work, Transfer::Fill, ctx.io);
     Ok(Reply::Ok)
 }
 
@@ -123,14 +123,12 @@ fn put_from_fs(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome 
         }
     };
     let Some(config) = session::job_config(s, Kind::PutFromFs, ctx.io) else { return Ok(Reply::Ok) };
-    // The whole file goes into a pipe of its size; dropping the writer ends the upload.
-    let (writer, source) = pipe::pipe(data.len().max(1));
-    let _ = writer.try_write(&data);
-    drop(writer);
     s.ftp.ext.fs_put_size = data.len() as u64;
     let p = &s.ftp.params;
-    let work = FtpWork::Upload { config, path: join(&p.put_path, &p.put_name), mode: StoreMode::Stor, source };
-    session::launch(s, Kind::PutFromFs, work, State::Upload(Upload::from_buffer()), ctx.io);
+    let path = join(&p.put_path, &p.put_name);
+    let settings = TransferSettings::default();
+    let work = SessionWork::Upload { path, mode: StoreMode::Stor, offset: 0, source: session::whole(&data), settings };
+    session::launch(s, Kind::PutFromFs, config, work, Transfer::Whole, ctx.io);
     Ok(Reply::Ok)
 }
 

@@ -6,14 +6,32 @@ mod extended;
 mod filesystem;
 mod params;
 mod session;
+#[cfg(test)]
+mod tests;
 mod transparent;
 
 pub(super) use extended::COMMANDS as EXTENDED;
 pub(super) use filesystem::COMMANDS as FILE_SYSTEM;
 pub(super) use params::COMMANDS as PARAMS;
 pub use params::Params;
+
+use super::Simcom;
+use crate::dialect::{Owner, Service};
 pub(super) use session::COMMANDS as SESSION;
 pub(super) use transparent::COMMANDS as TRANSPARENT;
+
+/// The FTP application's service: its sessions' jobs, the data phases of `AT+FTPPUT=2` and
+/// `AT+FTPETPUT=2`, the unread-data and stream timers.
+pub(super) const SERVICE: Service<Simcom> = Service::new(Owner::Ftp)
+    .events(Simcom::ftp_event)
+    .data(|s, payload| s.ftp.data(payload), |s, end, _, _| s.ftp.data_end(end))
+    .timer(Simcom::ftp_deadline, Simcom::ftp_tick)
+    .paused(|s| s.ftp.input_paused())
+    .bearer_lost(Simcom::ftp_bearer_lost);
+
+/// The RAM buffer `AT+FTPEXTPUT=2` loads: its data phases.
+pub(super) const BUFFER: Service<Simcom> =
+    Service::new(Owner::FtpBuffer).data(|s, payload| s.ftp.ext.data(payload), |s, end, _, _| s.ftp.ext.data_end(end));
 
 /// The FTP state of one SIMCom modem.
 #[derive(Debug)]

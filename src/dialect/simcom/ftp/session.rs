@@ -21,23 +21,23 @@
 //! parameters are `66`; an inactive FTPCID bearer is `61` (net error). Reading or writing in
 //! the wrong state is `ERROR` (`+CME ERROR: 3` with AT+CMEE set), as is `AT+FTPQUIT` idle.
 
-use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, Response, dle};
+use tokio::time::Instant;
+use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, dle};
 
 use super::super::profile::cme;
 use super::super::{Simcom, cmd};
 use super::Ftp;
 use super::codes::code;
 use super::params::{DataType, PutOpt};
-use super::transparent;
 use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::stream::Inbound;
-use crate::dialect::{Ctx, Io, Outcome};
-use crate::service::ftp::{DataMode, FtpConfig, StoreMode};
-use crate::service::pipe::{self, PipeReader};
+use crate::dialect::{Ctx, Io, Outcome, Owner, expect};
+use crate::service::ftp::job::{Event, Request};
+use crate::service::ftp::{DataMode, FtpConfig, FtpOp, SessionWork, Source, StoreMode, TransferSettings, Value};
+use crate::service::pipe::{self, PipeReader, PipeWriter};
 use crate::service::sink::Sink;
-use crate::service::{Event, FtpOp, FtpWork, JobEvent, JobId, Request, Source, Value};
-use tokio::time::Instant;
+use crate::service::{self as services, JobId};
 
 /// The largest `<reqlength>` of `AT+FTPGET=2` / `AT+FTPLIST=2`, and of `AT+FTPPUT=2`.
 const MAX_CHUNK: u64 = 1460;
@@ -109,66 +109,98 @@ pub(super) struct Session {
     pub(super) cid: u8,
     /// An FTPS session (`AT+FTPSSL` 1 or 2): a refused PORT is 94.
     pub(super) ftps: bool,
-    pub(super) state: State,
+    pub(super) transfer: Transfer,
 }
 
+/// What a session moves, and where it is: each variant holds exactly its own state.
 #[derive(Debug)]
-pub(super) enum State {
+pub(super) enum Transfer {
+    /// `AT+FTPGET`, `AT+FTPLIST`: the host reads what has arrived with `=2,<n>`.
     Download(Download),
-    Upload(Upload),
-    /// A download into the RAM buffer or the file system: the result comes at its end.
+    /// `AT+FTPETGET`: the file streams to the host as it comes, escaped.
+    Stream(Stream),
+    /// `AT+FTPPUT`: the host sends the file in chunks with `=2,<n>`.
+    Chunks(ChunkStep),
+    /// `AT+FTPETPUT`: the host streams the file, escaped.
+    EtUpload(EtUpload),
+    /// An upload whose bytes are all in the service's pipe from the start (the
+    /// `AT+FTPEXTPUT` buffer, a file of the file system): no handshake with the host.
+    Whole,
+    /// A download into the RAM buffer or the file system (`AT+FTPEXTGET`, `AT+FTPGETTOFS`):
+    /// the result comes at its end.
     Fill,
+    /// A command without a data connection.
     Command,
 }
 
+/// A download the host reads in pieces.
 #[derive(Debug)]
 pub(super) struct Download {
+    pipe: PipeReader,
+    notice: Notice,
+    /// The server confirmed the whole transfer.
+    done: bool,
+    last_read: Instant,
+    last_notice: Instant,
+}
+
+/// What the host has been told of a download's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    /// Nothing yet: reads are refused until the first `+FTPGET: 1,1`.
+    Unannounced,
+    /// `+FTPGET: 1,1` went out, and the host has not found the buffer empty since.
+    Told,
+    /// The host found the buffer empty since it was last told: new data is announced again.
+    Emptied,
+}
+
+/// A download streamed to the host (`AT+FTPETGET`).
+#[derive(Debug)]
+pub(super) struct Stream {
     pub(super) pipe: PipeReader,
-    /// `+FTPGET: 1,1` has been sent at least once: reads are allowed.
+    /// `+FTPETGET: 1,1` has gone out: the host is in the stream and waits for its ETX.
     pub(super) announced: bool,
-    /// The host has been told data waits and has not yet found the buffer empty.
-    pub(super) notified: bool,
     /// The server confirmed the whole transfer.
     pub(super) done: bool,
-    /// An `AT+FTPETGET` stream: the bytes go to the host as they come, escaped.
-    pub(super) stream: bool,
-    /// When a stream held back (the line's backlog was full) tries again.
+    /// When a stream held back by the line's backlog tries again.
     pub(super) retry: Option<Instant>,
-    pub(super) last_read: Instant,
-    pub(super) last_notice: Instant,
 }
 
+/// Where a chunked upload (`AT+FTPPUT`) is. The pipe to the service travels with the steps
+/// that have one.
 #[derive(Debug)]
-pub(super) struct Upload {
-    /// The bytes on their way to the service: chunks (`AT+FTPPUT=2,<n>`) or an ET stream. Its
-    /// pipe is `None` once the host closed with `AT+FTPPUT=2,0`, or from the start for an
-    /// extended upload (the whole `AT+FTPEXTPUT` buffer is in the pipe).
-    pub(super) inbound: Inbound,
-    /// An upload of the `AT+FTPEXTPUT` buffer: no `+FTPPUT: 1,1,<max>` handshake.
-    pub(super) extended: bool,
-    /// An `AT+FTPETPUT` stream.
-    pub(super) et: bool,
-    /// The data connection is open.
-    pub(super) opened: bool,
-    /// `+FTPPUT: 1,1,<max>` is outstanding: the host may send a chunk.
-    pub(super) ready: bool,
-    /// The chunk of the running data phase.
-    pub(super) chunk: Vec<u8>,
+pub(super) enum ChunkStep {
+    /// The data connection is not open yet.
+    Opening(PipeWriter),
+    /// `+FTPPUT: 1,1,<max>` is out: the host may send a chunk.
+    Ready(PipeWriter),
+    /// A chunk's data phase: its bytes so far.
+    Receiving(PipeWriter, Vec<u8>),
+    /// A chunk is on its way to the server; the next `1,1,<max>` comes once it has gone.
+    Sending(PipeWriter),
+    /// The host closed the upload (`AT+FTPPUT=2,0`): `1,0` follows the server's 226.
+    Closed,
 }
 
-impl Upload {
-    /// An upload whose bytes are all in its pipe from the start (the `AT+FTPEXTPUT` buffer, a
-    /// file of the file system): no `+FTPPUT: 1,1,<max>` handshake.
-    pub(super) fn from_buffer() -> Upload {
-        Upload {
-            inbound: Inbound::default(),
-            extended: true,
-            et: false,
-            opened: false,
-            ready: false,
-            chunk: Vec::new(),
-        }
-    }
+/// An upload the host streams (`AT+FTPETPUT`).
+#[derive(Debug)]
+pub(super) struct EtUpload {
+    pub(super) inbound: Inbound,
+    pub(super) step: EtStep,
+}
+
+/// Where an `AT+FTPETPUT` stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum EtStep {
+    /// The data connection is not open yet.
+    Opening,
+    /// `+FTPETPUT: 1,1` is out: the host may start the stream with `AT+FTPETPUT=2`.
+    Ready,
+    /// The host streams the file.
+    Streaming,
+    /// The stream's ETX came: the upload ends once the server has the rest.
+    Closed,
 }
 
 pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
@@ -239,7 +271,8 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
     let p = &s.ftp.params;
     let get = join(&p.get_path, &p.get_name);
     let put = join(&p.put_path, &p.put_name);
-    let (work, state) = match kind {
+    let settings = TransferSettings::default();
+    let (work, transfer) = match kind {
         Kind::Get | Kind::List | Kind::EtGet => {
             let (sink, pipe) = pipe::pipe(pipe::DEFAULT_CAPACITY);
             let source = match kind {
@@ -247,18 +280,17 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
                 _ => Source::File { path: get, offset: p.rest },
             };
             let now = ctx.io.now;
-            let stream = kind == Kind::EtGet;
-            let d = Download {
-                pipe,
-                announced: false,
-                notified: false,
-                done: false,
-                stream,
-                retry: None,
-                last_read: now,
-                last_notice: now,
+            let transfer = match kind {
+                Kind::EtGet => Transfer::Stream(Stream { pipe, announced: false, done: false, retry: None }),
+                _ => Transfer::Download(Download {
+                    pipe,
+                    notice: Notice::Unannounced,
+                    done: false,
+                    last_read: now,
+                    last_notice: now,
+                }),
             };
-            (FtpWork::Download { config, source, sink: Sink::Pipe(sink) }, State::Download(d))
+            (SessionWork::Download { source, sink: Sink::Pipe(sink), settings }, transfer)
         }
         Kind::Put | Kind::EtPut => {
             let mode = match p.put_opt {
@@ -266,20 +298,20 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
                 PutOpt::Appe => StoreMode::Appe,
                 PutOpt::Stou => StoreMode::Stou,
             };
-            let (u, source) = match s.ftp.ext.put_buffer().filter(|_| kind == Kind::Put) {
-                Some(buf) => {
-                    let (writer, source) = pipe::pipe(buf.len());
-                    // Fits: the pipe is as large as the buffer. Dropping the writer ends the data.
-                    let _ = writer.try_write(buf);
-                    (Upload::from_buffer(), source)
-                }
+            let (source, transfer) = match s.ftp.ext.put_buffer().filter(|_| kind == Kind::Put) {
+                Some(buf) => (whole(buf), Transfer::Whole),
                 None => {
                     let (writer, source) = pipe::pipe(pipe::DEFAULT_CAPACITY);
-                    let u = Upload { inbound: Inbound::new(writer), et: kind == Kind::EtPut, ..Upload::from_buffer() };
-                    (Upload { extended: false, ..u }, source)
+                    let transfer = match kind {
+                        Kind::EtPut => {
+                            Transfer::EtUpload(EtUpload { inbound: Inbound::new(writer), step: EtStep::Opening })
+                        }
+                        _ => Transfer::Chunks(ChunkStep::Opening(writer)),
+                    };
+                    (source, transfer)
                 }
             };
-            (FtpWork::Upload { config, path: put, mode, source }, State::Upload(u))
+            (SessionWork::Upload { path: put, mode, offset: 0, source, settings }, transfer)
         }
         _ => {
             let op = match kind {
@@ -290,11 +322,19 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
                 Kind::Rmd => FtpOp::RemoveDir(p.get_path.clone()),
                 _ => FtpOp::Rename { from: get, to: put },
             };
-            (FtpWork::Command { config, op }, State::Command)
+            (SessionWork::Command(op), Transfer::Command)
         }
     };
-    launch(s, kind, work, state, ctx.io);
+    launch(s, kind, config, work, transfer, ctx.io);
     Ok(Reply::Ok)
+}
+
+/// A pipe holding all of `bytes`, closed: the source of an upload known in full.
+pub(super) fn whole(bytes: &[u8]) -> PipeReader {
+    let (writer, source) = pipe::pipe(bytes.len().max(1));
+    // Fits: the pipe is as large as the bytes. Dropping the writer ends the data.
+    let _ = writer.try_write(bytes);
+    source
 }
 
 /// Whether a session of `kind` cannot start now; if so its URC (`66`: a session runs or a
@@ -324,21 +364,28 @@ pub(super) fn refuse(s: &mut Simcom, kind: Kind, io: &mut Io) -> bool {
 }
 
 /// Asks for the job of a session and makes it the running one.
-pub(super) fn launch(s: &mut Simcom, kind: Kind, work: FtpWork, state: State, io: &mut Io) {
+pub(super) fn launch(
+    s: &mut Simcom,
+    kind: Kind,
+    config: FtpConfig,
+    work: SessionWork,
+    transfer: Transfer,
+    io: &mut Io,
+) {
     let cid = s.ftp.params.cid;
-    let job = s.new_job();
-    io.request(Request::Ftp { job, work });
+    let job = io.start(Owner::Ftp, Request::Once { config, work });
     let ftps = s.ssl.ftps();
-    s.ftp.session = Some(Session { kind, job, cid, ftps, state });
+    s.ftp.session = Some(Session { kind, job, cid, ftps, transfer });
 }
 
 /// `AT+FTPGET=2,<n>`: up to `n` buffered bytes.
 fn read(s: &mut Simcom, kind: Kind, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let profile = s.profile;
-    let Some(Session { state: State::Download(d), .. }) = s.ftp.session.as_mut().filter(|x| x.kind == kind) else {
+    let Some(Session { transfer: Transfer::Download(d), .. }) = s.ftp.session.as_mut().filter(|x| x.kind == kind)
+    else {
         return Err(WRONG_STATE);
     };
-    if !d.announced {
+    if d.notice == Notice::Unannounced {
         return Err(WRONG_STATE);
     }
     let mut buf = vec![0u8; n];
@@ -347,7 +394,7 @@ fn read(s: &mut Simcom, kind: Kind, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome 
     ctx.rsp.raw(&buf[..got]);
     d.last_read = ctx.io.now;
     if d.pipe.available() == 0 {
-        d.notified = false;
+        d.notice = Notice::Emptied;
         if d.done {
             s.end(0, Value::None, ctx.io);
         }
@@ -358,27 +405,25 @@ fn read(s: &mut Simcom, kind: Kind, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome 
 /// `AT+FTPPUT=2,<n>`: a chunk of `n` bytes, or `0` to finish.
 fn write(s: &mut Simcom, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let profile = s.profile;
-    let timers = &s.config.ftp;
-    let Some(Session { state: State::Upload(u), .. }) = s.ftp.session.as_mut() else {
+    let data_input = s.config.ftp.data_input;
+    let Some(Session { transfer: Transfer::Chunks(step), .. }) = s.ftp.session.as_mut() else {
         return Err(WRONG_STATE);
     };
-    if !u.opened || u.inbound.pipe.is_none() {
-        return Err(WRONG_STATE);
+    match std::mem::replace(step, ChunkStep::Closed) {
+        // Closing drops the pipe: the service sends what it holds, then ends the upload.
+        ChunkStep::Ready(_) | ChunkStep::Sending(_) if n == 0 => Ok(Reply::Ok),
+        ChunkStep::Ready(pipe) => {
+            let confirmed = n.min(profile.ftp.put_chunk);
+            ctx.rsp.line(profile.line("+FTPPUT", format_args!("2,{confirmed}")));
+            *step = ChunkStep::Receiving(pipe, Vec::with_capacity(confirmed));
+            ctx.io.data_deadline(ctx.io.now + FtpTimers::secs(data_input));
+            Ok(ctx.io.data(Owner::Ftp, DataPhase::Fixed(confirmed)))
+        }
+        other => {
+            *step = other;
+            Err(WRONG_STATE)
+        }
     }
-    if n == 0 {
-        u.inbound.pipe = None;
-        u.ready = false;
-        return Ok(Reply::Ok);
-    }
-    if !u.ready {
-        return Err(WRONG_STATE);
-    }
-    let confirmed = n.min(profile.ftp.put_chunk);
-    ctx.rsp.line(profile.line("+FTPPUT", format_args!("2,{confirmed}")));
-    u.ready = false;
-    u.chunk.clear();
-    ctx.io.data_deadline(ctx.io.now + FtpTimers::secs(timers.data_input));
-    Ok(Reply::Data(DataPhase::Fixed(confirmed)))
 }
 
 /// `AT+FTPQUIT`: ends the running session with the family's manual-quit code.
@@ -433,8 +478,8 @@ pub(super) fn join(path: &str, name: &str) -> String {
 
 impl Ftp {
     /// Whether host input waits for an `AT+FTPETPUT` stream to drain.
-    pub(in crate::dialect::simcom) fn input_paused(&self) -> bool {
-        matches!(&self.session, Some(Session { state: State::Upload(u), .. }) if u.inbound.paused())
+    pub(super) fn input_paused(&self) -> bool {
+        matches!(&self.session, Some(Session { transfer: Transfer::EtUpload(u), .. }) if u.inbound.paused())
     }
 
     /// The kind of the running session, if one runs.
@@ -442,38 +487,39 @@ impl Ftp {
         self.session.as_ref().map(|s| s.kind)
     }
 
-    /// Takes payload bytes of an `AT+FTPPUT=2,<n>` or `AT+FTPEXTPUT=2,...` data phase.
-    pub(in crate::dialect::simcom) fn data(&mut self, payload: &[u8]) {
-        if self.ext.loading() {
-            self.ext.data(payload);
-        } else if let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() {
-            if u.et {
-                u.inbound.push(payload);
-            } else {
-                u.chunk.extend_from_slice(payload);
-            }
+    /// Takes payload bytes of an `AT+FTPPUT=2,<n>` chunk or an `AT+FTPETPUT` stream.
+    pub(super) fn data(&mut self, payload: &[u8]) {
+        match self.session.as_mut().map(|s| &mut s.transfer) {
+            Some(Transfer::Chunks(ChunkStep::Receiving(_, chunk))) => chunk.extend_from_slice(payload),
+            Some(Transfer::EtUpload(u)) => u.inbound.push(payload),
+            // The session ended while the host was still sending: the bytes have nowhere to go.
+            _ => {}
         }
     }
 
-    /// Ends an `AT+FTPPUT=2,<n>` data phase (the chunk goes to the server, or is discarded),
-    /// or an `AT+FTPEXTPUT=2,...` one.
-    pub(in crate::dialect::simcom) fn data_end(&mut self, end: DataEnd, _rsp: &mut Response<'_>) -> Reply {
-        if self.ext.loading() {
-            return self.ext.data_end(end);
-        }
-        let Some(Session { state: State::Upload(u), .. }) = self.session.as_mut() else {
-            return Reply::Error(Failure::Plain);
-        };
-        if u.et {
-            return transparent::stream_end(u, end);
-        }
-        let chunk = std::mem::take(&mut u.chunk);
-        match (end, &u.inbound.pipe) {
-            (DataEnd::Complete, Some(pipe)) if pipe.try_write(&chunk) == Ok(chunk.len()) => Reply::Ok,
-            _ => {
-                u.ready = u.inbound.pipe.is_some();
-                Reply::Error(Failure::Plain)
-            }
+    /// Ends an `AT+FTPPUT=2,<n>` data phase (the chunk goes to the server, or is discarded
+    /// and the host may send it again) or an `AT+FTPETPUT` stream.
+    pub(super) fn data_end(&mut self, end: DataEnd) -> Reply {
+        let Some(session) = self.session.as_mut() else { return Reply::Error(Failure::Plain) };
+        match &mut session.transfer {
+            Transfer::EtUpload(u) => u.stream_end(end),
+            Transfer::Chunks(step) => match std::mem::replace(step, ChunkStep::Closed) {
+                ChunkStep::Receiving(pipe, chunk)
+                    if end == DataEnd::Complete && pipe.try_write(&chunk) == Ok(chunk.len()) =>
+                {
+                    *step = ChunkStep::Sending(pipe);
+                    Reply::Ok
+                }
+                ChunkStep::Receiving(pipe, _) => {
+                    *step = ChunkStep::Ready(pipe);
+                    Reply::Error(Failure::Plain)
+                }
+                other => {
+                    *step = other;
+                    Reply::Error(Failure::Plain)
+                }
+            },
+            _ => Reply::Error(Failure::Plain),
         }
     }
 }
@@ -501,12 +547,12 @@ impl Simcom {
             if code != 0 {
                 self.ftp.ext.failed(session.kind, code);
             }
-            match &session.state {
+            match &session.transfer {
                 // A stream the host reads ends with its ETX before the result.
-                State::Download(Download { stream: true, announced: true, .. }) => io.raw([dle::ETX]),
+                Transfer::Stream(Stream { announced: true, .. }) => io.raw([dle::ETX]),
                 // One the host is sending is still read to its ETX (see `transparent`), unless
                 // the host goes quiet; the result waits behind its `ERROR`.
-                State::Upload(u) if u.et && u.opened && !u.ready && !u.inbound.closing => {
+                Transfer::EtUpload(EtUpload { step: EtStep::Streaming, .. }) => {
                     io.data_idle(FtpTimers::secs(self.config.ftp.data_input));
                 }
                 _ => {}
@@ -515,101 +561,139 @@ impl Simcom {
         }
     }
 
-    /// A service event for the session.
-    pub(in crate::dialect::simcom) fn ftp_event(&mut self, event: Event, io: &mut Io) {
+    /// An event of the session's job.
+    pub(super) fn ftp_event(&mut self, job: JobId, event: services::Event, io: &mut Io) {
+        let Some(event) = expect::<Event>(job, event) else { return };
         let profile = self.profile;
-        let Some(session) = self.ftp.session.as_mut().filter(|s| s.job == event.job) else { return };
+        let Some(session) = self.ftp.session.as_mut().filter(|s| s.job == job) else {
+            tracing::warn!(target: "vmodem::ftp", "job {job} is not the running session's: {event:?}");
+            return;
+        };
         let (kind, ftps) = (session.kind, session.ftps);
-        match (event.kind, &mut session.state) {
-            (JobEvent::Opened, State::Upload(u)) if u.extended => u.opened = true,
-            (JobEvent::Opened, State::Upload(u)) if u.et => {
-                u.opened = true;
-                u.ready = true;
-                io.urc(profile.line(kind.name(), "1,1"));
+        match (event, &mut session.transfer) {
+            (Event::Done(Err(err)), _) => {
+                let code = code(&err, kind, ftps);
+                tracing::info!(target: "vmodem::ftp", "{} failed with {code}: {err}", kind.name());
+                self.end(code, Value::None, io);
             }
-            (JobEvent::Drained, State::Upload(u)) if u.et => u.inbound.drained(),
-            (JobEvent::Data, State::Download(d)) if d.stream => self.pump(io),
-            (JobEvent::Done(Ok(_)), State::Download(d)) if d.stream => {
-                d.done = true;
-                self.pump(io);
-            }
-            (JobEvent::Opened, State::Upload(u)) => {
-                u.opened = true;
-                u.ready = true;
-                io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
-            }
-            (JobEvent::Drained, State::Upload(u)) if u.inbound.pipe.is_some() && !u.ready => {
-                u.ready = true;
-                io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
-            }
-            (JobEvent::Data, State::Download(d)) if !d.notified => {
-                if !d.announced {
-                    d.last_read = io.now;
+            (Event::Data, Transfer::Download(d)) => {
+                if d.notice != Notice::Told {
+                    if d.notice == Notice::Unannounced {
+                        d.last_read = io.now;
+                    }
+                    d.notice = Notice::Told;
+                    d.last_notice = io.now;
+                    io.urc(profile.line(kind.name(), "1,1"));
                 }
-                d.announced = true;
-                d.notified = true;
-                d.last_notice = io.now;
-                io.urc(profile.line(kind.name(), "1,1"));
             }
-            (JobEvent::Done(Ok(_)), State::Download(d)) => {
+            (Event::Done(Ok(_)), Transfer::Download(d)) => {
                 d.done = true;
                 if d.pipe.available() == 0 {
                     self.end(0, Value::None, io);
                 }
             }
-            (JobEvent::Done(Ok(value)), State::Fill) => {
+            (Event::Data, Transfer::Stream(_)) => self.pump(io),
+            (Event::Done(Ok(_)), Transfer::Stream(st)) => {
+                st.done = true;
+                self.pump(io);
+            }
+            (Event::Opened, Transfer::Chunks(step)) => {
+                if let ChunkStep::Opening(pipe) = std::mem::replace(step, ChunkStep::Closed) {
+                    *step = ChunkStep::Ready(pipe);
+                    io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
+                }
+            }
+            (Event::Drained, Transfer::Chunks(step)) => match std::mem::replace(step, ChunkStep::Closed) {
+                ChunkStep::Sending(pipe) => {
+                    *step = ChunkStep::Ready(pipe);
+                    io.urc(profile.line("+FTPPUT", format_args!("1,1,{}", profile.ftp.put_chunk)));
+                }
+                // The last chunk went out after the host closed the upload.
+                ChunkStep::Closed => {}
+                other => {
+                    tracing::warn!(target: "vmodem::ftp", "+FTPPUT: the pipe drained while {other:?}");
+                    *step = other;
+                }
+            },
+            (Event::Opened, Transfer::EtUpload(u)) if u.step == EtStep::Opening => {
+                u.step = EtStep::Ready;
+                io.urc(profile.line(kind.name(), "1,1"));
+            }
+            (Event::Drained, Transfer::EtUpload(u)) => u.inbound.drained(),
+            (Event::Done(Ok(value)), Transfer::Fill) => {
                 self.ftp.ext.succeeded(value);
                 self.end(0, Value::None, io);
             }
-            (JobEvent::Done(Ok(value)), _) => self.end(0, value, io),
-            (JobEvent::Done(Err(err)), _) => {
-                let code = code(&err, kind, ftps);
-                tracing::info!(target: "vmodem::ftp", "{} failed with {code}: {err}", kind.name());
-                self.end(code, Value::None, io);
+            (
+                Event::Done(Ok(value)),
+                Transfer::Chunks(_) | Transfer::EtUpload(_) | Transfer::Whole | Transfer::Command,
+            ) => {
+                self.end(0, value, io);
             }
-            _ => {}
+            // The data connection of a download is up (the first bytes announce it), and a
+            // whole upload needs no word from the host.
+            (Event::Opened, Transfer::Download(_) | Transfer::Stream(_) | Transfer::Fill | Transfer::Whole)
+            | (Event::Drained, Transfer::Whole) => {}
+            (event, transfer) => {
+                tracing::warn!(target: "vmodem::ftp", "{}: unexpected {event:?} in {transfer:?}", kind.name());
+            }
         }
     }
 
     /// The bearer `cid` went down: a session over it fails with 61 (net error).
-    pub(in crate::dialect::simcom) fn ftp_bearer_lost(&mut self, cid: u8, io: &mut Io) {
+    pub(super) fn ftp_bearer_lost(&mut self, cid: u8, io: &mut Io) {
         if self.ftp.session.as_ref().is_some_and(|s| s.cid == cid) {
             self.end(61, Value::None, io);
         }
     }
 
-    /// When the unread-data timers of a download next need attention.
-    pub(in crate::dialect::simcom) fn ftp_deadline(&self) -> Option<Instant> {
-        let Some(Session { state: State::Download(d), .. }) = &self.ftp.session else { return None };
-        if d.stream {
-            return d.retry;
+    /// When the unread-data timers of a download next need attention, or a held-back stream
+    /// tries again.
+    pub(super) fn ftp_deadline(&self) -> Option<Instant> {
+        match &self.ftp.session.as_ref()?.transfer {
+            Transfer::Stream(st) => st.retry,
+            Transfer::Download(d) if d.notice != Notice::Unannounced && d.pipe.available() > 0 => {
+                let timers = &self.config.ftp;
+                let notice = d.last_read.max(d.last_notice) + FtpTimers::secs(timers.unread_notice);
+                let timeout = d.last_read + FtpTimers::secs(timers.unread_timeout);
+                Some(notice.min(timeout))
+            }
+            _ => None,
         }
-        if !d.announced || d.pipe.available() == 0 {
-            return None;
-        }
-        let timers = &self.config.ftp;
-        let notice = d.last_read.max(d.last_notice) + FtpTimers::secs(timers.unread_notice);
-        let timeout = d.last_read + FtpTimers::secs(timers.unread_timeout);
-        Some(notice.min(timeout))
     }
 
-    /// Repeats `+FTPGET: 1,1` for unread data, or gives up with `+FTPGET: 1,64`.
-    pub(in crate::dialect::simcom) fn ftp_tick(&mut self, io: &mut Io) {
+    /// Repeats `+FTPGET: 1,1` for unread data, or gives up with `+FTPGET: 1,64`; pumps a
+    /// held-back stream.
+    pub(super) fn ftp_tick(&mut self, io: &mut Io) {
         let profile = self.profile;
-        let timers = self.config.ftp.clone();
-        let Some(Session { kind, state: State::Download(d), .. }) = self.ftp.session.as_mut() else { return };
-        if d.stream {
-            return self.pump(io);
+        let (notice, timeout) = (self.config.ftp.unread_notice, self.config.ftp.unread_timeout);
+        let Some(session) = self.ftp.session.as_mut() else { return };
+        let kind = session.kind;
+        match &mut session.transfer {
+            Transfer::Stream(_) => self.pump(io),
+            Transfer::Download(d) if d.notice != Notice::Unannounced && d.pipe.available() > 0 => {
+                if io.now >= d.last_read + FtpTimers::secs(timeout) {
+                    self.end(64, Value::None, io);
+                } else if io.now >= d.last_read.max(d.last_notice) + FtpTimers::secs(notice) {
+                    d.last_notice = io.now;
+                    io.urc(profile.line(kind.name(), "1,1"));
+                }
+            }
+            _ => {}
         }
-        if !d.announced || d.pipe.available() == 0 {
-            return;
+    }
+}
+
+impl EtUpload {
+    /// The host's ETX ended the stream (`OK`; the upload ends once the server has the rest),
+    /// or the stream was cut short (`ERROR`).
+    fn stream_end(&mut self, end: DataEnd) -> Reply {
+        if end != DataEnd::Complete {
+            return Reply::Error(Failure::Plain);
         }
-        if io.now >= d.last_read + FtpTimers::secs(timers.unread_timeout) {
-            self.end(64, Value::None, io);
-        } else if io.now >= d.last_read.max(d.last_notice) + FtpTimers::secs(timers.unread_notice) {
-            d.last_notice = io.now;
-            io.urc(profile.line(kind.name(), "1,1"));
-        }
+        self.inbound.close();
+        self.step = EtStep::Closed;
+        Reply::Ok
     }
 }
 

@@ -18,13 +18,13 @@
 //!   with ETX (the host leaves data mode) and then reports its code: `+FTPETGET: 1,79`, never
 //!   `1,0`.
 
-use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply};
+use vmodem_at::{Command, DataPhase, Failure};
 
 use super::super::{Simcom, cmd};
-use super::session::{Download, Kind, Session, State, Upload, WRONG_STATE, start};
+use super::session::{EtStep, EtUpload, Kind, Session, Transfer, WRONG_STATE, start};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Io, Outcome, stream};
-use crate::service::Value;
+use crate::dialect::{Ctx, Io, Outcome, Owner, stream};
+use crate::service::ftp::Value;
 
 pub(in crate::dialect::simcom) const COMMANDS: &[crate::dialect::Entry<Simcom>] =
     &[cmd("+FTPETPUT").test("+FTPETPUT: (1,2)").write(et_put), cmd("+FTPETGET").test("+FTPETGET: 1").write(et_get)];
@@ -37,11 +37,11 @@ fn et_put(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
         return start(s, Kind::EtPut, ctx);
     }
     let profile = s.profile;
-    match s.ftp.session.as_mut() {
-        Some(Session { state: State::Upload(u), .. }) if u.et && u.ready && u.inbound.pipe.is_some() => {
-            u.ready = false;
+    match s.ftp.session.as_mut().map(|x| &mut x.transfer) {
+        Some(Transfer::EtUpload(u @ EtUpload { step: EtStep::Ready, .. })) if u.inbound.pipe.is_some() => {
+            u.step = EtStep::Streaming;
             ctx.rsp.line(profile.line("+FTPETPUT", "2,1"));
-            Ok(Reply::Data(DataPhase::Escaped))
+            Ok(ctx.io.data(Owner::Ftp, DataPhase::Escaped))
         }
         _ => Err(WRONG_STATE),
     }
@@ -55,35 +55,20 @@ fn et_get(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     start(s, Kind::EtGet, ctx)
 }
 
-/// The host's ETX ended the stream (`OK`; the upload ends once the server has the rest), or
-/// the stream was cut short (`ERROR`).
-pub(super) fn stream_end(u: &mut Upload, end: DataEnd) -> Reply {
-    if end != DataEnd::Complete {
-        return Reply::Error(Failure::Plain);
-    }
-    u.inbound.close();
-    Reply::Ok
-}
-
 impl Simcom {
     /// Moves downloaded bytes to the host, escaped: `+FTPETGET: 1,1` first, then as much as
-    /// the line's backlog allows (the rest waits for [`RETRY`]), and the end once the server
-    /// confirmed the file and the last byte has gone.
+    /// the line's backlog allows (the rest waits for the stream's retry time), and the end
+    /// once the server confirmed the file and the last byte has gone.
     pub(super) fn pump(&mut self, io: &mut Io) {
         let profile = self.profile;
-        let Some(Session { kind, state: State::Download(d), .. }) = self.ftp.session.as_mut() else { return };
-        if !d.announced {
-            d.announced = true;
+        let Some(Session { kind, transfer: Transfer::Stream(st), .. }) = self.ftp.session.as_mut() else { return };
+        if !st.announced {
+            st.announced = true;
             io.urc(profile.line(kind.name(), "1,1"));
         }
-        drain(d, io);
-        if d.done && d.pipe.available() == 0 {
+        st.retry = stream::pump_escaped(&st.pipe, io);
+        if st.done && st.pipe.available() == 0 {
             self.end(0, Value::None, io);
         }
     }
-}
-
-/// Escapes what the pipe holds into the line (see [`crate::dialect::stream`]).
-fn drain(d: &mut Download, io: &mut Io) {
-    d.retry = stream::pump_escaped(&d.pipe, io);
 }

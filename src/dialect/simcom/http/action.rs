@@ -8,10 +8,10 @@ use vmodem_at::{Command, Failure, Reply};
 use super::super::Simcom;
 use super::{Running, on};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Io, Outcome};
+use crate::dialect::{Ctx, Io, Outcome, Owner};
+use crate::service::JobId;
 use crate::service::http::{HttpError, HttpMethod, HttpProgress, HttpRequest, HttpResponse};
 use crate::service::tls::{TlsSettings, Verification};
-use crate::service::{JobId, Request};
 
 /// "Stack busy": an action while one runs.
 const BUSY: u16 = 604;
@@ -34,7 +34,7 @@ pub(super) fn action(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Ou
     a.count(1..=1)?;
     let number = a.uint(0, 0..=u64::from(s.profile.http_methods) - 1)?;
     let method = METHODS[number as usize];
-    if s.http.params.url.is_empty() || s.http.loading() {
+    if s.http.params.url.is_empty() {
         return Err(Failure::Plain);
     }
     if s.http.running.is_some() {
@@ -49,8 +49,7 @@ pub(super) fn action(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Ou
     let progress = HttpProgress::default();
     let request = request(s, method, progress.clone());
     let upload = request.body.len() as u64;
-    let job = s.new_job();
-    ctx.io.request(Request::Http { job, request });
+    let job = ctx.io.start(Owner::Http, request);
     let cid = s.http.params.cid;
     s.http.running = Some(Running { job, cid, method, upload, progress });
     Ok(Reply::Ok)
@@ -127,7 +126,7 @@ pub(super) fn status(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outc
 
 impl Simcom {
     /// The bearer `cid` went down: a request over it ends with 601.
-    pub(in crate::dialect::simcom) fn http_bearer_lost(&mut self, cid: u8, io: &mut Io) {
+    pub(super) fn http_bearer_lost(&mut self, cid: u8, io: &mut Io) {
         if let Some(running) = self.http.running.take_if(|r| r.cid == cid) {
             io.cancel(running.job);
             io.urc(result(self, running.method, NETWORK, 0));
@@ -135,13 +134,11 @@ impl Simcom {
     }
 
     /// The running action ended: keep the response and report it.
-    pub(in crate::dialect::simcom) fn http_done(
-        &mut self,
-        job: JobId,
-        outcome: Result<HttpResponse, HttpError>,
-        io: &mut Io,
-    ) {
-        let Some(running) = self.http.running.take_if(|r| r.job == job) else { return };
+    pub(super) fn http_done(&mut self, job: JobId, outcome: Result<HttpResponse, HttpError>, io: &mut Io) {
+        let Some(running) = self.http.running.take_if(|r| r.job == job) else {
+            tracing::warn!(target: "vmodem::http", "job {job} ended, but no action of it runs");
+            return;
+        };
         let method = running.method;
         let (status, length) = match outcome {
             // A HEAD's length is the announced one: it brings no body to hold.

@@ -12,7 +12,7 @@ use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply};
 use super::super::Simcom;
 use super::on;
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Outcome};
+use crate::dialect::{Ctx, Outcome, Owner};
 
 pub(super) fn data_test(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     ctx.rsp.line(s.profile.line("+HTTPDATA", format_args!("(1-{}),(1000-120000)", s.config.http.buffer)));
@@ -32,19 +32,19 @@ pub(super) fn data(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outc
     ctx.rsp.line("DOWNLOAD");
     s.http.loading = Some(Vec::with_capacity(size));
     ctx.io.data_deadline(ctx.io.now + Duration::from_millis(time));
-    Ok(Reply::Data(DataPhase::Fixed(size)))
+    Ok(ctx.io.data(Owner::Http, DataPhase::Fixed(size)))
 }
 
 impl super::Http {
     /// Takes bytes of the `AT+HTTPDATA` data phase.
-    pub(in crate::dialect::simcom) fn data(&mut self, payload: &[u8]) {
+    pub(super) fn data(&mut self, payload: &[u8]) {
         if let Some(load) = &mut self.loading {
             load.extend_from_slice(payload);
         }
     }
 
     /// Ends the `AT+HTTPDATA` data phase: the bytes become the buffer, or `ERROR`.
-    pub(in crate::dialect::simcom) fn data_end(&mut self, end: DataEnd) -> Reply {
+    pub(super) fn data_end(&mut self, end: DataEnd) -> Reply {
         let Some(load) = self.loading.take() else { return Reply::Error(Failure::Plain) };
         match end {
             DataEnd::Complete => {

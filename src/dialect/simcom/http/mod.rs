@@ -26,13 +26,16 @@
 
 mod action;
 mod buffer;
+#[cfg(test)]
+mod tests;
 
 use vmodem_at::{Command, Failure, Reply};
 
 use super::{Simcom, cmd};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Outcome};
+use crate::dialect::{Ctx, Outcome, Owner, Service, expect};
 use crate::service::JobId;
+use crate::service::http::job::Event;
 use crate::service::http::{HttpMethod, HttpProgress, HttpResponse};
 
 /// The `AT+HTTPPARA` settings.
@@ -102,6 +105,16 @@ pub struct Http {
     /// An `AT+HTTPDATA` data phase in progress: the bytes so far.
     loading: Option<Vec<u8>>,
 }
+
+/// The HTTP application's service: its requests, the `AT+HTTPDATA` data phases.
+pub(super) const SERVICE: Service<Simcom> = Service::new(Owner::Http)
+    .events(|s: &mut Simcom, job, event, io| {
+        if let Some(Event::Done(outcome)) = expect(job, event) {
+            s.http_done(job, outcome, io);
+        }
+    })
+    .data(|s, payload| s.http.data(payload), |s, end, _, _| s.http.data_end(end))
+    .bearer_lost(Simcom::http_bearer_lost);
 
 pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+HTTPINIT").test_ok().exec(init),
@@ -231,11 +244,6 @@ fn sslopt_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 impl Http {
-    /// Whether an `AT+HTTPDATA` data phase runs.
-    pub(super) fn loading(&self) -> bool {
-        self.loading.is_some()
-    }
-
     /// Keeps a response: its body becomes the buffer, its head is kept for `AT+HTTPHEAD`.
     fn keep(&mut self, response: HttpResponse) {
         self.buffer = response.body;

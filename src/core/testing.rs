@@ -1,0 +1,165 @@
+//! A fake driver for unit tests of the core and the dialects: the core on virtual time, the
+//! host's side as text, job orders kept for the test to answer with scripted events. Nothing
+//! runs on a runtime and no socket opens: a state-machine test takes milliseconds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Core;
+use crate::config::ModuleConfig;
+use crate::dialect::{self, Order, Owner};
+use crate::family::Family;
+use crate::network::NetworkEvent;
+use crate::service::{Event, Input, JobId, Request};
+
+/// One modem under test. See the module docs.
+pub(crate) struct Bench {
+    core: Core,
+    now: Instant,
+    out: Vec<u8>,
+    /// Jobs started and not yet taken by [`Bench::started`], in order.
+    started: Vec<(JobId, Owner, Request)>,
+    /// Input fed to jobs, in order.
+    fed: Vec<(JobId, Input)>,
+    /// Jobs cancelled, in order.
+    cancelled: Vec<JobId>,
+    /// The module file system's folder, removed with the bench.
+    _fs: tempfile::TempDir,
+}
+
+impl Bench {
+    /// A powered-on `family` modem with the default module, echo off, its output so far
+    /// dropped.
+    pub(crate) fn new(family: Family) -> Bench {
+        Bench::with(ModuleConfig { family, ..ModuleConfig::default() })
+    }
+
+    /// A powered-on modem of `module` (its file system in a fresh folder), echo off, its
+    /// output so far dropped.
+    pub(crate) fn with(mut module: ModuleConfig) -> Bench {
+        let fs = tempfile::tempdir().expect("a folder for the module file system");
+        module.fs.root = Some(fs.path().to_path_buf());
+        let dialect = dialect::build(Arc::new(module)).expect("the dialect");
+        let mut bench = Bench {
+            core: Core::new(dialect),
+            now: Instant::now(),
+            out: Vec::new(),
+            started: Vec::new(),
+            fed: Vec::new(),
+            cancelled: Vec::new(),
+            _fs: fs,
+        };
+        bench.core.power_on(bench.now);
+        bench.drain();
+        bench.at("ATE0");
+        bench.take();
+        bench
+    }
+
+    /// Sends `line` and a carriage return; returns what the modem printed by then.
+    pub(crate) fn at(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r").as_bytes());
+        self.take()
+    }
+
+    /// Sends raw host bytes (a data phase's payload).
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        assert!(self.core.reads_host(), "the modem does not read the line now");
+        self.core.handle_host_bytes(self.now, bytes);
+        self.drain();
+    }
+
+    /// What the modem printed since the last call, as text: printable ASCII, CR and LF as
+    /// they are, any other byte as `\xNN`.
+    pub(crate) fn take(&mut self) -> String {
+        std::mem::take(&mut self.out)
+            .into_iter()
+            .map(|b| match b {
+                b' '..=b'~' | b'\r' | b'\n' => char::from(b).to_string(),
+                _ => format!("\\x{b:02x}"),
+            })
+            .collect()
+    }
+
+    /// What the modem printed since the last call, as bytes.
+    pub(crate) fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Lets `d` pass, firing the core's timers as they come due.
+    pub(crate) fn advance(&mut self, d: Duration) {
+        let until = self.now + d;
+        while let Some(at) = self.core.poll_timeout().filter(|at| *at <= until) {
+            self.now = self.now.max(at);
+            self.core.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = until;
+    }
+
+    /// Job `job` reports `event`.
+    pub(crate) fn event(&mut self, job: JobId, event: impl Into<Event>) {
+        assert!(self.core.takes_events(), "the modem takes no events now");
+        self.core.handle_event(self.now, job, event.into());
+        self.drain();
+    }
+
+    /// The emulated network does something on its own.
+    pub(crate) fn network(&mut self, event: NetworkEvent) {
+        self.core.handle_network(self.now, event);
+        self.drain();
+    }
+
+    /// The oldest job started and not yet taken, with its owner and request.
+    pub(crate) fn started(&mut self) -> (JobId, Owner, Request) {
+        assert!(!self.started.is_empty(), "no job was started");
+        self.started.remove(0)
+    }
+
+    /// Whether some job was started and not yet taken.
+    pub(crate) fn has_started(&self) -> bool {
+        !self.started.is_empty()
+    }
+
+    /// The oldest input fed to a job and not yet taken.
+    pub(crate) fn fed(&mut self) -> (JobId, Input) {
+        assert!(!self.fed.is_empty(), "no job was fed");
+        self.fed.remove(0)
+    }
+
+    /// Whether `job` has been cancelled.
+    pub(crate) fn cancelled(&self, job: JobId) -> bool {
+        self.cancelled.contains(&job)
+    }
+
+    /// The core, for what the other methods do not cover; [`Bench::flush`] after acting on it.
+    pub(crate) fn core(&mut self) -> &mut Core {
+        &mut self.core
+    }
+
+    /// The time on the bench's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Collects the core's orders and output after acting on [`Bench::core`].
+    pub(crate) fn flush(&mut self) {
+        self.drain();
+    }
+
+    /// Collects the core's orders and output.
+    fn drain(&mut self) {
+        while let Some(order) = self.core.poll_order() {
+            match order {
+                Order::Start { job, owner, request } => self.started.push((job, owner, request)),
+                Order::Feed { job, input } => self.fed.push((job, input)),
+                Order::Cancel { job } => self.cancelled.push(job),
+            }
+        }
+        if let Some(out) = self.core.poll_output() {
+            self.out.extend_from_slice(&out);
+        }
+    }
+}
