@@ -1,7 +1,7 @@
 //! The configuration of a modem, read from a TOML file (`vmodem serve --config FILE`) with
 //! command-line flags on top. Every value has a default that matches the vendor documents'
-//! examples, so the seeds' sessions answer as printed (`+CSQ: 27,99`, `+COPS: 0,0,"CHN-CT",9`,
-//! `+CNACT: 0,1,"10.94.36.44"`).
+//! examples, so the application notes' sessions answer as printed (`+CSQ: 27,99`,
+//! `+COPS: 0,0,"CHN-CT",9`, `+CNACT: 0,1,"10.94.36.44"`).
 //!
 //! ```toml
 //! dialect = "sim7080"
@@ -238,7 +238,7 @@ pub struct FtpTimers {
     /// Seconds the module waits for the bytes of `AT+FTPPUT=2,<n>` before answering `ERROR`.
     pub data_input: f64,
     /// Seconds the L610's `AT+FTPGET` buffer waits unread before the session is dropped (the
-    /// seed's two minutes).
+    /// two minutes of L610-FTP §1.2.19).
     pub fetch_timeout: f64,
     /// Seconds to open the control connection.
     pub connect: f64,
@@ -415,7 +415,7 @@ impl Default for HttpSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetSection {
-    /// `HOST[:PORT]=ADDR:PORT` redirects, e.g. the seeds' server to a local one.
+    /// `HOST[:PORT]=ADDR:PORT` redirects, e.g. the application notes' server to a local one.
     pub redirects: Vec<String>,
     /// Faults injected into the connections services open (see [`Fault`]); the same as
     /// listing them in the top-level `faults`.

@@ -15,9 +15,9 @@ use crate::script::Script;
 use crate::script::fixtures;
 
 /// The server address and login the SIMCom application notes use.
-pub const SEED_SERVER: &str = "112.74.93.163";
+pub const SAMPLE_SERVER: &str = "112.74.93.163";
 /// User name and password of the notes.
-pub const SEED_LOGIN: &str = "simcomtest";
+pub const SAMPLE_LOGIN: &str = "simcomtest";
 
 /// The sample files, written as transcript fixtures: `simftp.txt` is the 50 bytes of the
 /// notes' FTPGET examples, with their FTPMDTM time; `rest.txt` the 29 bytes of the FTPREST
@@ -48,8 +48,8 @@ impl Demo {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let ftp = EmbeddedFtp::start(EmbeddedFtpConfig {
             root: dir.to_path_buf(),
-            user: SEED_LOGIN.into(),
-            password: SEED_LOGIN.into(),
+            user: SAMPLE_LOGIN.into(),
+            password: SAMPLE_LOGIN.into(),
             bind: loopback,
         })
         .await?;
@@ -77,7 +77,10 @@ impl Demo {
 
     /// Sends the notes' server address to the embedded servers: port 21 to FTP, 80 to HTTP.
     pub fn redirects(&self) -> [Redirect; 2] {
-        [Redirect::new(SEED_SERVER, Some(21), self.ftp.addr()), Redirect::new(SEED_SERVER, Some(80), self.http.addr())]
+        [
+            Redirect::new(SAMPLE_SERVER, Some(21), self.ftp.addr()),
+            Redirect::new(SAMPLE_SERVER, Some(80), self.http.addr()),
+        ]
     }
 
     /// What to print so a newcomer can start: how to connect to a modem of `family` and a
@@ -86,8 +89,8 @@ impl Demo {
         let session: String = try_session(family).iter().map(|l| format!("  {l}\n")).collect();
         format!(
             "vmodem demo: a {family} on {line}\n\
-             FTP server {ftp} (also reachable as {SEED_SERVER}:21), user/password {SEED_LOGIN}, serving {dir}\n\
-             HTTP server {http} (also reachable as {SEED_SERVER}:80), serving the same folder\n\
+             FTP server {ftp} (also reachable as {SAMPLE_SERVER}:21), user/password {SAMPLE_LOGIN}, serving {dir}\n\
+             HTTP server {http} (also reachable as {SAMPLE_SERVER}:80), serving the same folder\n\
              module file system in {fs}\n\
              \n\
              Try (each line ends with Enter):\n{session}",
@@ -102,9 +105,9 @@ impl Demo {
 /// A first session for `family`: its bearer, then a download of the sample file.
 fn try_session(family: Family) -> Vec<String> {
     let login = [
-        format!("AT+FTPSERV=\"{SEED_SERVER}\""),
-        format!("AT+FTPUN=\"{SEED_LOGIN}\""),
-        format!("AT+FTPPW=\"{SEED_LOGIN}\""),
+        format!("AT+FTPSERV=\"{SAMPLE_SERVER}\""),
+        format!("AT+FTPUN=\"{SAMPLE_LOGIN}\""),
+        format!("AT+FTPPW=\"{SAMPLE_LOGIN}\""),
         "AT+FTPGETNAME=\"simftp.txt\"".into(),
         "AT+FTPGETPATH=\"/\"".into(),
         "AT+FTPGET=1          (wait for +FTPGET: 1,1)".into(),
@@ -113,7 +116,7 @@ fn try_session(family: Family) -> Vec<String> {
     match family {
         Family::L610 => vec![
             "AT+MIPCALL=1,\"CMNET\"   (wait for +MIPCALL: <ip>)".into(),
-            format!("AT+FTPOPEN=\"{SEED_SERVER}\",\"{SEED_LOGIN}\",\"{SEED_LOGIN}\"   (wait for +FTPOPEN: 1)"),
+            format!("AT+FTPOPEN=\"{SAMPLE_SERVER}\",\"{SAMPLE_LOGIN}\",\"{SAMPLE_LOGIN}\"   (wait for +FTPOPEN: 1)"),
             "AT+FTPGET=\"simftp.txt\"   (wait for +FTPGET: 1)".into(),
             "AT+FTPRECV=1024".into(),
             "AT+FTPCLOSE".into(),

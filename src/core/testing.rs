@@ -12,6 +12,7 @@ use crate::config::ModuleConfig;
 use crate::dialect::{self, Order, Owner};
 use crate::family::Family;
 use crate::network::NetworkEvent;
+use crate::service::pipe::PipeReader;
 use crate::service::{Event, Input, JobId, Request};
 
 /// One modem under test. See the module docs.
@@ -162,4 +163,12 @@ impl Bench {
             self.out.extend_from_slice(&out);
         }
     }
+}
+
+/// What `pipe` holds now, taken out of it (the service side reading an upload).
+pub(crate) fn taken(pipe: &PipeReader) -> Vec<u8> {
+    let mut buf = vec![0u8; pipe.available()];
+    let n = pipe.try_read(&mut buf).n;
+    buf.truncate(n);
+    buf
 }

@@ -3,9 +3,10 @@
 //! and the configured network. A family supplies its state through [`Cellular`] and puts
 //! [`commands`] in its tables.
 //!
-//! Choices where the manuals are silent (documented with the SIM7080's seeds, kept for all):
-//! - `AT+CFUN=0` prints `+CPIN: NOT READY` before `OK` (seed 002 §4.2) and drops registration
-//!   (the family's bearers go with it); `AT+CFUN=1` answers `OK`, then `+CPIN: READY`.
+//! Choices where the manuals are silent (documented with the SIM7080's application notes, kept
+//! for all: `docs/v250.md` "Decisions"):
+//! - `AT+CFUN=0` prints `+CPIN: NOT READY` before `OK` (AN7080-CN §4.2; D16) and drops
+//!   registration (the family's bearers go with it); `AT+CFUN=1` answers `OK`, then `+CPIN: READY`.
 //!   `AT+CFUN=1,1` and `AT+CFUN=6` reboot (boot URCs after `OK`). `AT+CFUN=5`/`7` (factory
 //!   test, offline) and a reset into 0 or 4 are not emulated: a bad value.
 //! - Registration is on with CFUN 1, `+COPS` mode other than 2, `network.registered` and
@@ -66,7 +67,7 @@ pub struct PdpContext {
 
 impl PdpContext {
     /// The contexts at power-on: 1 on the network's APN and active (the LTE default bearer),
-    /// 2 defined and inactive, as seed 002's `AT+CGACT?` shows.
+    /// 2 defined and inactive, as AN7080-CN §4.1's `AT+CGACT?` shows (`docs/v250.md` D18).
     pub fn power_on(apn: &str) -> Vec<PdpContext> {
         vec![
             PdpContext { cid: 1, pdp_type: "IP".into(), apn: apn.into(), active: true },

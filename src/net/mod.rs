@@ -2,7 +2,7 @@
 //! data connections, HTTP) comes from a [`Net`], so link profiles and fault injection can plug
 //! in here without the services knowing.
 //!
-//! It resolves names, applies redirects (send the seed's `112.74.93.163:21` to a local
+//! It resolves names, applies redirects (send AN7080 §5.1's `112.74.93.163:21` to a local
 //! server, as curl's `--connect-to` does), classifies connection failures, carries every
 //! connection under the [`LinkProfile`] (rates, latency, jitter; changeable at run time) and
 //! injects the configured [`Fault`]s.

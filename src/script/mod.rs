@@ -3,7 +3,7 @@
 //! `vmodem chat`.
 //!
 //! ```text
-//! # SIM7080 FTP GET, seed 000 §5.1
+//! # SIM7080 FTP GET, AN7080 §5.1
 //! @family sim7080
 //! @server ftp
 //! @var ftp_host = 112.74.93.163

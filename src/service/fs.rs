@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
 
-/// One of the module's directories (SIM7080 manual 9.2: `<index>` 0 to 3).
+/// One of the module's directories (M7080 §9.2: `<index>` 0 to 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Area {
     /// 0: `/custapp/`.

@@ -1,4 +1,4 @@
-//! The `+CME ERROR` texts of the Fibocom L610 (seed 003 §2.1 and §2.3), spelled as the seed
+//! The `+CME ERROR` texts of the Fibocom L610 (L610-FTP §2.1 and §2.3), spelled as L610-FTP
 //! prints them, trailing spaces of the TCP/IP texts included.
 
 /// The verbose text for `code`, if the table has it.

@@ -1,8 +1,8 @@
-//! Identification (fibocom-l610-and-v250.md §2): the 27.007 execute forms answer bare lines
-//! (what ModemManager, python-gsmmodem and TinyGSM parse), and the Fibocom read forms answer
+//! Identification (`docs/l610.md` "Identification", D1): the 27.007 execute forms answer bare
+//! lines (what ModemManager, python-gsmmodem and TinyGSM parse), and the Fibocom read forms answer
 //! `+CGMI: "..."` (what Fibocom's own tools send); `AT+CCID` answers `+CCID: <iccid>` (an L610
 //! driver parses that), `AT+GTPKGVER?` the package version. `ATI` prints manufacturer, model
-//! and revision on three lines (the spec's suggestion; no L610 capture exists).
+//! and revision on three lines (`docs/l610.md` D1; no L610 capture exists).
 //! `AT+GTSET="<name>",<value>` (FTPLIMIT, IPRFMT, ...) is accepted; nothing here depends on it.
 
 use vmodem_at::{Command, Failure, Reply};
@@ -60,7 +60,7 @@ fn ati(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 /// `AT+GTSET="<name>",<value>`: any setting name with a number value; `FTPLIMIT` (the USB
-/// pacing of FTPRETR, seed 003 §1.2.16) takes 0-1000.
+/// pacing of FTPRETR, L610-FTP §1.2.16) takes 0-1000.
 fn gtset(_: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, Failure::Cme(cme::BAD_PARAMETERS));
     a.count(2..=2)?;

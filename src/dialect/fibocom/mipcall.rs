@@ -1,5 +1,5 @@
 //! `AT+MIPCALL`, the bearer of the L610's own TCP/IP stack that FTP runs over
-//! (fibocom-l610-and-v250.md §3.0): `=1[,"<apn>"[,"<user>","<password>"]]` answers `OK` and
+//! (`docs/l610.md` "Bearer", D3): `=1[,"<apn>"[,"<user>","<password>"]]` answers `OK` and
 //! then the URC `+MIPCALL: <ip>`; `=0` answers `OK` and then `+MIPCALL: 0`; the read form is
 //! `+MIPCALL: 0` or `+MIPCALL: 1,<ip>`.
 //!

@@ -1,13 +1,13 @@
 //! The Fibocom L610 (UNISOC 8910): its identification, the `AT+MIPCALL` bearer of its own
 //! TCP/IP stack, and its FTP dialect, where one `AT+FTPOPEN` login holds a session that every
-//! later command runs in (seed 003; fibocom-l610-and-v250.md). The services are the ones the
+//! later command runs in (L610-FTP; `docs/l610.md`). The services are the ones the
 //! SIMCom families use: the FTP client's held session, the net layer.
 //!
 //! Choices where the sources are silent, documented in detail next to each command:
 //! - Power-on: echo on, `AT+CMEE=0`, a 1024-character command line (the UNISOC reference
 //!   configuration); no boot URCs.
 //! - While the SIM waits for its PIN (`identity.sim_pin`), every form of the FTP commands and
-//!   of `AT+MIPCALL` is CME 11 ("SIM PIN required"; the seed marks them "Pin Restricted").
+//!   of `AT+MIPCALL` is CME 11 ("SIM PIN required"; L610-FTP marks them "Pin Restricted").
 //! - An unknown command is `ERROR`; a form a command does not have is CME 4 ("operation not
 //!   supported"), a bad parameter CME 50 ("Incorrect parameters"): plain `ERROR` with
 //!   `AT+CMEE=0`, as always.

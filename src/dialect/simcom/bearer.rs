@@ -1,4 +1,4 @@
-//! Packet-data bearers (SIM7080 manual chapters 6 and 7): the application network contexts
+//! Packet-data bearers (M7080 ch. 6 and 7): the application network contexts
 //! `AT+CNACT` / `AT+CNCFG` (that FTP runs over on the SIM7080; the SIM7000 has a one-context
 //! form of both), and the 3GPP `+CGATT`, `+CGDCONT`, `+CGACT`, `+CGNAPN`.
 //!
@@ -8,7 +8,8 @@
 //! - Activation needs registration and PS attach; otherwise `ERROR`.
 //! - Context `n` gets the configured IP address plus `n` in its last octet.
 //! - At power-on PDP context 1 uses the network's APN and is active (LTE default bearer), and
-//!   context 2 is defined but inactive, as the seed's `AT+CGACT?` shows.
+//!   context 2 is defined but inactive, as AN7080-CN §4.1's `AT+CGACT?` shows (`docs/v250.md`
+//!   D18).
 
 use std::net::Ipv4Addr;
 

@@ -1,5 +1,5 @@
-//! The local file system commands `AT+CFS*` (SIM7080 manual 9.2, SIM7000 manual 15.2; seed 002
-//! §5.2.1), over the module file system service.
+//! The local file system commands `AT+CFS*` (M7080 §9.2, M7000 §15.2; AN7080-CN §5.2.1), over
+//! the module file system service.
 //!
 //! Choices where the manuals are silent, each a plain reading of them:
 //! - `AT+CFSINIT` opens the buffer and `AT+CFSTERM` frees it. The file commands need it open

@@ -1,4 +1,4 @@
-//! Identification (SIM7080 manual chapters 3 and 5): `ATI`, `+CGMI`, `+CGMM`, `+CGMR`,
+//! Identification (M7080 ch. 3 and 5): `ATI`, `+CGMI`, `+CGMM`, `+CGMR`,
 //! `+CGSN`, `+GSN`, `+CIMI`, `+CCID`, `+SIMCOMATI`, `+GSV`; the SIMCom side of the shared
 //! 27.007 network commands ([`crate::dialect::cellular`]), whose loss of registration takes
 //! every active bearer down (`+APP PDP: <n>,DEACTIVE`, `+SAPBR <cid>: DEACT`).

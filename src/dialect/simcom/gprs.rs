@@ -1,5 +1,5 @@
-//! The TCP/IP application's bring-up on the SIM800, SIM900 and SIM7000 (SIM800 manual chapter
-//! 8), as host libraries send it before they use SAPBR, FTP or HTTP (TinyGSM, Adafruit FONA,
+//! The TCP/IP application's bring-up on the SIM800, SIM900 and SIM7000 (M800 ch. 8), as host
+//! libraries send it before they use SAPBR, FTP or HTTP (TinyGSM, Adafruit FONA,
 //! Botletics): `AT+CIPSHUT` → `SHUT OK`, `AT+CSTT`, `AT+CIICR`, `AT+CIFSR` (the bare address,
 //! no `OK`), `AT+CIPSTATUS`, and the switches `AT+CIPMUX`, `AT+CIPRXGET`, `AT+CIPQSEND`,
 //! `AT+CDNSCFG`, `AT+CLTS`, `AT+CSCLK`, `AT+CVHU`, `AT+CBATCHK`, which are stored and read back.

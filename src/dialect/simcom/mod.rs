@@ -12,8 +12,6 @@ mod http;
 mod profile;
 mod sapbr;
 mod ssl;
-#[cfg(test)]
-mod tests;
 
 use std::sync::Arc;
 

@@ -87,8 +87,8 @@ pub struct FtpProfile {
     pub cid_max: u8,
     /// FTPCID at power-on.
     pub cid_default: u8,
-    /// FTPMODE at power-on (1 passive: the seeds' sessions work from behind carrier NAT, which
-    /// active mode could not).
+    /// FTPMODE at power-on (1 passive: the application notes' sessions work from behind carrier
+    /// NAT, which active mode could not).
     pub mode_default: u8,
     /// The code `AT+FTPQUIT` reports (`+FTPGET: 1,80`).
     pub quit_code: u8,
@@ -96,7 +96,8 @@ pub struct FtpProfile {
     pub extget: ExtGet,
 }
 
-/// `AT+FTPEXTGET` mode 2 differs between the families (simcom.md §3.8).
+/// `AT+FTPEXTGET` mode 2 differs between the families (`docs/sim7080.md` "Extended transfers",
+/// `docs/sim7000.md` D4, `docs/sim800.md` D15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtGet {
     /// `=2,<dir>,<name>` downloads into the file system (SIM7080).
@@ -151,8 +152,8 @@ const FTP_SIM70X0: FtpProfile = FtpProfile {
 };
 
 /// The FTP of the SAPBR families: bearer profiles 1-3, names up to 99 characters. SIM800
-/// V1.09 lists 86 as the manual-quit code where every other source says 80 (simcom.md §10
-/// item 2): 80 it is.
+/// V1.09 lists 86 as the manual-quit code where every other source says 80 (`docs/sim800.md`
+/// D4): 80 it is.
 const fn ftp_sapbr(put_chunk: usize, extget: ExtGet) -> FtpProfile {
     FtpProfile {
         put_chunk,
@@ -287,7 +288,7 @@ const SIM800_ROW: Profile = Profile {
 };
 
 /// SIMCom SIM900: the SIM800's command set; no space after the colon in its application URCs
-/// (`+HTTPACTION:0,200,1000`, simcom.md §1.2), 1280-byte FTPPUT chunks, no `SMS Ready`.
+/// (`+HTTPACTION:0,200,1000`, `docs/sim800.md` D1), 1280-byte FTPPUT chunks, no `SMS Ready`.
 pub static SIM900: Profile = Profile {
     family: Family::Sim900,
     model: "SIMCOM_SIM900",

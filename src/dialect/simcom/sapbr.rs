@@ -1,5 +1,5 @@
-//! `AT+SAPBR`, the bearer of the IP applications on the SIM900, SIM800 and SIM7000 (SIM800
-//! manual 9.2.1, SIM7000 manual 7.2.1, seed 004 §1, seed 001 §3.1): three bearer profiles whose
+//! `AT+SAPBR`, the bearer of the IP applications on the SIM900, SIM800 and SIM7000 (M800
+//! §9.2.1, M7000 §7.2.1, AN900 §1, AN7000 §3.1): three bearer profiles whose
 //! parameters are set with `=3`, opened with `=1`, queried with `=2`, closed with `=0` and
 //! listed with `=4`. FTP and HTTP name one with their CID.
 //!
@@ -10,7 +10,8 @@
 //!   needs registration (and attaches if the host detached), otherwise `ERROR`.
 //! - `=2` on a closed bearer prints `+SAPBR: <cid>,3,"0.0.0.0"` (seen on a SIM900).
 //! - `=4` prints `+SAPBR:` and then one `<TAG>: <value>` line per parameter, in the manual's
-//!   order (simcom.md §10 item 10 leaves the layout open; this is what SIM800 logs show).
+//!   order (the manual leaves the layout open, `docs/sim800.md` D5; this is what SIM800 logs
+//!   show).
 //! - Bearer profile `n` gets the configured IP address plus `n - 1` in its last octet.
 //! - A network loss closes every open bearer with `+SAPBR <cid>: DEACT`.
 

@@ -1,18 +1,19 @@
-//! SSL configuration for FTPS: `AT+CSSLCFG` (SIM7080 manual 11.2.1) and `AT+FTPSSL` (15.2.29;
-//! seed 002 §5.2).
+//! SSL configuration for FTPS: `AT+CSSLCFG` (M7080 §11.2.1) and `AT+FTPSSL` (§15.2.29;
+//! AN7080-CN §5.2).
 //!
 //! Six SSL contexts hold the version, cipher suites, RTC-time flag, protocol and SNI name; the
 //! `CTXINDEX` read prints them as a real SIM7080 does
 //! (`+CSSLCFG: 0,3,0x0000,0x0000,0x0000,0x0000,0x0000,0x0000,0x0000,0x0000,0,1,""`).
 //! `CONVERT` reads a certificate file from the module file system's `/customer/` (where the
-//! seeds put it with `AT+CFSWFILE=3,...`), checks that it parses (PEM or DER; a client
-//! certificate with its key) and keeps it under its name for `AT+FTPSSL`.
+//! application note puts it with `AT+CFSWFILE=3,...`, AN7080-CN §5.2.1), checks that it parses
+//! (PEM or DER; a client certificate with its key) and keeps it under its name for `AT+FTPSSL`.
 //!
 //! Choices where the manuals are silent:
 //! - `AT+FTPSSL` with an empty `<calist>` does not check the server's certificate (the module
-//!   has nothing to check it against; seed 002 §5.2.2's note says the certificate is ignored):
-//!   the handshake signatures are still verified. With a `<calist>`, the certificate must chain
-//!   to it and name the server (`FTPSERV`, or the context's SNI name).
+//!   has nothing to check it against; AN7080-CN §5.2.2's note says the certificate is ignored;
+//!   `docs/sim7080.md` D17): the handshake signatures are still verified. With a `<calist>`,
+//!   the certificate must chain to it and name the server (`FTPSERV`, or the context's SNI
+//!   name).
 //! - SSLVERSION 3 (TLS 1.2, the default) offers TLS 1.2; 0 ("any") offers TLS 1.3 and 1.2.
 //!   TLS 1.0/1.1 (1, 2) and DTLS (4, 5) cannot carry FTPS here: a session set so fails with 90.
 //! - Cipher suites are stored and printed, not enforced (rustls offers its own safe set);

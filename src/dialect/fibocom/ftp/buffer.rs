@@ -1,4 +1,4 @@
-//! The L610's buffered download (seed 003 §1.2.18-1.2.19): `AT+FTPGET="<file>"[,<view>[,<offset>]]`
+//! The L610's buffered download (L610-FTP §1.2.18–§1.2.19): `AT+FTPGET="<file>"[,<view>[,<offset>]]`
 //! fetches the file into the module's 512000-byte buffer, `AT+FTPRECV=<n>` reads up to 3000
 //! bytes of it (`+FTPRECV: <k>`, the k bytes, `OK`).
 //!
@@ -9,7 +9,7 @@
 //!   service's pipe does that); until it has ended ("download mode") only `AT+FTPRECV`,
 //!   `AT+FTPGET?`, `AT+FTPOPEN?` and `AT+FTPCLOSE` among the FTP commands are answered,
 //!   every other one is CME 2008.
-//! - A buffer left unread for `ftp.fetch_timeout` seconds (two minutes, the seed says) is
+//! - A buffer left unread for `ftp.fetch_timeout` seconds (two minutes, L610-FTP §1.2.19) is
 //!   dropped with the session: `+FTPCLOSE: 1`. A new `AT+FTPGET` or `AT+FTPCLOSE` empties it.
 //! - `AT+FTPGET?` reads `+FTPGET: "<file>",<view>,<eof>` while the buffer holds data, else just
 //!   `OK`; `AT+FTPRECV?` the bytes waiting (0 without a session).

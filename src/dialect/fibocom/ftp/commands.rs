@@ -1,4 +1,4 @@
-//! The L610's one-shot FTP commands inside a session (seed 003 §1.2.4-1.2.14): CWD, MKD, RMD,
+//! The L610's one-shot FTP commands inside a session (L610-FTP §1.2.4–§1.2.14): CWD, MKD, RMD,
 //! PWD, CDUP, DEL, REN, STAT, SYST, NOOP. Each answers `OK`, then its URC. Names go to the
 //! server as given, relative to its working directory; they must be quoted (CME 50 if not).
 

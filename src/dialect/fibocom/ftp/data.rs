@@ -1,4 +1,4 @@
-//! The L610's downloads in online data mode (seed 003 §1.2.11 and §1.2.16): `AT+FTPRETR` and
+//! The L610's downloads in online data mode (L610-FTP §1.2.11 and §1.2.16): `AT+FTPRETR` and
 //! `AT+FTPLIST` answer `OK`, then `+FTPxxx: 2` once the data connection is up, then the bytes
 //! DLE-escaped as they come and a bare ETX, then `+FTPxxx: 1`, or `+FTPxxx: 0` after the ETX
 //! when the transfer failed. A transfer the server refuses after the data connection opened

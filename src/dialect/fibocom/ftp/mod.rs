@@ -1,10 +1,10 @@
-//! The L610's FTP (seed 003 §1.2): `AT+FTPOPEN` logs in once and holds the session (the FTP
+//! The L610's FTP (L610-FTP §1.2): `AT+FTPOPEN` logs in once and holds the session (the FTP
 //! service's held-session job); every later command runs in it, one at a time, and
 //! `AT+FTPCLOSE` logs out. Commands answer `OK` when accepted and their outcome later as the
 //! URC `+FTPxxx: <1|0>` (1 success, 0 failure), with `+FTPxxx: 2,<text>` lines first when the
 //! server had text to give.
 //!
-//! Choices where the seed is silent (the drafts' README records them with their sources):
+//! Choices where L610-FTP is silent (`docs/l610.md` "Decisions" has them with their sources):
 //! - A command without a session, or while another one runs, is CME 2008 ("TCPIP service not
 //!   in correct state"); `AT+FTPOPEN` without `AT+MIPCALL` is CME 2031 ("TCPIP mipcall not
 //!   active"); both plain `ERROR` with `AT+CMEE=0`.
@@ -18,8 +18,6 @@ mod buffer;
 mod commands;
 mod data;
 mod put;
-#[cfg(test)]
-mod tests;
 mod upload;
 
 use vmodem_at::{Command, DataEnd, Failure, Reply, Response};
@@ -263,8 +261,8 @@ fn rest_read(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
-/// `AT+FTPREST=<start>`, 0 to 0xFFFFFFE as the seed prints the range (it may mean
-/// 0xFFFFFFFE; the seed's own value is the contract here).
+/// `AT+FTPREST=<start>`, 0 to 0xFFFFFFE as L610-FTP §1.2.17 prints the range (it may mean
+/// 0xFFFFFFFE; the printed value is the contract here, `docs/l610.md` D10).
 fn rest_write(s: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, BAD);
     a.count(1..=1)?;

@@ -1,11 +1,11 @@
-//! `AT+FTPPUT="<file>",<len>,<eof>[,<type>]` (seed 003 §1.2.20): an upload in raw chunks of 1
+//! `AT+FTPPUT="<file>",<len>,<eof>[,<type>]` (L610-FTP §1.2.20): an upload in raw chunks of 1
 //! to 1024 bytes, everything before the command's `OK` (Sync Mode "Yes"). The first chunk opens
 //! the data connection; then `+FTPPUT: 2,<len>` asks for the bytes (no escaping, no other
 //! prompt); a chunk with `<eof>` 0 leaves the upload open for the next `AT+FTPPUT` of the same
 //! file, one with `<eof>` 1 closes it, and `+FTPPUT: 1` (or `0`) comes once the server has the
 //! file. A server that refuses the upload before the data connection: `+FTPPUT: 0`, no data.
 //!
-//! Choices where the seed is silent:
+//! Choices where L610-FTP is silent (`docs/l610.md` D17):
 //! - While an upload is open, `AT+FTPPUT` for another file, and every other FTP command but
 //!   `AT+FTPOPEN?`, is CME 2008.
 //! - Fewer bytes than `<len>` within the FTP data input time (`ftp.data_input`): `ERROR`, the

@@ -1,12 +1,12 @@
-//! `AT+FTPSTOR="<file>"[,<type>[,<offset>]]` (seed 003 §1.2.15): `OK`; once the data
+//! `AT+FTPSTOR="<file>"[,<type>[,<offset>]]` (L610-FTP §1.2.15): `OK`; once the data
 //! connection is up, `+FTPSTOR: 2` and the line is in data mode: the host streams the file
 //! DLE-escaped and ends it with a bare ETX (no result code follows it); once the server has it
 //! all, `+FTPSTOR: 1`, or `+FTPSTOR: 0`. The offset (it wins over `AT+FTPREST`) is where the
 //! bytes go in the server's file; a new file written at 10 starts with 10 NULs where the
 //! server fills them (proftpd refuses such a restart: `0`).
 //!
-//! Choices where the seed is silent:
-//! - A DLE before any byte but DLE or ETX is a data 0x10 followed by that byte (the seed's own
+//! Choices where L610-FTP is silent (`docs/l610.md` D13):
+//! - A DLE before any byte but DLE or ETX is a data 0x10 followed by that byte (L610-FTP's own
 //!   escaping example needs it).
 //! - A session that fails during the stream: the stream is still read to its ETX (never taken
 //!   for commands), then `+FTPSTOR: 0`.

@@ -1,4 +1,4 @@
-//! SIMCom FTP `<code>`s for service failures (manual 15.2.14 error table; the same codes serve
+//! SIMCom FTP `<code>`s for service failures (M7080 §15.2.14 error table; the same codes serve
 //! FTPGET, FTPPUT, FTPLIST and the one-shot commands).
 //!
 //! | failure | code |

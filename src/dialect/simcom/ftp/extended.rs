@@ -1,8 +1,8 @@
-//! Extended transfers (SIM7080 manual 15.2.19, 15.2.23, 15.2.30; seed 000 §5.12-5.13, seed
-//! 002 §5.1.19): `AT+FTPEXTPUT` loads a RAM buffer that the next `AT+FTPPUT=1` uploads whole;
-//! `AT+FTPEXTGET=1` downloads a file into RAM for `AT+FTPEXTGET=3` to read from any position;
-//! `AT+FTPEXTGET=2` downloads it into the module file system and `AT+FTPTOFSST` reports how
-//! that went.
+//! Extended transfers (M7080 §15.2.19, §15.2.23, §15.2.30; AN7080 §5.12–§5.13,
+//! AN7080-CN §5.1.19): `AT+FTPEXTPUT` loads a RAM buffer that the next `AT+FTPPUT=1` uploads
+//! whole; `AT+FTPEXTGET=1` downloads a file into RAM for `AT+FTPEXTGET=3` to read from any
+//! position; `AT+FTPEXTGET=2` downloads it into the module file system and `AT+FTPTOFSST`
+//! reports how that went.
 //!
 //! Choices where the manuals are silent:
 //! - `AT+FTPEXTPUT=2,<pos>,<len>,...` writes at `pos` within the buffer, which grows to

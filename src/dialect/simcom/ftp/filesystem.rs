@@ -1,4 +1,5 @@
-//! The SIM800's file-system transfers (SIM800 manual 12.2.24-12.2.26, simcom.md §3.10):
+//! The SIM800's file-system transfers (M800 §12.2.24–§12.2.26, `docs/sim800.md`
+//! "File-system transfers"):
 //! `AT+FTPGETTOFS=<loc>,<name>` downloads the FTPGETPATH/FTPGETNAME file into `C:\User\Ftp\`
 //! (loc 0, flash) or `D:\ftp\` (loc 1, the SD card), `AT+FTPPUTFRMFS=<path>` uploads a file
 //! from there to FTPPUTPATH/FTPPUTNAME, and `AT+FTPEXTGET=2,<name>` saves the RAM buffer of

@@ -6,8 +6,6 @@ mod extended;
 mod filesystem;
 mod params;
 mod session;
-#[cfg(test)]
-mod tests;
 mod transparent;
 
 pub(super) use extended::COMMANDS as EXTENDED;

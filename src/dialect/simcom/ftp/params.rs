@@ -1,4 +1,4 @@
-//! FTP parameter commands (SIM7080 manual 15.2.1 to 15.2.13): each stores one value for the
+//! FTP parameter commands (M7080 §15.2.1–§15.2.13): each stores one value for the
 //! sessions that follow. All are NO_SAVE. Strings may come quoted or not (SIM800 sketches send
 //! `AT+FTPTYPE=I`); read forms quote strings and not numbers (`+FTPSERV: ""`, `+FTPPORT: 21`).
 //!

@@ -1,4 +1,4 @@
-//! FTP sessions (SIM7080 manual 15.2.14 to 15.2.28; seed 000 §5): every operation answers `OK`
+//! FTP sessions (M7080 §15.2.14–§15.2.28; AN7080 §5): every operation answers `OK`
 //! once its syntax and state are right, then reports through a URC `+FTPxxx: 1,<code>`.
 //!
 //! Downloads (`AT+FTPGET`, `AT+FTPLIST`):
@@ -702,7 +702,7 @@ mod tests {
     use super::join;
 
     #[test]
-    fn paths_join_like_the_seeds() {
+    fn paths_join_like_the_application_notes() {
         assert_eq!(join("/", "simftp.txt"), "/simftp.txt");
         assert_eq!(join("/dir", "a"), "/dir/a");
         assert_eq!(join("", "a"), "a");

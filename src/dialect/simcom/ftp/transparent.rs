@@ -1,11 +1,11 @@
-//! "ET" transfers (SIM7080 manual 15.2.24-25; seed 000 §5.14-5.15): the file streams over
+//! "ET" transfers (M7080 §15.2.24–§15.2.25; AN7080 §5.14–§5.15): the file streams over
 //! the serial line with DLE/ETX escaping (a payload 0x03 or 0x10 goes as 0x10 0x03 or
 //! 0x10 0x10; a bare 0x03 ends the file), both ways.
 //!
 //! - `AT+FTPETPUT=1`: `OK`, then `+FTPETPUT: 1,1` once the data connection is open.
 //!   `AT+FTPETPUT=2`: `+FTPETPUT: 2,1`, the escaped stream up to its ETX, `OK`, then
 //!   `+FTPETPUT: 1,0` after the server's 226. The manual's order; the application note
-//!   (seed 000 §5.14) prints an `OK` before `+FTPETPUT: 2,1` (simcom.md §10 item 6). While the
+//!   (AN7080 §5.14) prints an `OK` before `+FTPETPUT: 2,1` (`docs/sim7080.md` D3). While the
 //!   server takes the bytes slower than the host sends them, vmodem stops reading the line
 //!   (the pipe to the server is bounded), as a module drops CTS. If the session fails while
 //!   the host streams, the rest of the stream is still read to its ETX and discarded (never

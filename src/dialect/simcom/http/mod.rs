@@ -1,11 +1,11 @@
-//! The HTTP application of the SIM900, SIM800 and SIM7000 (SIM800 manual 11.2, SIM7000
-//! manual V1.02 chapter 9, seed 004 §2): `AT+HTTPINIT`, `AT+HTTPPARA` tags, `AT+HTTPDATA` for
+//! The HTTP application of the SIM900, SIM800 and SIM7000 (M800 §11.2, M7000v102 ch. 9,
+//! AN900 §2): `AT+HTTPINIT`, `AT+HTTPPARA` tags, `AT+HTTPDATA` for
 //! a request body, `AT+HTTPACTION` (`OK`, then `+HTTPACTION: <method>,<status>,<length>`),
 //! `AT+HTTPREAD`, `AT+HTTPHEAD`, `AT+HTTPSTATUS?`, `AT+HTTPSCONT`, `AT+HTTPSSL` with
 //! `AT+SSLOPT`, `AT+HTTPTERM`. The request itself is the HTTP service's
 //! ([`crate::service::http`]); this module keeps the settings and the module's buffer.
 //!
-//! Choices where the manuals are silent (simcom.md §10):
+//! Choices where the manuals are silent (`docs/sim800.md` D6–D13):
 //! - Every command but `AT+HTTPINIT` needs the service initialised, otherwise `ERROR`; a
 //!   second `AT+HTTPINIT` is `ERROR` (host libraries send `AT+HTTPTERM` first for that reason).
 //! - `AT+HTTPACTION` without a URL is `ERROR`; while one runs, `OK` and then status 604
@@ -14,7 +14,7 @@
 //! - One buffer, the manual's 319488 bytes (`[http] buffer`), holds the body: `AT+HTTPDATA`
 //!   fills it, a response replaces it, `AT+HTTPREAD` reads it. A response body beyond it is 602
 //!   (no memory) with the real length, never a body cut short.
-//! - A HEAD reports length 0 (the seed's `+HTTPACTION:1,200,0`, method corrected); its header
+//! - A HEAD reports length 0 (AN900 §2.3's `+HTTPACTION:1,200,0`, method corrected); its header
 //!   is there for `AT+HTTPHEAD`.
 //! - `AT+HTTPPARA?` prints `+HTTPPARA:` and then the parameters one per line (`CID: 1`), as
 //!   `AT+HTTPSCONT?` does on the SIM800; `AT+HTTPSCONT` (save) keeps nothing across a restart.
@@ -26,8 +26,6 @@
 
 mod action;
 mod buffer;
-#[cfg(test)]
-mod tests;
 
 use vmodem_at::{Command, Failure, Reply};
 

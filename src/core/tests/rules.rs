@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::ModuleTimes;
-use super::testing::Bench;
+use crate::core::ModuleTimes;
+use crate::core::testing::Bench;
 use crate::family::Family;
 use crate::plan::PlanEntry;
 use crate::service::ftp::Value;

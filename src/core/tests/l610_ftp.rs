@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::core::testing::Bench;
+use crate::core::testing::{Bench, taken};
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
@@ -53,13 +53,6 @@ fn upload_pipe(work: SessionWork) -> (String, u64, PipeReader) {
         SessionWork::Upload { path, offset, source, .. } => (path, offset, source),
         other => panic!("not an upload: {other:?}"),
     }
-}
-
-fn drain(pipe: &PipeReader) -> Vec<u8> {
-    let mut buf = vec![0u8; 1 << 16];
-    let n = pipe.try_read(&mut buf).n;
-    buf.truncate(n);
-    buf
 }
 
 #[test]
@@ -122,7 +115,7 @@ fn a_store_streams_the_host_bytes_in_data_mode() {
     assert_eq!(b.take(), "", "in data mode a command line is file bytes");
     b.send(b"\x03");
     assert_eq!(b.take(), "", "data mode ends without a result code");
-    assert_eq!(drain(&pipe), b"AT\r\x03");
+    assert_eq!(taken(&pipe), b"AT\r\x03");
     b.event(job, Event::Drained);
     assert!(pipe.is_finished());
     b.event(job, Event::Finished(Ok(Value::None)));
@@ -164,7 +157,7 @@ fn a_chunked_put_waits_for_the_data_connection_then_asks_for_each_chunk() {
     assert_eq!(b.at("AT+FTPPUT=\"p.txt\",2,1"), "\r\n+FTPPUT: 2,2\r\n");
     b.send(b"ef");
     assert_eq!(b.take(), "", "the last chunk waits for the server's word");
-    assert_eq!(drain(&pipe), b"abcdef");
+    assert_eq!(taken(&pipe), b"abcdef");
     b.event(job, Event::Drained);
     b.event(job, Event::Finished(Ok(Value::None)));
     assert_eq!(b.take(), "\r\n+FTPPUT: 1\r\n\r\nOK\r\n");

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::core::testing::Bench;
+use crate::core::testing::{Bench, taken};
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
@@ -59,13 +59,6 @@ fn upload(b: &mut Bench) -> (JobId, String, PipeReader) {
         (job, SessionWork::Upload { path, source, .. }) => (job, path, source),
         other => panic!("not an upload: {other:?}"),
     }
-}
-
-fn drain(pipe: &PipeReader) -> Vec<u8> {
-    let mut buf = vec![0u8; 1 << 16];
-    let n = pipe.try_read(&mut buf).n;
-    buf.truncate(n);
-    buf
 }
 
 #[test]
@@ -137,7 +130,7 @@ fn a_chunked_upload_takes_each_chunk_after_the_last_has_gone() {
     assert_eq!(b.take(), "");
     b.send(b"lo");
     assert_eq!(b.take(), OK);
-    assert_eq!(drain(&pipe), b"hello");
+    assert_eq!(taken(&pipe), b"hello");
     assert_eq!(b.at("AT+FTPPUT=2,5"), ERROR, "the next chunk waits for the last to go");
     b.event(job, Event::Drained);
     assert_eq!(b.take(), "\r\n+FTPPUT: 1,1,1360\r\n");
@@ -150,7 +143,7 @@ fn a_chunked_upload_takes_each_chunk_after_the_last_has_gone() {
     assert_eq!(b.at("AT+FTPPUT=2,0"), OK);
     b.event(job, Event::Done(Ok(Value::None)));
     assert_eq!(b.take(), "\r\n+FTPPUT: 1,0\r\n");
-    assert_eq!(drain(&pipe).len(), 1360);
+    assert_eq!(taken(&pipe).len(), 1360);
     assert!(pipe.is_finished(), "closing the upload ended the pipe");
 }
 
@@ -165,11 +158,11 @@ fn a_chunk_cut_short_is_discarded_and_may_be_sent_again() {
     b.send(b"ab");
     b.advance(Duration::from_secs(10));
     assert_eq!(b.take(), ERROR, "the data input time ran out");
-    assert!(drain(&pipe).is_empty());
+    assert!(taken(&pipe).is_empty());
     assert_eq!(b.at("AT+FTPPUT=2,4"), "\r\n+FTPPUT: 2,4\r\n");
     b.send(b"abcd");
     assert_eq!(b.take(), OK);
-    assert_eq!(drain(&pipe), b"abcd");
+    assert_eq!(taken(&pipe), b"abcd");
 }
 
 #[test]
@@ -210,7 +203,7 @@ fn an_et_upload_takes_the_escaped_stream_to_its_etx() {
     assert_eq!(b.take(), "");
     b.send(b"\x03");
     assert_eq!(b.take(), OK);
-    assert_eq!(drain(&pipe), b"x\x03y\x10z");
+    assert_eq!(taken(&pipe), b"x\x03y\x10z");
     assert!(pipe.is_finished(), "the ETX closed the upload");
     b.event(job, Event::Drained);
     b.event(job, Event::Done(Ok(Value::None)));
@@ -227,7 +220,7 @@ fn the_extput_buffer_is_uploaded_whole_without_a_handshake() {
     assert!(!b.has_started(), "loading the buffer starts nothing");
     assert_eq!(b.at("AT+FTPPUT=1"), OK);
     let (job, _, pipe) = upload(&mut b);
-    assert_eq!(drain(&pipe), b"buffer");
+    assert_eq!(taken(&pipe), b"buffer");
     assert!(pipe.is_finished());
     b.event(job, Event::Opened);
     b.event(job, Event::Drained);

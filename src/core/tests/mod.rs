@@ -1,0 +1,9 @@
+//! Unit tests on the core with virtual time and a scripted service side ([`super::testing`]):
+//! its own rules, and each dialect's state machines driven through it as a host would, with
+//! AT commands, while the test plays the services.
+
+mod l610_ftp;
+mod rules;
+mod simcom_bearers;
+mod simcom_ftp;
+mod simcom_http;
