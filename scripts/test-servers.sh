@@ -8,7 +8,7 @@
 #
 #   servers.env       KEY=VALUE lines written by `start` (removed by `stop`); tests read it
 #   certs/ca.pem      test CA (EC P-256); certs/server.{pem,key} for localhost, 127.0.0.1 and
-#                     the seeds' server 112.74.93.163 (transcripts redirect it to loopback)
+#                     the application notes' server 112.74.93.163 (transcripts redirect it to loopback)
 #   vsftpd/root       FTP root ("/") of vsftpd     2121 plain+explicit, 2990 implicit
 #   proftpd/root      FTP root ("/") of proftpd    2123 explicit (TLS optional), 2991 implicit
 #   pure/root         FTP root ("/") of pure-ftpd  2122 plain+explicit (TLS optional)
@@ -46,7 +46,7 @@
 #     vmodem's client showed the cause, on the client side: vsftpd sends TLS 1.3 session
 #     tickets on the upload's data connection; a client that closes it without reading them
 #     makes the kernel reset the connection, which destroys the upload's tail at the server
-#     (27 of 30 of vmodem's uploads failed so until it read them; see tests/ftps.rs). curl
+#     (27 of 30 of vmodem's uploads failed so until it read them; see tests/it/ftps.rs). curl
 #     very likely closes the same way.
 #   * curl 7.88.1 (Debian 12) cannot do active-mode FTPS (curl/curl#10666); the servers can
 #     (smoke checks it with python3's ftplib when python3 is installed).
@@ -64,7 +64,7 @@ PIDS=$BASE/pids
 LOGS=$BASE/logs
 CERTS=$BASE/certs
 # The server address of the vendor documents' examples, which transcripts redirect to loopback.
-SEED_HOST=112.74.93.163
+SAMPLE_HOST=112.74.93.163
 ENV_FILE=$BASE/servers.env
 
 VSFTPD_PORT=2121
@@ -273,7 +273,7 @@ certs() {
   if [ -f "$c/ca.pem" ] && [ -f "$c/server.pem" ] && [ -f "$c/server.key" ] \
     && openssl x509 -in "$c/server.pem" -noout -checkend 86400 >/dev/null 2>&1 \
     && openssl verify -CAfile "$c/ca.pem" "$c/server.pem" >/dev/null 2>&1 \
-    && openssl x509 -in "$c/server.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "$SEED_HOST"; then
+    && openssl x509 -in "$c/server.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "$SAMPLE_HOST"; then
     return 0
   fi
   log "creating test CA and server certificate in $c"
@@ -284,7 +284,7 @@ certs() {
   openssl req -newkey rsa:2048 -nodes -keyout "$c/server.key" -out "$c/server.csr" \
     -subj "/CN=localhost" 2>/dev/null
   printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' \
-    "$SEED_HOST" >"$c/ext.cnf"
+    "$SAMPLE_HOST" >"$c/ext.cnf"
   openssl x509 -req -in "$c/server.csr" -CA "$c/ca.pem" -CAkey "$c/ca.key" -CAcreateserial \
     -out "$c/server.pem" -days 825 -extfile "$c/ext.cnf" 2>/dev/null
   chmod 644 "$c/ca.pem" "$c/server.pem"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The test command of vmodem: installs and starts the real test servers, runs the whole
-# Rust test suite, and stops the servers again.
+# Rust test suite (the tests marked #[ignore] because they need those servers included), and
+# stops the servers again. `cargo test` alone runs the tier that needs no server.
 #
 # Usage: scripts/test.sh [ARGS...]     (from any directory; run as root on Debian 12)
 #
-#   ARGS go to the test runner: `cargo nextest run --workspace --no-fail-fast ARGS` when
-#   cargo-nextest is installed, else `cargo test --workspace --no-fail-fast ARGS`.
+#   ARGS go to the test runner: `cargo nextest run --workspace --no-fail-fast
+#   --run-ignored all ARGS` when cargo-nextest is installed, else
+#   `cargo test --workspace --no-fail-fast ARGS -- --include-ignored`.
 #   With nextest, the doc tests run first as `cargo test --workspace --doc` (nextest cannot
 #   run them); with plain `cargo test` they are part of the main run.
 #   Examples:  scripts/test.sh -E 'test(ftp)'        (nextest filterset)
@@ -38,12 +40,12 @@ status=0
 if cargo nextest --version >/dev/null 2>&1; then
   doc_status=0
   cargo test --workspace --doc || doc_status=$?
-  cargo nextest run --workspace --no-fail-fast "$@" || status=$?
+  cargo nextest run --workspace --no-fail-fast --run-ignored all "$@" || status=$?
   if [ "$status" -eq 0 ] && [ "$doc_status" -ne 0 ]; then
     echo "test.sh: doc tests failed (exit $doc_status)" >&2
     status=$doc_status
   fi
 else
-  cargo test --workspace --no-fail-fast "$@" || status=$?
+  cargo test --workspace --no-fail-fast "$@" -- --include-ignored || status=$?
 fi
 exit "$status"

@@ -11,8 +11,7 @@
 //! * QEMU `-serial pty` and Zephyr native_sim's UART: the emulator holds a PTY master and
 //!   prints the slave's path (`vmodem serve --serial /dev/pts/N`).
 
-#[path = "support/board.rs"]
-mod board;
+use crate::support::board;
 
 use std::process::{Child, Command, Stdio};
 

@@ -1,15 +1,11 @@
 //! The SIM7080's extended and ET transfers end to end against the three real FTP servers (see
-//! tests/support/rig.rs): `AT+FTPEXTGET=2` of a 64 MiB file into the module file system,
+//! tests/it/support/rig.rs): `AT+FTPEXTGET=2` of a 64 MiB file into the module file system,
 //! `AT+FTPEXTGET=1` into RAM read back with `AT+FTPEXTGET=3`, `AT+FTPEXTPUT` loaded in pieces
 //! then uploaded with `AT+FTPPUT=1`, and the DLE/ETX streams of `AT+FTPETGET` (64 MiB) and
 //! `AT+FTPETPUT` with every byte value and long runs of 0x03 and 0x10. Bytes are checked by
 //! SHA-256, on the module file system's disk and on the server's.
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[macro_use]
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::{at_host, rig};
 
 use at_host::Final;
 use rig::*;

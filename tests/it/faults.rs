@@ -1,24 +1,20 @@
 //! Resuming a broken download, for every family and against two servers (the embedded libunftp
-//! and vsftpd, which scripts/test-servers.sh starts; see tests/support/rig.rs): a 1 MiB file
+//! and vsftpd, which scripts/test-servers.sh starts; see tests/it/support/rig.rs): a 1 MiB file
 //! of random bytes is downloaded by a modem whose data connections break after
 //! [`BREAK`] bytes (a `reset` fault). That attempt must end with the family's failure code,
 //! never its success code; the host keeps the bytes it read. A modem without the fault then
 //! downloads the rest with the family's restart mechanism, and the two parts together hash
 //! (SHA-256) to the original.
 //!
-//! - SIMCom (sim7080, sim7000, sim800, sim900): `+FTPGET: 1,79` ("download error", simcom.md
-//!   §7.1, as the fault matrix's `fault_data_reset.at`) ends the first attempt; the bytes not
+//! - SIMCom (sim7080, sim7000, sim800, sim900): `+FTPGET: 1,79` ("download error", `docs/sim7080.md`
+//!   "FTP result codes", as the fault matrix's `fault_data_reset.at`) ends the first attempt; the bytes not
 //!   read by then are gone with the session (a read after the end is `ERROR`). The restart is
-//!   `AT+FTPREST=<bytes kept>` before `AT+FTPGET=1` (simcom.md §3.1, §3.2).
-//! - L610: `+FTPGET: 0` (seed 003 §1.2.18) ends the first attempt, never `+FTPGET: 1`; what
+//!   `AT+FTPREST=<bytes kept>` before `AT+FTPGET=1` (M7080 §15.2.6; `docs/sim7080.md` D13).
+//! - L610: `+FTPGET: 0` (L610-FTP §1.2.18) ends the first attempt, never `+FTPGET: 1`; what
 //!   reached the buffer can still be read with `AT+FTPRECV`. The restart is the offset argument
-//!   of `AT+FTPGET="<file>",1,<offset>` (fibocom-l610-and-v250.md §3.2).
+//!   of `AT+FTPGET="<file>",1,<offset>` (L610-FTP §1.2.18; `docs/l610.md` "Buffered download").
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[macro_use]
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::rig;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -1,10 +1,7 @@
 //! The FTP client against the embedded libunftp server (real protocol, real sockets, loopback)
 //! and against a scripted fake server for the edge cases real servers do not produce on demand.
 
-#[path = "support/fake_ftp.rs"]
-mod fake_ftp;
-#[path = "support/transfers.rs"]
-mod transfers;
+use crate::support::{fake_ftp, transfers};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

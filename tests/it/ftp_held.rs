@@ -4,11 +4,7 @@
 //! the embedded libunftp server, vsftpd and proftpd, with what reached the server checked on
 //! its disk; the control lines after the login are reported as trace events.
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[macro_use]
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::rig;
 
 use std::time::Duration;
 

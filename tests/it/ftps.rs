@@ -12,17 +12,7 @@
 //! Every test works in a fresh subdirectory of the server's root (mode 0777), so tests running
 //! in parallel never meet, and checks the bytes by SHA-256 on both ends.
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[path = "support/fake_ftp.rs"]
-#[allow(dead_code, reason = "shared with the plain client tests, which use the rest")]
-mod fake_ftp;
-#[path = "support/pki.rs"]
-mod pki;
-#[path = "support/rig.rs"]
-mod rig;
-#[path = "support/transfers.rs"]
-mod transfers;
+use crate::support::{fake_ftp, pki, rig, transfers};
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -238,8 +228,9 @@ async fn round_trips(server: &Server, settings: &TlsSettings) {
 
 /// One test per server of [`round_trips`] with the default settings.
 macro_rules! round_trip_tests {
-    ($($name:ident: $server:expr;)*) => {$(
+    ($($(#[$attr:meta])* $name:ident: $server:expr;)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
         async fn $name() {
             let server = $server;
             round_trips(&server, &server.settings()).await;
@@ -249,9 +240,13 @@ macro_rules! round_trip_tests {
 
 round_trip_tests! {
     libunftp_explicit_round_trips: Server::libunftp(None).await;
+    #[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
     vsftpd_explicit_round_trips: Server::vsftpd(FtpsMode::Explicit);
+    #[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
     vsftpd_implicit_round_trips: Server::vsftpd(FtpsMode::Implicit);
+    #[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
     proftpd_explicit_round_trips: Server::proftpd(FtpsMode::Explicit);
+    #[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
     proftpd_implicit_round_trips: Server::proftpd(FtpsMode::Implicit);
 }
 
@@ -264,6 +259,7 @@ round_trip_tests! {
 /// handshake and proftpd refuses it (425). TLS 1.2 sessions resume without limit, which is one
 /// reason TLS 1.2 is the default.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn tls13_against_proftpd() {
     for mode in [FtpsMode::Explicit, FtpsMode::Implicit] {
         let server = Server::proftpd(mode);
@@ -288,6 +284,7 @@ async fn tls12_by_default_and_an_alert_for_a_version_the_server_lacks() {
 
 /// 64 MiB over implicit FTPS from vsftpd, hashed as it streams in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn a_64_mib_download_from_vsftpd_implicit() {
     const SIZE: usize = 64 << 20;
     let server = Server::vsftpd(FtpsMode::Implicit);
@@ -348,11 +345,13 @@ async fn consecutive_sessions(key: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn consecutive_sessions_against_vsftpd() {
     consecutive_sessions("VSFTPD").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn consecutive_sessions_against_proftpd() {
     consecutive_sessions("PROFTPD").await;
 }
@@ -364,6 +363,7 @@ async fn consecutive_sessions_against_proftpd() {
 /// when vmodem did not read them; curl has the same bug). vmodem reads the data connection to
 /// its end after its `close_notify`, so every upload arrives whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn tls13_uploads_to_vsftpd_arrive_whole() {
     let explicit = Server::vsftpd(FtpsMode::Explicit);
     let implicit = Server::vsftpd(FtpsMode::Implicit);
@@ -387,6 +387,7 @@ async fn tls13_uploads_to_vsftpd_arrive_whole() {
 /// clear-text data connections: the session's transfers work, so PROT P was applied, and
 /// after a `PROT C` sent by hand they are refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn servers_that_require_protected_data_accept_ours() {
     for server in [Server::vsftpd(FtpsMode::Implicit), Server::proftpd(FtpsMode::Implicit)] {
         server.write("f.txt", b"protected\n");
@@ -417,6 +418,7 @@ async fn servers_that_require_protected_data_accept_ours() {
 /// says so (and that a dialect maps like any handshake failure); the ignore-certificate mode
 /// with the same wrong CA works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn a_certificate_from_another_ca() {
     let other = Pki::new("another test CA");
     for server in [Server::vsftpd(FtpsMode::Explicit), Server::proftpd(FtpsMode::Implicit)] {
@@ -446,6 +448,7 @@ async fn a_certificate_from_another_ca() {
 /// The certificate must name the server: 127.0.0.1 is in it (an IP server name), a name sent
 /// by SNI that is not fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn the_certificate_must_name_the_server() {
     let mut server = Server::vsftpd(FtpsMode::Explicit);
     server.host = "127.0.0.1".into();

@@ -10,12 +10,7 @@
 //! hold every byte value and are checked by SHA-256. Every wait is bounded: each AT exchange by
 //! the host's wait, each test by [`TEST_LIMIT`].
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[path = "support/nginx.rs"]
-mod nginx;
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::{at_host, nginx, rig};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -214,7 +209,7 @@ impl Rig {
         if self.family == "sim900" { format!("{name}:") } else { format!("{name}: ") }
     }
 
-    /// The SAPBR bring-up of the vendor notes (seed 004 §1.1).
+    /// The SAPBR bring-up of the vendor notes (AN900 §1.1).
     async fn bearer_up(&mut self) {
         self.ok("AT+SAPBR=3,1,\"Contype\",\"GPRS\"").await;
         self.ok("AT+SAPBR=3,1,\"APN\",\"CMNET\"").await;
@@ -363,6 +358,7 @@ async fn fona_get_start(m: &mut Rig, url: &str) -> Action {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn tinygsm_bringup_then_fona_get_and_post_of_1_mib_by_hash() {
     bounded(async {
         let nginx = nginx();
@@ -405,6 +401,7 @@ async fn tinygsm_bringup_then_fona_get_and_post_of_1_mib_by_hash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn the_default_buffer_refuses_1_mib_both_ways() {
     bounded(async {
         let nginx = nginx();
@@ -439,6 +436,7 @@ async fn the_default_buffer_refuses_1_mib_both_ways() {
 // 2. HTTPS
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn https_verifies_against_the_built_in_store() {
     bounded(async {
         let nginx = nginx();
@@ -471,6 +469,7 @@ async fn https_verifies_against_the_built_in_store() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn https_without_the_ca_is_605_unless_certificates_are_ignored() {
     bounded(async {
         let nginx = nginx();
@@ -508,6 +507,7 @@ async fn https_without_the_ca_is_605_unless_certificates_are_ignored() {
 // 3. Proxy
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn the_proxy_carries_http_and_https_when_the_direct_route_is_closed() {
     bounded(async {
         let nginx = nginx();
@@ -551,6 +551,7 @@ async fn the_proxy_carries_http_and_https_when_the_direct_route_is_closed() {
 // 4. Redirects
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn redir_0_reports_the_redirect_and_redir_1_follows_it() {
     bounded(async {
         let (nginx, embedded) = (nginx(), Embedded::start().await);
@@ -591,6 +592,7 @@ async fn redir_0_reports_the_redirect_and_redir_1_follows_it() {
 // 5. BREAK and BREAKEND
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn break_and_breakend_fetch_a_range() {
     bounded(async {
         let (nginx, embedded) = (nginx(), Embedded::start().await);
@@ -607,7 +609,7 @@ async fn break_and_breakend_fetch_a_range() {
             assert_eq!(m.read_chunks(1000, 333).await, &data[1000..2000], "{host}: bytes 1000..=1999");
             let head = m.head().await;
             assert_eq!(header(&head, "content-range"), Some("bytes 1000-1999/65553"), "{host}: {head:?}");
-            // BREAK alone: from there to the end (seed 004 §2.6).
+            // BREAK alone: from there to the end (AN900 §2.6).
             m.ok("AT+HTTPPARA=\"BREAKEND\",0").await;
             m.ok("AT+HTTPPARA=\"BREAK\",2000").await;
             let tail = m.action(0).await;
@@ -623,6 +625,7 @@ async fn break_and_breakend_fetch_a_range() {
 // 6. Errors and the head
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn without_a_bearer_the_action_is_601() {
     bounded(async {
         let nginx = nginx();
@@ -662,6 +665,7 @@ async fn unresolvable_names_are_603_and_refused_ports_601() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn an_action_while_one_runs_is_604_and_the_first_completes() {
     bounded(async {
         let nginx = nginx();
@@ -694,6 +698,7 @@ async fn an_action_while_one_runs_is_604_and_the_first_completes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn a_404_is_a_status_and_httphead_prints_the_head() {
     bounded(async {
         let nginx = nginx();
@@ -735,6 +740,7 @@ async fn a_404_is_a_status_and_httphead_prints_the_head() {
 // 7. SIM900 spelling
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn sim900_prints_its_urcs_and_reads_without_the_space() {
     bounded(async {
         let nginx = nginx();
@@ -759,6 +765,7 @@ async fn sim900_prints_its_urcs_and_reads_without_the_space() {
 // 8. DELETE on the SIM7000, not on the SIM800
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn sim7000_sends_delete_and_sim800_refuses_method_3() {
     bounded(async {
         let (nginx, embedded) = (nginx(), Embedded::start().await);

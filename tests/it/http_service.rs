@@ -8,14 +8,7 @@
 //! Bodies hold every byte value and are checked by SHA-256. Every wait is bounded: each
 //! request by its own timeout, each raw server by [`RAW_LIMIT`].
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[path = "support/nginx.rs"]
-mod nginx;
-#[path = "support/pki.rs"]
-mod pki;
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::{nginx, pki, rig};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,7 +38,7 @@ const SIZES: [usize; 7] = [0, 1, 255, 256, 4097, 65536 + 17, 1 << 20];
 /// The SIM800's HTTP buffer.
 const SIM800_BUFFER: usize = 319_488;
 /// The vendor notes' server address, which tests redirect to local servers.
-const SEED_SERVER: &str = "112.74.93.163";
+const SAMPLE_SERVER: &str = "112.74.93.163";
 
 // ---------------------------------------------------------------------------------------------
 // Requests and bodies
@@ -233,6 +226,7 @@ async fn embedded_get_of_every_byte_value_by_hash() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn nginx_get_of_every_byte_value_by_hash_over_http_and_https() {
     let nginx = nginx();
     let net = Net::default();
@@ -254,6 +248,7 @@ async fn nginx_get_of_every_byte_value_by_hash_over_http_and_https() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn head_reports_the_announced_length_without_a_body() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
@@ -267,6 +262,7 @@ async fn head_reports_the_announced_length_without_a_body() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn post_of_1_mib_is_echoed_back() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
@@ -290,6 +286,7 @@ async fn post_of_1_mib_is_echoed_back() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn ranges_answer_206_with_the_exact_bytes() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
@@ -310,6 +307,7 @@ async fn ranges_answer_206_with_the_exact_bytes() {
 // Redirects and statuses
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn redirects_are_followed_when_asked_and_reported_otherwise() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
@@ -346,6 +344,7 @@ async fn redirect_hops_are_bounded() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn a_missing_file_is_a_404_response_not_an_error() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default();
@@ -406,6 +405,7 @@ async fn a_server_that_goes_quiet_times_out() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn a_reset_mid_body_is_an_error_never_a_short_body() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let net = Net::default().with_faults(vec![Fault::Reset { on: Role::Control, after: 300_000 }]);
@@ -455,6 +455,7 @@ async fn a_body_shorter_than_announced_is_an_error() {
 // TLS
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn tls_verifies_against_the_given_ca_unless_told_not_to() {
     let nginx = nginx();
     let net = Net::default();
@@ -525,6 +526,7 @@ fn without_direct_route(ports: &[u16]) -> (Net, tokio::net::TcpSocket) {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn proxies_carry_http_and_tunnel_https() {
     let nginx = nginx();
     let (net, _closed) = without_direct_route(&[nginx.http, nginx.https]);
@@ -553,20 +555,23 @@ async fn proxies_carry_http_and_tunnel_https() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn a_net_redirect_takes_an_ip_literal_url_to_the_test_server() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let https = SocketAddr::from(([127, 0, 0, 1], nginx.https));
     let net = Net::new(NetConfig {
         redirects: vec![
-            Redirect::new(SEED_SERVER, Some(80), server.server.addr()),
-            Redirect::new(SEED_SERVER, Some(443), https),
+            Redirect::new(SAMPLE_SERVER, Some(80), server.server.addr()),
+            Redirect::new(SAMPLE_SERVER, Some(443), https),
         ],
     });
-    let r = ok(&net, request(format!("{SEED_SERVER}/bytes-4097.bin"))).await;
+    let r = ok(&net, request(format!("{SAMPLE_SERVER}/bytes-4097.bin"))).await;
     assert_body(&r, &all_bytes(4097), "the notes' address, port 80");
     // HTTPS to the address itself: nginx's certificate names it, so verification holds.
-    let tls =
-        HttpRequest { tls: nginx.tls(), ..request(format!("https://{SEED_SERVER}/{}/bytes-256.bin", nginx.folder())) };
+    let tls = HttpRequest {
+        tls: nginx.tls(),
+        ..request(format!("https://{SAMPLE_SERVER}/{}/bytes-256.bin", nginx.folder()))
+    };
     assert_body(&ok(&net, tls).await, &all_bytes(256), "the notes' address, port 443");
 }
 

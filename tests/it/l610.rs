@@ -1,6 +1,6 @@
 //! The Fibocom L610's FTP end to end: a host drives a real [`Modem`](vmodem::modem::Modem)
 //! with the `l610` dialect over an in-process line, and the modem does real FTP against the
-//! three real servers of tests/support/rig.rs (the in-process libunftp server, Debian's vsftpd
+//! three real servers of tests/it/support/rig.rs (the in-process libunftp server, Debian's vsftpd
 //! and proftpd). The rig brings each modem up as L610 hosts do: `AT+MIPCALL=1,"CMNET"`, one
 //! `AT+FTPOPEN` login held for the whole test, and `AT+FTPCWD` into the test's own folder.
 //!
@@ -10,11 +10,7 @@
 //! 512000-byte `AT+FTPGET` buffer pausing the download when full and resuming at half,
 //! `AT+FTPPUT` chunks, a refused login, and a data connection that breaks mid-file.
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[macro_use]
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::{at_host, rig};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -4,11 +4,7 @@
 //! and round trips allow (a lower bound, which a loaded machine cannot break; the rates
 //! themselves are measured in `cargo bench --bench link_profiles`).
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[macro_use]
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::rig;
 
 use std::time::Duration;
 

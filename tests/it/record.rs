@@ -5,11 +5,7 @@
 //! against a fresh modem of the family and the same server. Also: secrets are masked in
 //! recordings and logs, kept on request, and a masked recording replays only with the values.
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[macro_use]
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::rig;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -10,14 +10,10 @@
 //! (mode 0777), so tests running in parallel never meet, and checks what arrived byte for byte
 //! (SHA-256) or what the server wrote on its disk.
 //!
-//! The modem is told the seeds' server address ([`FTP_HOST`]); a net redirect sends it to the
+//! The modem is told the application notes' server address ([`FTP_HOST`]); a net redirect sends it to the
 //! test server, so nothing but loopback is ever contacted.
 
-#[path = "support/at_host.rs"]
-mod at_host;
-#[macro_use]
-#[path = "support/rig.rs"]
-mod rig;
+use crate::support::{at_host, rig};
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -160,7 +156,7 @@ async fn size(server: Server) {
 async fn mdtm(server: Server) {
     server.write("dated.txt", b"dated\n");
     let file = std::fs::File::options().write(true).open(server.path("dated.txt")).expect("the fixture");
-    // 2014-04-09 06:09:51 UTC, the time in seed 000 §5.18.
+    // 2014-04-09 06:09:51 UTC, the time in AN7080 §5.18.
     file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_397_023_791)).expect("set mtime");
     drop(file);
     let mut m = server.modem().await;
@@ -261,7 +257,7 @@ async fn wrong_user(server: Server) {
     assert_idle(&mut m).await;
 }
 
-/// A wrong password: `+FTPGET: 1,72` (seed 000 §5.4), and the same for PUT.
+/// A wrong password: `+FTPGET: 1,72` (AN7080 §5.4), and the same for PUT.
 async fn wrong_password(server: Server) {
     server.write("simftp.txt", b"x");
     let mut m = server.modem().await;
@@ -395,6 +391,7 @@ family_tests!(sim900; get_text, get_binary, put_stor, put_appe, put_stou, rest, 
 /// `+FTPGET: 1,71`. vsftpd does so for the names on its user list (scripts/test-servers.sh
 /// puts `FTP_DENIED_USER` there); the other servers never refuse at `USER`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
 async fn vsftpd_user_refused_at_user_is_a_user_error() {
     run(Kind::Vsftpd, |server| async move {
         let denied = ServersEnv::load().get("FTP_DENIED_USER");

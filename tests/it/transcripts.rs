@@ -1,5 +1,5 @@
 //! Runs every transcript under tests/transcripts/ against an in-process vmodem, byte for byte;
-//! those in [`RECORDED`] also run as `recorded/<name>`: recorded as `vmodem serve --record`
+//! those listed in tests/transcripts/recorded.txt also run recorded as `vmodem serve --record`
 //! does, and the recording replayed against a fresh modem.
 //! A transcript that names `@server ftp` gets a fresh embedded FTP server (libunftp) over a
 //! temporary folder holding its `@file` fixtures, reachable at its `{ftp_host}:{ftp_port}`;
@@ -15,20 +15,18 @@
 //! `{http_proxy}:{http_proxy_port}` as a proxy would be (it takes absolute-form requests).
 //! `@server ftps` is the embedded server with explicit FTPS: a CA made for the run signs its
 //! certificate for `{ftp_host}`, and the CA becomes the fixture `{ftps_ca}` (default
-//! `ftpbin_root_ca.cer`, seed 002's name), padded to `{ftps_ca_size}` bytes (default 1492, the
-//! size seed 002 writes), for the host to send with `{file:...}`. `@server vsftpd-implicit` and
-//! `proftpd-implicit` are those servers' implicit-FTPS ports; their certificate names the seeds'
-//! address too, and the test CA becomes the same fixture.
+//! `ftpbin_root_ca.cer`, AN7080-CN §5.2.1's name), padded to `{ftps_ca_size}` bytes (default 1492, the
+//! size AN7080-CN §5.2.1 writes), for the host to send with `{file:...}`. `@server vsftpd-implicit` and
+//! `proftpd-implicit` are those servers' implicit-FTPS ports; their certificate names the
+//! application notes' address too, and the test CA becomes the same fixture.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[path = "support/pki.rs"]
-mod pki;
+use crate::support::pki;
 
-use libtest_mimic::{Arguments, Failed, Trial};
 use pki::Pki;
 use vmodem::config::Config;
 use vmodem::dialect;
@@ -41,69 +39,46 @@ use vmodem::record::{Options, Recorder};
 use vmodem::script::{Content, Script, fixtures};
 use vmodem::transport::{Link, Links};
 
-/// Transcripts that also run as `recorded/<name>`: recorded, then the recording replayed
-/// ([`record_and_replay`]). Each family's bring-up, transfers both ways, data phases (binary,
-/// DLE/ETX, CR LF hosts), URCs, pauses, the generalized values and each kind of secret. (Not
-/// those of a real server or `@server ftps`, whose folder or CA is made for each run, nor those
-/// with `@network`: a recording holds only what crossed the line.)
-const RECORDED: &[&str] = &[
-    "sim7080/seed000_5_1_get",
-    "sim7080/seed000_5_2_put",
-    "sim7080/seed000_5_11_list",
-    "sim7080/ftp_et_escaping",
-    "sim7080/cfs_commands",
-    "sim7080/v250",
-    "sim7080/seed002_4_2_change_apn",
-    "sim7000/seed001_3_2_ftp_get",
-    "sim7000/seed001_3_5_ftp_wrong_password",
-    "sim7000/seed001_3_16_ftp_etget",
-    "sim7000/cnact",
-    "sim800/tinygsm_bringup",
-    "sim800/http_commands",
-    "sim800/bearer",
-    "sim900/seed004_2_7_http_status",
-    "sim900/seed004_3_1_ftp_get",
-    "sim900/seed004_3_2_ftp_put",
-    "l610/seed003_1_1_bearer_mipcall",
-    "l610/seed003_1_2_3_ftpinfo",
-    "l610/seed003_1_2_12_ftpstat",
-    "l610/seed003_1_2_15_ftpstor",
-    "l610/seed003_1_2_16_ftpretr",
-    "l610/seed003_2_1_pin_restricted",
-];
+// One test per transcript, `transcripts::<family>::<name>`, and for those listed in
+// tests/transcripts/recorded.txt a second one, `transcripts::recorded::<family>::<name>`; the
+// build script writes them (build.rs), so that a new transcript is a test without a line here.
+include!(concat!(env!("OUT_DIR"), "/transcripts.rs"));
+
+/// What a transcript trial fails with.
+type Failed = Box<dyn std::error::Error + Send + Sync>;
 
 /// The longest one transcript may run.
 const TRIAL_LIMIT: Duration = Duration::from_secs(120);
 
-fn main() {
-    // Logs to standard error as RUST_LOG says (nothing without it).
+/// The transcript `name` (`sim7080/an7080_5_1_get`) under tests/transcripts/.
+fn transcript(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts").join(name).with_extension("at")
+}
+
+/// Logs to standard error as RUST_LOG says (nothing without it).
+fn trace() {
     if std::env::var_os("RUST_LOG").is_some() {
         let filter = tracing_subscriber::EnvFilter::from_default_env();
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
     }
-    let args = Arguments::from_args();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
-    let mut files = Vec::new();
-    collect(&root, &mut files);
-    files.sort();
-    let trials = files
-        .into_iter()
-        .flat_map(|path| {
-            let name = path.strip_prefix(&root).unwrap_or(&path).with_extension("").display().to_string();
-            let recorded = RECORDED.contains(&name.as_str()).then(|| {
-                let path = path.clone();
-                Trial::test(format!("recorded/{name}"), move || record_and_replay(&path))
-            });
-            recorded.into_iter().chain([Trial::test(name, move || run_file(&path))])
-        })
-        .collect::<Vec<_>>();
-    for name in RECORDED {
-        assert!(
-            trials.iter().any(|t| t.name() == format!("recorded/{name}")),
-            "RECORDED names {name}, which is not a transcript"
-        );
+}
+
+/// Runs the transcript `name` against a fresh modem and servers; panics with the first
+/// difference.
+fn run(name: &str) {
+    trace();
+    if let Err(e) = run_file(&transcript(name)) {
+        panic!("{name}: {e}");
     }
-    libtest_mimic::run(&args, trials).exit();
+}
+
+/// Records the transcript `name`'s session, then replays the recording (see
+/// [`record_and_replay`]).
+fn recorded(name: &str) {
+    trace();
+    if let Err(e) = record_and_replay(&transcript(name)) {
+        panic!("recorded/{name}: {e}");
+    }
 }
 
 /// A transcript variable, or its default.
@@ -123,17 +98,6 @@ fn padded_pem(pem: &str, size: usize) -> Result<Vec<u8>, Failed> {
     out.extend(std::iter::repeat_n(b'.', fill));
     out.push(b'\n');
     Ok(out)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "at") {
-            out.push(path);
-        }
-    }
 }
 
 fn run_file(path: &Path) -> Result<(), Failed> {
@@ -174,7 +138,7 @@ fn record_and_replay(path: &Path) -> Result<(), Failed> {
         let secrets = recorder.secrets().into_iter().collect();
         let replayed = tokio::time::timeout(TRIAL_LIMIT, run_script(&replay, None, &secrets)).await;
         let replayed = replayed.map_err(|_| "the replay ran too long")?;
-        replayed.map_err(|e| format!("replay: {}\n{text}", e.message().unwrap_or_default()).into())
+        replayed.map_err(|e| format!("replay: {e}\n{text}").into())
     })
 }
 
@@ -193,7 +157,7 @@ async fn run_script(
         }
         _ => None,
     };
-    // FTPS: the CA that issued the server's certificate for the seeds' host (made for this run
+    // FTPS: the CA that issued the server's certificate for the application notes' host (made for this run
     // for the embedded server, the test servers' own otherwise) becomes a fixture the host can
     // send (see the module docs).
     let pki = (script.header.server.as_deref() == Some("ftps")).then(|| Pki::new("vmodem transcript CA"));

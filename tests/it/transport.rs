@@ -15,8 +15,7 @@ use tokio::time::timeout;
 use vmodem::transport::pty::{self, LineSettings};
 use vmodem::transport::{Link, Links, tcp};
 
-#[path = "support/board.rs"]
-mod board;
+use crate::support::board;
 
 use board::{T, expect_bytes};
 
@@ -390,7 +389,7 @@ fn stdio_raw_terminal_round_trip_and_restore() {
     let mut master = File::from(master);
 
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["stdio_child", "--exact", "--test-threads=1", "-q"])
+        .args(["transport::stdio_child", "--exact", "--test-threads=1", "-q"])
         .env(CHILD_ENV, "1")
         .stdin(Stdio::from(slave))
         .stdout(Stdio::piped())
@@ -604,7 +603,7 @@ mod pacing {
     use vmodem::transport::pacing::{AHEAD, CATCH_UP, LineSpeed, Pacing, RECHECK, Speed};
 
     use super::*;
-    use crate::board::{BOOT, board_read, board_write};
+    use crate::support::board::{BOOT, board_read, board_write};
 
     /// The wire time of `n` characters at `baud`, 8N1.
     fn wire(n: usize, baud: u32) -> Duration {

@@ -62,8 +62,8 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn seed_example() {
-        // Fibocom seed: file bytes 03 11 10 go out as 10 03 11 10 10, then ETX.
+    fn the_application_notes_example() {
+        // L610-FTP §1.2.16: file bytes 03 11 10 go out as 10 03 11 10 10, then ETX.
         let mut out = Vec::new();
         escape_into(&[0x03, 0x11, 0x10], &mut out);
         assert_eq!(out, [0x10, 0x03, 0x11, 0x10, 0x10]);

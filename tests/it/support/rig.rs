@@ -22,9 +22,9 @@ use vmodem::net::{LinkProfile, Net, NetConfig, Redirect};
 use vmodem::record::Recorder;
 use vmodem::transport::{Link, Links};
 
-use crate::at_host::{AtHost, SessionEnd};
+use super::at_host::{AtHost, SessionEnd};
 
-/// The server address the host gives the modem (the seeds' server); redirected to the test's.
+/// The server address the host gives the modem (the application notes' server); redirected to the test's.
 pub const FTP_HOST: &str = "112.74.93.163";
 /// The largest read of `AT+FTPGET=2,<n>`.
 pub const CHUNK: usize = 1460;
@@ -212,9 +212,9 @@ impl Server {
     /// The L610's bring-up, as its hosts do it: the bearer (`AT+MIPCALL=1,"CMNET"`, then
     /// `+MIPCALL: <ip>`), the one login of the session (`AT+FTPOPEN`, then `+FTPOPEN: 1`), and
     /// this test's folder as the working directory (`AT+FTPCWD`, then `+FTPCWD: 1`). The host
-    /// reads the L610's URCs ([`is_fibocom_urc`](crate::at_host::is_fibocom_urc)).
+    /// reads the L610's URCs ([`is_fibocom_urc`](super::at_host::is_fibocom_urc)).
     async fn l610_login(&self, h: &mut AtHost<DuplexStream>) {
-        h.urc_rule(crate::at_host::is_fibocom_urc);
+        h.urc_rule(super::at_host::is_fibocom_urc);
         h.ok("AT+MIPCALL=1,\"CMNET\"").await;
         let call = h.wait_urc("+MIPCALL: ").await;
         assert_ne!(call, "+MIPCALL: 0", "the bearer did not come up");
@@ -415,11 +415,15 @@ pub async fn run_family<F: Future<Output = ()>>(family: &'static str, kind: Kind
     }
 }
 
+/// One test per scenario against one server, each with the attribute `$attr`: a `doc` for the
+/// embedded server, the `ignore` of the Debian servers for the others (scripts/test.sh runs
+/// those; `cargo test` alone does not).
 macro_rules! server_tests {
-    ($module:ident, $kind:expr; $($scenario:ident),*) => {
+    ($module:ident, $kind:expr, $attr:meta; $($scenario:ident),*) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[$attr]
                 async fn $scenario() {
                     super::run($kind, super::$scenario).await;
                 }
@@ -433,17 +437,18 @@ macro_rules! server_tests {
 macro_rules! family_tests {
     ($family:ident; $($scenario:ident),* $(,)?) => {
         mod $family {
-            family_server_tests!($family, libunftp, super::super::Kind::Libunftp; $($scenario),*);
-            family_server_tests!($family, vsftpd, super::super::Kind::Vsftpd; $($scenario),*);
+            family_server_tests!($family, libunftp, super::super::Kind::Libunftp, doc = "the embedded server"; $($scenario),*);
+            family_server_tests!($family, vsftpd, super::super::Kind::Vsftpd, ignore = "needs the Debian test servers (scripts/test.sh starts them)"; $($scenario),*);
         }
     };
 }
 
 macro_rules! family_server_tests {
-    ($family:ident, $module:ident, $kind:expr; $($scenario:ident),*) => {
+    ($family:ident, $module:ident, $kind:expr, $attr:meta; $($scenario:ident),*) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[$attr]
                 async fn $scenario() {
                     super::super::run_family(stringify!($family), $kind, super::super::$scenario).await;
                 }
@@ -456,8 +461,8 @@ macro_rules! family_server_tests {
 /// `proftpd::<scenario>`.
 macro_rules! scenarios {
     ($($scenario:ident),* $(,)?) => {
-        server_tests!(libunftp, super::Kind::Libunftp; $($scenario),*);
-        server_tests!(vsftpd, super::Kind::Vsftpd; $($scenario),*);
-        server_tests!(proftpd, super::Kind::Proftpd; $($scenario),*);
+        server_tests!(libunftp, super::Kind::Libunftp, doc = "the embedded server"; $($scenario),*);
+        server_tests!(vsftpd, super::Kind::Vsftpd, ignore = "needs the Debian test servers (scripts/test.sh starts them)"; $($scenario),*);
+        server_tests!(proftpd, super::Kind::Proftpd, ignore = "needs the Debian test servers (scripts/test.sh starts them)"; $($scenario),*);
     };
 }

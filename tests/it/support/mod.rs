@@ -1,0 +1,12 @@
+//! What the integration tests share: the host side of a modem's line (`at_host`), the FTP rig
+//! of the scenario tests (`rig`, with its test macros), fake peers (`fake_ftp`, `board`), the
+//! test PKI (`pki`), nginx and tinyproxy (`nginx`), and the transfer helpers (`transfers`).
+
+pub mod at_host;
+pub mod board;
+pub mod fake_ftp;
+pub mod nginx;
+pub mod pki;
+#[macro_use]
+pub mod rig;
+pub mod transfers;
