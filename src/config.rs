@@ -43,11 +43,11 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::family::Family;
+use crate::limits::{MAX_BUFFER, Seconds};
 use crate::net::{Fault, Net, NetConfig, ProfileSetting, Redirect};
 use crate::plan::PlanEntry;
 use crate::transport::line::{Line, LineOptions};
@@ -227,57 +227,55 @@ impl Default for Network {
     }
 }
 
-/// FTP timers. Seconds in the file; the manuals leave the real values undocumented.
+/// FTP timers. Seconds in the file, each from 0 to a week ([`crate::limits`]); the manuals
+/// leave the real values undocumented.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FtpTimers {
-    /// Seconds between repeated `+FTPGET: 1,1` while downloaded data waits unread.
-    pub unread_notice: f64,
+    /// Seconds between repeated `+FTPGET: 1,1` while downloaded data waits unread (at least
+    /// [`crate::limits::MIN_PERIOD`]).
+    #[serde(deserialize_with = "crate::limits::period")]
+    pub unread_notice: Seconds,
     /// Seconds without a host read before the session ends with `+FTPGET: 1,64`.
-    pub unread_timeout: f64,
+    pub unread_timeout: Seconds,
     /// Seconds the module waits for the bytes of `AT+FTPPUT=2,<n>` before answering `ERROR`.
-    pub data_input: f64,
+    pub data_input: Seconds,
     /// Seconds the L610's `AT+FTPGET` buffer waits unread before the session is dropped (the
-    /// two minutes of L610-FTP §1.2.19).
-    pub fetch_timeout: f64,
+    /// two minutes of L610-FTP §1.2.18).
+    pub fetch_timeout: Seconds,
     /// Seconds to open the control connection.
-    pub connect: f64,
+    pub connect: Seconds,
     /// Seconds to wait for each server reply (the manuals' 75 s maximum response time).
-    pub reply: f64,
+    pub reply: Seconds,
     /// Seconds to open a data connection.
-    pub data_connect: f64,
+    pub data_connect: Seconds,
     /// Seconds a data connection may stall mid-transfer.
-    pub idle: f64,
+    pub idle: Seconds,
 }
 
 impl Default for FtpTimers {
     fn default() -> Self {
         FtpTimers {
-            unread_notice: 10.0,
-            unread_timeout: 60.0,
-            data_input: 10.0,
-            fetch_timeout: 120.0,
-            connect: 30.0,
-            reply: 75.0,
-            data_connect: 30.0,
-            idle: 60.0,
+            unread_notice: Seconds::of(10.0),
+            unread_timeout: Seconds::of(60.0),
+            data_input: Seconds::of(10.0),
+            fetch_timeout: Seconds::of(120.0),
+            connect: Seconds::of(30.0),
+            reply: Seconds::of(75.0),
+            data_connect: Seconds::of(30.0),
+            idle: Seconds::of(60.0),
         }
     }
 }
 
 impl FtpTimers {
-    /// A seconds value as a duration (negative or NaN values count as zero).
-    pub fn secs(value: f64) -> Duration {
-        Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::MAX)
-    }
-
     /// The FTP client's timeouts these timers give.
     pub fn timeouts(&self) -> crate::service::ftp::FtpTimeouts {
         crate::service::ftp::FtpTimeouts {
-            connect: Self::secs(self.connect),
-            reply: Self::secs(self.reply),
-            data_connect: Self::secs(self.data_connect),
-            idle: Self::secs(self.idle),
+            connect: self.connect.duration(),
+            reply: self.reply.duration(),
+            data_connect: self.data_connect.duration(),
+            idle: self.idle.duration(),
         }
     }
 }
@@ -397,7 +395,8 @@ impl Default for FsSection {
 pub struct HttpSection {
     /// The bytes the module holds for a request body (`AT+HTTPDATA`) or a response body
     /// (`AT+HTTPREAD`); a response beyond it fails with 602 (no memory). The SIM800 manual's
-    /// 319488 by default.
+    /// 319488 by default, at most [`MAX_BUFFER`] (64 MiB).
+    #[serde(deserialize_with = "buffer_size")]
     pub buffer: usize,
     /// A PEM file of the CA certificates HTTPS trusts: the module's built-in store, which a real
     /// SIM800 ships and the host cannot change. Without it nothing is trusted, and HTTPS works
@@ -408,6 +407,15 @@ pub struct HttpSection {
 impl Default for HttpSection {
     fn default() -> Self {
         HttpSection { buffer: 319_488, trusted_ca: None }
+    }
+}
+
+/// A buffer size from the file: 1 to [`MAX_BUFFER`] bytes.
+fn buffer_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let size = u64::deserialize(d)?;
+    match usize::try_from(size) {
+        Ok(size @ 1..=MAX_BUFFER) => Ok(size),
+        _ => Err(serde::de::Error::custom(format!("{size} bytes is not a buffer size from 1 to {MAX_BUFFER}"))),
     }
 }
 

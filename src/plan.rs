@@ -49,6 +49,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use crate::limits::{Seconds, later};
 use crate::net::Fault;
 use crate::network::NetworkEvent;
 
@@ -74,12 +75,19 @@ impl<'de> Deserialize<'de> for PlanEntry {
             table.get("kind").and_then(toml::Value::as_str).ok_or_else(|| D::Error::custom("a fault needs a kind"))?;
         let kind = kind.to_string();
         let value = toml::Value::Table(table);
-        let entry = match kind.as_str() {
-            k if NET_KINDS.contains(&k) => value.try_into().map(PlanEntry::Net),
-            "urc" => value.try_into().map(PlanEntry::Urc),
-            _ => value.try_into().map(PlanEntry::Modem),
+        // An error names the key at fault (`seconds: 1e300 seconds is not a span ...`).
+        fn read<T: serde::de::DeserializeOwned>(value: toml::Value) -> Result<T, String> {
+            serde_path_to_error::deserialize(value).map_err(|e| match e.path().to_string().as_str() {
+                "." => e.into_inner().message().to_string(),
+                path => format!("{path}: {}", e.into_inner().message()),
+            })
         }
-        .map_err(|e: toml::de::Error| D::Error::custom(e.message()))?;
+        let entry = match kind.as_str() {
+            k if NET_KINDS.contains(&k) => read(value).map(PlanEntry::Net),
+            "urc" => read(value).map(PlanEntry::Urc),
+            _ => read(value).map(PlanEntry::Modem),
+        }
+        .map_err(D::Error::custom)?;
         if let PlanEntry::Modem(strike) = &entry {
             strike.validate().map_err(D::Error::custom)?;
         }
@@ -106,16 +114,16 @@ pub struct Strike {
     pub kind: StrikeKind,
     /// How long it lasts (`freeze`: required; `lose_registration`: until the cell is back).
     #[serde(default)]
-    pub seconds: Option<f64>,
+    pub seconds: Option<Seconds>,
     /// Seconds after power-on (or after it was given, at run time).
     #[serde(default)]
-    pub at: Option<f64>,
+    pub at: Option<Seconds>,
     /// After the host sends a command that starts with this (`AT+FTPGET=1`; any case).
     #[serde(default)]
     pub when: Option<String>,
     /// Seconds after `when`'s command.
     #[serde(default)]
-    pub delay: f64,
+    pub delay: Seconds,
 }
 
 /// The modem faults.
@@ -142,7 +150,7 @@ pub struct UrcRule {
     pub matching: String,
     /// Seconds later than the modem raises them.
     #[serde(default)]
-    pub delay: Option<f64>,
+    pub delay: Option<Seconds>,
     /// Never sent.
     #[serde(default)]
     pub drop: bool,
@@ -162,14 +170,10 @@ pub enum Action {
     Reboot,
 }
 
-fn seconds(s: f64) -> Duration {
-    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
-}
-
 impl Strike {
     /// The actions, each after its delay from the moment the fault strikes.
     fn actions(&self) -> Result<Vec<(Duration, Action)>, String> {
-        let after = |s: Option<f64>| s.map(seconds);
+        let after = |s: Option<Seconds>| s.map(Seconds::duration);
         Ok(match self.kind {
             StrikeKind::DropBearer => vec![(Duration::ZERO, Action::Network(NetworkEvent::ReleaseBearers))],
             StrikeKind::LoseRegistration => {
@@ -212,7 +216,7 @@ impl Plan {
             PlanEntry::Urc(rule) => self.rules.push(rule),
             PlanEntry::Modem(strike) if strike.when.is_some() => self.armed.push(strike),
             PlanEntry::Modem(strike) => {
-                let at = now + strike.at.map(seconds).unwrap_or_default();
+                let at = later(now, strike.at.map(Seconds::duration).unwrap_or_default());
                 self.schedule(&strike, at);
             }
         }
@@ -221,7 +225,7 @@ impl Plan {
     fn schedule(&mut self, strike: &Strike, at: Instant) {
         // Validated when parsed; an invalid entry does nothing.
         for (delay, action) in strike.actions().unwrap_or_default() {
-            self.timed.push((at + delay, action));
+            self.timed.push((later(at, delay), action));
         }
     }
 
@@ -238,7 +242,7 @@ impl Plan {
         });
         self.armed = keep;
         for strike in fire {
-            self.schedule(&strike, now + seconds(strike.delay));
+            self.schedule(&strike, later(now, strike.delay.duration()));
         }
     }
 
@@ -258,13 +262,13 @@ impl Plan {
         }
         let late = match rule {
             Some(UrcRule { drop: true, .. }) => return None,
-            Some(UrcRule { delay: Some(delay), .. }) => late + seconds(*delay),
+            Some(UrcRule { delay: Some(delay), .. }) => late.saturating_add(delay.duration()),
             _ => late,
         };
         if late.is_zero() && self.held.is_empty() {
             return Some(urc);
         }
-        self.hold(urc, now + late);
+        self.hold(urc, later(now, late));
         None
     }
 
@@ -297,7 +301,9 @@ mod tests {
         let reset = PlanEntry::parse("kind = \"reset\", on = \"data\", after = 40000").unwrap();
         assert_eq!(reset, PlanEntry::Net(Fault::Reset { on: Role::Data, after: 40000 }));
         let freeze = PlanEntry::parse("{ kind = \"freeze\", seconds = 5, when = \"AT+FTPGET=1\" }").unwrap();
-        assert!(matches!(freeze, PlanEntry::Modem(Strike { kind: StrikeKind::Freeze, seconds: Some(5.0), .. })));
+        assert!(
+            matches!(freeze, PlanEntry::Modem(Strike { kind: StrikeKind::Freeze, seconds: Some(s), .. }) if s.get() == 5.0)
+        );
         let urc = PlanEntry::parse("kind = \"urc\", matching = \"+FTPGET: 1,1\", drop = true").unwrap();
         assert!(matches!(urc, PlanEntry::Urc(UrcRule { drop: true, .. })));
         assert!(PlanEntry::parse("kind = \"melt\"").unwrap_err().contains("melt"));
@@ -305,6 +311,16 @@ mod tests {
         assert!(PlanEntry::parse("seconds = 1").unwrap_err().contains("kind"));
         assert!(PlanEntry::parse("kind = \"freeze\"").unwrap_err().contains("seconds"));
         assert!(PlanEntry::parse("kind = \"reboot\", at = 1, when = \"AT\"").unwrap_err().contains("not both"));
+        for (text, key) in [
+            ("kind = \"freeze\", seconds = 1e300", "seconds: "),
+            ("kind = \"reboot\", at = inf", "at: "),
+            ("kind = \"drop_bearer\", when = \"AT\", delay = -1", "delay: "),
+            ("kind = \"urc\", matching = \"+X\", delay = nan", "delay: "),
+            ("kind = \"stall\", on = \"data\", after = 1, seconds = 1e9", "seconds: "),
+        ] {
+            let err = PlanEntry::parse(text).unwrap_err();
+            assert!(err.starts_with(key) && err.contains("a week"), "{text}: {err}");
+        }
     }
 
     #[test]

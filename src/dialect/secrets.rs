@@ -2,7 +2,9 @@
 //! every family in one table. Logs print them as `****` ([`redact`]); recordings replace them
 //! with transcript variables ([`crate::record`]).
 
-use vmodem_at::{Arg, Command, Form};
+use std::ops::Range;
+
+use vmodem_at::{Arg, Command};
 
 use crate::family::Family;
 
@@ -24,16 +26,24 @@ pub struct Secret {
     pub name: &'static str,
 }
 
-/// The non-empty secret arguments of `cmd` as `family` reads them (only write forms have any).
-pub fn secrets(family: Family, cmd: &Command) -> Vec<Secret> {
-    let args = cmd.args();
-    let text = |i: usize| args.get(i).and_then(Arg::text).unwrap_or_default();
+/// The variable a recording names the user information of a URL by (`http://user:pass@...`).
+pub const URL_AUTH: &str = "url_auth";
+
+/// Words that make `AT+HTTPPARA="USERDATA"` a credential, with or without the header's colon
+/// (`Authorization: Basic ...`, `Authorization Basic ...`, `Proxy-Authorization`, cookies,
+/// API keys and tokens), compared without case.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "cookie", "api-key", "apikey", "auth-token", "x-auth"];
+
+/// Which arguments of command `name` (upper case, `+FTPPW`) carry secrets as `family` reads
+/// them, given the arguments' texts (quotes removed): the one table logs and recordings share.
+fn secret_args(family: Family, name: &str, args: &[&[u8]]) -> Vec<Secret> {
+    let text = |i: usize| args.get(i).copied().unwrap_or_default();
     let at = |arg: usize, name: &'static str| Secret { arg, name };
-    let found = match cmd.name.as_str() {
+    let found = match name {
         "+FTPPW" => vec![at(0, FTP_PASS)],
         // The L610's AT+FTPOPEN="<host>","<user>","<password>",...
         "+FTPOPEN" => vec![at(2, FTP_PASS)],
-        "+SAPBR" if text(0) == "3" && text(2).eq_ignore_ascii_case("PWD") => vec![at(3, APN_PASS)],
+        "+SAPBR" if text(0) == b"3" && text(2).eq_ignore_ascii_case(b"PWD") => vec![at(3, APN_PASS)],
         "+CSTT" => vec![at(2, APN_PASS)],
         // AT+CNCFG=[<pdpidx>,]<ip_type>,<apn>,<user>,<password>[,<auth>]: the SIM7000 has no index.
         "+CNCFG" => vec![at(if family == Family::Sim7000 { 3 } else { 4 }, APN_PASS)],
@@ -44,30 +54,140 @@ pub fn secrets(family: Family, cmd: &Command) -> Vec<Secret> {
         "+CPIN" => vec![at(0, SIM_PIN), at(1, SIM_PIN)],
         "+CLCK" => vec![at(2, SIM_PIN)],
         "+CPWD" => vec![at(1, SIM_PIN), at(2, SIM_PIN)],
-        "+HTTPPARA"
-            if text(0).eq_ignore_ascii_case("USERDATA") && text(1).to_ascii_lowercase().contains("authorization") =>
-        {
-            vec![at(1, HTTP_AUTH)]
-        }
+        "+HTTPPARA" if text(0).eq_ignore_ascii_case(b"USERDATA") && is_credential(text(1)) => vec![at(1, HTTP_AUTH)],
         _ => Vec::new(),
     };
-    found.into_iter().filter(|s| args.get(s.arg).is_some_and(|a| !a.bytes().is_empty())).collect()
+    found.into_iter().filter(|s| !text(s.arg).is_empty()).collect()
 }
 
-/// `cmd` as logs may show it: its secret arguments replaced by `****`.
-pub fn redact(family: Family, cmd: &Command) -> String {
-    let hidden = secrets(family, cmd);
-    if hidden.is_empty() {
-        return cmd.to_string();
-    }
-    let mut args = cmd.args().to_vec();
-    for s in hidden {
-        args[s.arg] = match args[s.arg] {
-            Arg::Quoted(_) => Arg::Quoted(b"****".to_vec()),
-            _ => Arg::Bare(b"****".to_vec()),
+/// Whether user data names a credential header.
+fn is_credential(user_data: &[u8]) -> bool {
+    let lower = user_data.to_ascii_lowercase();
+    CREDENTIAL_HEADERS.iter().any(|word| lower.windows(word.len()).any(|w| w == word.as_bytes()))
+}
+
+/// Where the user information of a URL in `text` is (`user:pass` of `http://user:pass@host/`).
+fn url_userinfo(text: &[u8]) -> Option<Range<usize>> {
+    let scheme_end = text.windows(3).position(|w| w == b"://")? + 3;
+    let authority = &text[scheme_end..];
+    let end = authority.iter().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(authority.len());
+    let at = authority[..end].iter().rposition(|&b| b == b'@')?;
+    (at > 0).then(|| scheme_end..scheme_end + at)
+}
+
+/// The non-empty secret arguments of `cmd` as `family` reads them (only write forms have any).
+pub fn secrets(family: Family, cmd: &Command) -> Vec<Secret> {
+    let args: Vec<&[u8]> = cmd.args().iter().map(Arg::bytes).collect();
+    secret_args(family, &cmd.name, &args)
+}
+
+/// A secret found in a command line: where its bytes are, and what kind it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The secret's bytes in the line (a quoted argument's without its quotes).
+    pub range: Range<usize>,
+    /// What kind of secret it is: the transcript variable a recording names it by.
+    pub name: &'static str,
+}
+
+/// Every secret in the command-line body `body` (what follows `AT`) as `family` reads it, from
+/// the raw bytes the host typed: each credential-bearing argument of each command chained with
+/// `;`, quoted or not, an unterminated last string included (it runs to the end), and the user
+/// information of any URL in any argument. Logs ([`redact`]) and recordings both mask these.
+pub fn find(family: Family, body: &[u8]) -> Vec<Found> {
+    let mut found = Vec::new();
+    for command in split_outside_quotes(body, 0..body.len(), b';') {
+        let text = &body[command.clone()];
+        let lead = text.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let name_end = lead
+            + 1
+            + text.get(lead + 1..).unwrap_or_default().iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        if text.get(lead) != Some(&b'+') {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&text[lead..name_end]).to_ascii_uppercase();
+        let rest = &text[name_end..];
+        let Some(eq) = rest.iter().position(|b| !b.is_ascii_whitespace()).filter(|&i| rest[i] == b'=') else {
+            continue;
         };
+        // `=?` is the test form: no arguments.
+        if rest[eq + 1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'?') {
+            continue;
+        }
+        let args_start = command.start + name_end + eq + 1;
+        let args: Vec<Range<usize>> =
+            split_outside_quotes(body, args_start..command.end, b',').into_iter().map(|r| unquoted(body, r)).collect();
+        let texts: Vec<&[u8]> = args.iter().map(|r| &body[r.clone()]).collect();
+        for secret in secret_args(family, &name, &texts) {
+            found.push(Found { range: args[secret.arg].clone(), name: secret.name });
+        }
+        for arg in &args {
+            if let Some(info) = url_userinfo(&body[arg.clone()]) {
+                let range = arg.start + info.start..arg.start + info.end;
+                if !found.iter().any(|f| f.range.start <= range.start && range.end <= f.range.end) {
+                    found.push(Found { range, name: URL_AUTH });
+                }
+            }
+        }
     }
-    Command { form: Form::Write(args), ..cmd.clone() }.to_string()
+    found
+}
+
+/// The pieces of `body[within]` between `sep`s that are not inside a quoted string (an
+/// unterminated string runs to the end).
+fn split_outside_quotes(body: &[u8], within: Range<usize>, sep: u8) -> Vec<Range<usize>> {
+    let mut pieces = Vec::new();
+    let (mut start, mut quoted) = (within.start, false);
+    for i in within.clone() {
+        match body[i] {
+            b'"' => quoted = !quoted,
+            b if b == sep && !quoted => {
+                pieces.push(start..i);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(start..within.end);
+    pieces
+}
+
+/// An argument's range without the spaces around it and its quotes (the closing one only if
+/// it is there).
+fn unquoted(body: &[u8], r: Range<usize>) -> Range<usize> {
+    let text = &body[r.clone()];
+    let lead = text.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let trail = text.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    let (mut start, mut end) = (r.start + lead, (r.end - trail).max(r.start + lead));
+    if body.get(start) == Some(&b'"') {
+        start += 1;
+        if end > start && body[end - 1] == b'"' {
+            end -= 1;
+        }
+    }
+    start..end.max(start)
+}
+
+/// `cmd` as logs may show it: its secrets (see [`find`]) replaced by `****`.
+pub fn redact(family: Family, cmd: &Command) -> String {
+    let text = cmd.to_string();
+    let mut found = find(family, text.as_bytes());
+    if found.is_empty() {
+        return text;
+    }
+    found.sort_by_key(|f| f.range.start);
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for f in found {
+        if f.range.start < at {
+            continue;
+        }
+        out.push_str(&text[at..f.range.start]);
+        out.push_str("****");
+        at = f.range.end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 #[cfg(test)]
@@ -116,5 +236,38 @@ mod tests {
         assert_eq!(logged(Family::Sim7080, "+FTPPW=\"\""), "+FTPPW=\"\"");
         assert_eq!(logged(Family::L610, "+MIPCALL=1,\"apn\""), "+MIPCALL=1,\"apn\"");
         assert!(secrets(Family::Sim7080, &one("+CPIN?")).is_empty());
+    }
+
+    /// The secrets `find` sees in the raw line `body`, as text.
+    fn found(family: Family, body: &str) -> Vec<(String, &'static str)> {
+        find(family, body.as_bytes()).into_iter().map(|f| (body[f.range].to_string(), f.name)).collect()
+    }
+
+    #[test]
+    fn secrets_are_found_in_every_form_the_host_may_type() {
+        let f = Family::Sim7080;
+        assert_eq!(found(f, "+FTPPW=\"s3cret\""), [("s3cret".into(), FTP_PASS)]);
+        assert_eq!(found(f, "+ftppw = s3cret"), [("s3cret".into(), FTP_PASS)], "bare, lower case, spaced");
+        assert_eq!(found(f, "+FTPPW=\"s3cr;et"), [("s3cr;et".into(), FTP_PASS)], "unterminated: to the end");
+        assert_eq!(
+            found(f, "+CPIN=\"1234\";+FTPUN=\"u\";+FTPPW=\"p,w\""),
+            [("1234".into(), SIM_PIN), ("p,w".into(), FTP_PASS)],
+            "chained, a separator inside the quotes"
+        );
+        assert_eq!(found(f, "+FTPPW=?"), []);
+        let url = "+HTTPPARA=\"URL\",\"http://user:pa@ss@host:80/p?q=@\"";
+        assert_eq!(found(Family::Sim800, url), [("user:pa@ss".into(), URL_AUTH)]);
+        assert_eq!(found(Family::Sim800, "+HTTPPARA=\"URL\",\"http://host/a@b\""), []);
+        for data in ["Authorization Basic x", "authorization: Bearer t", "Proxy-Authorization: x", "Cookie: id=1"] {
+            let line = format!("+HTTPPARA=\"USERDATA\",\"{data}\"");
+            assert_eq!(found(Family::Sim800, &line), [(data.to_string(), HTTP_AUTH)], "{data}");
+        }
+        assert_eq!(found(Family::Sim800, "+HTTPPARA=\"USERDATA\",\"X-Id: 7\""), []);
+    }
+
+    #[test]
+    fn logs_mask_url_credentials_too() {
+        let line = "+HTTPPARA=\"URL\",\"https://me:s3cret@example.net/x\"";
+        assert_eq!(logged(Family::Sim800, line), "+HTTPPARA=\"URL\",\"https://****@example.net/x\"");
     }
 }

@@ -41,6 +41,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::limits::Seconds;
 use tokio::io::ReadBuf;
 use tokio::time::Sleep;
 
@@ -73,6 +75,12 @@ pub enum Direction {
     Up,
 }
 
+/// A stall's `seconds`, refused with the key's name (the fault's tag hides the key from the
+/// error otherwise).
+fn stall_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Seconds, D::Error> {
+    Seconds::deserialize(d).map_err(|e| serde::de::Error::custom(format!("seconds: {e}")))
+}
+
 /// One fault, as the configuration names it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
@@ -87,8 +95,9 @@ pub enum Fault {
         direction: Direction,
         /// Bytes that pass before the stall.
         after: u64,
-        /// How long the stall lasts.
-        seconds: f64,
+        /// How long the stall lasts, in seconds (at most a week).
+        #[serde(deserialize_with = "stall_seconds")]
+        seconds: Seconds,
     },
     /// Each matching connection breaks once `after` bytes have crossed it (both directions
     /// counted): the service's next read or write fails with a reset, and the peer sees one.
@@ -221,11 +230,9 @@ impl Gate {
     pub(crate) fn new(faults: &[Fault], role: Role, host: &str, addr: SocketAddr) -> Self {
         let stall = |way: Direction| {
             faults.iter().find_map(|fault| match *fault {
-                Fault::Stall { on, direction, after, seconds } if on.covers(role) && direction == way => Some(Stall {
-                    left: after,
-                    wait: Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::MAX),
-                    sleep: None,
-                }),
+                Fault::Stall { on, direction, after, seconds } if on.covers(role) && direction == way => {
+                    Some(Stall { left: after, wait: seconds.duration(), sleep: None })
+                }
                 _ => None,
             })
         };
@@ -309,9 +316,15 @@ mod tests {
     #[test]
     fn fault_configs_parse() {
         let stall = parse("f = [{ kind = \"stall\", on = \"data\", after = 50, seconds = 1.5 }]");
-        assert_eq!(stall, vec![Fault::Stall { on: Role::Data, direction: Direction::Down, after: 50, seconds: 1.5 }]);
+        assert_eq!(
+            stall,
+            vec![Fault::Stall { on: Role::Data, direction: Direction::Down, after: 50, seconds: Seconds::of(1.5) }]
+        );
         let up = parse("f = [{ kind = \"stall\", on = \"control\", direction = \"up\", after = 0, seconds = 1 }]");
-        assert_eq!(up, vec![Fault::Stall { on: Role::Control, direction: Direction::Up, after: 0, seconds: 1.0 }]);
+        assert_eq!(
+            up,
+            vec![Fault::Stall { on: Role::Control, direction: Direction::Up, after: 0, seconds: Seconds::of(1.0) }]
+        );
         let reset = parse("f = [{ kind = \"reset\", on = \"any\", after = 7 }]");
         assert_eq!(reset, vec![Fault::Reset { on: Role::Any, after: 7 }]);
     }
@@ -339,7 +352,7 @@ mod tests {
 
     #[test]
     fn a_stall_only_gates_the_roles_it_names() {
-        let faults = [Fault::Stall { on: Role::Data, direction: Direction::Up, after: 3, seconds: 1.0 }];
+        let faults = [Fault::Stall { on: Role::Data, direction: Direction::Up, after: 3, seconds: Seconds::of(1.0) }];
         let addr = SocketAddr::from(([127, 0, 0, 1], 21));
         assert!(Gate::new(&faults, Role::Control, "h", addr).up.is_none());
         let data = Gate::new(&faults, Role::Data, "h", addr);

@@ -369,7 +369,7 @@ mod tests {
             on: Role::Data,
             direction: Direction::Down,
             after: 4,
-            seconds: 0.3,
+            seconds: crate::limits::Seconds::of(0.3),
         }]);
         let mut stream = net.connect_addr(to).await.unwrap();
         server.await.unwrap();
@@ -407,7 +407,7 @@ mod tests {
             on: Role::Data,
             direction: Direction::Up,
             after: 3,
-            seconds: 5.0,
+            seconds: crate::limits::Seconds::of(5.0),
         }]);
         let mut stream = net.connect_addr(to).await.unwrap();
         assert_eq!(stream.write(b"abcdef").await.unwrap(), 3, "the first write stops at `after`");

@@ -38,9 +38,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// How the link carries bytes: rates each way, the one-way delay and its random spread.
+use crate::limits::Millis;
+
+/// How the link carries bytes: rates each way, the one-way delay and its random spread. Read
+/// from a configuration, each rate is 0 (unlimited) or from [`MIN_KBPS`] to [`MAX_KBPS`], and
+/// each time from 0 to a week ([`crate::limits`]); anything else is refused, naming the key.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "Figures")]
 pub struct LinkProfile {
     /// Downlink rate (server to modem) in kbit/s (1000 bits); 0 is unlimited.
     #[serde(default)]
@@ -62,6 +66,52 @@ pub struct LinkProfile {
     /// How much later than its event a URC goes out, in milliseconds.
     #[serde(default)]
     pub urc_ms: f64,
+}
+
+/// The slowest rate a profile may give, in kbit/s: 12.5 bytes a second, slower than any radio.
+pub const MIN_KBPS: f64 = 0.1;
+/// The fastest rate a profile may give, in kbit/s (100 Gbit/s): faster than loopback moves.
+pub const MAX_KBPS: f64 = 1e8;
+
+/// A profile's figures as the configuration writes them, before they are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Figures {
+    #[serde(default)]
+    down_kbps: f64,
+    #[serde(default)]
+    up_kbps: f64,
+    #[serde(default)]
+    latency_ms: f64,
+    #[serde(default)]
+    jitter_ms: f64,
+    #[serde(default)]
+    answer_ms: f64,
+    #[serde(default)]
+    urc_ms: f64,
+}
+
+impl TryFrom<Figures> for LinkProfile {
+    type Error = String;
+
+    fn try_from(f: Figures) -> Result<Self, String> {
+        let rate = |key: &str, kbps: f64| {
+            if kbps == 0.0 || (MIN_KBPS..=MAX_KBPS).contains(&kbps) {
+                Ok(kbps)
+            } else {
+                Err(format!("{key}: {kbps} is not 0 (unlimited) or a rate from {MIN_KBPS} to {MAX_KBPS} kbit/s"))
+            }
+        };
+        let time = |key: &str, ms: f64| Millis::try_from(ms).map(Millis::get).map_err(|e| format!("{key}: {e}"));
+        Ok(LinkProfile {
+            down_kbps: rate("down_kbps", f.down_kbps)?,
+            up_kbps: rate("up_kbps", f.up_kbps)?,
+            latency_ms: time("latency_ms", f.latency_ms)?,
+            jitter_ms: time("jitter_ms", f.jitter_ms)?,
+            answer_ms: time("answer_ms", f.answer_ms)?,
+            urc_ms: time("urc_ms", f.urc_ms)?,
+        })
+    }
 }
 
 /// The named profiles, in the order `--help` lists them.
@@ -136,7 +186,7 @@ fn bytes_per_second(kbps: f64) -> Option<f64> {
 }
 
 fn millis(ms: f64) -> Duration {
-    Duration::try_from_secs_f64(ms.max(0.0) / 1000.0).unwrap_or(Duration::MAX)
+    Millis::of(ms.max(0.0)).duration()
 }
 
 impl FromStr for LinkProfile {
@@ -165,8 +215,7 @@ impl fmt::Display for LinkProfile {
 }
 
 /// A profile as the configuration file gives it: a name or a table of figures.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum ProfileSetting {
     /// One of [`PROFILES`].
     Named(String),
@@ -180,6 +229,20 @@ impl ProfileSetting {
         match self {
             ProfileSetting::Named(name) => name.parse(),
             ProfileSetting::Custom(p) => Ok(*p),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProfileSetting {
+    /// A name, or a table of figures whose errors name the figure at fault.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(name) => Ok(ProfileSetting::Named(name)),
+            table @ toml::Value::Table(_) => {
+                table.try_into().map(ProfileSetting::Custom).map_err(|e: toml::de::Error| D::Error::custom(e.message()))
+            }
+            other => Err(D::Error::custom(format!("a profile is a name or a table of figures, not {other}"))),
         }
     }
 }
@@ -216,5 +279,26 @@ mod tests {
             "8 kbit/s down, 0 kbit/s up, 10 ms latency, 0 ms jitter, answers in 0 ms, URCs 0 ms late"
         );
         assert_eq!((catm.answer_delay(), catm.urc_delay()), (Duration::from_millis(20), Duration::from_millis(40)));
+    }
+
+    #[test]
+    fn figures_beyond_their_limits_are_refused_by_name() {
+        let figures = |text: &str| {
+            let t: toml::Table = toml::from_str(&format!("p = {{ {text} }}")).unwrap();
+            t["p"].clone().try_into::<ProfileSetting>().map_err(|e| e.message().to_string())
+        };
+        assert!(figures("down_kbps = 8.0, answer_ms = 600000.0").is_ok());
+        for (text, key) in [
+            ("answer_ms = 1e300", "answer_ms"),
+            ("urc_ms = inf", "urc_ms"),
+            ("jitter_ms = -1.0", "jitter_ms"),
+            ("latency_ms = nan", "latency_ms"),
+            ("down_kbps = 1e-300", "down_kbps"),
+            ("up_kbps = inf", "up_kbps"),
+        ] {
+            let err = figures(text).unwrap_err();
+            assert!(err.starts_with(&format!("{key}: ")), "{text}: {err}");
+        }
+        assert!(figures("speed = 1").unwrap_err().contains("speed"));
     }
 }

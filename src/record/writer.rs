@@ -251,18 +251,16 @@ impl Writer {
                 continue;
             }
             let Some(at) = piece.windows(2).position(|w| w.eq_ignore_ascii_case(b"AT")) else { continue };
-            for cmd in vmodem_at::parse_line(&piece[at + 2..]).into_iter().map_while(Result::ok) {
-                for secret in secrets::secrets(self.family, &cmd) {
-                    let value = cmd.args()[secret.arg].bytes().to_vec();
-                    if self.secrets.iter().any(|(v, _)| *v == value) {
-                        continue;
-                    }
-                    let taken = self.secrets.iter().filter(|(_, n)| n.starts_with(secret.name)).count();
-                    let name =
-                        if taken == 0 { secret.name.to_string() } else { format!("{}_{}", secret.name, taken + 1) };
-                    self.emit(format!("# {{{name}}} masks a secret: replay with --var {name}=VALUE"));
-                    self.secrets.push((value, name));
+            let body = &piece[at + 2..];
+            for secret in secrets::find(self.family, body) {
+                let value = body[secret.range].to_vec();
+                if value.is_empty() || self.secrets.iter().any(|(v, _)| *v == value) {
+                    continue;
                 }
+                let taken = self.secrets.iter().filter(|(_, n)| n.starts_with(secret.name)).count();
+                let name = if taken == 0 { secret.name.to_string() } else { format!("{}_{}", secret.name, taken + 1) };
+                self.emit(format!("# {{{name}}} masks a secret: replay with --var {name}=VALUE"));
+                self.secrets.push((value, name));
             }
         }
     }

@@ -92,7 +92,9 @@ macro_rules! services {
 
         impl Request {
             /// Runs this request as job `id` on the runtime: its events go to `events`, its
-            /// input comes from `inbox` (see [`job::inbox`]).
+            /// input comes from `inbox` (see [`job::inbox`]). A job that panics reports its
+            /// service's failure (`module::failed`) in place of its end, so no state of the
+            /// dialect waits for ever.
             pub fn spawn(
                 self,
                 net: Net,
@@ -101,7 +103,10 @@ macro_rules! services {
                 inbox: mpsc::Receiver<Input>,
             ) -> JoinHandle<()> {
                 match self {
-                    $(Request::$name(r) => tokio::spawn($($module)::+::run(net, r, Job::new(id, events, inbox))),)+
+                    $(Request::$name(r) => {
+                        let run = $($module)::+::run(net, r, Job::new(id, events.clone(), inbox));
+                        tokio::spawn(guarded(id, run, events, |why| $($module)::+::failed(why).into()))
+                    })+
                 }
             }
         }
@@ -117,9 +122,60 @@ macro_rules! services {
     };
 }
 
+/// Runs a job's future; if it panics, reports `failed` with the panic's text as the job's last
+/// event.
+async fn guarded(
+    id: JobId,
+    run: impl std::future::Future<Output = ()> + Send,
+    events: mpsc::Sender<Report>,
+    failed: fn(String) -> Event,
+) {
+    use futures_util::FutureExt;
+    if let Err(panic) = std::panic::AssertUnwindSafe(run).catch_unwind().await {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        tracing::error!(target: "vmodem::service", "job {id} stopped: {why}");
+        // The modem may have gone meanwhile; nobody is left to tell.
+        let _ = events.send((id, failed(why))).await;
+    }
+}
+
 services! {
     /// FTP and FTPS: one-shot operations and held sessions.
     Ftp => ftp::job,
     /// HTTP and HTTPS requests.
     Http => http::job,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::ftp::FtpError;
+
+    #[tokio::test]
+    async fn a_job_that_panics_reports_its_services_failure_as_its_end() {
+        let (events, mut reports) = mpsc::channel(4);
+        guarded(7, async { panic!("overflow when adding duration to instant") }, events, |why| {
+            ftp::job::failed(why).into()
+        })
+        .await;
+        let (job, event) = reports.recv().await.expect("the failure is reported");
+        assert_eq!(job, 7);
+        match event {
+            Event::Ftp(ftp::job::Event::Done(Err(FtpError::Io(e)))) => {
+                assert!(e.to_string().contains("overflow when adding duration"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(event_is_final_for_every_service());
+    }
+
+    /// The failure each service reports is its job's last event.
+    fn event_is_final_for_every_service() -> bool {
+        Event::from(ftp::job::failed(String::new())).is_final()
+            && Event::from(http::job::failed(String::new())).is_final()
+    }
 }

@@ -24,6 +24,7 @@ use rig::{Rig, closed_port, launch, sha256, trace};
 use tempfile::TempDir;
 use vmodem::config::ModuleConfig;
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
+use vmodem::limits::Seconds;
 use vmodem::net::{Direction, Fault, Net, NetConfig, Redirect, Role};
 
 /// The longest one test may run.
@@ -671,7 +672,12 @@ async fn an_action_while_one_runs_is_604_and_the_first_completes() {
         let nginx = nginx();
         let mut m = Setup::new("sim800")
             .site(&nginx)
-            .fault(Fault::Stall { on: Role::Control, direction: Direction::Down, after: 100, seconds: 2.0 })
+            .fault(Fault::Stall {
+                on: Role::Control,
+                direction: Direction::Down,
+                after: 100,
+                seconds: Seconds::of(2.0),
+            })
             .bearer()
             .await;
         m.init_http(&format!("{SITE}{}", nginx.path(&file_name(65_553)))).await;

@@ -394,7 +394,7 @@ async fn a_server_that_goes_quiet_times_out() {
         on: Role::Control,
         direction: Direction::Down,
         after: 100,
-        seconds: 30.0,
+        seconds: vmodem::limits::Seconds::of(30.0),
     }]);
     let req = HttpRequest { timeout: Duration::from_millis(500), ..request(server.url("bytes-65553.bin")) };
     let started = std::time::Instant::now();

@@ -267,3 +267,50 @@ async fn record_secrets_keeps_them() {
     assert!(secrets.is_empty() && !text.contains("_pass}") && !text.contains("{sim_pin}"), "{text}");
     replay(&text, "sim800", &pin_locked(), Net::default(), &[]).await.unwrap_or_else(|e| panic!("{e}\n{text}"));
 }
+
+/// Command lines that carry secrets in every form a host may type them, each secret a distinct
+/// `s3cret-...` word: quoted and bare, chained, unterminated, a URL's user information (set and
+/// read back), authorization-like user data with and without its colon, a cookie, and `A/`
+/// repeating a line that held one.
+const SECRET_CORPUS: &[&str] = &[
+    "AT+HTTPINIT",
+    "AT+HTTPPARA=\"URL\",\"http://alice:s3cret-url@127.0.0.1/x\"",
+    "AT+HTTPPARA?",
+    "AT+HTTPPARA=\"USERDATA\",\"Authorization Basic s3cret-nocolon\"",
+    "AT+HTTPPARA=\"USERDATA\",\"authorization: Bearer s3cret-bearer\"",
+    "AT+HTTPPARA=\"USERDATA\",\"Cookie: id=s3cret-cookie\"",
+    "AT+HTTPPARA?",
+    "AT+SAPBR=3,1,\"PWD\",\"s3cret-apn\";+FTPPW=\"s3cret-chained\"",
+    "A/",
+    "AT+SAPBR=4,1",
+    "at+ftppw=s3cret-bare",
+    "AT+CSTT=\"apn\",\"u\",\"s3cret-cstt\"",
+    "AT+CPIN=\"s3cret-pin\"",
+    "AT+FTPPW=\"s3cret-unterminated",
+];
+
+#[tokio::test]
+async fn every_secret_of_the_corpus_is_masked_in_the_recording_and_the_logs() {
+    let logs = Logs::everything();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corpus.at");
+    let recorder = Recorder::create(&path, Family::Sim800, Options::default()).unwrap();
+    let mut m = launch_recorded("sim800", ModuleConfig::default(), Net::default(), Some(&recorder)).await;
+    // Echo on: each secret also comes back in the echo of its line.
+    m.ok("ATE1").await;
+    for line in SECRET_CORPUS {
+        m.command(line).await;
+    }
+    drop(m);
+    recorder.finish();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let logs = logs.text();
+    assert!(text.contains("{url_auth}") && text.contains("{http_auth}") && text.contains("{ftp_pass}"), "{text}");
+    assert!(logs.contains("AT+HTTPPARA=\"URL\",\"http://****@127.0.0.1/x\""), "{logs}");
+    for (i, line) in text.lines().enumerate() {
+        assert!(!line.contains("s3cret"), "line {i} of the recording holds a secret: {line}\n{text}");
+    }
+    if let Some(line) = logs.lines().find(|l| l.contains("s3cret")) {
+        panic!("a secret in the logs: {line}");
+    }
+}

@@ -4,6 +4,7 @@
 
 mod l610_ftp;
 mod rules;
+mod settings;
 mod simcom_bearers;
 mod simcom_ftp;
 mod simcom_http;

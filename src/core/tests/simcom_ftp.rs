@@ -292,3 +292,13 @@ fn an_event_no_state_expects_changes_nothing() {
     b.event(job, Event::Done(Ok(Value::Size(7))));
     assert_eq!(b.take(), "\r\n+FTPSIZE: 1,0,7\r\n");
 }
+
+#[test]
+fn a_job_that_stopped_on_a_fault_of_its_own_ends_the_session_with_the_net_error() {
+    let mut b = ready();
+    b.at("AT+FTPGET=1");
+    let (job, _, _pipe) = download(&mut b);
+    b.event(job, crate::service::ftp::job::failed("a panic".into()));
+    assert_eq!(b.take(), "\r\n+FTPGET: 1,61\r\n");
+    assert_eq!(b.at("AT+FTPSTATE"), "\r\n+FTPSTATE: 0\r\n\r\nOK\r\n", "the session is not busy for ever");
+}

@@ -178,6 +178,12 @@ pub enum Value {
     Lines(Vec<String>),
 }
 
+/// What a job that stopped on a fault of its own (a panic) reports in its place: the end of
+/// its work, failed as a broken control connection would (the families' net error).
+pub fn failed(why: String) -> Event {
+    Event::Done(Err(FtpError::Io(std::io::Error::other(format!("the FTP job stopped: {why}")))))
+}
+
 /// The link an FTP job reports through.
 pub type FtpJob = crate::service::Job<Event, Input>;
 

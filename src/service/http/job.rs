@@ -20,6 +20,12 @@ impl Event {
     }
 }
 
+/// What a job that stopped on a fault of its own (a panic) reports in its place: no complete
+/// response came (the families' network error).
+pub fn failed(why: String) -> Event {
+    Event::Done(Err(HttpError::Broken(format!("the HTTP job stopped: {why}"))))
+}
+
 /// HTTP jobs take no input once started.
 #[derive(Debug)]
 pub enum Input {}

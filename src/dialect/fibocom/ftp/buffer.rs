@@ -19,9 +19,9 @@ use vmodem_at::{Command, Reply};
 
 use super::super::{Fibocom, cmd};
 use super::{BAD, NAME_MAX, Pending, REST_MAX, WRONG_STATE};
-use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
+use crate::limits::later;
 use crate::service::ftp::DataMode;
 use crate::service::ftp::{SessionWork, Source, TransferSettings};
 use crate::service::pipe::{self, PipeReader};
@@ -134,7 +134,7 @@ impl Fibocom {
     /// When an unread buffer gives up.
     pub(super) fn fetch_deadline(&self) -> Option<Instant> {
         let f = self.ftp.fetch.as_ref().filter(|f| f.pipe.available() > 0)?;
-        Some(f.last_read + FtpTimers::secs(self.config.ftp.fetch_timeout))
+        Some(later(f.last_read, self.config.ftp.fetch_timeout.duration()))
     }
 
     /// The buffer was left unread too long: it goes with the session, `+FTPCLOSE: 1`.

@@ -15,10 +15,10 @@ use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, Response};
 
 use super::super::{Fibocom, cmd};
 use super::{BAD, NAME_MAX, Pending, WRONG_STATE};
-use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::stream::Inbound;
 use crate::dialect::{Ctx, Io, Outcome, Owner};
+use crate::limits::{Seconds, later};
 use crate::service::ftp::{DataMode, FtpError, StoreMode};
 use crate::service::ftp::{SessionWork, TransferSettings};
 use crate::service::pipe;
@@ -78,11 +78,18 @@ fn put(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 /// `+FTPPUT: 2,<len>` and the chunk's data phase.
-fn ask_for_chunk(p: &mut Put, len: usize, eof: bool, data_input: f64, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
+fn ask_for_chunk(
+    p: &mut Put,
+    len: usize,
+    eof: bool,
+    data_input: Seconds,
+    rsp: &mut Response<'_>,
+    io: &mut Io,
+) -> Reply {
     rsp.line(format!("+FTPPUT: 2,{len}"));
     p.step = Step::Chunk { eof };
     p.chunk.clear();
-    io.data_deadline(io.now + FtpTimers::secs(data_input));
+    io.data_deadline(later(io.now, data_input.duration()));
     io.data(Owner::Ftp, DataPhase::Fixed(len))
 }
 

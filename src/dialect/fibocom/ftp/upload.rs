@@ -19,7 +19,6 @@ use vmodem_at::{Command, DataEnd, DataPhase, Reply};
 
 use super::super::{Fibocom, cmd};
 use super::{BAD, NAME_MAX, Pending, REST_MAX};
-use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::stream::Inbound;
 use crate::dialect::{Ctx, Io, Outcome, Owner};
@@ -84,7 +83,7 @@ impl Fibocom {
         if let Err(e) = &result {
             tracing::info!(target: "vmodem::ftp", "+FTPSTOR failed: {e}");
             if streaming {
-                io.data_idle(FtpTimers::secs(self.config.ftp.data_input));
+                io.data_idle(self.config.ftp.data_input.duration());
             }
         }
         // Whatever the host still sends has nowhere to go.

@@ -33,6 +33,7 @@ use crate::config::FtpTimers;
 use crate::dialect::args::Args;
 use crate::dialect::stream::Inbound;
 use crate::dialect::{Ctx, Io, Outcome, Owner, expect};
+use crate::limits::later;
 use crate::service::ftp::job::{Event, Request};
 use crate::service::ftp::{DataMode, FtpConfig, FtpOp, SessionWork, Source, StoreMode, TransferSettings, Value};
 use crate::service::pipe::{self, PipeReader, PipeWriter};
@@ -416,7 +417,7 @@ fn write(s: &mut Simcom, n: usize, ctx: &mut Ctx<'_, '_>) -> Outcome {
             let confirmed = n.min(profile.ftp.put_chunk);
             ctx.rsp.line(profile.line("+FTPPUT", format_args!("2,{confirmed}")));
             *step = ChunkStep::Receiving(pipe, Vec::with_capacity(confirmed));
-            ctx.io.data_deadline(ctx.io.now + FtpTimers::secs(data_input));
+            ctx.io.data_deadline(later(ctx.io.now, data_input.duration()));
             Ok(ctx.io.data(Owner::Ftp, DataPhase::Fixed(confirmed)))
         }
         other => {
@@ -553,7 +554,7 @@ impl Simcom {
                 // One the host is sending is still read to its ETX (see `transparent`), unless
                 // the host goes quiet; the result waits behind its `ERROR`.
                 Transfer::EtUpload(EtUpload { step: EtStep::Streaming, .. }) => {
-                    io.data_idle(FtpTimers::secs(self.config.ftp.data_input));
+                    io.data_idle(self.config.ftp.data_input.duration());
                 }
                 _ => {}
             }
@@ -654,8 +655,8 @@ impl Simcom {
             Transfer::Stream(st) => st.retry,
             Transfer::Download(d) if d.notice != Notice::Unannounced && d.pipe.available() > 0 => {
                 let timers = &self.config.ftp;
-                let notice = d.last_read.max(d.last_notice) + FtpTimers::secs(timers.unread_notice);
-                let timeout = d.last_read + FtpTimers::secs(timers.unread_timeout);
+                let notice = later(d.last_read.max(d.last_notice), timers.unread_notice.duration());
+                let timeout = later(d.last_read, timers.unread_timeout.duration());
                 Some(notice.min(timeout))
             }
             _ => None,
@@ -672,9 +673,9 @@ impl Simcom {
         match &mut session.transfer {
             Transfer::Stream(_) => self.pump(io),
             Transfer::Download(d) if d.notice != Notice::Unannounced && d.pipe.available() > 0 => {
-                if io.now >= d.last_read + FtpTimers::secs(timeout) {
+                if io.now >= later(d.last_read, timeout.duration()) {
                     self.end(64, Value::None, io);
-                } else if io.now >= d.last_read.max(d.last_notice) + FtpTimers::secs(notice) {
+                } else if io.now >= later(d.last_read.max(d.last_notice), notice.duration()) {
                     d.last_notice = io.now;
                     io.urc(profile.line(kind.name(), "1,1"));
                 }
