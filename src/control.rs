@@ -12,14 +12,14 @@
 //! ```
 //!
 //! The socket is the user's: vmodem creates it (replacing a stale socket file, refusing any
-//! other file) and removes it when the modem stops. Lines longer than [`MAX_LINE`] are refused.
+//! other file, as [`unix::bind`] does) and removes it when the modem stops. Lines longer than [`MAX_LINE`] are refused.
 //! At most [`MAX_SESSIONS`] connections are served at once: one more is answered
 //! `ERROR: too many control connections` and closed. A connection that sends no complete line
 //! for [`IDLE_LIMIT`] is told `ERROR: idle for 300 s; closing` and closed, and one that takes no
 //! answer for as long is closed, so that connections a client forgot give their places back.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -33,6 +33,7 @@ use crate::modem::ModemHandle;
 use crate::net::{LinkProfile, Net};
 use crate::network::NetworkEvent;
 use crate::plan::PlanEntry;
+use crate::transport::unix::{self, UnixHandle};
 
 /// The longest command line.
 pub const MAX_LINE: usize = 4096;
@@ -58,34 +59,25 @@ const TOO_MANY: &str = "ERROR: too many control connections\n";
 /// The control socket of one modem; removes its file when dropped.
 #[derive(Debug)]
 pub struct ControlSocket {
-    path: PathBuf,
+    _file: UnixHandle,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl ControlSocket {
-    /// Listens at `path` and carries out commands on `modem` and its `net`.
+    /// Listens at `path` and carries out commands on `modem` and its `net`. Each error names
+    /// the path.
     pub fn bind(path: &Path, modem: ModemHandle, net: Net) -> io::Result<ControlSocket> {
-        if let Ok(meta) = std::fs::symlink_metadata(path) {
-            use std::os::unix::fs::FileTypeExt;
-            if !meta.file_type().is_socket() {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is no socket", path.display()),
-                ));
-            }
-            std::fs::remove_file(path)?;
-        }
-        let listener = UnixListener::bind(path)?;
+        let (listener, file) = unix::bind(path, "the control socket")?;
         let task = tokio::spawn(serve(listener, modem, net));
-        Ok(ControlSocket { path: path.to_path_buf(), task })
+        Ok(ControlSocket { _file: file, task })
     }
 }
 
 impl Drop for ControlSocket {
     fn drop(&mut self) {
-        // Aborting the accept loop drops its sessions, which ends them too.
+        // Aborting the accept loop drops its sessions, which ends them too. The file goes with
+        // its handle.
         self.task.abort();
-        let _ = std::fs::remove_file(&self.path);
     }
 }
 

@@ -93,7 +93,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
-use super::{Link, Links};
+use super::{Link, Links, failed};
 
 /// How often the transport checks whether a host has opened the slave, once no host has for a
 /// while. This is also how long a new host may wait before its first bytes are read.
@@ -111,9 +111,21 @@ pub const DEFAULT_BAUD: u32 = 115_200;
 ///
 /// An existing symlink at `path` is replaced (it is probably left over from an earlier run). A
 /// regular file, directory or anything else at `path` is refused with
-/// [`io::ErrorKind::AlreadyExists`]. Keep the returned handle alive while the PTY should be
-/// reachable: dropping it removes the symlink and stops yielding links.
+/// [`io::ErrorKind::AlreadyExists`]. Each error names `path`. Keep the returned handle alive
+/// while the PTY should be reachable: dropping it removes the symlink and stops yielding links.
 pub async fn open(path: &Path) -> io::Result<(Links, PtyHandle)> {
+    let (master, pts) = raw_pty().map_err(failed(format!("cannot create the PTY for {}", path.display())))?;
+    place_symlink(path, &pts)?;
+    let master = Arc::new(master);
+    let (tx, links) = Links::channel();
+    let task = tokio::spawn(run(Arc::clone(&master), tx, pts.clone()));
+    info!(path = %path.display(), pts = %pts.display(), "PTY ready");
+    Ok((links, PtyHandle { master, path: path.to_path_buf(), pts, task }))
+}
+
+/// A new PTY, raw at 115200 8N1 and in the "no host" state (see the module docs): its master
+/// and the path of its slave.
+fn raw_pty() -> io::Result<(OwnedFd, PathBuf)> {
     let (master, pts) = open_master()?;
     let mut termios = rustix::termios::tcgetattr(&master)?;
     termios.make_raw();
@@ -121,16 +133,8 @@ pub async fn open(path: &Path) -> io::Result<(Links, PtyHandle)> {
     termios.control_modes |= ControlModes::CREAD | ControlModes::CLOCAL;
     termios.set_speed(DEFAULT_BAUD)?;
     rustix::termios::tcsetattr(&master, OptionalActions::Now, &termios)?;
-
-    // Start in the "no host" state (see the module docs).
     reset_slave(&master, &pts)?;
-
-    place_symlink(path, &pts)?;
-    let master = Arc::new(master);
-    let (tx, links) = Links::channel();
-    let task = tokio::spawn(run(Arc::clone(&master), tx, pts.clone()));
-    info!(path = %path.display(), pts = %pts.display(), "PTY ready");
-    Ok((links, PtyHandle { master, path: path.to_path_buf(), pts, task }))
+    Ok((master, pts))
 }
 
 /// A new PTY: its master, non-blocking, and the path of its slave (`/dev/pts/N`).
@@ -260,12 +264,13 @@ impl LineSettings {
     }
 }
 
-/// Creates `path -> pts`, replacing a symlink but nothing else.
+/// Creates `path -> pts`, replacing a symlink but nothing else. Each error names `path`.
 fn place_symlink(path: &Path, pts: &Path) -> io::Result<()> {
+    let named = failed(format!("cannot create the PTY link {}", path.display()));
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             debug!(path = %path.display(), "replacing an existing symlink");
-            std::fs::remove_file(path)?;
+            std::fs::remove_file(path).map_err(&named)?;
         }
         Ok(_) => {
             return Err(io::Error::new(
@@ -274,10 +279,9 @@ fn place_symlink(path: &Path, pts: &Path) -> io::Result<()> {
             ));
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(named(e)),
     }
-    std::os::unix::fs::symlink(pts, path)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot create symlink {}: {e}", path.display())))
+    std::os::unix::fs::symlink(pts, path).map_err(&named)
 }
 
 /// Opens the slave, discards its input queue (bytes vmodem wrote that no host read) and closes it
