@@ -12,56 +12,104 @@
 //! ```
 //!
 //! The socket is the user's: vmodem creates it (replacing a stale socket file, refusing any
-//! other file) and removes it when the modem stops. Lines longer than [`MAX_LINE`] are refused.
+//! other file, as [`unix::bind`] does) and removes it when the modem stops. Lines longer than [`MAX_LINE`] are refused.
+//! At most [`MAX_SESSIONS`] connections are served at once: one more is answered
+//! `ERROR: too many control connections` and closed. A connection that sends no complete line
+//! for [`IDLE_LIMIT`] is told `ERROR: idle for 300 s; closing` and closed, and one that takes no
+//! answer for as long is closed, so that connections a client forgot give their places back.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+use tracing::{debug, warn};
 
 use crate::modem::ModemHandle;
 use crate::net::{LinkProfile, Net};
 use crate::network::NetworkEvent;
 use crate::plan::PlanEntry;
+use crate::transport::unix::{self, UnixHandle};
 
 /// The longest command line.
 pub const MAX_LINE: usize = 4096;
 
+/// How many connections are served at once. A test script or a person needs one or two; the
+/// bound stops a client that opens connections and never closes them from taking the process's
+/// file descriptors and memory (each connection holds a task, a socket and up to [`MAX_LINE`]
+/// bytes of line).
+pub const MAX_SESSIONS: usize = 16;
+
+/// How long a connection may go without sending a complete line, or without taking an answer,
+/// before it is closed. Long enough for a person typing at `socat`; short enough that the places
+/// of connections a client forgot come back while the modem runs.
+pub const IDLE_LIMIT: Duration = Duration::from_secs(300);
+
+/// How long the accept loop pauses after a failed `accept` (for example `EMFILE`), so that a
+/// persistent error does not make it spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// What a connection beyond [`MAX_SESSIONS`] is told.
+const TOO_MANY: &str = "ERROR: too many control connections\n";
+
 /// The control socket of one modem; removes its file when dropped.
 #[derive(Debug)]
 pub struct ControlSocket {
-    path: PathBuf,
+    _file: UnixHandle,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl ControlSocket {
-    /// Listens at `path` and carries out commands on `modem` and its `net`.
+    /// Listens at `path` and carries out commands on `modem` and its `net`. Each error names
+    /// the path.
     pub fn bind(path: &Path, modem: ModemHandle, net: Net) -> io::Result<ControlSocket> {
-        if let Ok(meta) = std::fs::symlink_metadata(path) {
-            use std::os::unix::fs::FileTypeExt;
-            if !meta.file_type().is_socket() {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is no socket", path.display()),
-                ));
-            }
-            std::fs::remove_file(path)?;
-        }
-        let listener = UnixListener::bind(path)?;
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, modem.clone(), net.clone()));
-            }
-        });
-        Ok(ControlSocket { path: path.to_path_buf(), task })
+        let (listener, file) = unix::bind(path, "the control socket")?;
+        let task = tokio::spawn(serve(listener, modem, net));
+        Ok(ControlSocket { _file: file, task })
     }
 }
 
 impl Drop for ControlSocket {
     fn drop(&mut self) {
+        // Aborting the accept loop drops its sessions, which ends them too. The file goes with
+        // its handle.
         self.task.abort();
-        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The accept loop: a session per connection, at most [`MAX_SESSIONS`] at once.
+async fn serve(listener: UnixListener, modem: ModemHandle, net: Net) {
+    let mut sessions = JoinSet::new();
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                // Sessions that have ended give their places back.
+                while sessions.try_join_next().is_some() {}
+                if sessions.len() < MAX_SESSIONS {
+                    sessions.spawn(session(stream, modem.clone(), net.clone()));
+                } else {
+                    refuse(stream);
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "control socket: accept failed");
+                tokio::time::sleep(ACCEPT_RETRY).await;
+            }
+        }
+    }
+}
+
+/// Tells a connection beyond [`MAX_SESSIONS`] so, and closes it. A new socket's send buffer is
+/// empty, so the line goes at once, without waiting.
+fn refuse(stream: UnixStream) {
+    use std::io::Write;
+    debug!("control socket: too many connections; one refused");
+    if let Ok(mut stream) = stream.into_std() {
+        stream.write_all(TOO_MANY.as_bytes()).ok();
     }
 }
 
@@ -71,7 +119,16 @@ async fn session(stream: UnixStream, modem: ModemHandle, net: Net) {
     let mut line = Vec::new();
     loop {
         line.clear();
-        match (&mut reader).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).await {
+        let mut limited = (&mut reader).take(MAX_LINE as u64 + 1);
+        let read = match timeout(IDLE_LIMIT, limited.read_until(b'\n', &mut line)).await {
+            Ok(read) => read,
+            Err(_idle) => {
+                let farewell = format!("ERROR: idle for {} s; closing\n", IDLE_LIMIT.as_secs());
+                send(&mut write, &farewell).await;
+                return;
+            }
+        };
+        match read {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
@@ -84,13 +141,15 @@ async fn session(stream: UnixStream, modem: ModemHandle, net: Net) {
             },
             Err(_) => "ERROR: not UTF-8\n".to_string(),
         };
-        if write.write_all(answer.as_bytes()).await.is_err() {
-            return;
-        }
-        if line.len() > MAX_LINE {
+        if !send(&mut write, &answer).await || line.len() > MAX_LINE {
             return;
         }
     }
+}
+
+/// Sends `text`; `false` when the client has gone or has not taken it within [`IDLE_LIMIT`].
+async fn send(write: &mut OwnedWriteHalf, text: &str) -> bool {
+    matches!(timeout(IDLE_LIMIT, write.write_all(text.as_bytes())).await, Ok(Ok(())))
 }
 
 /// Carries out one command line.
@@ -183,5 +242,65 @@ mod tests {
         drop(socket);
         assert!(!path.exists(), "the socket file goes with the modem's control");
         running.abort();
+    }
+
+    /// Bounds the waits of the tests on paused time.
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// The next line from `control` ("" at its end), within `wait`.
+    async fn next_line(control: &mut BufReader<UnixStream>, wait: Duration) -> String {
+        let mut line = String::new();
+        tokio::time::timeout(wait, control.read_line(&mut line)).await.expect("no line in time").unwrap();
+        line
+    }
+
+    /// A connection that is served, once a place is free: a session that ends gives its place
+    /// back as soon as its task has seen the end.
+    async fn served(path: &Path) -> BufReader<UnixStream> {
+        for _ in 0..100 {
+            let mut control = BufReader::new(UnixStream::connect(path).await.unwrap());
+            match ask(&mut control, "profile catm").await.as_str() {
+                "OK\n" => return control,
+                answer => assert_eq!(answer, TOO_MANY),
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no place came free");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sessions_are_capped_and_idle_ones_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control.sock");
+        let net = Net::default();
+        let module = std::sync::Arc::new(ModuleConfig::default());
+        let modem = Modem::new(crate::dialect::build(module).unwrap(), net.clone());
+        let _socket = ControlSocket::bind(&path, modem.handle(), net).unwrap();
+
+        let mut sessions = Vec::new();
+        for _ in 0..MAX_SESSIONS {
+            let mut control = BufReader::new(UnixStream::connect(&path).await.unwrap());
+            assert_eq!(ask(&mut control, "profile catm").await, "OK\n");
+            sessions.push(control);
+        }
+        let mut refused = BufReader::new(UnixStream::connect(&path).await.unwrap());
+        assert_eq!(next_line(&mut refused, WAIT).await, TOO_MANY);
+        assert_eq!(next_line(&mut refused, WAIT).await, "", "closed after the refusal");
+
+        drop(sessions.pop());
+        sessions.push(served(&path).await);
+
+        // The sessions have been idle since their last command: nothing until IDLE_LIMIT, then
+        // a farewell and the end. Their places come back.
+        let mut idle = sessions.pop().unwrap();
+        let early = tokio::time::timeout(IDLE_LIMIT - Duration::from_secs(1), idle.read_line(&mut String::new())).await;
+        assert!(early.is_err(), "closed before IDLE_LIMIT: {early:?}");
+        assert_eq!(next_line(&mut idle, WAIT).await, "ERROR: idle for 300 s; closing\n");
+        assert_eq!(next_line(&mut idle, WAIT).await, "");
+        for mut session in sessions {
+            assert_eq!(next_line(&mut session, WAIT).await, "ERROR: idle for 300 s; closing\n");
+        }
+        let mut fresh = served(&path).await;
+        assert_eq!(ask(&mut fresh, "profile lte").await, "OK\n");
     }
 }

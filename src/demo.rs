@@ -7,6 +7,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context, anyhow};
+
 use crate::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use crate::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use crate::family::Family;
@@ -41,10 +43,17 @@ pub struct Demo {
 
 impl Demo {
     /// Refreshes the sample files in `dir` and starts the servers on ephemeral loopback ports.
+    /// An error about the folder names it.
     pub async fn start(dir: &Path) -> anyhow::Result<Demo> {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                anyhow!("the demo folder {} exists and is not a folder", dir.display())
+            }
+            _ => anyhow!("cannot create the demo folder {}: {e}", dir.display()),
+        })?;
         let samples = Script::parse(SAMPLES).map_err(anyhow::Error::msg)?;
-        fixtures::install(&samples.header, dir)?;
+        fixtures::install(&samples.header, dir)
+            .with_context(|| format!("cannot write the sample files into {}", dir.display()))?;
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let ftp = EmbeddedFtp::start(EmbeddedFtpConfig {
             root: dir.to_path_buf(),

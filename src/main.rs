@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vmodem::config::Config;
 use vmodem::control::ControlSocket;
 use vmodem::demo::Demo;
-use vmodem::dialect;
+use vmodem::dialect::{self, BuildError};
 use vmodem::family::Family;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Redirect};
@@ -212,7 +212,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         false => None,
     };
     let family = module.family;
-    let dialect = dialect::build(Arc::new(module))?;
+    let fs_root = module.fs.root.clone();
+    let dialect = dialect::build(Arc::new(module)).map_err(|e| match (e, fs_root) {
+        (BuildError::Fs(e), Some(root)) => anyhow!("cannot open the module file system in {}: {e}", root.display()),
+        (e, _) => e.into(),
+    })?;
     // A line given on the command line replaces the configuration file's.
     let line = match line_flag {
         Some(line) => Some(line),
@@ -231,8 +235,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     options.pacing &= !args.no_pacing;
     options.telnet &= !args.no_telnet;
     let speed = LineSpeed::new();
-    let open =
-        transport::line::open(&line, options, speed.clone()).await.with_context(|| format!("opening {line:?}"))?;
+    let open = transport::line::open(&line, options, speed.clone()).await?;
     let described = open.described.clone();
     match &demo {
         Some(demo) => eprintln!("{}", demo.banner(&described, family)),
@@ -260,10 +263,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     plan.extend(args.faults);
     let modem = Modem::new(dialect, net.clone()).with_line_speed(speed).with_plan(plan);
     let _control = match &args.control.or(config.control.clone()) {
-        Some(path) => Some(
-            ControlSocket::bind(path, modem.handle(), net)
-                .with_context(|| format!("opening the control socket {}", path.display()))?,
-        ),
+        Some(path) => Some(ControlSocket::bind(path, modem.handle(), net)?),
         None => None,
     };
     tokio::select! {

@@ -7,7 +7,11 @@
 //! them, as with `--tcp`. When a session ends (the peer closed, the emulator restarted) or a
 //! dial fails (refused, the device not there yet), vmodem dials again after a pause that starts
 //! at [`FIRST_RETRY`] and doubles up to [`MAX_RETRY`]; a session that lasted [`MAX_RETRY`] or
-//! more starts the pauses over. The loop runs until the returned [`Links`] is dropped.
+//! more starts the pauses over. The first failed dial of a wait is a warning that names the
+//! peer and says how often vmodem tries again (`cannot open the serial device /dev/ttyUSB0: No
+//! such file or directory (os error 2); waiting for it, trying again at least every 2s`); the
+//! ones after it are logged at debug level only. The loop runs until the returned [`Links`] is
+//! dropped.
 //!
 //! Socket connections go through [`telnet::open`](super::telnet::open) unless told not to, since
 //! emulators' server sockets often open with telnet negotiation.
@@ -69,7 +73,7 @@ impl fmt::Display for Endpoint {
 /// negotiation (see [`telnet`](super::telnet)).
 pub fn connect(endpoint: Endpoint, telnet: bool) -> Links {
     let name = endpoint.to_string();
-    redial(name, move || {
+    redial(format!("connect to {name}"), name, move || {
         let endpoint = endpoint.clone();
         async move {
             let link: Link = match &endpoint {
@@ -90,14 +94,17 @@ pub fn connect(endpoint: Endpoint, telnet: bool) -> Links {
 
 /// Opens the tty device at `path` raw at `baud`, 8N1, and again whenever it closes.
 pub fn device(path: PathBuf, baud: u32) -> Links {
-    redial(path.display().to_string(), move || {
+    let name = path.display().to_string();
+    redial(format!("open the serial device {name}"), name, move || {
         let path = path.clone();
         async move { Ok(Box::new(serial::open(&path, baud)?) as Link) }
     })
 }
 
-/// The dial loop: one session at a time, pauses between them (see the module docs).
-fn redial<F, Fut>(name: String, mut dial: F) -> Links
+/// The dial loop: one session at a time, pauses between them (see the module docs). `name` is
+/// the peer in the logs; `act` what a dial does, for the warning that vmodem waits for the peer
+/// (`open the serial device /dev/ttyUSB0`).
+fn redial<F, Fut>(act: String, name: String, mut dial: F) -> Links
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: Future<Output = io::Result<Link>> + Send,
@@ -129,9 +136,10 @@ where
                     }
                 }
                 Err(e) => {
-                    // Say it once; an emulator that is not up yet would fill the log otherwise.
+                    // Say it once; an emulator that is not up yet, or a board not plugged in,
+                    // would fill the log otherwise.
                     if failures == 0 {
-                        warn!(peer = %name, error = %e, "cannot connect; retrying");
+                        warn!("cannot {act}: {e}; waiting for it, trying again at least every {MAX_RETRY:?}");
                     } else {
                         debug!(peer = %name, error = %e, "cannot connect");
                     }

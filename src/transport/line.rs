@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use super::connect::{self, Endpoint};
 use super::pacing::{LineSpeed, Pacing, Speed};
 use super::pty::{self, LineSettings};
-use super::{Links, tcp};
+use super::{Links, failed, tcp};
 use super::{stdio, unix};
 
 /// Where the host's line is.
@@ -67,13 +67,14 @@ fn keep(handle: impl Send + 'static) -> Option<Box<dyn Send>> {
 }
 
 /// Opens `line`; the pacer of each link follows the `AT+IPR` requests published in `requests`.
+/// Each error names the path or address it concerns (or stdio).
 pub async fn open(line: &Line, options: LineOptions, requests: LineSpeed) -> io::Result<OpenLine> {
     let fixed = |baud: u32| Speed::Fixed(LineSettings { baud, bits_per_char: 10 });
     let (links, described, keep, speed) = match line {
         Line::Pty(path) => {
             let (links, handle) = pty::open(path).await?;
             if let Some(baud) = options.baud {
-                handle.set_speed(baud)?;
+                handle.set_speed(baud).map_err(failed(format!("cannot set {baud} baud on {}", path.display())))?;
             }
             let described = format!("{} (-> {})", handle.path().display(), handle.pts_path().display());
             let speed = Speed::Host(handle.settings_source());
@@ -97,7 +98,7 @@ pub async fn open(line: &Line, options: LineOptions, requests: LineSpeed) -> io:
             (links, format!("{} at {baud} baud", path.display()), None, Some(fixed(baud)))
         }
         Line::Stdio => {
-            let (link, guard) = stdio::link()?;
+            let (link, guard) = stdio::link().map_err(failed("cannot use stdin and stdout as the line".into()))?;
             (Links::single(link), "stdio".to_string(), keep(guard), options.baud.map(fixed))
         }
     };

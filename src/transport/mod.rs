@@ -19,6 +19,8 @@ pub mod tcp;
 pub mod telnet;
 pub mod unix;
 
+use std::io;
+
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
@@ -72,6 +74,13 @@ impl Links {
         });
         links
     }
+}
+
+/// Puts `what` (which names the path or address) in front of an error, keeping its kind:
+/// `.map_err(failed(format!("cannot listen on {addr}")))`. A transport's start-up errors say
+/// where they happened this way.
+pub(crate) fn failed(what: String) -> impl Fn(io::Error) -> io::Error {
+    move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
 impl std::fmt::Debug for dyn HostIo {

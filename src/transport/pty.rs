@@ -8,15 +8,37 @@
 //!
 //! Each time a host opens the slave, the transport yields a new [`Link`]. The link reads what the
 //! host writes and writes to it. When the host closes its last fd on the slave, the master's
-//! reads fail with `EIO`. The link then reads EOF (`Ok(0)`) and quietly drops further writes
-//! (`Ok(len)`), as a UART does when no one is listening. The transport then waits for the next
-//! open on the same master. A new open raises no event on the master (the `EIO`/`EPOLLHUP` state
-//! just clears), so while no host has the slave open the transport tries a non-blocking read
-//! every [`POLL_INTERVAL`]: `EIO` means the slave is still closed; `EAGAIN` or data means a host
-//! has opened it. Any bytes that read returns become the first bytes of the new link.
+//! reads fail with `EIO` once the host's last bytes have been read. The link then reads EOF
+//! (`Ok(0)`) and quietly drops further writes (`Ok(len)`), as a UART does when no one is
+//! listening. The next session begins only once the link has reported that EOF (or the modem has
+//! dropped it), so the modem is done with the old host before it hears the new one. A new open
+//! raises no event on the master (the `EIO`/`EPOLLHUP` state just clears), so while no host has
+//! the slave open the transport tries a non-blocking read, first after [`FIRST_POLL`], then at
+//! pauses that double up to [`POLL_INTERVAL`]: `EIO` means the slave is still closed; `EAGAIN`
+//! or data means a host has opened it. Any bytes that read returns become the first bytes of the
+//! new link.
 //!
 //! A fresh master reports `EAGAIN`, not `EIO`, until a slave has been opened once. So [`open`]
 //! opens the slave once and closes it again (`TIOCGPTPEER`) to start in the closed state.
+//!
+//! # A host that reopens at once
+//!
+//! The master marks the end of a host's bytes only with that `EIO`, and only while the slave
+//! stays closed. A host may close and reopen it before the link reads again:
+//!
+//! * If the reactor never saw the hang-up, the link carries on with the new host, as a UART
+//!   would: the two sessions are one, and nothing is lost.
+//! * If it did (see *tokio readiness*), the link ends its session there, before it hands the
+//!   modem another byte, and reads what is left on the master. `EIO` means that no host has the
+//!   slave open: all of it is the old host's, and the modem reads it before the EOF.
+//!   Otherwise a host has the slave open, and its bytes cannot be told from the old host's last
+//!   ones: all of them become the first bytes of the next session. Bytes from a read during which
+//!   the reactor saw the hang-up are treated the same way.
+//!
+//! So the new host's bytes never reach the old session, whose output is flushed when it ends
+//! (below): its answers would be lost. The price is that the old host's last bytes go to the new
+//! session when it wrote them just before it closed and the new host opened before vmodem read
+//! them.
 //!
 //! # Writes while no host is connected (measured on Linux 6.18)
 //!
@@ -27,7 +49,8 @@
 //! for the old one: a real UART's bytes are lost on the wire when nothing is attached. So when a
 //! session ends, the transport briefly opens the slave, flushes its input queue and closes it
 //! again. The old link has been discarding its writes since it saw the hang-up, so nothing it
-//! writes reaches the kernel after the flush.
+//! writes reaches the kernel after the flush, and the new link does not exist yet, so nothing
+//! meant for the new host is there to flush.
 //!
 //! # Termios
 //!
@@ -47,11 +70,9 @@
 //! tokio treats "read closed"/"write closed" readiness (`EPOLLHUP`) as final: once seen, it is
 //! never cleared. A PTY master, though, leaves the hang-up state when a host reopens the slave.
 //! So each link registers the master with its own `AsyncFd` and deregisters it when its session
-//! ends. The next link gets a fresh registration. If a host closes and reopens before the link
-//! reads again, the link sees the hang-up readiness but a read gives `EAGAIN`, not `EIO`. The link
-//! ends its session then too (without that it would spin: readiness stays set, the read keeps
-//! failing). If the reopen is so quick that the reactor never saw the hang-up, the link just
-//! carries on with the new host, as a UART would.
+//! ends. The next link gets a fresh registration. A link that sees the hang-up readiness ends
+//! its session whatever a read would say (see above), so it never spins on a readiness that
+//! stays set.
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -72,11 +93,16 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
-use super::{Link, Links};
+use super::{Link, Links, failed};
 
-/// How often the transport checks whether a host has opened the slave. This is also how long a
-/// new host may wait before its first bytes are read.
+/// How often the transport checks whether a host has opened the slave, once no host has for a
+/// while. This is also how long a new host may wait before its first bytes are read.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The first pause between those checks. A host often opens the line again at once (a test
+/// harness, `stty` followed by `cat`), so the checks start quickly and their pause doubles up to
+/// [`POLL_INTERVAL`].
+pub const FIRST_POLL: Duration = Duration::from_millis(1);
 
 /// The line speed the PTY starts with (8N1), until a host sets its own.
 pub const DEFAULT_BAUD: u32 = 115_200;
@@ -85,9 +111,21 @@ pub const DEFAULT_BAUD: u32 = 115_200;
 ///
 /// An existing symlink at `path` is replaced (it is probably left over from an earlier run). A
 /// regular file, directory or anything else at `path` is refused with
-/// [`io::ErrorKind::AlreadyExists`]. Keep the returned handle alive while the PTY should be
-/// reachable: dropping it removes the symlink and stops yielding links.
+/// [`io::ErrorKind::AlreadyExists`]. Each error names `path`. Keep the returned handle alive
+/// while the PTY should be reachable: dropping it removes the symlink and stops yielding links.
 pub async fn open(path: &Path) -> io::Result<(Links, PtyHandle)> {
+    let (master, pts) = raw_pty().map_err(failed(format!("cannot create the PTY for {}", path.display())))?;
+    place_symlink(path, &pts)?;
+    let master = Arc::new(master);
+    let (tx, links) = Links::channel();
+    let task = tokio::spawn(run(Arc::clone(&master), tx, pts.clone()));
+    info!(path = %path.display(), pts = %pts.display(), "PTY ready");
+    Ok((links, PtyHandle { master, path: path.to_path_buf(), pts, task }))
+}
+
+/// A new PTY, raw at 115200 8N1 and in the "no host" state (see the module docs): its master
+/// and the path of its slave.
+fn raw_pty() -> io::Result<(OwnedFd, PathBuf)> {
     let (master, pts) = open_master()?;
     let mut termios = rustix::termios::tcgetattr(&master)?;
     termios.make_raw();
@@ -95,16 +133,8 @@ pub async fn open(path: &Path) -> io::Result<(Links, PtyHandle)> {
     termios.control_modes |= ControlModes::CREAD | ControlModes::CLOCAL;
     termios.set_speed(DEFAULT_BAUD)?;
     rustix::termios::tcsetattr(&master, OptionalActions::Now, &termios)?;
-
-    // Start in the "no host" state (see the module docs).
     reset_slave(&master, &pts)?;
-
-    place_symlink(path, &pts)?;
-    let master = Arc::new(master);
-    let (tx, links) = Links::channel();
-    let task = tokio::spawn(run(Arc::clone(&master), tx, pts.clone()));
-    info!(path = %path.display(), pts = %pts.display(), "PTY ready");
-    Ok((links, PtyHandle { master, path: path.to_path_buf(), pts, task }))
+    Ok((master, pts))
 }
 
 /// A new PTY: its master, non-blocking, and the path of its slave (`/dev/pts/N`).
@@ -234,12 +264,13 @@ impl LineSettings {
     }
 }
 
-/// Creates `path -> pts`, replacing a symlink but nothing else.
+/// Creates `path -> pts`, replacing a symlink but nothing else. Each error names `path`.
 fn place_symlink(path: &Path, pts: &Path) -> io::Result<()> {
+    let named = failed(format!("cannot create the PTY link {}", path.display()));
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             debug!(path = %path.display(), "replacing an existing symlink");
-            std::fs::remove_file(path)?;
+            std::fs::remove_file(path).map_err(&named)?;
         }
         Ok(_) => {
             return Err(io::Error::new(
@@ -248,10 +279,9 @@ fn place_symlink(path: &Path, pts: &Path) -> io::Result<()> {
             ));
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(named(e)),
     }
-    std::os::unix::fs::symlink(pts, path)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot create symlink {}: {e}", path.display())))
+    std::os::unix::fs::symlink(pts, path).map_err(&named)
 }
 
 /// Opens the slave, discards its input queue (bytes vmodem wrote that no host read) and closes it
@@ -293,10 +323,19 @@ fn probe(master: &OwnedFd) -> io::Result<Probe> {
 
 /// The transport task: wait for a host, yield a link, wait for its session to end, repeat.
 async fn run(master: Arc<OwnedFd>, tx: mpsc::Sender<Link>, pts: PathBuf) {
+    // What the last session's link read after its host had hung up and another had opened the
+    // slave: the next session's first bytes.
+    let mut carried = Vec::new();
     loop {
+        let mut pause = FIRST_POLL;
         let first = loop {
             match probe(&master) {
-                Ok(Probe::Open(first)) => break first,
+                Ok(Probe::Open(read)) => {
+                    carried.extend_from_slice(&read);
+                    break std::mem::take(&mut carried);
+                }
+                // The host that sent them has closed the slave again; its bytes still make a session.
+                Ok(Probe::Closed) if !carried.is_empty() => break std::mem::take(&mut carried),
                 Ok(Probe::Closed) => {}
                 Err(e) => {
                     error!(pts = %pts.display(), error = %e, "PTY master failed; transport stops");
@@ -304,9 +343,10 @@ async fn run(master: Arc<OwnedFd>, tx: mpsc::Sender<Link>, pts: PathBuf) {
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = tx.closed() => return,
             }
+            pause = (pause * 2).min(POLL_INTERVAL);
         };
         // SAFETY: `register` requires the fd to stay open, and to be the same fd, for as long as
         // the AsyncFd owns it. The AsyncFd owns a clone of the Arc, so the OwnedFd cannot close
@@ -322,7 +362,8 @@ async fn run(master: Arc<OwnedFd>, tx: mpsc::Sender<Link>, pts: PathBuf) {
         };
         info!(pts = %pts.display(), "host opened the PTY");
         let (end_tx, end_rx) = oneshot::channel();
-        let link = PtyLink { io: Some(io), first, first_pos: 0, write_closed: false, end: Some(end_tx) };
+        let link =
+            PtyLink { io: Some(io), queued: first, queued_pos: 0, write_closed: false, next: None, end: Some(end_tx) };
         if tx.send(Box::new(link)).await.is_err() {
             return;
         }
@@ -331,11 +372,12 @@ async fn run(master: Arc<OwnedFd>, tx: mpsc::Sender<Link>, pts: PathBuf) {
             _ = tx.closed() => return,
         };
         match ended {
-            Ok(()) => {
+            Ok(next) => {
                 info!(pts = %pts.display(), "host closed the PTY");
                 if let Err(e) = reset_slave(&master, &pts) {
                     warn!(pts = %pts.display(), error = %e, "cannot flush output the host never read");
                 }
+                carried = next;
             }
             // The modem let go of the link with the host still there; hand it a new one.
             Err(_) => debug!(pts = %pts.display(), "PTY link dropped"),
@@ -343,34 +385,82 @@ async fn run(master: Arc<OwnedFd>, tx: mpsc::Sender<Link>, pts: PathBuf) {
     }
 }
 
+/// The most a link reads from the master, once its host has hung up, while it looks for the end
+/// of what that host sent; bytes beyond it count as the next host's. A host that closes the
+/// slave seldom leaves this much unread, and the bound keeps a host that writes without pause
+/// from holding the link.
+const TAIL_LIMIT: usize = 64 * 1024;
+
 /// One host session on the PTY.
 struct PtyLink {
-    /// The master, registered with tokio; `None` once the host has closed the slave.
+    /// The master, registered with tokio; `None` once the host has hung up.
     io: Option<AsyncFd<Arc<OwnedFd>>>,
-    /// Bytes the transport read while it looked for the open, delivered first.
-    first: Vec<u8>,
-    first_pos: usize,
+    /// Bytes delivered before the master is read again: the first bytes of the session, which
+    /// the transport read while it looked for the open, and the last ones, read after the host
+    /// hung up.
+    queued: Vec<u8>,
+    queued_pos: usize,
     /// Set when a write found the host gone; later writes are discarded.
     write_closed: bool,
-    /// Tells the transport that the session is over, once `io` is gone.
-    end: Option<oneshot::Sender<()>>,
+    /// Set when the host has hung up: the bytes the next host sent, for the transport.
+    next: Option<Vec<u8>>,
+    /// Tells the transport that the session is over, once `io` is gone and the modem has read
+    /// the end (or dropped the link).
+    end: Option<oneshot::Sender<Vec<u8>>>,
 }
 
 impl PtyLink {
-    fn hang_up(&mut self) {
-        // Deregister before telling the transport, which registers the master again.
-        self.io = None;
-        self.write_closed = true;
-        if let Some(end) = self.end.take() {
-            end.send(()).ok();
+    /// Ends the session: the host has closed the slave since this link began. `suspect` holds
+    /// bytes read after the hang-up may have happened.
+    ///
+    /// Reads what is left on the master. A read that fails with `EIO` means that no host has the
+    /// slave open, so all of it is the old host's: the modem reads it before the end. `EAGAIN` or
+    /// data beyond [`TAIL_LIMIT`] means a host has opened the slave again: the master cannot
+    /// tell the old host's last bytes from the new host's first ones, so none of them is
+    /// delivered here, and they become the first bytes of the next session.
+    fn hang_up(&mut self, mut suspect: Vec<u8>) {
+        // Deregister before the transport hears of the end, as it registers the master again.
+        // Writes are discarded from now on.
+        let Some(io) = self.io.take() else { return };
+        let master = io.into_inner();
+        let mut chunk = [0u8; 4096];
+        let next = loop {
+            if suspect.len() >= TAIL_LIMIT {
+                break suspect;
+            }
+            match rustix::io::read(&*master, &mut chunk) {
+                Ok(0) | Err(Errno::IO) => {
+                    self.queued.extend_from_slice(&suspect);
+                    break Vec::new();
+                }
+                Ok(n) => suspect.extend_from_slice(&chunk[..n]),
+                Err(Errno::INTR) => {}
+                Err(Errno::AGAIN) => break suspect,
+                Err(e) => {
+                    warn!(error = %e, "PTY master read failed at the end of a session");
+                    self.queued.extend_from_slice(&suspect);
+                    break Vec::new();
+                }
+            }
+        };
+        self.next = Some(next);
+    }
+
+    /// Tells the transport that the session is over, once the host has hung up.
+    fn report_end(&mut self) {
+        if let Some(next) = self.next.take()
+            && let Some(end) = self.end.take()
+        {
+            end.send(next).ok();
         }
     }
 }
 
 impl Drop for PtyLink {
     fn drop(&mut self) {
-        // Field order would do the same; this makes "deregister before signalling" explicit.
+        // Deregister before the transport hears of the end (or of the drop).
         self.io = None;
+        self.report_end();
     }
 }
 
@@ -380,50 +470,51 @@ impl AsyncRead for PtyLink {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        if this.first_pos < this.first.len() {
-            let n = buf.remaining().min(this.first.len() - this.first_pos);
-            buf.put_slice(&this.first[this.first_pos..this.first_pos + n]);
-            this.first_pos += n;
-            if this.first_pos == this.first.len() {
-                this.first = Vec::new();
-                this.first_pos = 0;
-            }
-            return Poll::Ready(Ok(()));
-        }
         loop {
+            if this.queued_pos < this.queued.len() {
+                let n = buf.remaining().min(this.queued.len() - this.queued_pos);
+                buf.put_slice(&this.queued[this.queued_pos..this.queued_pos + n]);
+                this.queued_pos += n;
+                if this.queued_pos == this.queued.len() {
+                    this.queued = Vec::new();
+                    this.queued_pos = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
             let Some(io) = &this.io else {
+                // The end of the session: only now may the next one begin.
+                this.report_end();
                 return Poll::Ready(Ok(()));
             };
             let mut guard = ready!(io.poll_read_ready(cx))?;
-            let hung_up = guard.ready().is_read_closed();
+            // tokio never clears a hang-up once seen, even when a host has opened the slave again.
+            if guard.ready().is_read_closed() {
+                drop(guard);
+                this.hang_up(Vec::new());
+                continue;
+            }
             let unfilled = buf.initialize_unfilled();
             let result = guard.try_io(|fd| rustix::io::read(fd.get_ref(), &mut *unfilled).map_err(io::Error::from));
             drop(guard);
             match result {
-                Ok(Ok(0)) => {
-                    this.hang_up();
-                    return Poll::Ready(Ok(()));
-                }
+                Ok(Ok(0)) => this.hang_up(Vec::new()),
                 Ok(Ok(n)) => {
+                    // A hang-up that the reactor saw while this read ran may have come before
+                    // these bytes: they may be the next host's.
+                    if matches!(io.poll_read_ready(cx), Poll::Ready(Ok(ref now)) if now.ready().is_read_closed()) {
+                        let suspect = buf.initialize_unfilled()[..n].to_vec();
+                        this.hang_up(suspect);
+                        continue;
+                    }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }
                 Ok(Err(e)) => match Errno::from_io_error(&e) {
-                    Some(Errno::IO) => {
-                        this.hang_up();
-                        return Poll::Ready(Ok(()));
-                    }
-                    Some(Errno::INTR) => continue,
+                    Some(Errno::IO) => this.hang_up(Vec::new()),
+                    Some(Errno::INTR) => {}
                     _ => return Poll::Ready(Err(e)),
                 },
-                // The slave hung up since this link began, and a host has opened it again by now
-                // (otherwise the read would give EIO). That is a new session. Ending this one also
-                // avoids spinning: tokio never clears the hang-up readiness.
-                Err(_would_block) if hung_up => {
-                    this.hang_up();
-                    return Poll::Ready(Ok(()));
-                }
-                Err(_would_block) => continue,
+                Err(_would_block) => {}
             }
         }
     }

@@ -14,15 +14,16 @@ use tokio::net::TcpListener;
 use tracing::warn;
 
 use super::listen::{self, Acceptor};
-use super::{Link, Links};
+use super::{Link, Links, failed};
 
 /// Binds `addr` and yields one link per accepted connection.
 ///
 /// Returns the bound address, which tells you the port when `addr` asked for port 0. The accept
-/// loop runs until the returned [`Links`] is dropped.
+/// loop runs until the returned [`Links`] is dropped. An error names `addr`.
 pub async fn listen(addr: SocketAddr) -> io::Result<(Links, SocketAddr)> {
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
+    let named = failed(format!("cannot listen on {addr}"));
+    let listener = TcpListener::bind(addr).await.map_err(&named)?;
+    let local = listener.local_addr().map_err(&named)?;
     Ok((listen::spawn(listener, local.to_string()), local))
 }
 

@@ -17,33 +17,39 @@ use tokio::net::UnixListener;
 use tracing::{debug, warn};
 
 use super::listen::{self, Acceptor};
-use super::{Link, Links};
+use super::{Link, Links, failed};
 
 /// Binds a Unix socket at `path` and yields one link per accepted connection.
 ///
 /// Keep the returned handle while the socket should exist: dropping it removes the socket file.
 pub fn listen(path: &Path) -> io::Result<(Links, UnixHandle)> {
-    clear_stale(path)?;
-    let listener = UnixListener::bind(path)?;
-    let meta = std::fs::symlink_metadata(path)?;
-    let handle = UnixHandle { path: path.to_path_buf(), inode: (meta.dev(), meta.ino()) };
+    let (listener, handle) = bind(path, "the line's socket")?;
     Ok((listen::spawn(listener, format!("unix:{}", path.display())), handle))
 }
 
-/// Removes a socket file; refuses any other file.
-fn clear_stale(path: &Path) -> io::Result<()> {
+/// Binds a Unix socket at `path`, replacing a stale socket file and refusing any other file
+/// (see the module docs); `what` says what the socket is for, in the errors, each of which
+/// names the path. The handle removes the file when dropped. The control socket binds its own
+/// this way.
+pub fn bind(path: &Path, what: &str) -> io::Result<(UnixListener, UnixHandle)> {
+    let named = failed(format!("cannot create {what} at {}", path.display()));
     match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(named(e)),
         Ok(meta) if meta.file_type().is_socket() => {
             debug!(path = %path.display(), "replacing an existing socket file");
-            std::fs::remove_file(path)
+            std::fs::remove_file(path).map_err(&named)?;
         }
-        Ok(_) => Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("{} exists and is not a socket; refusing to replace it", path.display()),
-        )),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket; refusing to replace it with {what}", path.display()),
+            ));
+        }
     }
+    let listener = UnixListener::bind(path).map_err(&named)?;
+    let meta = std::fs::symlink_metadata(path).map_err(&named)?;
+    Ok((listener, UnixHandle { path: path.to_path_buf(), inode: (meta.dev(), meta.ino()) }))
 }
 
 /// Owns the socket file; dropping it removes the file if it is still the one bound.

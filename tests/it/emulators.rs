@@ -13,7 +13,9 @@
 
 use crate::support::board;
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 
 use board::{BOOT, T, board_read, board_write, expect_bytes};
 use tokio::io::AsyncWriteExt;
@@ -26,15 +28,48 @@ struct Vmodem(Child);
 
 impl Vmodem {
     fn serve(args: &[&str]) -> Vmodem {
+        Vmodem::start(args, Stdio::null())
+    }
+
+    /// Serves, and passes each line vmodem logs on stderr to the returned receiver.
+    fn serve_logged(args: &[&str]) -> (Vmodem, mpsc::Receiver<String>) {
+        let mut vmodem = Vmodem::start(args, Stdio::piped());
+        let stderr = vmodem.0.stderr.take().expect("stderr is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (vmodem, rx)
+    }
+
+    fn start(args: &[&str], stderr: Stdio) -> Vmodem {
         let child = Command::new(env!("CARGO_BIN_EXE_vmodem"))
             .arg("serve")
             .args(args)
+            // The default filter: warnings and errors.
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("cannot start vmodem");
         Vmodem(child)
+    }
+}
+
+/// The first line from `log` that contains `marker`, waiting at most [`T`].
+fn log_line(log: &mpsc::Receiver<String>, marker: &str) -> String {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let wait = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = log.recv_timeout(wait).unwrap_or_else(|_| panic!("vmodem did not log {marker:?} within {T:?}"));
+        if line.contains(marker) {
+            return line;
+        }
     }
 }
 
@@ -114,6 +149,32 @@ async fn qemu_serial_pty_and_zephyr_native_sim_uart() {
     board_write(&uart, b"AT+CGMM\r").await;
     let answer = b"AT+CGMM\r\r\nSIMCOM_SIM7080\r\n\r\nOK\r\n";
     assert_eq!(String::from_utf8_lossy(&board_read(&uart, answer.len()).await), String::from_utf8_lossy(answer));
+}
+
+/// A board on a USB-serial adapter that is plugged in after vmodem started: vmodem says once
+/// that it waits for the device and how often it tries, and serves the board when the device
+/// appears. (A PTY pair stands in for the adapter; its slave appears at the path as a symlink.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_plugged_in_after_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("ttyUSB0");
+    let device_name = device.to_str().unwrap();
+    let (_vmodem, log) = Vmodem::serve_logged(&["--dialect", "sim7080", "--serial", device_name, "--baud", "115200"]);
+
+    let warning = log_line(&log, "waiting for it");
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains(&format!("cannot open the serial device {device_name}")), "{warning}");
+    assert!(warning.contains("trying again at least every 2s"), "{warning}");
+    // Long enough for a few more tries, each of which stays quiet.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+
+    let (board, pts) = vmodem::transport::pty::open_master().unwrap();
+    std::os::unix::fs::symlink(&pts, &device).unwrap();
+    assert_eq!(board_read(&board, BOOT.len()).await, BOOT);
+    board_write(&board, b"AT\r").await;
+    assert_eq!(board_read(&board, 9).await, b"AT\r\r\nOK\r\n");
+    let again: Vec<String> = log.try_iter().filter(|line| line.contains("waiting for it")).collect();
+    assert!(again.is_empty(), "the wait was announced more than once: {again:?}");
 }
 
 /// A QEMU guest under a fault plan: `--fault` entries from the command line (a dropped URC, a

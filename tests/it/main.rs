@@ -23,5 +23,6 @@ mod link_profile;
 mod record;
 mod robustness;
 mod scenarios;
+mod startup;
 mod transcripts;
 mod transport;

@@ -210,13 +210,32 @@ async fn pty_host_reopening_before_the_link_reads_gets_a_new_link() {
     // on with the new host, which is fine but not what this test is about).
     tokio::time::sleep(Duration::from_millis(100)).await;
     let host = Host::open(&path).await;
-    // The slave is open again, but it is a new session: the old link ends, a new one begins.
+    host.write(b"AT\r").await;
+    // The slave is open again, but it is a new session: the old link ends without the new
+    // host's bytes, and a new one begins with them.
     expect_eof(&mut first).await;
     let mut second = next_link(&mut links).await;
-    host.write(b"AT\r").await;
     assert_eq!(read_n(&mut second, 3).await, b"AT\r");
     second.write_all(b"OK").await.unwrap();
     assert_eq!(host.read_n(2).await, b"OK");
+    assert!(host.read_pending().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_last_bytes_before_a_hang_up_reach_the_old_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (mut links, _handle) = pty::open(&path).await.unwrap();
+
+    let host = Host::open(&path).await;
+    let mut first = next_link(&mut links).await;
+    host.write(b"ATH\r").await;
+    drop(host);
+    // The reactor sees the hang-up before the link reads; the slave stays closed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(read_n(&mut first, 4).await, b"ATH\r");
+    expect_eof(&mut first).await;
+    assert!(timeout(Duration::from_millis(300), links.next()).await.is_err(), "a link appeared with no host");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -710,4 +729,57 @@ mod pacing {
         assert_eq!(board_read(&board, 9).await, b"AT\r\r\nOK\r\n");
         task.abort();
     }
+}
+
+/// A host that closes the PTY and opens it again at once, hundreds of times, and sends one
+/// command each session: every session hears its own echo and answer, and nothing else. The
+/// pause before each reopen varies from none to 0.45 ms, so that some hang-ups reach the modem
+/// before the reopen and some after the new host's first bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pty_reopened_at_once_answers_every_first_command() {
+    use vmodem::dialect;
+    use vmodem::modem::Modem;
+    use vmodem::net::{Net, NetConfig};
+
+    const CYCLES: u64 = 600;
+    let dir = tempfile::tempdir().unwrap();
+    let path = tty_path(&dir);
+    let (links, _handle) = pty::open(&path).await.unwrap();
+    let modem = Modem::new(dialect::build(Default::default()).unwrap(), Net::new(NetConfig { redirects: vec![] }));
+    let running = tokio::spawn(modem.run(links));
+
+    let host = tokio::task::spawn_blocking(move || {
+        for cycle in 0..CYCLES {
+            std::thread::sleep(Duration::from_micros(cycle % 10 * 50));
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(OFlags::NOCTTY.bits() as i32)
+                .open(&path)
+                .map_err(|e| format!("cycle {cycle}: cannot open the PTY: {e}"))?;
+            let mut t = rustix::termios::tcgetattr(&file).map_err(|e| e.to_string())?;
+            t.make_raw();
+            // Reads give up after 0.1 s of silence.
+            t.special_codes[SpecialCodeIndex::VMIN] = 0;
+            t.special_codes[SpecialCodeIndex::VTIME] = 1;
+            rustix::termios::tcsetattr(&file, OptionalActions::Now, &t).map_err(|e| e.to_string())?;
+            file.write_all(b"AT\r").map_err(|e| e.to_string())?;
+            let answer: &[u8] = b"AT\r\r\nOK\r\n";
+            let want = if cycle == 0 { [board::BOOT, answer].concat() } else { answer.to_vec() };
+            let deadline = Instant::now() + T;
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            while got.len() < want.len() && Instant::now() < deadline {
+                let k = file.read(&mut buf).map_err(|e| e.to_string())?;
+                got.extend_from_slice(&buf[..k]);
+            }
+            if got != want {
+                return Err(format!("cycle {cycle}: heard {:?}", String::from_utf8_lossy(&got)));
+            }
+        }
+        Ok(())
+    });
+    let outcome = timeout(Duration::from_secs(40), host).await;
+    running.abort();
+    outcome.expect("the host did not finish within 40 s").unwrap().unwrap();
 }
