@@ -84,6 +84,11 @@ impl Target {
         Ok(Target { path, ..self.clone() })
     }
 
+    /// Whether `other` has this one's scheme, host (in any case) and port.
+    pub(super) fn same_origin(&self, other: &Target) -> bool {
+        self.https == other.https && self.port == other.port && self.host.eq_ignore_ascii_case(&other.host)
+    }
+
     fn bracketed_host(&self) -> String {
         match self.host.parse::<Ipv6Addr>() {
             Ok(_) => format!("[{}]", self.host),
@@ -207,5 +212,14 @@ mod tests {
         let same_scheme = base.join("//o:81/p").unwrap();
         assert_eq!((same_scheme.https, same_scheme.port), (false, 81));
         assert!(base.join("ftp://o/p").is_err());
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        let base = t("http://Host.example:8080/a");
+        assert!(base.same_origin(&t("http://host.EXAMPLE:8080/b?c")));
+        for other in ["https://host.example:8080/a", "http://other.example:8080/a", "http://host.example:8081/a"] {
+            assert!(!base.same_origin(&t(other)), "{other}");
+        }
     }
 }
