@@ -109,28 +109,29 @@ fn build(
         .method(method.as_http())
         .uri(uri.as_str())
         .body(Full::new(body))
-        .map_err(|e| HttpError::InvalidRequest(format!("{uri}: {e}")))?;
+        .map_err(|e| HttpError::InvalidRequest(format!("the request target cannot be sent: {e}")))?;
     *request.headers_mut() = headers;
     Ok(request)
 }
 
 /// The host's header lines (`USERDATA`): `Name: value` lines separated by CRLF (or LF);
-/// blank lines are skipped.
+/// blank lines are skipped. An error names the line by its number, never its text: user data
+/// carries credentials.
 fn user_headers(text: &str) -> Result<HeaderMap, HttpError> {
     let mut headers = HeaderMap::new();
-    for line in text.split('\n').map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, v) = line
-            .split_once(':')
-            .ok_or_else(|| HttpError::InvalidRequest(format!("user data {line:?} is not a header")))?;
-        let name = HeaderName::try_from(name.trim())
-            .map_err(|_| HttpError::InvalidRequest(format!("user data {line:?}: bad header name")))?;
-        headers.append(name, value(line, v.trim())?);
+    for (i, line) in text.split('\n').map(str::trim).enumerate().filter(|(_, l)| !l.is_empty()) {
+        let line_error = |problem: &str| HttpError::InvalidRequest(format!("user data line {} {problem}", i + 1));
+        let (name, v) = line.split_once(':').ok_or_else(|| line_error("is not a header"))?;
+        let name = HeaderName::try_from(name.trim()).map_err(|_| line_error("has a bad header name"))?;
+        let v = HeaderValue::try_from(v.trim()).map_err(|_| line_error("has a bad header value"))?;
+        headers.append(name, v);
     }
     Ok(headers)
 }
 
-fn value(what: &str, v: &str) -> Result<HeaderValue, HttpError> {
-    HeaderValue::try_from(v).map_err(|_| HttpError::InvalidRequest(format!("{what}: {v:?} is not a header value")))
+/// `v` as the value of header `name`; an error names the header, not the value.
+fn value(name: &str, v: &str) -> Result<HeaderValue, HttpError> {
+    HeaderValue::try_from(v).map_err(|_| HttpError::InvalidRequest(format!("{name}: not a header value")))
 }
 
 #[cfg(test)]
@@ -193,12 +194,21 @@ mod tests {
     }
 
     #[test]
-    fn user_lines_that_are_no_headers_are_refused() {
+    fn user_lines_that_are_no_headers_are_refused_without_quoting_them() {
         let target = Target::parse("h").unwrap();
-        for bad in ["no colon", "bad name: x", "X: a\u{1}b"] {
+        for (bad, message) in [
+            ("X-A: 1\r\nAuthorization Basic s3cret", "user data line 2 is not a header"),
+            ("\r\n\r\nbad s3cret name: x", "user data line 3 has a bad header name"),
+            ("Authorization: Basic s3cret\u{1}", "user data line 1 has a bad header value"),
+        ] {
             let r = build(&request(HttpMethod::Get, bad), HttpMethod::Get, &target, false, Bytes::new(), true);
-            assert!(matches!(r, Err(HttpError::InvalidRequest(_))), "{bad:?}");
+            let e = r.err().unwrap_or_else(|| panic!("{bad:?} was taken"));
+            assert!(matches!(e, HttpError::InvalidRequest(_)), "{bad:?}");
+            assert_eq!(e.to_string(), format!("invalid request: {message}"));
         }
+        let bad_agent = HttpRequest { user_agent: "s3cret\u{7f}".into(), ..request(HttpMethod::Get, "") };
+        let e = build(&bad_agent, HttpMethod::Get, &target, false, Bytes::new(), true).err().unwrap();
+        assert_eq!(e.to_string(), "invalid request: User-Agent: not a header value");
     }
 
     #[test]

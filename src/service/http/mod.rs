@@ -78,7 +78,7 @@ async fn follow(net: &Net, mut req: HttpRequest) -> Result<HttpResponse, HttpErr
             Some(location) if req.follow_redirects && hops < MAX_REDIRECTS => match target.join(location) {
                 Ok(next) => Some(next),
                 Err(e) => {
-                    tracing::debug!(target: "vmodem::http", "not following {location:?}: {e}");
+                    tracing::debug!(target: "vmodem::http", "not following {}: {e}", url::redact(location));
                     None
                 }
             },

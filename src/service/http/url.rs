@@ -97,6 +97,17 @@ impl Target {
     }
 }
 
+/// `url` for a log line or an error: user info in its authority (`user:pass@`), if any,
+/// replaced by `****`.
+pub(super) fn redact(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}****{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
+    }
+}
+
 fn invalid(what: String) -> HttpError {
     HttpError::InvalidRequest(what)
 }
@@ -112,7 +123,7 @@ fn is_scheme(s: &str) -> bool {
 fn split_authority(authority: &str) -> Result<(String, Option<u16>), HttpError> {
     let bad = || invalid(format!("no usable host and port in {authority:?}"));
     if authority.contains('@') {
-        return Err(invalid(format!("credentials in the URL are not supported: {authority:?}")));
+        return Err(invalid(format!("credentials in the URL are not supported: {}", redact(authority))));
     }
     let (host, port) = match authority.strip_prefix('[') {
         Some(rest) => {
@@ -221,5 +232,19 @@ mod tests {
         for other in ["https://host.example:8080/a", "http://other.example:8080/a", "http://host.example:8081/a"] {
             assert!(!base.same_origin(&t(other)), "{other}");
         }
+    }
+
+    #[test]
+    fn user_info_never_reaches_a_message() {
+        assert_eq!(redact("http://user:s3cret@h:8080/p@q?x@y"), "http://****@h:8080/p@q?x@y");
+        assert_eq!(redact("user:s3cret@h/p"), "****@h/p");
+        assert_eq!(redact("https://a@b:s3cret@h"), "https://****@h");
+        assert_eq!(redact("http://h/p@q"), "http://h/p@q");
+        for url in ["http://user:s3cret@h/", "s3cret@h", "https://u:s3cret@[::1]:8443/x"] {
+            let e = Target::parse(url).unwrap_err().to_string();
+            assert!(!e.contains("s3cret") && e.contains("****@"), "{url}: {e}");
+        }
+        let e = t("http://h/").join("http://u:s3cret@o/").unwrap_err().to_string();
+        assert!(!e.contains("s3cret"), "{e}");
     }
 }
