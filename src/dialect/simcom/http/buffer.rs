@@ -3,7 +3,8 @@
 //! `AT+HTTPHEAD` prints the last response's head.
 //!
 //! An `AT+HTTPDATA` whose bytes do not all come before its time runs out is `ERROR`, and the
-//! buffer keeps what it held.
+//! buffer keeps what it held. After a failed `AT+HTTPACTION` the buffer is empty
+//! (`+HTTPREAD: 0`) and there is no head to print (`ERROR`), `docs/sim800.md` D22.
 
 use std::time::Duration;
 
@@ -84,7 +85,7 @@ fn read(s: &mut Simcom, start: usize, size: usize, ctx: &mut Ctx<'_, '_>) -> Out
     Ok(Reply::Ok)
 }
 
-/// `AT+HTTPHEAD`: the last response's head; `ERROR` before any.
+/// `AT+HTTPHEAD`: the last response's head; `ERROR` before any, and after a failed action.
 pub(super) fn head(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     on(s)?;
     let head = s.http.head.as_deref().filter(|_| s.http.running.is_none()).ok_or(Failure::Plain)?;
