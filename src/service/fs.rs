@@ -11,11 +11,18 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
+
+/// The block the quota counts in. No SIMCom document gives the block size of the module's file
+/// system, so this is a choice: 2048 bytes is the largest power of two that divides the free
+/// space M7080 §9.2 shows for an empty SIM7080 (6391808 bytes, 3121 blocks), and a common flash
+/// page size. On a host file system of 4096-byte blocks the folder then takes at most twice the
+/// quota.
+pub const BLOCK: u64 = 2048;
 
 /// One of the module's directories (M7080 §9.2: `<index>` 0 to 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,10 +107,15 @@ struct Inner {
     _temporary: Option<tempfile::TempDir>,
     root: Dir,
     quota: u64,
-    /// Bytes held by files being downloaded, not yet in place.
-    staged: AtomicU64,
+    /// Blocks the files take, those in place and those being staged. Every change to the files
+    /// holds this lock from its check to its count, so the count stays exact and two changes
+    /// never interleave.
+    used: Mutex<u64>,
     /// Names staging files uniquely.
     next_stage: AtomicU64,
+    /// Directory entries [`ModuleFs::scan`] has visited, for the tests of its cost.
+    #[cfg(test)]
+    visited: AtomicU64,
 }
 
 /// The staging folder under the root: not an area, so no host name reaches it.
@@ -111,7 +123,8 @@ const STAGING: &str = ".partial";
 
 impl ModuleFs {
     /// Opens (creating them if needed) the four directories under `root`, with room for
-    /// `quota` bytes in all. Left-over staging files of an earlier run are removed.
+    /// `quota` bytes in all (counted in [`BLOCK`]s). Left-over staging files of an earlier run
+    /// are removed, and the blocks the files take are counted.
     pub fn open(root: &Path, quota: u64) -> io::Result<ModuleFs> {
         Self::open_in(root, quota, None)
     }
@@ -133,9 +146,19 @@ impl ModuleFs {
             root.remove_dir_all(STAGING)?;
         }
         root.create_dir(STAGING)?;
-        let inner =
-            Inner { _temporary: temporary, root, quota, staged: AtomicU64::new(0), next_stage: AtomicU64::new(0) };
-        Ok(ModuleFs { inner: Arc::new(inner) })
+        let inner = Inner {
+            _temporary: temporary,
+            root,
+            quota,
+            used: Mutex::new(0),
+            next_stage: AtomicU64::new(0),
+            #[cfg(test)]
+            visited: AtomicU64::new(0),
+        };
+        let fs = ModuleFs { inner: Arc::new(inner) };
+        let used = fs.scan()?;
+        *fs.used() = used;
+        Ok(fs)
     }
 
     /// The quota in bytes.
@@ -143,18 +166,9 @@ impl ModuleFs {
         self.inner.quota
     }
 
-    /// Bytes still free under the quota (`AT+CFSGFRS?`).
-    pub fn free(&self) -> io::Result<u64> {
-        let mut used = self.inner.staged.load(Ordering::Relaxed);
-        for area in Area::ALL {
-            for entry in self.inner.root.read_dir(area.folder())? {
-                let meta = entry?.metadata()?;
-                if meta.is_file() {
-                    used += meta.len();
-                }
-            }
-        }
-        Ok(self.inner.quota.saturating_sub(used))
+    /// Bytes the quota has left once the files' blocks are taken (`AT+CFSGFRS?`).
+    pub fn free(&self) -> u64 {
+        self.inner.quota.saturating_sub(self.used().saturating_mul(BLOCK))
     }
 
     /// The size of a file (`AT+CFSGFIS`).
@@ -182,14 +196,15 @@ impl ModuleFs {
     /// staged and renamed into place, so a reader never sees half of them.
     pub fn write(&self, area: Area, name: &str, data: &[u8], mode: WriteMode) -> Result<(), FsError> {
         let path = safe_path(area, name)?;
+        let mut used = self.used();
         let old = match self.regular(area, name) {
-            Ok(meta) => Some(meta.len()),
-            Err(FsError::NotFound) => None,
+            Ok(meta) => meta.len(),
+            Err(FsError::NotFound) => 0,
             Err(e) => return Err(e),
         };
-        let kept = if mode == WriteMode::Append { old.unwrap_or(0) } else { 0 };
-        let freed = old.unwrap_or(0) - kept;
-        if data.len() as u64 > self.free()? + freed {
+        let kept = if mode == WriteMode::Append { old } else { 0 };
+        let after = used.saturating_sub(blocks(old)) + blocks(kept + data.len() as u64);
+        if after > self.capacity() {
             return Err(FsError::Full);
         }
         let stage = self.stage_name();
@@ -201,20 +216,30 @@ impl ModuleFs {
             file.write_all(data)?;
             self.inner.root.rename(&stage, &self.inner.root, &path)
         })();
-        if result.is_err() {
-            self.inner.root.remove_file(&stage).ok();
+        match result {
+            Ok(()) => {
+                *used = after;
+                Ok(())
+            }
+            Err(e) => {
+                self.inner.root.remove_file(&stage).ok();
+                Err(e.into())
+            }
         }
-        Ok(result?)
     }
 
     /// Deletes a file (`AT+CFSDFILE`).
     pub fn delete(&self, area: Area, name: &str) -> Result<(), FsError> {
-        let path = self.existing(area, name)?;
-        Ok(self.inner.root.remove_file(path)?)
+        let mut used = self.used();
+        let len = self.regular(area, name)?.len();
+        self.inner.root.remove_file(safe_path(area, name)?)?;
+        *used = used.saturating_sub(blocks(len));
+        Ok(())
     }
 
     /// Renames a file within its directory (`AT+CFSREN`); an existing `to` is not replaced.
     pub fn rename(&self, area: Area, from: &str, to: &str) -> Result<(), FsError> {
+        let _used = self.used();
         let from = self.existing(area, from)?;
         let to = safe_path(area, to)?;
         if self.inner.root.symlink_metadata(&to).is_ok() {
@@ -241,10 +266,67 @@ impl ModuleFs {
     }
 
     fn stage(&self, target: String, replace: bool) -> Result<StagedFile, FsError> {
-        let budget = self.free()?;
         let stage = self.stage_name();
         let file = self.inner.root.open_with(&stage, OpenOptions::new().write(true).create_new(true))?;
-        Ok(StagedFile { fs: self.clone(), file: Some(file.into_std()), stage, target, written: 0, budget, replace })
+        Ok(StagedFile { fs: self.clone(), file: Some(file.into_std()), stage, target, written: 0, replace })
+    }
+
+    /// Renames a complete staged file to `target`; unless `replace`, only if no file has that
+    /// name, and only ever over a regular file. The blocks of a replaced file are freed.
+    fn place(&self, stage: &str, target: &str, replace: bool) -> Result<(), FsError> {
+        let mut used = self.used();
+        let root = &self.inner.root;
+        let replaced = match root.symlink_metadata(target) {
+            Ok(meta) if replace && meta.is_file() => blocks(meta.len()),
+            Ok(_) => return Err(FsError::Exists),
+            Err(_) => 0,
+        };
+        root.rename(stage, root, target)?;
+        *used = used.saturating_sub(replaced);
+        Ok(())
+    }
+
+    /// Takes `n` more blocks, if the quota has them.
+    fn reserve(&self, n: u64) -> Result<(), FsError> {
+        let mut used = self.used();
+        if *used + n > self.capacity() {
+            return Err(FsError::Full);
+        }
+        *used += n;
+        Ok(())
+    }
+
+    /// Gives back `n` blocks.
+    fn release(&self, n: u64) {
+        let mut used = self.used();
+        *used = used.saturating_sub(n);
+    }
+
+    /// The blocks in use, locked.
+    fn used(&self) -> MutexGuard<'_, u64> {
+        self.inner.used.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The whole blocks the quota holds.
+    fn capacity(&self) -> u64 {
+        self.inner.quota / BLOCK
+    }
+
+    /// Blocks the files on disk take, counted file by file: every regular file of the areas
+    /// and of the staging folder. Run once, at open.
+    fn scan(&self) -> io::Result<u64> {
+        let mut used = 0;
+        for folder in Area::ALL.map(Area::folder).into_iter().chain([STAGING]) {
+            for entry in self.inner.root.read_dir(folder)? {
+                #[cfg(test)]
+                self.inner.visited.fetch_add(1, Ordering::Relaxed);
+                let meta = entry?.metadata()?;
+                if meta.is_file() {
+                    used += blocks(meta.len());
+                }
+            }
+        }
+        Ok(used)
     }
 
     /// A fresh name in the staging folder.
@@ -270,6 +352,12 @@ impl ModuleFs {
     }
 }
 
+/// The blocks a file of `len` bytes takes; an empty file takes none (its name is in the
+/// directory, as on the host's disk).
+fn blocks(len: u64) -> u64 {
+    len.div_ceil(BLOCK)
+}
+
 /// Whether `name` is one plain file name: not empty, not `.` or `..`, without `/`, `\\`, NUL
 /// or other control characters.
 pub fn valid_name(name: &str) -> bool {
@@ -292,22 +380,23 @@ pub struct StagedFile {
     stage: String,
     target: String,
     written: u64,
-    budget: u64,
     /// Whether committing replaces a file of the same name.
     replace: bool,
 }
 
 impl StagedFile {
-    /// Appends `data`; fails with [`FsError::Full`] when the quota has no room left.
+    /// Appends `data`; fails with [`FsError::Full`] when the quota has no room left for the
+    /// blocks it adds (a file it replaces still counts until the commit).
     pub fn write(&mut self, data: &[u8]) -> Result<(), FsError> {
-        let len = data.len() as u64;
-        if self.written + len > self.budget {
-            return Err(FsError::Full);
-        }
         let file = self.file.as_mut().ok_or(FsError::NotFound)?;
-        file.write_all(data)?;
+        let len = data.len() as u64;
+        let grow = blocks(self.written + len) - blocks(self.written);
+        self.fs.reserve(grow)?;
+        if let Err(e) = file.write_all(data) {
+            self.fs.release(grow);
+            return Err(e.into());
+        }
         self.written += len;
-        self.fs.inner.staged.fetch_add(len, Ordering::Relaxed);
         Ok(())
     }
 
@@ -320,21 +409,13 @@ impl StagedFile {
     /// [`FsError::Exists`] if a file of that name appeared meanwhile (it is kept, and this one
     /// discarded). Only a regular file is ever replaced.
     pub fn commit(mut self) -> Result<u64, FsError> {
-        let root = &self.fs.inner.root;
         // Closed before the rename. No fsync: the rename makes the file appear whole, which is
         // what a host can observe; surviving a crash of the host machine is not the contract.
         self.file = None;
-        match root.symlink_metadata(&self.target) {
-            Ok(meta) if self.replace && meta.is_file() => {}
-            Ok(_) => return Err(FsError::Exists),
-            Err(_) => {}
-        }
-        root.rename(&self.stage, root, &self.target)?;
-        self.fs.inner.staged.fetch_sub(self.written, Ordering::Relaxed);
-        let written = self.written;
-        self.written = 0;
+        self.fs.place(&self.stage, &self.target, self.replace)?;
+        // In place: its blocks are the file's now, and there is no staging file to remove.
         self.stage.clear();
-        Ok(written)
+        Ok(self.written)
     }
 }
 
@@ -343,14 +424,18 @@ impl Drop for StagedFile {
         self.file = None;
         if !self.stage.is_empty() {
             self.fs.inner.root.remove_file(&self.stage).ok();
-            self.fs.inner.staged.fetch_sub(self.written, Ordering::Relaxed);
+            self.fs.release(blocks(self.written));
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    const B: usize = BLOCK as usize;
 
     fn fs(quota: u64) -> (tempfile::TempDir, ModuleFs) {
         let dir = tempfile::tempdir().unwrap();
@@ -358,15 +443,21 @@ mod tests {
         (dir, fs)
     }
 
+    /// The running total against a count of what is on disk.
+    fn assert_exact(fs: &ModuleFs) {
+        let used = *fs.used();
+        assert_eq!(used, fs.scan().unwrap(), "the running total drifted from the files on disk");
+    }
+
     #[test]
     fn write_read_append_rename_delete() {
-        let (_d, fs) = fs(10_000);
+        let (_d, fs) = fs(10 * BLOCK);
         fs.write(Area::Customer, "a.txt", b"hello", WriteMode::Replace).unwrap();
         fs.write(Area::Customer, "a.txt", b" world", WriteMode::Append).unwrap();
         assert_eq!(fs.read_all(Area::Customer, "a.txt").unwrap(), b"hello world");
         assert_eq!(fs.read(Area::Customer, "a.txt", 6, 3).unwrap(), b"wor");
         assert_eq!(fs.size(Area::Customer, "a.txt").unwrap(), 11);
-        assert_eq!(fs.free().unwrap(), 10_000 - 11);
+        assert_eq!(fs.free(), 9 * BLOCK);
         fs.rename(Area::Customer, "a.txt", "b.txt").unwrap();
         assert!(matches!(fs.size(Area::Customer, "a.txt"), Err(FsError::NotFound)));
         fs.write(Area::Customer, "b.txt", b"new", WriteMode::Replace).unwrap();
@@ -374,36 +465,183 @@ mod tests {
         fs.delete(Area::Customer, "b.txt").unwrap();
         assert!(matches!(fs.delete(Area::Customer, "b.txt"), Err(FsError::NotFound)));
         assert!(matches!(fs.size(Area::Fota, "b.txt"), Err(FsError::NotFound)));
+        assert_eq!(fs.free(), 10 * BLOCK);
     }
 
     #[test]
     fn the_quota_refuses_what_does_not_fit_and_keeps_the_old_file() {
-        let (_d, fs) = fs(10);
-        fs.write(Area::Custapp, "f", b"12345678", WriteMode::Replace).unwrap();
+        let (_d, fs) = fs(2 * BLOCK);
+        fs.write(Area::Custapp, "f", &[1; B + 1], WriteMode::Replace).unwrap();
+        assert_eq!(fs.free(), 0);
+        // The rest of the last block takes more bytes; one past it needs a block there is not.
+        fs.write(Area::Custapp, "f", &[2; B - 1], WriteMode::Append).unwrap();
         assert!(matches!(fs.write(Area::Custapp, "f", b"abc", WriteMode::Append), Err(FsError::Full)));
         // Replacing frees the old contents first.
-        fs.write(Area::Custapp, "f", b"0123456789", WriteMode::Replace).unwrap();
+        fs.write(Area::Custapp, "f", &[3; 2 * B], WriteMode::Replace).unwrap();
         assert!(matches!(fs.write(Area::Fota, "g", b"x", WriteMode::Replace), Err(FsError::Full)));
-        assert_eq!(fs.read_all(Area::Custapp, "f").unwrap(), b"0123456789");
+        assert_eq!(fs.read_all(Area::Custapp, "f").unwrap(), [3; 2 * B]);
+        assert_exact(&fs);
+    }
+
+    #[test]
+    fn many_small_files_fill_the_quota_by_blocks() {
+        // Eight blocks and 100 bytes: the bytes left over hold no block.
+        let (_d, fs) = fs(8 * BLOCK + 100);
+        for i in 0..8 {
+            fs.write(Area::Datatx, &format!("f{i}"), b"x", WriteMode::Replace).unwrap();
+        }
+        assert_eq!(fs.free(), 100);
+        assert!(matches!(fs.write(Area::Datatx, "f8", b"x", WriteMode::Replace), Err(FsError::Full)));
+        assert!(matches!(fs.create_new(Area::Datatx, "f8").unwrap().write(b"x"), Err(FsError::Full)));
+        // An empty file takes no block.
+        fs.write(Area::Datatx, "f0", b"", WriteMode::Replace).unwrap();
+        assert_eq!(fs.free(), BLOCK + 100);
+        assert!(matches!(fs.write(Area::Fota, "g", &[0; B + 1], WriteMode::Replace), Err(FsError::Full)));
+        fs.write(Area::Fota, "g", &[0; B], WriteMode::Replace).unwrap();
+        assert_eq!(fs.free(), 100);
+        assert_exact(&fs);
     }
 
     #[test]
     fn a_staged_file_appears_only_when_committed() {
-        let (_d, fs) = fs(100);
+        let (_d, fs) = fs(4 * BLOCK);
         let mut staged = fs.create_new(Area::Fota, "img").unwrap();
         staged.write(b"part").unwrap();
         assert!(matches!(fs.size(Area::Fota, "img"), Err(FsError::NotFound)));
-        assert_eq!(fs.free().unwrap(), 96);
+        assert_eq!(fs.free(), 3 * BLOCK);
         drop(staged);
         assert!(matches!(fs.size(Area::Fota, "img"), Err(FsError::NotFound)));
-        assert_eq!(fs.free().unwrap(), 100);
+        assert_eq!(fs.free(), 4 * BLOCK);
 
         let mut staged = fs.create_new(Area::Fota, "img").unwrap();
         staged.write(b"whole").unwrap();
-        assert!(matches!(staged.write(&[0; 96]), Err(FsError::Full)));
+        assert!(matches!(staged.write(&[0; 4 * B]), Err(FsError::Full)));
         assert_eq!(staged.commit().unwrap(), 5);
         assert_eq!(fs.read_all(Area::Fota, "img").unwrap(), b"whole");
         assert!(matches!(fs.create_new(Area::Fota, "img"), Err(FsError::Exists)));
-        assert_eq!(fs.free().unwrap(), 95);
+        assert_eq!(fs.free(), 3 * BLOCK);
+        assert_exact(&fs);
+    }
+
+    #[test]
+    fn a_replaced_file_counts_until_its_replacement_is_committed() {
+        let (_d, fs) = fs(3 * BLOCK);
+        fs.write(Area::UserFtp, "f", &[1; 2 * B], WriteMode::Replace).unwrap();
+        let mut staged = fs.create(Area::UserFtp, "f").unwrap();
+        staged.write(&[2; B]).unwrap();
+        assert!(matches!(staged.write(b"x"), Err(FsError::Full)));
+        assert_eq!(fs.free(), 0);
+        staged.commit().unwrap();
+        assert_eq!(fs.free(), 2 * BLOCK);
+        assert_exact(&fs);
+    }
+
+    #[test]
+    fn a_write_visits_no_other_file() {
+        let (dir, fs) = fs(1 << 30);
+        let visits = || fs.inner.visited.load(Ordering::Relaxed);
+        let (mut files, mut cost) = (0, Vec::new());
+        for n in [10, 1000] {
+            for i in files..n {
+                fs.write(Area::Customer, &format!("f{i}"), b"x", WriteMode::Replace).unwrap();
+            }
+            files = n;
+            let before = visits();
+            fs.write(Area::Customer, "f0", b"yy", WriteMode::Append).unwrap();
+            fs.write(Area::Fota, "new", b"z", WriteMode::Replace).unwrap();
+            fs.rename(Area::Fota, "new", "renamed").unwrap();
+            fs.delete(Area::Fota, "renamed").unwrap();
+            let mut staged = fs.create(Area::Fota, "staged").unwrap();
+            staged.write(b"s").unwrap();
+            staged.commit().unwrap();
+            fs.delete(Area::Fota, "staged").unwrap();
+            fs.free();
+            cost.push(visits() - before);
+        }
+        assert_eq!(cost, [0, 0], "operations listed directories");
+        // Opening counts the files once, visiting each.
+        let reopened = ModuleFs::open(&dir.path().join("fs"), 1 << 30).unwrap();
+        assert_eq!(reopened.inner.visited.load(Ordering::Relaxed), 1000);
+        assert_eq!(reopened.free(), fs.free());
+    }
+
+    /// One step of the property test: files named by a small index, so steps meet.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write { area: bool, name: u8, len: usize, append: bool },
+        Delete { area: bool, name: u8 },
+        Rename { area: bool, from: u8, to: u8 },
+        Stage { area: bool, name: u8, replace: bool },
+        StageWrite { len: usize },
+        Commit,
+        Abandon,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let area = any::<bool>();
+        let name = 0..4u8;
+        let len = 0..3 * B;
+        prop_oneof![
+            (area, name.clone(), len.clone(), any::<bool>()).prop_map(|(area, name, len, append)| Op::Write {
+                area,
+                name,
+                len,
+                append
+            }),
+            (area, name.clone()).prop_map(|(area, name)| Op::Delete { area, name }),
+            (area, name.clone(), name.clone()).prop_map(|(area, from, to)| Op::Rename { area, from, to }),
+            (area, name, any::<bool>()).prop_map(|(area, name, replace)| Op::Stage { area, name, replace }),
+            len.prop_map(|len| Op::StageWrite { len }),
+            Just(Op::Commit),
+            Just(Op::Abandon),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever succeeds or fails, the running total is what a rescan counts, and what
+        /// the next open counts.
+        #[test]
+        fn the_running_total_is_a_rescan(ops in proptest::collection::vec(op(), 1..40)) {
+            let (dir, fs) = fs(8 * BLOCK + 1000);
+            let area = |fota: bool| if fota { Area::Fota } else { Area::Custapp };
+            let name = |i: u8| format!("n{i}");
+            let mut staged: Option<StagedFile> = None;
+            for op in ops {
+                match op {
+                    Op::Write { area: a, name: n, len, append } => {
+                        let mode = if append { WriteMode::Append } else { WriteMode::Replace };
+                        let _ = fs.write(area(a), &name(n), &vec![b'w'; len], mode);
+                    }
+                    Op::Delete { area: a, name: n } => {
+                        let _ = fs.delete(area(a), &name(n));
+                    }
+                    Op::Rename { area: a, from, to } => {
+                        let _ = fs.rename(area(a), &name(from), &name(to));
+                    }
+                    Op::Stage { area: a, name: n, replace } => {
+                        staged = if replace { fs.create(area(a), &name(n)) } else { fs.create_new(area(a), &name(n)) }.ok();
+                    }
+                    Op::StageWrite { len } => {
+                        if let Some(file) = staged.as_mut() {
+                            let _ = file.write(&vec![b's'; len]);
+                        }
+                    }
+                    Op::Commit => {
+                        if let Some(file) = staged.take() {
+                            let _ = file.commit();
+                        }
+                    }
+                    Op::Abandon => staged = None,
+                }
+                assert_exact(&fs);
+                prop_assert!(fs.free() <= fs.quota());
+            }
+            drop(staged);
+            assert_exact(&fs);
+            let reopened = ModuleFs::open(&dir.path().join("fs"), fs.quota()).unwrap();
+            prop_assert_eq!(reopened.free(), fs.free());
+        }
     }
 }

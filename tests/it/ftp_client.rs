@@ -721,6 +721,44 @@ async fn active_mode_over_ipv6_uses_eprt() {
 }
 
 #[tokio::test]
+async fn active_mode_takes_the_data_connection_only_from_the_server() {
+    let fake = FakeFtp::start(|mut c| async move {
+        c.login().await;
+        let port = c.command().await;
+        let (ip, port) = port_target(&port).unwrap_or_else(|| panic!("{port}"));
+        c.reply("200 PORT ok").await;
+        c.expect("RETR f").await;
+        c.reply("150 sending").await;
+        // A third party on another loopback address gets there first; the client closes its
+        // connection without reading.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from(([127, 0, 0, 2], 0))).unwrap();
+        let mut intruder = socket.connect(SocketAddr::new(ip, port)).await.unwrap();
+        intruder.write_all(b"injected contents").await.unwrap();
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(2), intruder.read_to_end(&mut rest)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "the intruder's connection stayed open: {closed:?}");
+        // The server's own connection, from the control connection's address, is taken.
+        let mut stream = tokio::net::TcpStream::connect(SocketAddr::new(ip, port)).await.unwrap();
+        stream.write_all(b"the real file").await.unwrap();
+        drop(stream);
+        c.reply("226 done").await;
+    })
+    .await;
+    let config = FtpConfig { mode: DataMode::Active, ..fake_config(fake.addr) };
+    let mut s = FtpSession::connect(&Net::default(), &config).await.unwrap();
+    assert_eq!(get(&mut s, "f", 0).await.unwrap(), b"the real file");
+    fake.done().await;
+}
+
+/// The address and port of a `PORT h1,h2,h3,h4,p1,p2` command.
+fn port_target(command: &str) -> Option<(std::net::IpAddr, u16)> {
+    let n: Vec<u8> = command.strip_prefix("PORT ")?.split(',').map(|n| n.parse().ok()).collect::<Option<_>>()?;
+    let [a, b, c, d, p1, p2] = n[..] else { return None };
+    Some((std::net::Ipv4Addr::new(a, b, c, d).into(), u16::from(p1) << 8 | u16::from(p2)))
+}
+
+#[tokio::test]
 async fn a_stalled_upload_times_out() {
     let fake = FakeFtp::start(|mut c| async move {
         c.login().await;

@@ -173,19 +173,28 @@ impl Nginx {
 async fn raw_server(reply: Vec<u8>) -> (SocketAddr, JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
-    let task = tokio::spawn(async move {
+    let task = raw_serve(listener, vec![reply]);
+    (addr, tokio::spawn(async move { task.await.expect("the raw server").remove(0) }))
+}
+
+/// Like [`raw_server`] on `listener`, for one connection after another, one for each of
+/// `replies` in turn; the handle yields the requests' bytes.
+fn raw_serve(listener: TcpListener, replies: Vec<Vec<u8>>) -> JoinHandle<Vec<Vec<u8>>> {
+    tokio::spawn(async move {
         tokio::time::timeout(RAW_LIMIT, async move {
-            let (mut conn, _) = listener.accept().await.expect("accept");
-            let request = read_request(&mut conn).await;
-            // The client may have given up already; what it sent is the point.
-            let _ = conn.write_all(&reply).await;
-            let _ = conn.shutdown().await;
-            request
+            let mut requests = Vec::new();
+            for reply in replies {
+                let (mut conn, _) = listener.accept().await.expect("accept");
+                requests.push(read_request(&mut conn).await);
+                // The client may have given up already; what it sent is the point.
+                let _ = conn.write_all(&reply).await;
+                let _ = conn.shutdown().await;
+            }
+            requests
         })
         .await
         .expect("the raw server's client came and went in time")
-    });
-    (addr, task)
+    })
 }
 
 /// One request's bytes: the head, then as many body bytes as its `Content-Length` says.
@@ -329,6 +338,42 @@ async fn redirects_are_followed_when_asked_and_reported_otherwise() {
     let tls_redirect = format!("https://localhost:{}/redirect", nginx.https);
     let followed = ok(&net, HttpRequest { follow_redirects: true, tls: nginx.tls(), ..request(tls_redirect) }).await;
     assert_eq!((followed.status, followed.body.as_slice()), (200, &b"hello from nginx\n"[..]));
+}
+
+#[tokio::test]
+async fn credentials_go_only_to_the_origin_of_the_url() {
+    let redirect = |location: String| {
+        format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n").into_bytes()
+    };
+    let done = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
+    // The origin sends the client to itself, then to a server on another port, which sends it
+    // back: curl's rule drops the credentials on the other server only.
+    let (origin, other) =
+        (TcpListener::bind("127.0.0.1:0").await.unwrap(), TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let (origin_addr, other_addr) = (origin.local_addr().unwrap(), other.local_addr().unwrap());
+    let origin_server =
+        raw_serve(origin, vec![redirect("/here".into()), redirect(format!("http://{other_addr}/there")), done]);
+    let other_server = raw_serve(other, vec![redirect(format!("http://{origin_addr}/back"))]);
+    let user =
+        "Authorization: Basic czNjcmV0\r\nProxy-Authorization: Basic cHJveHk=\r\nCookie: id=s3cret\r\nX-Device: 42";
+    let req = HttpRequest {
+        follow_redirects: true,
+        user_data: user.into(),
+        ..request(format!("http://{origin_addr}/start"))
+    };
+    assert_eq!(ok(&Net::default(), req).await.body, b"ok");
+    let text = |request: &Vec<u8>| String::from_utf8(request.clone()).expect("ASCII");
+    let credentials = ["Authorization: Basic czNjcmV0", "Proxy-Authorization: Basic cHJveHk=", "Cookie: id=s3cret"];
+    for sent in origin_server.await.expect("the origin").iter().map(text) {
+        for line in credentials.iter().chain(&["X-Device: 42"]) {
+            assert!(sent.contains(&format!("\r\n{line}\r\n")), "{line:?} in {sent}");
+        }
+    }
+    for sent in other_server.await.expect("the other server").iter().map(text) {
+        assert!(sent.starts_with("GET /there HTTP/1.1\r\n") && sent.contains("\r\nX-Device: 42\r\n"), "{sent}");
+        let lower = sent.to_ascii_lowercase();
+        assert!(!lower.contains("authorization") && !lower.contains("cookie") && !sent.contains("s3cret"), "{sent}");
+    }
 }
 
 #[tokio::test]

@@ -186,10 +186,9 @@ fn rename_file(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
-/// `AT+CFSGFRS?`: `+CFSGFRS: <free bytes>`.
+/// `AT+CFSGFRS?`: `+CFSGFRS: <free bytes>`, what the files' blocks leave of the quota.
 fn free_space(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    let free = s.cfs.fs.free().map_err(|e| failure(e.into()))?;
-    ctx.rsp.line(s.profile.line("+CFSGFRS", free));
+    ctx.rsp.line(s.profile.line("+CFSGFRS", s.cfs.fs.free()));
     Ok(Reply::Ok)
 }
 

@@ -2,8 +2,11 @@
 //! once a server rejects EPSV; the connection goes to the control connection's peer address
 //! whatever address a PASV reply names (curl's default: servers behind NAT often announce a
 //! private address). Active: listen on the control connection's local address and announce
-//! it with PORT (IPv4) or EPRT (IPv6). On FTPS every data connection runs a TLS handshake as
-//! the client, in active mode too.
+//! it with PORT (IPv4) or EPRT (IPv6), and take only a connection from the control
+//! connection's peer address: any other is closed (and logged) and the wait goes on within the
+//! data-connection timeout, so a third party that races the server cannot inject a file's
+//! contents or take an upload. On FTPS every data connection runs a TLS handshake as the
+//! client, in active mode too.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -47,8 +50,9 @@ impl FtpSession {
                 }
             }
             DataMode::Active => {
+                let server = self.control.peer_addr()?.ip();
                 let (listener, addr) = self.announce_listener().await?;
-                Connection::Listening(listener, addr)
+                Connection::Listening { listener, addr, server }
             }
         };
         self.restart_at(offset).await?;
@@ -142,8 +146,15 @@ impl FtpSession {
 enum Connection {
     /// Passive mode: connected to the server.
     Open(NetStream),
-    /// Active mode: waiting for the server on this address.
-    Listening(NetListener, SocketAddr),
+    /// Active mode: waiting on `addr` for a connection from `server`.
+    Listening {
+        /// Where the server is to connect.
+        listener: NetListener,
+        /// The address announced with PORT or EPRT.
+        addr: SocketAddr,
+        /// The control connection's peer: the only address a data connection is taken from.
+        server: IpAddr,
+    },
 }
 
 impl Connection {
@@ -153,16 +164,31 @@ impl Connection {
     async fn establish(self, tls: Option<SessionTls>, wait: Duration) -> Result<FtpStream, FtpError> {
         let stream = match self {
             Connection::Open(stream) => stream,
-            Connection::Listening(listener, addr) => match timeout(wait, listener.accept()).await {
-                Ok(Ok((stream, _))) => stream,
-                Ok(Err(e)) => return Err(data_error(false, e)),
-                Err(_) => return Err(data_error(false, NetError::Timeout(addr))),
-            },
+            Connection::Listening { listener, addr, server } => {
+                match timeout(wait, accept_from(&listener, server)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => return Err(data_error(false, e)),
+                    Err(_) => return Err(data_error(false, NetError::Timeout(addr))),
+                }
+            }
         };
         match tls {
             Some(tls) => tls.handshake(stream, Channel::Data, wait).await,
             None => Ok(FtpStream::Plain(stream)),
         }
+    }
+}
+
+/// The first connection from `server`; one from any other address is closed, logged, and
+/// the wait goes on (the caller bounds it).
+async fn accept_from(listener: &NetListener, server: IpAddr) -> Result<NetStream, NetError> {
+    loop {
+        let (stream, from) = listener.accept().await?;
+        if from.ip().to_canonical() == server.to_canonical() {
+            return Ok(stream);
+        }
+        drop(stream);
+        tracing::warn!(target: "vmodem::ftp", "refused a data connection from {from}: the server is {server}");
     }
 }
 

@@ -10,7 +10,7 @@ use hyper_util::rt::TokioIo;
 use super::connect::{self, Driver, Tls};
 use super::tap::Tap;
 use super::url::Target;
-use super::{HttpError, HttpMethod, HttpRequest};
+use super::{CREDENTIALS, HttpError, HttpMethod, HttpRequest};
 use crate::net::Net;
 
 /// A response whose head has arrived; its body is still to be read from the connection.
@@ -37,19 +37,20 @@ impl Exchange {
     }
 }
 
-/// Sends `req` as `method` to `target` (`body` goes with a POST) and waits for the head of
-/// the response.
+/// Sends `req` as `method` to `target` (`body` goes with a POST), with the host's credential
+/// headers if `credentials`, and waits for the head of the response.
 pub(super) async fn send(
     net: &Net,
     req: &HttpRequest,
     method: HttpMethod,
     target: &Target,
     body: Bytes,
+    credentials: bool,
 ) -> Result<Exchange, HttpError> {
     // Plain HTTP through a proxy names the whole URL; a tunnel or a server gets the path.
     let absolute = req.proxy.is_some() && !target.https;
     // Built before connecting, so a request that cannot be made sends nothing.
-    let request = build(req, method, target, absolute, body)?;
+    let request = build(req, method, target, absolute, body, credentials)?;
     let tls = Tls::for_target(target, req.tls.as_ref())?;
     let stream = connect::open(net, target, req.proxy.as_ref(), tls).await?;
     let (tap, head) = Tap::new(stream, req.progress.as_ref().map(|p| p.sent.clone()));
@@ -66,13 +67,15 @@ pub(super) async fn send(
 
 /// The request as it goes on the wire: `Host`, `User-Agent`, `Range`, for a POST
 /// `Content-Type` and `Content-Length`, then the host's own header lines, which replace
-/// vmodem's of the same name. hyper writes names in title case (`User-Agent`).
+/// vmodem's of the same name, less those of [`CREDENTIALS`] unless `credentials`. hyper writes
+/// names in title case (`User-Agent`).
 fn build(
     req: &HttpRequest,
     method: HttpMethod,
     target: &Target,
     absolute: bool,
     body: Bytes,
+    credentials: bool,
 ) -> Result<http::Request<Full<Bytes>>, HttpError> {
     let mut headers = HeaderMap::new();
     headers.insert(header::HOST, value("Host", &target.host_header())?);
@@ -91,7 +94,12 @@ fn build(
         }
         _ => Bytes::new(),
     };
-    let user = user_headers(&req.user_data)?;
+    let mut user = user_headers(&req.user_data)?;
+    if !credentials {
+        for name in &CREDENTIALS {
+            user.remove(name);
+        }
+    }
     for name in user.keys() {
         headers.remove(name);
     }
@@ -101,28 +109,29 @@ fn build(
         .method(method.as_http())
         .uri(uri.as_str())
         .body(Full::new(body))
-        .map_err(|e| HttpError::InvalidRequest(format!("{uri}: {e}")))?;
+        .map_err(|e| HttpError::InvalidRequest(format!("the request target cannot be sent: {e}")))?;
     *request.headers_mut() = headers;
     Ok(request)
 }
 
 /// The host's header lines (`USERDATA`): `Name: value` lines separated by CRLF (or LF);
-/// blank lines are skipped.
+/// blank lines are skipped. An error names the line by its number, never its text: user data
+/// carries credentials.
 fn user_headers(text: &str) -> Result<HeaderMap, HttpError> {
     let mut headers = HeaderMap::new();
-    for line in text.split('\n').map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, v) = line
-            .split_once(':')
-            .ok_or_else(|| HttpError::InvalidRequest(format!("user data {line:?} is not a header")))?;
-        let name = HeaderName::try_from(name.trim())
-            .map_err(|_| HttpError::InvalidRequest(format!("user data {line:?}: bad header name")))?;
-        headers.append(name, value(line, v.trim())?);
+    for (i, line) in text.split('\n').map(str::trim).enumerate().filter(|(_, l)| !l.is_empty()) {
+        let line_error = |problem: &str| HttpError::InvalidRequest(format!("user data line {} {problem}", i + 1));
+        let (name, v) = line.split_once(':').ok_or_else(|| line_error("is not a header"))?;
+        let name = HeaderName::try_from(name.trim()).map_err(|_| line_error("has a bad header name"))?;
+        let v = HeaderValue::try_from(v.trim()).map_err(|_| line_error("has a bad header value"))?;
+        headers.append(name, v);
     }
     Ok(headers)
 }
 
-fn value(what: &str, v: &str) -> Result<HeaderValue, HttpError> {
-    HeaderValue::try_from(v).map_err(|_| HttpError::InvalidRequest(format!("{what}: {v:?} is not a header value")))
+/// `v` as the value of header `name`; an error names the header, not the value.
+fn value(name: &str, v: &str) -> Result<HeaderValue, HttpError> {
+    HeaderValue::try_from(v).map_err(|_| HttpError::InvalidRequest(format!("{name}: not a header value")))
 }
 
 #[cfg(test)]
@@ -160,13 +169,14 @@ mod tests {
     #[test]
     fn requests_carry_the_settings_and_the_user_lines() {
         let target = Target::parse("h:8080/p?q").unwrap();
-        let get =
-            build(&request(HttpMethod::Get, ""), HttpMethod::Get, &target, false, Bytes::from_static(b"x")).unwrap();
+        let get = build(&request(HttpMethod::Get, ""), HttpMethod::Get, &target, false, Bytes::from_static(b"x"), true)
+            .unwrap();
         assert_eq!(get.uri(), "/p?q");
         assert_eq!(names(&get), ["host: h:8080", "range: bytes=2000-", "user-agent: SIMCom_MODULE"]);
         let user = "Authorization: Bearer t\r\nUser-Agent: mine\r\n\r\nX-A: 1\r\nX-A: 2";
-        let post = build(&request(HttpMethod::Post, user), HttpMethod::Post, &target, true, Bytes::from_static(b"abc"))
-            .unwrap();
+        let post =
+            build(&request(HttpMethod::Post, user), HttpMethod::Post, &target, true, Bytes::from_static(b"abc"), true)
+                .unwrap();
         assert_eq!(post.uri(), "http://h:8080/p?q");
         assert_eq!(
             names(&post),
@@ -184,11 +194,28 @@ mod tests {
     }
 
     #[test]
-    fn user_lines_that_are_no_headers_are_refused() {
+    fn user_lines_that_are_no_headers_are_refused_without_quoting_them() {
         let target = Target::parse("h").unwrap();
-        for bad in ["no colon", "bad name: x", "X: a\u{1}b"] {
-            let r = build(&request(HttpMethod::Get, bad), HttpMethod::Get, &target, false, Bytes::new());
-            assert!(matches!(r, Err(HttpError::InvalidRequest(_))), "{bad:?}");
+        for (bad, message) in [
+            ("X-A: 1\r\nAuthorization Basic s3cret", "user data line 2 is not a header"),
+            ("\r\n\r\nbad s3cret name: x", "user data line 3 has a bad header name"),
+            ("Authorization: Basic s3cret\u{1}", "user data line 1 has a bad header value"),
+        ] {
+            let r = build(&request(HttpMethod::Get, bad), HttpMethod::Get, &target, false, Bytes::new(), true);
+            let e = r.err().unwrap_or_else(|| panic!("{bad:?} was taken"));
+            assert!(matches!(e, HttpError::InvalidRequest(_)), "{bad:?}");
+            assert_eq!(e.to_string(), format!("invalid request: {message}"));
         }
+        let bad_agent = HttpRequest { user_agent: "s3cret\u{7f}".into(), ..request(HttpMethod::Get, "") };
+        let e = build(&bad_agent, HttpMethod::Get, &target, false, Bytes::new(), true).err().unwrap();
+        assert_eq!(e.to_string(), "invalid request: User-Agent: not a header value");
+    }
+
+    #[test]
+    fn credentials_stay_behind_when_told() {
+        let target = Target::parse("h").unwrap();
+        let user = "Authorization: Basic x\r\nProxy-Authorization: Basic y\r\nCookie: c=1\r\nX-Device: 42";
+        let r = build(&request(HttpMethod::Get, user), HttpMethod::Get, &target, false, Bytes::new(), false).unwrap();
+        assert_eq!(names(&r), ["host: h", "range: bytes=2000-", "user-agent: SIMCom_MODULE", "x-device: 42"]);
     }
 }

@@ -31,6 +31,7 @@ mod tap;
 mod url;
 
 use bytes::Bytes;
+use http::header::{self, HeaderName};
 
 pub use error::HttpError;
 pub use request::{HttpMethod, HttpProgress, HttpRequest};
@@ -48,24 +49,36 @@ pub const MAX_REDIRECTS: usize = 10;
 /// Whatever status the server answers is a response; an error means no complete response
 /// came (see [`HttpError::module_code`] for the modules' codes). A redirect whose `Location`
 /// is not a usable URL is reported as it is. 301, 302 and 303 turn a POST into a GET without
-/// a body (303 any method but HEAD), as browsers do; 307 and 308 repeat the request.
+/// a body (303 any method but HEAD), as browsers do; 307 and 308 repeat the request. The
+/// host's credential headers ([`CREDENTIALS`]) go only to the URL's own scheme, host and port.
 pub async fn fetch(net: &Net, req: HttpRequest) -> Result<HttpResponse, HttpError> {
     let wait = req.timeout;
     tokio::time::timeout(wait, follow(net, req)).await.unwrap_or(Err(HttpError::Timeout))
 }
 
+/// The header fields of the host's user data that carry credentials.
+///
+/// curl's rule for redirects (`Curl_auth_allowed_to_host` in its lib/http.c): they go with a
+/// request only while its scheme, host (in any case) and port are those of the URL the host
+/// gave. A redirect to another origin drops them, and a later redirect back to that origin
+/// sends them again. URLs carry no credentials to drop: one with user info (`user:pass@`) is
+/// refused before anything is sent, in the host's URL and in a `Location` alike.
+pub const CREDENTIALS: [HeaderName; 3] = [header::AUTHORIZATION, header::PROXY_AUTHORIZATION, header::COOKIE];
+
 async fn follow(net: &Net, mut req: HttpRequest) -> Result<HttpResponse, HttpError> {
     let body = Bytes::from(std::mem::take(&mut req.body));
-    let mut target = Target::parse(&req.url)?;
+    let origin = Target::parse(&req.url)?;
+    let mut target = origin.clone();
     let mut method = req.method;
     let mut hops = 0;
     loop {
-        let exchange = exchange::send(net, &req, method, &target, body.clone()).await?;
+        let credentials = target.same_origin(&origin);
+        let exchange = exchange::send(net, &req, method, &target, body.clone(), credentials).await?;
         let next = match exchange.redirect() {
             Some(location) if req.follow_redirects && hops < MAX_REDIRECTS => match target.join(location) {
                 Ok(next) => Some(next),
                 Err(e) => {
-                    tracing::debug!(target: "vmodem::http", "not following {location:?}: {e}");
+                    tracing::debug!(target: "vmodem::http", "not following {}: {e}", url::redact(location));
                     None
                 }
             },

@@ -84,11 +84,27 @@ impl Target {
         Ok(Target { path, ..self.clone() })
     }
 
+    /// Whether `other` has this one's scheme, host (in any case) and port.
+    pub(super) fn same_origin(&self, other: &Target) -> bool {
+        self.https == other.https && self.port == other.port && self.host.eq_ignore_ascii_case(&other.host)
+    }
+
     fn bracketed_host(&self) -> String {
         match self.host.parse::<Ipv6Addr>() {
             Ok(_) => format!("[{}]", self.host),
             Err(_) => self.host.clone(),
         }
+    }
+}
+
+/// `url` for a log line or an error: user info in its authority (`user:pass@`), if any,
+/// replaced by `****`.
+pub(super) fn redact(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}****{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
     }
 }
 
@@ -107,7 +123,7 @@ fn is_scheme(s: &str) -> bool {
 fn split_authority(authority: &str) -> Result<(String, Option<u16>), HttpError> {
     let bad = || invalid(format!("no usable host and port in {authority:?}"));
     if authority.contains('@') {
-        return Err(invalid(format!("credentials in the URL are not supported: {authority:?}")));
+        return Err(invalid(format!("credentials in the URL are not supported: {}", redact(authority))));
     }
     let (host, port) = match authority.strip_prefix('[') {
         Some(rest) => {
@@ -207,5 +223,28 @@ mod tests {
         let same_scheme = base.join("//o:81/p").unwrap();
         assert_eq!((same_scheme.https, same_scheme.port), (false, 81));
         assert!(base.join("ftp://o/p").is_err());
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        let base = t("http://Host.example:8080/a");
+        assert!(base.same_origin(&t("http://host.EXAMPLE:8080/b?c")));
+        for other in ["https://host.example:8080/a", "http://other.example:8080/a", "http://host.example:8081/a"] {
+            assert!(!base.same_origin(&t(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn user_info_never_reaches_a_message() {
+        assert_eq!(redact("http://user:s3cret@h:8080/p@q?x@y"), "http://****@h:8080/p@q?x@y");
+        assert_eq!(redact("user:s3cret@h/p"), "****@h/p");
+        assert_eq!(redact("https://a@b:s3cret@h"), "https://****@h");
+        assert_eq!(redact("http://h/p@q"), "http://h/p@q");
+        for url in ["http://user:s3cret@h/", "s3cret@h", "https://u:s3cret@[::1]:8443/x"] {
+            let e = Target::parse(url).unwrap_err().to_string();
+            assert!(!e.contains("s3cret") && e.contains("****@"), "{url}: {e}");
+        }
+        let e = t("http://h/").join("http://u:s3cret@o/").unwrap_err().to_string();
+        assert!(!e.contains("s3cret"), "{e}");
     }
 }

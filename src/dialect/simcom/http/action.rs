@@ -38,12 +38,12 @@ pub(super) fn action(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Ou
         return Err(Failure::Plain);
     }
     if s.http.running.is_some() {
-        ctx.io.urc(result(s, method, BUSY, 0));
+        s.http_failed(method, BUSY, 0, ctx.io);
         return Ok(Reply::Ok);
     }
     s.http.last_method = Some(method);
     if !s.bearer_up(s.http.params.cid) {
-        ctx.io.urc(result(s, method, NETWORK, 0));
+        s.http_failed(method, NETWORK, 0, ctx.io);
         return Ok(Reply::Ok);
     }
     let progress = HttpProgress::default();
@@ -129,8 +129,17 @@ impl Simcom {
     pub(super) fn http_bearer_lost(&mut self, cid: u8, io: &mut Io) {
         if let Some(running) = self.http.running.take_if(|r| r.cid == cid) {
             io.cancel(running.job);
-            io.urc(result(self, running.method, NETWORK, 0));
+            self.http_failed(running.method, NETWORK, 0, io);
         }
+    }
+
+    /// An action failed with the module's `status` (600 to 606): the buffer and the kept head
+    /// are emptied, so that `AT+HTTPREAD` and `AT+HTTPHEAD` give nothing of an earlier request
+    /// (`docs/sim800.md` D22), and the failure is reported with `length`.
+    fn http_failed(&mut self, method: HttpMethod, status: u16, length: u64, io: &mut Io) {
+        self.http.buffer = Vec::new();
+        self.http.head = None;
+        io.urc(result(self, method, status, length));
     }
 
     /// The running action ended: keep the response and report it.
@@ -140,22 +149,21 @@ impl Simcom {
             return;
         };
         let method = running.method;
-        let (status, length) = match outcome {
+        match outcome {
             // A HEAD's length is the announced one: it brings no body to hold.
             Ok(response) if method != HttpMethod::Head && response.length > self.config.http.buffer as u64 => {
-                (NO_MEMORY, response.length)
+                self.http_failed(method, NO_MEMORY, response.length, io);
             }
             Ok(response) => {
                 let status = response.status;
                 let length = if method == HttpMethod::Head { 0 } else { response.length };
                 self.http.keep(response);
-                (status, length)
+                io.urc(result(self, method, status, length));
             }
             Err(e) => {
                 tracing::info!(target: "vmodem::http", "HTTPACTION failed: {e}");
-                (e.module_code(), 0)
+                self.http_failed(method, e.module_code(), 0, io);
             }
-        };
-        io.urc(result(self, method, status, length));
+        }
     }
 }

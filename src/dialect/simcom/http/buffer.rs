@@ -3,7 +3,9 @@
 //! `AT+HTTPHEAD` prints the last response's head.
 //!
 //! An `AT+HTTPDATA` whose bytes do not all come before its time runs out is `ERROR`, and the
-//! buffer keeps what it held.
+//! buffer keeps what it held. The bytes are gathered as they come, never into room reserved
+//! for the size the host declares. After a failed `AT+HTTPACTION` the buffer is empty
+//! (`+HTTPREAD: 0`) and there is no head to print (`ERROR`), `docs/sim800.md` D22.
 
 use std::time::Duration;
 
@@ -30,7 +32,7 @@ pub(super) fn data(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outc
         return Err(Failure::Plain);
     }
     ctx.rsp.line("DOWNLOAD");
-    s.http.loading = Some(Vec::with_capacity(size));
+    s.http.loading = Some(Vec::new());
     ctx.io.data_deadline(ctx.io.now + Duration::from_millis(time));
     Ok(ctx.io.data(Owner::Http, DataPhase::Fixed(size)))
 }
@@ -84,7 +86,7 @@ fn read(s: &mut Simcom, start: usize, size: usize, ctx: &mut Ctx<'_, '_>) -> Out
     Ok(Reply::Ok)
 }
 
-/// `AT+HTTPHEAD`: the last response's head; `ERROR` before any.
+/// `AT+HTTPHEAD`: the last response's head; `ERROR` before any, and after a failed action.
 pub(super) fn head(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     on(s)?;
     let head = s.http.head.as_deref().filter(|_| s.http.running.is_none()).ok_or(Failure::Plain)?;

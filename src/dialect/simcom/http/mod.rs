@@ -5,7 +5,7 @@
 //! `AT+SSLOPT`, `AT+HTTPTERM`. The request itself is the HTTP service's
 //! ([`crate::service::http`]); this module keeps the settings and the module's buffer.
 //!
-//! Choices where the manuals are silent (`docs/sim800.md` D6–D13):
+//! Choices where the manuals are silent (`docs/sim800.md` D6–D13, D22):
 //! - Every command but `AT+HTTPINIT` needs the service initialised, otherwise `ERROR`; a
 //!   second `AT+HTTPINIT` is `ERROR` (host libraries send `AT+HTTPTERM` first for that reason).
 //! - `AT+HTTPACTION` without a URL is `ERROR`; while one runs, `OK` and then status 604
@@ -14,6 +14,10 @@
 //! - One buffer, the manual's 319488 bytes (`[http] buffer`), holds the body: `AT+HTTPDATA`
 //!   fills it, a response replaces it, `AT+HTTPREAD` reads it. A response body beyond it is 602
 //!   (no memory) with the real length, never a body cut short.
+//! - An action that fails (600 to 606) empties the buffer and forgets the last head: then
+//!   `AT+HTTPREAD` answers `+HTTPREAD: 0` and `OK`, as for any empty buffer, and `AT+HTTPHEAD`
+//!   `ERROR`, as before any response; nothing of an earlier request can be taken for the
+//!   answer to this one.
 //! - A HEAD reports length 0 (AN900 §2.3's `+HTTPACTION:1,200,0`, method corrected); its header
 //!   is there for `AT+HTTPHEAD`.
 //! - `AT+HTTPPARA?` prints `+HTTPPARA:` and then the parameters one per line (`CID: 1`), as
@@ -92,9 +96,10 @@ pub struct Http {
     ssl: bool,
     /// `AT+SSLOPT=0,<n>`: ignore an invalid server certificate.
     ignore_certificate: bool,
-    /// The module's buffer: the request body from `AT+HTTPDATA`, or the last response's body.
+    /// The module's buffer: the request body from `AT+HTTPDATA`, or the last response's body;
+    /// empty after a failed action.
     buffer: Vec<u8>,
-    /// The last response's head, for `AT+HTTPHEAD`.
+    /// The last response's head, for `AT+HTTPHEAD`; none after a failed action.
     head: Option<String>,
     /// The running action.
     running: Option<Running>,
