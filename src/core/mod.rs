@@ -393,9 +393,8 @@ impl Core {
     fn settle(&mut self) {
         self.timers.set(Timer::Plan, self.plan.deadline());
         self.timers.clear_services();
-        for (owner, at) in self.dialect.deadlines() {
-            self.timers.set(Timer::Service(owner), Some(at));
-        }
+        let timers = &mut self.timers;
+        self.dialect.deadlines(&mut |owner, at| timers.set(Timer::Service(owner), Some(at)));
     }
 }
 

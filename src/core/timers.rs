@@ -1,8 +1,6 @@
 //! The modem's timers, in one table keyed by what each is for. The core sets and clears them
 //! as its state changes and asks the table for the earliest; nothing else keeps a deadline.
 
-use std::collections::BTreeMap;
-
 use tokio::time::Instant;
 
 use crate::dialect::Owner;
@@ -22,24 +20,30 @@ pub enum Timer {
     Service(Owner),
 }
 
-/// The armed timers.
+/// The armed timers: a handful at most, kept in a small list (looked up by a scan, which
+/// costs less than any map at this size and allocates nothing once warm).
 #[derive(Debug, Default)]
 pub struct Timers {
-    at: BTreeMap<Timer, Instant>,
+    at: Vec<(Timer, Instant)>,
 }
 
 impl Timers {
     /// Arms `timer` for `at`, or disarms it with `None`.
     pub fn set(&mut self, timer: Timer, at: Option<Instant>) {
-        match at {
-            Some(at) => self.at.insert(timer, at),
-            None => self.at.remove(&timer),
-        };
+        let i = self.at.iter().position(|(t, _)| *t == timer);
+        match (i, at) {
+            (Some(i), Some(at)) => self.at[i].1 = at,
+            (None, Some(at)) => self.at.push((timer, at)),
+            (Some(i), None) => {
+                self.at.swap_remove(i);
+            }
+            (None, None) => {}
+        }
     }
 
     /// When `timer` fires, if armed.
     pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.at.get(&timer).copied()
+        self.at.iter().find(|(t, _)| *t == timer).map(|(_, at)| *at)
     }
 
     /// Whether `timer` is armed for `now` or earlier.
@@ -49,23 +53,26 @@ impl Timers {
 
     /// The earliest armed timer among those `keep` accepts.
     pub fn earliest(&self, keep: impl Fn(Timer) -> bool) -> Option<Instant> {
-        self.at.iter().filter(|(t, _)| keep(**t)).map(|(_, at)| *at).min()
+        self.at.iter().filter(|(t, _)| keep(*t)).map(|(_, at)| *at).min()
     }
 
     /// Disarms every timer of a service, before the dialect names them again.
     pub fn clear_services(&mut self) {
-        self.at.retain(|t, _| !matches!(t, Timer::Service(_)));
+        self.at.retain(|(t, _)| !matches!(t, Timer::Service(_)));
     }
 
-    /// The services whose timers are due by `now`.
+    /// The services whose timers are due by `now`, in the order of their owners.
     pub fn due_services(&self, now: Instant) -> Vec<Owner> {
-        self.at
+        let mut due: Vec<Owner> = self
+            .at
             .iter()
             .filter_map(|(t, at)| match t {
                 Timer::Service(owner) if *at <= now => Some(*owner),
                 _ => None,
             })
-            .collect()
+            .collect();
+        due.sort_unstable();
+        due
     }
 }
 

@@ -63,8 +63,9 @@ pub trait Dialect: Send {
     /// A job `owner` started reported progress or its end.
     fn event(&mut self, owner: Owner, job: JobId, event: Event, io: &mut Io);
 
-    /// The services' timers: when each wants [`Dialect::tick`].
-    fn deadlines(&self) -> Vec<(Owner, Instant)>;
+    /// The services' timers: calls `each` with every service that wants [`Dialect::tick`],
+    /// and when.
+    fn deadlines(&self, each: &mut dyn FnMut(Owner, Instant));
 
     /// The clock reached `owner`'s deadline.
     fn tick(&mut self, owner: Owner, io: &mut Io);
@@ -156,8 +157,8 @@ impl<M: Machine> Dialect for M {
         Routes(M::SERVICES).event(self, owner, job, event, io);
     }
 
-    fn deadlines(&self) -> Vec<(Owner, Instant)> {
-        Routes(M::SERVICES).deadlines(self)
+    fn deadlines(&self, each: &mut dyn FnMut(Owner, Instant)) {
+        Routes(M::SERVICES).deadlines(self, each);
     }
 
     fn tick(&mut self, owner: Owner, io: &mut Io) {

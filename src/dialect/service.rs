@@ -149,8 +149,12 @@ impl<S> Routes<S> {
         self.of(owner).map_or(Reply::Error(Failure::Plain), |row| (row.resume)(s, rsp, io))
     }
 
-    pub(super) fn deadlines(&self, s: &S) -> Vec<(Owner, Instant)> {
-        self.0.iter().filter_map(|row| (row.deadline)(s).map(|at| (row.owner, at))).collect()
+    pub(super) fn deadlines(&self, s: &S, each: &mut dyn FnMut(Owner, Instant)) {
+        for row in self.0 {
+            if let Some(at) = (row.deadline)(s) {
+                each(row.owner, at);
+            }
+        }
     }
 
     pub(super) fn tick(&self, s: &mut S, owner: Owner, io: &mut Io) {

@@ -110,7 +110,8 @@ impl Drop for EmbeddedHttp {
     }
 }
 
-fn acceptor(https: &EmbeddedHttps) -> io::Result<TlsAcceptor> {
+/// A TLS acceptor for the certificate and key `https` names.
+pub(crate) fn acceptor(https: &EmbeddedHttps) -> io::Result<TlsAcceptor> {
     let bad = |what: &FsPath, e: &dyn std::fmt::Display| {
         io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", what.display()))
     };

@@ -54,6 +54,9 @@ pub enum Role {
     Control,
     /// An FTP data connection, passive or active.
     Data,
+    /// A socket the host opened with the family's socket commands (`AT+CIPSTART`,
+    /// `AT+CAOPEN`, `AT+MIPOPEN`).
+    Socket,
     /// Every connection.
     Any,
 }

@@ -138,6 +138,28 @@ impl Net {
         self.open(host, port, Role::Control).await
     }
 
+    /// Opens a TCP socket the host asked for (`AT+CIPSTART`, `AT+CAOPEN`, `AT+MIPOPEN`) to
+    /// `host:port`, applying redirects and resolving names; faults `on = "socket"` apply.
+    pub async fn connect_socket(&self, host: &str, port: u16) -> Result<NetStream, NetError> {
+        self.open(host, port, Role::Socket).await
+    }
+
+    /// A UDP socket the host asked for, connected to `host:port` after redirects: refusal
+    /// and DNS faults apply when it opens; link profiles and connection faults do not apply to
+    /// its datagrams (they shape byte streams).
+    pub async fn udp(&self, host: &str, port: u16) -> Result<NetDatagram, NetError> {
+        let addrs = self.resolve(host, port).await?;
+        let addr = addrs.first().copied().ok_or_else(|| NetError::Dns(host.to_string()))?;
+        if self.any_fault(|f| f.refuses(host, port, addr)) {
+            tracing::debug!(target: "vmodem::net", "injected refusal of {host} ({addr})");
+            return Err(NetError::Refused(addr));
+        }
+        let local = if addr.is_ipv4() { SocketAddr::from(([0, 0, 0, 0], 0)) } else { SocketAddr::from(([0u16; 8], 0)) };
+        let socket = tokio::net::UdpSocket::bind(local).await?;
+        socket.connect(addr).await.map_err(|e| classify(addr, e))?;
+        Ok(NetDatagram { inner: socket })
+    }
+
     /// Opens a data connection to an address (an FTP passive data port), applying redirects.
     pub async fn connect_addr(&self, addr: SocketAddr) -> Result<NetStream, NetError> {
         self.open(&addr.ip().to_string(), addr.port(), Role::Data).await
@@ -304,6 +326,34 @@ impl AsyncWrite for NetStream {
             Some(tcp) => Pin::new(tcp).poll_shutdown(cx),
             None => Poll::Ready(Err(broken())),
         }
+    }
+}
+
+/// A UDP socket opened through [`Net`], connected to one peer.
+#[derive(Debug)]
+pub struct NetDatagram {
+    inner: tokio::net::UdpSocket,
+}
+
+impl NetDatagram {
+    /// This end's address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// Sends one datagram.
+    pub async fn send(&self, datagram: &[u8]) -> io::Result<usize> {
+        self.inner.send(datagram).await
+    }
+
+    /// Waits for one datagram from the peer; returns its length (a longer one is cut to `buf`).
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.recv(buf).await
     }
 }
 

@@ -12,6 +12,7 @@ pub mod http;
 pub mod job;
 pub mod pipe;
 pub mod sink;
+pub mod socket;
 pub mod tls;
 
 use tokio::sync::mpsc;
@@ -148,6 +149,8 @@ services! {
     Ftp => ftp::job,
     /// HTTP and HTTPS requests.
     Http => http::job,
+    /// TCP, TLS and UDP sockets the host opens, and name look-ups.
+    Socket => socket::job,
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod link_profile;
 mod record;
 mod robustness;
 mod scenarios;
+mod socket_service;
 mod startup;
 mod transcripts;
 mod transport;
