@@ -15,6 +15,7 @@ mod io;
 pub mod secrets;
 mod service;
 pub mod simcom;
+pub mod sockets;
 pub mod stream;
 mod table;
 

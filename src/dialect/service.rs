@@ -21,6 +21,11 @@ pub enum Owner {
     Http,
     /// The module file system's commands (SIMCom `AT+CFSWFILE`).
     Fs,
+    /// The sockets of the module's TCP/IP application (SIMCom `AT+CIPSTART`, the L610's
+    /// `AT+MIPOPEN`) and its name look-ups.
+    Socket,
+    /// The sockets of the SIMCom application network (`AT+CAOPEN` over `AT+CNACT` contexts).
+    AppSocket,
 }
 
 /// How the modem reaches one service of the family state `S`. Hooks a service does not need

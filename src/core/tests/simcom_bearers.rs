@@ -53,3 +53,16 @@ fn the_cip_bring_up_goes_through_its_states_in_order() {
     assert_eq!(b.at("AT+CIPSHUT"), "\r\nSHUT OK\r\n");
     assert_eq!(status(&mut b), "\r\nOK\r\n\r\nSTATE: IP INITIAL\r\n");
 }
+
+#[test]
+fn every_simcom_family_stores_the_general_settings() {
+    for family in [Family::Sim7080, Family::Sim7000, Family::Sim800, Family::Sim900] {
+        let mut b = Bench::new(family);
+        for (set, read) in [("AT+CLTS=1", "+CLTS: 1"), ("AT+CBATCHK=1", "+CBATCHK: 1"), ("AT+CSCLK=2", "+CSCLK: 2")] {
+            assert_eq!(b.at(set), OK, "{family} {set}");
+            let name = &set[2..set.find('=').unwrap()];
+            assert_eq!(b.at(&format!("AT{name}?")), format!("\r\n{read}\r\n\r\nOK\r\n"), "{family}");
+        }
+        assert_eq!(b.at("AT+CLTS=2"), ERROR);
+    }
+}

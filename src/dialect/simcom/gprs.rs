@@ -2,7 +2,7 @@
 //! libraries send it before they use SAPBR, FTP or HTTP (TinyGSM, Adafruit FONA,
 //! Botletics): `AT+CIPSHUT` → `SHUT OK`, `AT+CSTT`, `AT+CIICR`, `AT+CIFSR` (the bare address,
 //! no `OK`), `AT+CIPSTATUS`, and the switches `AT+CIPMUX`, `AT+CIPRXGET`, `AT+CIPQSEND`,
-//! `AT+CDNSCFG`, `AT+CLTS`, `AT+CSCLK`, `AT+CVHU`, `AT+CBATCHK`, which are stored and read back.
+//! `AT+CDNSCFG`, `AT+CVHU`, which are stored and read back ([`super::switches`]).
 //! No sockets are opened: the states only gate the commands as the module does.
 //!
 //! The states follow the manual: `IP INITIAL` → `AT+CSTT` → `IP START` → `AT+CIICR` →
@@ -12,7 +12,7 @@
 
 use vmodem_at::{Command, Failure, Reply};
 
-use super::{Simcom, cmd};
+use super::{Simcom, cmd, switches};
 use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Outcome};
 
@@ -41,24 +41,6 @@ impl State {
     }
 }
 
-/// A stored switch: its command, range and power-on value.
-struct Switch {
-    name: &'static str,
-    max: u64,
-    default: u64,
-}
-
-/// The switches, as the SIM800 manual gives them.
-const SWITCHES: &[Switch] = &[
-    Switch { name: "+CIPMUX", max: 1, default: 0 },
-    Switch { name: "+CIPRXGET", max: 4, default: 0 },
-    Switch { name: "+CIPQSEND", max: 1, default: 0 },
-    Switch { name: "+CLTS", max: 1, default: 0 },
-    Switch { name: "+CSCLK", max: 2, default: 0 },
-    Switch { name: "+CVHU", max: 1, default: 1 },
-    Switch { name: "+CBATCHK", max: 1, default: 0 },
-];
-
 /// The TCP/IP application state.
 #[derive(Debug, Clone)]
 pub struct Gprs {
@@ -67,7 +49,6 @@ pub struct Gprs {
     user: String,
     password: String,
     dns: (String, String),
-    switches: [u64; SWITCHES.len()],
 }
 
 impl Default for Gprs {
@@ -78,7 +59,6 @@ impl Default for Gprs {
             user: String::new(),
             password: String::new(),
             dns: ("0.0.0.0".into(), "0.0.0.0".into()),
-            switches: std::array::from_fn(|i| SWITCHES[i].default),
         }
     }
 }
@@ -90,14 +70,19 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CIFSR").test_ok().exec(cifsr),
     cmd("+CIPSTATUS").test_ok().exec(cipstatus),
     cmd("+CDNSCFG").test("+CDNSCFG: (\"PrimaryDNS\"),(\"SecondaryDNS\")").read(cdnscfg_read).write(cdnscfg_write),
-    cmd("+CIPMUX").test("+CIPMUX: (0,1)").read(switch_read).write(switch_write),
-    cmd("+CIPRXGET").test("+CIPRXGET: (0-4)").read(switch_read).write(switch_write),
-    cmd("+CIPQSEND").test("+CIPQSEND: (0,1)").read(switch_read).write(switch_write),
-    cmd("+CLTS").test("+CLTS: (0,1)").read(switch_read).write(switch_write),
-    cmd("+CSCLK").test("+CSCLK: (0-2)").read(switch_read).write(switch_write),
-    cmd("+CVHU").test("+CVHU: (0,1)").read(switch_read).write(switch_write),
-    cmd("+CBATCHK").test("+CBATCHK: (0,1)").read(switch_read).write(switch_write),
+    cmd("+CIPMUX").test("+CIPMUX: (0,1)").read(switches::read).write(cipmux_write),
+    cmd("+CIPRXGET").test("+CIPRXGET: (0-4)").read(switches::read).write(switches::write),
+    cmd("+CIPQSEND").test("+CIPQSEND: (0,1)").read(switches::read).write(switches::write),
+    cmd("+CVHU").test("+CVHU: (0,1)").read(switches::read).write(switches::write),
 ];
+
+/// `AT+CIPMUX` changes only in `IP INITIAL`.
+fn cipmux_write(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    if s.gprs.state != State::Initial {
+        return Err(Failure::Plain);
+    }
+    switches::write(s, cmd, ctx)
+}
 
 fn cipshut(s: &mut Simcom, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     s.gprs.state = State::Initial;
@@ -160,28 +145,6 @@ fn cdnscfg_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome 
         None => "0.0.0.0".into(),
     };
     s.gprs.dns = (primary.to_string(), secondary);
-    Ok(Reply::Ok)
-}
-
-fn switch_of(name: &str) -> Result<usize, Failure> {
-    SWITCHES.iter().position(|sw| sw.name == name).ok_or(Failure::Plain)
-}
-
-fn switch_read(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    let i = switch_of(&cmd.name)?;
-    ctx.rsp.line(format!("{}: {}", cmd.name, s.gprs.switches[i]));
-    Ok(Reply::Ok)
-}
-
-fn switch_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let i = switch_of(&cmd.name)?;
-    let a = Args::of(cmd, Failure::Plain);
-    a.count(1..=1)?;
-    let value = a.uint(0, 0..=SWITCHES[i].max)?;
-    if SWITCHES[i].name == "+CIPMUX" && s.gprs.state != State::Initial {
-        return Err(Failure::Plain);
-    }
-    s.gprs.switches[i] = value;
     Ok(Reply::Ok)
 }
 

@@ -12,6 +12,7 @@ mod http;
 mod profile;
 mod sapbr;
 mod ssl;
+mod switches;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub struct Simcom {
     cfs: cfs::Cfs,
     ssl: ssl::Ssl,
     http: http::Http,
+    switches: switches::Switches,
     /// The built-in HTTPS trust store (`[http] trusted_ca`).
     trusted_ca: Vec<u8>,
 }
@@ -61,6 +63,7 @@ const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     ftp::TRANSPARENT,
     cfs::COMMANDS,
     ssl::COMMANDS,
+    switches::COMMANDS,
 ];
 
 /// The SIM7000's.
@@ -71,6 +74,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     bearer::APP_NETWORK,
     sapbr::COMMANDS,
     gprs::COMMANDS,
+    switches::COMMANDS,
     http::COMMANDS,
     ftp::PARAMS,
     ftp::SESSION,
@@ -87,6 +91,7 @@ const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     bearer::PACKET,
     sapbr::COMMANDS,
     gprs::COMMANDS,
+    switches::COMMANDS,
     http::COMMANDS,
     ftp::PARAMS,
     ftp::SESSION,
@@ -108,6 +113,7 @@ impl Simcom {
             cfs: cfs::Cfs::new(fs),
             ssl: ssl::Ssl::default(),
             http: http::Http::default(),
+            switches: switches::Switches::default(),
             trusted_ca,
             config,
         }
