@@ -15,6 +15,7 @@
 mod cme;
 mod ftp;
 mod general;
+mod mip;
 mod mipcall;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub struct Fibocom {
     contexts: Vec<PdpContext>,
     call: mipcall::Call,
     ftp: ftp::Ftp,
+    mip: mip::Mip,
 }
 
 /// A command of the L610's tables.
@@ -58,6 +60,7 @@ const TABLES: &[&[table::Entry<Fibocom>]] = &[
     ftp::UPLOAD,
     ftp::BUFFER,
     ftp::PUT,
+    mip::COMMANDS,
 ];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
@@ -91,6 +94,7 @@ impl Fibocom {
             contexts: PdpContext::power_on(&config.network.apn),
             call: mipcall::Call::default(),
             ftp: ftp::Ftp::default(),
+            mip: mip::Mip::default(),
             config,
         }
     }
@@ -127,7 +131,7 @@ impl Cellular for Fibocom {
 
 impl Machine for Fibocom {
     /// The services, one row each.
-    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE];
+    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE, mip::SERVICE];
 
     fn line(&self) -> (Settings, Limits) {
         (SETTINGS, Limits { line_chars: 1024, commands: 39 })

@@ -3,7 +3,9 @@
 //! down to which command tables the family has.
 
 mod bearer;
+mod ca;
 mod cfs;
+mod cip;
 mod cme;
 mod ftp;
 mod general;
@@ -38,6 +40,8 @@ pub struct Simcom {
     cfs: cfs::Cfs,
     ssl: ssl::Ssl,
     http: http::Http,
+    cip: cip::Cip,
+    ca: ca::Ca,
     switches: switches::Switches,
     /// The built-in HTTPS trust store (`[http] trusted_ca`).
     trusted_ca: Vec<u8>,
@@ -64,6 +68,7 @@ const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     cfs::COMMANDS,
     ssl::COMMANDS,
     switches::COMMANDS,
+    ca::COMMANDS,
 ];
 
 /// The SIM7000's.
@@ -74,6 +79,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     bearer::APP_NETWORK,
     sapbr::COMMANDS,
     gprs::COMMANDS,
+    cip::COMMANDS,
     switches::COMMANDS,
     http::COMMANDS,
     ftp::PARAMS,
@@ -81,6 +87,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     ftp::EXTENDED,
     ftp::TRANSPARENT,
     cfs::COMMANDS,
+    ca::COMMANDS,
 ];
 
 /// The SIM800's and SIM900's.
@@ -91,6 +98,7 @@ const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     bearer::PACKET,
     sapbr::COMMANDS,
     gprs::COMMANDS,
+    cip::COMMANDS,
     switches::COMMANDS,
     http::COMMANDS,
     ftp::PARAMS,
@@ -113,6 +121,8 @@ impl Simcom {
             cfs: cfs::Cfs::new(fs),
             ssl: ssl::Ssl::default(),
             http: http::Http::default(),
+            cip: cip::Cip::default(),
+            ca: ca::Ca::default(),
             switches: switches::Switches::default(),
             trusted_ca,
             config,
@@ -131,7 +141,8 @@ impl Simcom {
 
 impl Machine for Simcom {
     /// The services, one row each.
-    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE];
+    const SERVICES: &'static [Service<Self>] =
+        &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE, cip::SERVICE, ca::SERVICE];
 
     fn line(&self) -> (Settings, Limits) {
         (self.profile.settings, self.profile.limits)
