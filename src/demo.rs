@@ -2,13 +2,15 @@
 //! folder of the vendor documents' sample files, reachable at the documents' own server address
 //! (`AT+FTPSERV="112.74.93.163"` with user and password `simcomtest`, and
 //! `AT+HTTPPARA="URL","112.74.93.163/simftp.txt"`), so a newcomer can type the application
-//! note's sessions as printed.
+//! note's sessions as printed; and an echo peer at the same address, port 7 (TCP and UDP), for
+//! the socket commands.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 
+use crate::embedded::echo::EmbeddedEcho;
 use crate::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use crate::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use crate::family::Family;
@@ -18,6 +20,8 @@ use crate::script::fixtures;
 
 /// The server address and login the SIMCom application notes use.
 pub const SAMPLE_SERVER: &str = "112.74.93.163";
+/// The port of the demo's echo peer at [`SAMPLE_SERVER`] (the echo protocol's, RFC 862).
+pub const ECHO_PORT: u16 = 7;
 /// User name and password of the notes.
 pub const SAMPLE_LOGIN: &str = "simcomtest";
 
@@ -34,10 +38,11 @@ const SAMPLES: &str = "\
 @dir upload
 ";
 
-/// A running demo: the FTP and HTTP servers and the folder they serve.
+/// A running demo: the FTP and HTTP servers, the echo peer, and the folder served.
 pub struct Demo {
     ftp: EmbeddedFtp,
     http: EmbeddedHttp,
+    echo: EmbeddedEcho,
     dir: PathBuf,
 }
 
@@ -64,7 +69,8 @@ impl Demo {
         .await?;
         let http =
             EmbeddedHttp::start(EmbeddedHttpConfig { root: dir.to_path_buf(), bind: loopback, tls: None }).await?;
-        Ok(Demo { ftp, http, dir: dir.to_path_buf() })
+        let echo = EmbeddedEcho::start(loopback, None).await?;
+        Ok(Demo { ftp, http, echo, dir: dir.to_path_buf() })
     }
 
     /// Where the FTP server listens.
@@ -84,11 +90,13 @@ impl Demo {
         self.dir.with_file_name(name)
     }
 
-    /// Sends the notes' server address to the embedded servers: port 21 to FTP, 80 to HTTP.
-    pub fn redirects(&self) -> [Redirect; 2] {
+    /// Sends the notes' server address to the embedded servers: port 21 to FTP, 80 to HTTP,
+    /// 7 to the echo peer (its TCP and UDP ports have the same number).
+    pub fn redirects(&self) -> [Redirect; 3] {
         [
             Redirect::new(SAMPLE_SERVER, Some(21), self.ftp.addr()),
             Redirect::new(SAMPLE_SERVER, Some(80), self.http.addr()),
+            Redirect::new(SAMPLE_SERVER, Some(ECHO_PORT), self.echo.tcp_addr()),
         ]
     }
 
@@ -100,11 +108,13 @@ impl Demo {
             "vmodem demo: a {family} on {line}\n\
              FTP server {ftp} (also reachable as {SAMPLE_SERVER}:21), user/password {SAMPLE_LOGIN}, serving {dir}\n\
              HTTP server {http} (also reachable as {SAMPLE_SERVER}:80), serving the same folder\n\
+             echo peer {echo} TCP and UDP (also reachable as {SAMPLE_SERVER}:{ECHO_PORT})\n\
              module file system in {fs}\n\
              \n\
              Try (each line ends with Enter):\n{session}",
             ftp = self.ftp.addr(),
             http = self.http.addr(),
+            echo = self.echo.tcp_addr(),
             dir = self.dir.display(),
             fs = self.fs_root().display(),
         )
