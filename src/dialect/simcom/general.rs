@@ -1,5 +1,6 @@
 //! Identification (M7080 ch. 3 and 5): `ATI`, `+CGMI`, `+CGMM`, `+CGMR`,
-//! `+CGSN`, `+GSN`, `+CIMI`, `+CCID`, `+SIMCOMATI`, `+GSV`; the SIMCom side of the shared
+//! `+CGSN`, `+GSN`, `+CIMI`, `+CCID`, `+SIMCOMATI`, `+GSV`; `AT+CREBOOT`, the SIM7080
+//! family's restart (`OK`, then the boot URCs, as `AT+CFUN=1,1`); the SIMCom side of the shared
 //! 27.007 network commands ([`crate::dialect::cellular`]), whose loss of registration takes
 //! every active bearer down (`+APP PDP: <n>,DEACTIVE`, `+SAPBR <cid>: DEACT`).
 //!
@@ -36,6 +37,10 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     }),
     cmd("+GSV").exec(gsv),
     cmd("+SIMCOMATI").exec(simcomati),
+    cmd("+CREBOOT").test_ok().exec(|_, _, ctx| {
+        ctx.io.reboot();
+        Ok(Reply::Ok)
+    }),
 ];
 
 /// The 2G modules' extra identification: `AT+GOI` (the family name) and `AT+GCAP` (GSM and fax

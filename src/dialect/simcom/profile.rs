@@ -63,6 +63,34 @@ pub struct Profile {
     /// Whether `+COPS` reports the access technology (LTE modules do; the 2G ones print only
     /// the operator).
     pub cops_act: bool,
+    /// The application network's sockets (`AT+CAOPEN` ...); `None` where the family has none.
+    pub ca: Option<CaProfile>,
+}
+
+/// What differs between the families' application network sockets (`docs/sim7080.md`
+/// "Sockets").
+#[derive(Debug)]
+pub struct CaProfile {
+    /// How `AT+CAOPEN` names the peer.
+    pub open: CaOpen,
+    /// `AT+CAOPEN=?`.
+    pub open_test: &'static str,
+    /// Whether `AT+CASEND` reports `+CASEND: <cid>,<result>,<sendlen>` after its `OK`
+    /// (SIM7000).
+    pub send_report: bool,
+    /// Whether `AT+CASSLCFG` takes the `"PROTOCOL"` key (SIM7000).
+    pub ssl_protocol: bool,
+}
+
+/// The argument layouts of `AT+CAOPEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaOpen {
+    /// `<cid>,<pdp_index>,<conn_type>,<server>,<port>[,<recv_mode>]` over the `AT+CNACT`
+    /// context `<pdp_index>` (M7080 §12.2.3).
+    Contexts,
+    /// `<cid>[,<conn_type>],<server>,<port>` over the one `AT+CNACT` context (M7000 §18.2.3);
+    /// the SIM7080 layout is taken too, with context 0.
+    SingleContext,
 }
 
 /// The bearer the IP applications (FTP, HTTP) run over.
@@ -209,6 +237,12 @@ const fn sim70x0(
         bearer: Bearer::AppContexts,
         http_methods: 0,
         cops_act: true,
+        ca: Some(CaProfile {
+            open: CaOpen::Contexts,
+            open_test: "+CAOPEN: (0-12),(0-4),(\"TCP\",\"UDP\",\"NONIP\"),64,(1-65535),(0,1)",
+            send_report: false,
+            ssl_protocol: false,
+        }),
     }
 }
 
@@ -253,10 +287,16 @@ pub static SIM7000: Profile = Profile {
     ftp: ftp_sapbr(1360, ExtGet::RamOnly),
     cfs_name_max: 50,
     tables: super::SIM7000_TABLES,
-    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+HTTPSSL", "+SSLOPT"],
+    lacks: &["+FTPTOFSST", "+FTPSSL", "+HTTPSSL", "+SSLOPT", "+CREBOOT"],
     bearer: Bearer::Sapbr,
     http_methods: 4,
     cops_act: true,
+    ca: Some(CaProfile {
+        open: CaOpen::SingleContext,
+        open_test: "+CAOPEN: (0-12),(\"TCP\",\"UDP\"),64,(1-65535)",
+        send_report: true,
+        ssl_protocol: true,
+    }),
 };
 
 /// SIMCom SIM800 (`SIM800 R14.18`, the most common firmware in the field), 2G on MediaTek:
@@ -281,10 +321,11 @@ const SIM800_ROW: Profile = Profile {
     ftp: ftp_sapbr(1360, ExtGet::SaveBuffer),
     cfs_name_max: 0,
     tables: super::GSM_TABLES,
-    lacks: &["+FTPRENAME", "+FTPMDTM", "+FTPTOFSST", "+CGNAPN", "+CEREG", "+SIMCOMATI"],
+    lacks: &["+FTPRENAME", "+FTPMDTM", "+FTPTOFSST", "+CGNAPN", "+CEREG", "+SIMCOMATI", "+CREBOOT"],
     bearer: Bearer::Sapbr,
     http_methods: 3,
     cops_act: false,
+    ca: None,
 };
 
 /// SIMCom SIM900: the SIM800's command set; no space after the colon in its application URCs

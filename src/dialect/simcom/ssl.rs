@@ -1,5 +1,6 @@
-//! SSL configuration for FTPS: `AT+CSSLCFG` (M7080 §11.2.1) and `AT+FTPSSL` (§15.2.29;
-//! AN7080-CN §5.2).
+//! SSL configuration: `AT+CSSLCFG` (M7080 §11.2.1), for FTPS with `AT+FTPSSL` (§15.2.29;
+//! AN7080-CN §5.2) and for the application network's sockets with `AT+CASSLCFG` (§12.2.2,
+//! [`super::ca`]; the SIM7000 has `AT+CSSLCFG` for those only).
 //!
 //! Six SSL contexts hold the version, cipher suites, RTC-time flag, protocol and SNI name; the
 //! `CTXINDEX` read prints them as a real SIM7080 does
@@ -97,18 +98,20 @@ const CSSLCFG_TEST: &[&str] = &[
     "\"MAXFRAGLENDISABLE\",(0-5),(0,1)",
 ];
 
-pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
-    cmd("+CSSLCFG")
-        .test_with(|s, _, ctx| {
-            for line in CSSLCFG_TEST {
-                ctx.rsp.line(s.profile.line("+CSSLCFG", line));
-            }
-            Ok(Reply::Ok)
-        })
-        .read(|_, _, _| Ok(Reply::Ok))
-        .write(csslcfg),
-    cmd("+FTPSSL").test("+FTPSSL: (0-2),(0-5),50,50").read(ftpssl_read).write(ftpssl_write),
-];
+/// `AT+CSSLCFG`, in this table and in the sockets' ([`super::ca`]), which the SIM7000 has
+/// without this one.
+pub(super) const CSSLCFG: crate::dialect::Entry<Simcom> = cmd("+CSSLCFG")
+    .test_with(|s, _, ctx| {
+        for line in CSSLCFG_TEST {
+            ctx.rsp.line(s.profile.line("+CSSLCFG", line));
+        }
+        Ok(Reply::Ok)
+    })
+    .read(|_, _, _| Ok(Reply::Ok))
+    .write(csslcfg);
+
+pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] =
+    &[CSSLCFG, cmd("+FTPSSL").test("+FTPSSL: (0-2),(0-5),50,50").read(ftpssl_read).write(ftpssl_write)];
 
 /// `AT+CSSLCFG="<keyword>",...`.
 fn csslcfg(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
@@ -230,6 +233,24 @@ fn ftpssl_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
     Ok(Reply::Ok)
 }
 
+/// Why an SSL context's settings cannot make a TLS session here.
+#[derive(Debug)]
+pub(super) enum Unusable {
+    /// The context's SSLVERSION: TLS 1.0, 1.1 or DTLS.
+    Version(u8),
+    /// A certificate file that is missing, not converted or not usable; the reason.
+    Certificate(String),
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unusable::Version(v) => write!(f, "SSLVERSION {v} is not offered"),
+            Unusable::Certificate(why) => f.write_str(why),
+        }
+    }
+}
+
 impl Simcom {
     /// The TLS of an FTP session with `host`, as `AT+FTPSSL` and its context say; `None` for
     /// plain FTP. Fails (with the reason logged) when the certificates or the version cannot
@@ -241,30 +262,42 @@ impl Simcom {
             1 => FtpsMode::Implicit,
             _ => FtpsMode::Explicit,
         };
-        let c = &self.ssl.contexts[f.ctx];
         let fail = |why: String| tracing::info!(target: "vmodem::ssl", "FTPS: {why}");
+        let settings = self.tls_settings(f.ctx, &f.calist, &f.certname).map_err(|e| fail(e.to_string()))?;
+        FtpTls::new(mode, &settings, host).map(Some).map_err(|e| fail(e.to_string()))
+    }
+
+    /// The TLS settings of SSL context `ctx` (0-5; out of range: context 0) with the CA list
+    /// `calist` and the client certificate `certname` (empty: none). SSLVERSION 3 offers TLS
+    /// 1.2, 0 TLS 1.3 and 1.2, the others are not offered. An empty CA list leaves the
+    /// server's certificate unchecked (D17); a CA list not converted is read from `/customer/`;
+    /// a client certificate must have been converted.
+    pub(super) fn tls_settings(&self, ctx: usize, calist: &str, certname: &str) -> Result<TlsSettings, Unusable> {
+        let c = self.ssl.contexts.get(ctx).unwrap_or(&self.ssl.contexts[0]);
         let versions = match c.version {
             0 => TlsVersions::Any,
             3 => TlsVersions::Tls12,
-            v => {
-                fail(format!("SSLVERSION {v} of context {} cannot carry FTPS", f.ctx));
-                return Err(());
-            }
+            v => return Err(Unusable::Version(v)),
         };
-        let ca = match f.calist.as_str() {
+        let ca = match calist {
             "" => Vec::new(),
-            name => self.certificate(&self.ssl.ca_lists, name).ok_or_else(|| fail(format!("no CA list {name:?}")))?,
+            name => self
+                .certificate(&self.ssl.ca_lists, name)
+                .ok_or_else(|| Unusable::Certificate(format!("no CA list {name:?}")))?,
         };
-        let identity = match f.certname.as_str() {
+        let identity = match certname {
             "" => None,
             name => Some(
-                self.ssl.identities.get(name).cloned().ok_or_else(|| fail(format!("{name:?} was not converted")))?,
+                self.ssl
+                    .identities
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| Unusable::Certificate(format!("{name:?} was not converted")))?,
             ),
         };
         let verification = if ca.is_empty() { Verification::IgnoreCertificate } else { Verification::Verify };
         let sni = Some(c.sni.clone()).filter(|n| !n.is_empty());
-        let settings = TlsSettings { ca, identity, verification, versions, sni };
-        FtpTls::new(mode, &settings, host).map(Some).map_err(|e| fail(e.to_string()))
+        Ok(TlsSettings { ca, identity, verification, versions, sni })
     }
 
     /// A converted file, or else the file itself from `/customer/`.
