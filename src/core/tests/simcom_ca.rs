@@ -308,8 +308,11 @@ fn the_sim7000_opens_without_a_context_index_and_reports_each_send() {
     assert_eq!(b.at("AT+CNACT=0"), "\r\nOK\r\n\r\n+APP PDP: DEACTIVE\r\n\r\n+CASTATE: 0,0\r\n");
     assert_eq!(
         b.at("AT+CASSLCFG=?"),
-        "\r\n+CASSLCFG: (0-12),\"SSL\",(0,1)\r\n+CASSLCFG: (0-12),\"CRINDEX\",(0-5)\r\n+CASSLCFG: (0-12),\"CACERT\",(1-50)\r\n\
-         +CASSLCFG: (0-12),\"CERT\",(1-50)\r\n+CASSLCFG: (0-12),\"PSKTABLE\",(1-50)\r\n+CASSLCFG: (0-12),\"PROTOCOL\",(0,1)\r\n\r\nOK\r\n"
+        concat!(
+            "\r\n+CASSLCFG: (0-12),\"SSL\",(0,1)\r\n+CASSLCFG: (0-12),\"CRINDEX\",(0-5)\r\n",
+            "+CASSLCFG: (0-12),\"CACERT\",(1-50)\r\n+CASSLCFG: (0-12),\"CERT\",(1-50)\r\n",
+            "+CASSLCFG: (0-12),\"PSKTABLE\",(1-50)\r\n+CASSLCFG: (0-12),\"PROTOCOL\",(0,1)\r\n\r\nOK\r\n",
+        )
     );
     assert_eq!(b.at("AT+CASSLCFG=0,protocol,0"), OK);
     assert_eq!(b.at("AT+CSSLCFG=\"sslversion\",0,3"), OK);

@@ -1,8 +1,9 @@
 //! Identification (M7080 ch. 3 and 5): `ATI`, `+CGMI`, `+CGMM`, `+CGMR`,
 //! `+CGSN`, `+GSN`, `+CIMI`, `+CCID`, `+SIMCOMATI`, `+GSV`; `AT+CREBOOT`, the SIM7080
-//! family's restart (`OK`, then the boot URCs, as `AT+CFUN=1,1`); the SIMCom side of the shared
-//! 27.007 network commands ([`crate::dialect::cellular`]), whose loss of registration takes
-//! every active bearer down (`+APP PDP: <n>,DEACTIVE`, `+SAPBR <cid>: DEACT`).
+//! family's restart (`OK`, then the boot URCs, as `AT+CFUN=1,1`; `docs/sim7080.md` D42); the
+//! SIMCom side of the shared 27.007 network commands ([`crate::dialect::cellular`]), whose loss
+//! of registration takes every active bearer down (`+APP PDP: <n>,DEACTIVE`,
+//! `+SAPBR <cid>: DEACT`).
 //!
 //! Commands that need the SIM answer `+CME ERROR: 772` (SIM powered down) while CFUN is 0.
 

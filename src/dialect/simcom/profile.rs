@@ -88,7 +88,7 @@ pub enum CaOpen {
     /// `<cid>,<pdp_index>,<conn_type>,<server>,<port>[,<recv_mode>]` over the `AT+CNACT`
     /// context `<pdp_index>` (M7080 §12.2.3).
     Contexts,
-    /// `<cid>[,<conn_type>],<server>,<port>` over the one `AT+CNACT` context (M7000 §18.2.3);
+    /// `<cid>[,<conn_type>],<server>,<port>` over the one `AT+CNACT` context (M7000 §18.2);
     /// the SIM7080 layout is taken too, with context 0.
     SingleContext,
 }

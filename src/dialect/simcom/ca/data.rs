@@ -1,6 +1,6 @@
 //! The bytes of a connection: `AT+CASEND` (a prompt, exactly `<datalen>` bytes, `OK`),
-//! `AT+CARECV` (`+CARECV: <len>,<data>`), `AT+CARECV?` and `AT+CAACK` (M7080 §12.2.4–§12.2.7,
-//! §12.2.11; AN7080-TCP §5.1).
+//! `AT+CARECV` (`+CARECV: <len>,<data>`), `AT+CARECV?` and `AT+CAACK` (M7080 §12.2.5,
+//! §12.2.6, §12.2; AN7080-TCP §5.1).
 
 use std::time::Duration;
 

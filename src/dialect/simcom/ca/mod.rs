@@ -3,7 +3,7 @@
 //! `AT+CACLOSE`, `AT+CASTATE`, `AT+CAACK`, `AT+CACFG`, `AT+CASSLCFG` and the name look-up
 //! `AT+CDNSGIP` (M7080 §19.2.3), over the `AT+CNACT` contexts and the socket slots of
 //! [`crate::dialect::sockets`]. `docs/sim7080.md` "Sockets" has the bytes and the decisions
-//! (D26–D40) the comments here cite.
+//! (D26–D42) the comments here cite.
 //!
 //! A connection id `<cid>` (0-12) is free, opening, open, or closed: closed by the peer, by
 //! a failure, or by the loss of its bearer, announced with `+CASTATE: <cid>,0` and still
@@ -231,7 +231,7 @@ fn contexts_form(a: &Args<'_>) -> Result<Target, Failure> {
     })
 }
 
-/// `AT+CAOPEN=<cid>[,<conn_type>],<server>,<port>` (M7000 §18.2.3), or the SIM7080's form.
+/// `AT+CAOPEN=<cid>[,<conn_type>],<server>,<port>` (M7000 §18.2), or the SIM7080's form.
 fn single_context_form(a: &Args<'_>) -> Result<Target, Failure> {
     let (kind, at) = match a.len() {
         3 => (0, 1),

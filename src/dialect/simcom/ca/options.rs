@@ -176,6 +176,7 @@ const OPTIONS: &[Opt] = &[
     opt("RCVBUF", &[1..=65_536], &[65_536]),
     opt("ATOCLOSE", &[0..=1, 0..=60], &[0, 0]),
     opt("ASYNCOPEN", &[0..=1], &[0]),
+    // How long `AT+CAOPEN` waits, in ms: a SIM7080 gave up after 75 s (I-L179; D31).
     Opt { key: "TIMEOUT", per_cid: true, ranges: &[1..=75_000], default: &[75_000] },
     Opt { key: "LOCALPORT", per_cid: true, ranges: &[0..=65_535], default: &[0] },
 ];
