@@ -82,10 +82,12 @@ impl Tiny {
         self.io.write_all(line.as_bytes()).await.expect("the modem takes the line");
     }
 
-    /// One byte from the line, or `None` once `deadline` passed.
+    /// One byte from the line, or `None` once `deadline` passed with nothing read; what was
+    /// read already is given up to [`STEP`] after it, so no loop over a line that never goes
+    /// quiet runs for ever.
     async fn byte(&mut self, deadline: Instant) -> Option<u8> {
-        if let Some(b) = self.pending.pop_front() {
-            return Some(b);
+        if !self.pending.is_empty() {
+            return if Instant::now() < deadline + STEP { self.pending.pop_front() } else { None };
         }
         let mut buf = [0u8; 4096];
         match tokio::time::timeout_at(deadline, self.io.read(&mut buf)).await {
@@ -683,9 +685,11 @@ async fn modem(family: &str, redirects: Vec<Redirect>) -> (DuplexStream, Running
     let net = Net::new(NetConfig { redirects });
     let running = Running { task: tokio::spawn(Modem::new(dialect, net).run(Links::single(line))), _fs: fs };
     let mut boot = Vec::new();
+    let deadline = Instant::now() + STEP;
     while !boot.ends_with(b"SMS Ready\r\n") {
         let mut buf = [0u8; 256];
-        let n = tokio::time::timeout(STEP, host.read(&mut buf)).await.expect("the boot URCs").expect("the line");
+        let read = tokio::time::timeout_at(deadline, host.read(&mut buf)).await;
+        let n = read.expect("the boot URCs in time").expect("the line");
         boot.extend_from_slice(&buf[..n]);
     }
     (host, running)
