@@ -265,9 +265,10 @@ impl Rtt {
         }
     }
 
-    /// The driver's start-up (`l610_init`), `AT+CSQ` for its `AT+CSQ?` (see the report in
-    /// the transcripts' FAULTS.md section): echo off, the SIM, registration, the receive
-    /// format, and the call brought up for the operator it finds.
+    /// The driver's start-up (`l610_init`): echo off, the SIM, registration, the signal, the
+    /// receive format, and the call brought up for the operator it finds. The driver asks
+    /// `AT+CSQ?`, which a real L610 answers; vmodem's L610 has only `AT+CSQ` so far, so that
+    /// is sent instead.
     async fn init(&mut self) {
         let deadline = Instant::now() + WAIT;
         self.write(b"ATE0\r").await;
