@@ -12,7 +12,7 @@
 //!   says `+MIPCLOSE: <id>,1` once the host has everything it received, after
 //!   `+MIPSTAT: <id>,1` when it failed (a reset, a lost bearer) rather than closed.
 //!
-//! Choices where the sources are silent are the decisions D21-D33 of `docs/l610.md`.
+//! Choices where the sources are silent are the decisions D21-D32 of `docs/l610.md`.
 
 mod commands;
 mod receive;
@@ -30,11 +30,11 @@ use crate::dialect::{Io, Owner, Service, expect};
 use crate::service::socket::job::Event as SocketEvent;
 use crate::service::{self as services, JobId};
 
-pub(super) use receive::Format;
+use receive::Format;
 
 /// Socket ids 1 to [`SOCKETS`].
 const SOCKETS: usize = 6;
-/// Bytes a socket's receive buffer holds (D23): a TCP socket is not read while it is full; a
+/// Bytes a socket's receive buffer holds (D24): a TCP socket is not read while it is full; a
 /// UDP datagram that does not fit is dropped.
 const RECEIVE_BUFFER: usize = 16 * 1024;
 /// The longest host name `AT+MIPOPEN` and `AT+MIPDNS` take.
