@@ -25,6 +25,7 @@ mod robustness;
 mod scenarios;
 mod socket_service;
 mod sockets_ca;
+mod sockets_mip;
 mod startup;
 mod transcripts;
 mod transport;

@@ -12,10 +12,16 @@ pub const NOT_SUPPORTED: u16 = 4;
 pub const SIM_PIN_REQUIRED: u16 = 11;
 /// "Incorrect parameters".
 pub const BAD_PARAMETERS: u16 = 50;
+/// "TCPIP dns convert to ip fail": `AT+MIPDNS` found no address.
+pub const DNS_FAILED: u16 = 2002;
+/// "TCPIP invalid operation": an operation on a socket that is not open.
+pub const INVALID_OPERATION: u16 = 2004;
+/// "TCPIP socket used": `AT+MIPOPEN` on an id in use.
+pub const SOCKET_USED: u16 = 2017;
 /// "TCPIP service not in correct state": an FTP command without its session, a second
 /// session.
 pub const WRONG_STATE: u16 = 2008;
-/// "TCPIP mipcall not active": FTP without the bearer.
+/// "TCPIP mipcall not active": FTP or a socket without the bearer.
 pub const NO_BEARER: u16 = 2031;
 
 const TABLE: &[(u16, &str)] = &[

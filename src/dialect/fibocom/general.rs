@@ -3,7 +3,8 @@
 //! `+CGMI: "..."` (what Fibocom's own tools send); `AT+CCID` answers `+CCID: <iccid>` (an L610
 //! driver parses that), `AT+GTPKGVER?` the package version. `ATI` prints manufacturer, model
 //! and revision on three lines (`docs/l610.md` D1; no L610 capture exists).
-//! `AT+GTSET="<name>",<value>` (FTPLIMIT, IPRFMT, ...) is accepted; nothing here depends on it.
+//! `AT+GTSET="<name>",<value>` (FTPLIMIT, IPRFMT, ...) is accepted; `IPRFMT` sets how the
+//! sockets deliver what they receive (`docs/l610.md` D22).
 
 use vmodem_at::{Command, Failure, Reply};
 
@@ -60,11 +61,17 @@ fn ati(s: &mut Fibocom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 /// `AT+GTSET="<name>",<value>`: any setting name with a number value; `FTPLIMIT` (the USB
-/// pacing of FTPRETR, L610-FTP §1.2.16) takes 0-1000.
-fn gtset(_: &mut Fibocom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+/// pacing of FTPRETR, L610-FTP §1.2.16) takes 0-1000, `IPRFMT` (the sockets' receive format)
+/// 0, 1, 2 or 5.
+fn gtset(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, Failure::Cme(cme::BAD_PARAMETERS));
     a.count(2..=2)?;
-    let max = if a.text(0, 32)?.eq_ignore_ascii_case("FTPLIMIT") { 1000 } else { u64::from(u32::MAX) };
+    let name = a.text(0, 32)?;
+    if name.eq_ignore_ascii_case("IPRFMT") {
+        s.set_receive_format(a.uint(1, 0..=5)?, ctx.io)?;
+        return Ok(Reply::Ok);
+    }
+    let max = if name.eq_ignore_ascii_case("FTPLIMIT") { 1000 } else { u64::from(u32::MAX) };
     a.uint(1, 0..=max)?;
     Ok(Reply::Ok)
 }
