@@ -41,7 +41,7 @@ impl Framing {
     }
 
     /// A `>` line (`line` ends with its CR) is sent: returns whether its echo is expected, and
-    /// follows `E`, `Z`, `&F`, `&W` and `+CFUN=1,1` in it for the lines after.
+    /// follows `E`, `Z`, `&F`, `&W`, `+CFUN=1,1` and `+CREBOOT` in it for the lines after.
     pub fn send_line(&mut self, line: &[u8]) -> bool {
         let echoed = self.echo;
         self.follow_echo_commands(line);
@@ -75,7 +75,7 @@ impl Framing {
         self.first_info = true;
     }
 
-    /// Follows `E`, `Z`, `&F`, `&W` and `+CFUN=1,1` in a sent line, so the echo of the next
+    /// Follows `E`, `Z`, `&F`, `&W`, `+CFUN=1,1` and `+CREBOOT` in a sent line, so the echo of the next
     /// line is expected exactly when the modem will send it.
     fn follow_echo_commands(&mut self, line: &[u8]) {
         let body = match line.get(..2) {
@@ -96,6 +96,8 @@ impl Framing {
                 {
                     self.echo = self.stored_echo
                 }
+                // The SIM7080 family's reboot command (its execute form).
+                "+CREBOOT" if cmd.form == vmodem_at::Form::Exec => self.echo = self.stored_echo,
                 _ => {}
             }
         }
