@@ -100,6 +100,11 @@ pub trait Cellular: Sized + 'static {
     }
     /// The PDP contexts, by cid.
     fn contexts(&mut self) -> &mut Vec<PdpContext>;
+    /// Whether `AT+CSQ?` answers as `AT+CSQ` does (27.007 defines no read form; the UNISOC
+    /// engine of the L610 answers it, and RT-Thread's L610 driver sends it).
+    fn csq_read(&self) -> bool {
+        false
+    }
     /// Whether `+COPS?` reports the access technology (2G modules print only the operator).
     fn cops_act(&self) -> bool {
         true
@@ -133,7 +138,7 @@ pub fn set_coverage<S: Cellular>(s: &mut S, coverage: bool, io: &mut Io) {
 pub const fn commands<S: Cellular>() -> [Entry<S>; 8] {
     [
         Entry::new("+CPIN").test_ok().read(cpin_read::<S>).write(cpin_write::<S>),
-        Entry::new("+CSQ").test("+CSQ: (0-31,99),(0-7,99)").exec(csq::<S>),
+        Entry::new("+CSQ").test("+CSQ: (0-31,99),(0-7,99)").read(csq_read::<S>).exec(csq::<S>),
         Entry::new("+CREG").test("+CREG: (0-2)").read(reg_read::<S>).write(reg_write::<S>),
         Entry::new("+CGREG").test("+CGREG: (0-2)").read(reg_read::<S>).write(reg_write::<S>),
         Entry::new("+CEREG").test("+CEREG: (0-2,4)").read(reg_read::<S>).write(reg_write::<S>),
@@ -180,6 +185,15 @@ fn csq<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let n = s.network();
     let (rssi, ber) = if s.registered() { (n.rssi, n.ber) } else { (99, 99) };
     info(ctx, &format!("+CSQ: {rssi},{ber}"))
+}
+
+/// `AT+CSQ?`: the execute form's answer where the family has the read form.
+fn csq_read<S: Cellular>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+    if !s.csq_read() {
+        // As the SIMCom families answer any form a command lacks.
+        return Err(Failure::Plain);
+    }
+    csq(s, cmd, ctx)
 }
 
 /// Index of a registration command in `Radio::reg_urc`.

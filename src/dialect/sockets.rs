@@ -88,6 +88,8 @@ pub struct Slot {
     pub state: State,
     received: Received,
     send: Option<PipeWriter>,
+    /// The lengths of the datagrams handed over and not yet sent (UDP), oldest first.
+    datagrams_out: VecDeque<usize>,
     /// Bytes the host has handed over to send, in all.
     pub sent: u64,
     /// Of those, bytes that have gone into the socket.
@@ -120,7 +122,7 @@ pub enum Happened {
     Arrived,
     /// A datagram was dropped: the receive buffer had no room for it.
     Dropped(usize),
-    /// Everything handed over has gone into the socket.
+    /// Bytes handed over have gone into the socket ([`Slot::unsent`] says how many have not).
     Sent,
     /// The socket ended after it had opened: the peer closed (`Ok`) or it failed.
     Closed(Result<(), SocketError>),
@@ -199,6 +201,7 @@ impl Sockets {
             state: State::Opening,
             received,
             send,
+            datagrams_out: VecDeque::new(),
             sent: 0,
             gone: 0,
         };
@@ -224,7 +227,10 @@ impl Sockets {
                     _ => return Err(SendError::Full),
                 }
             }
-            (_, Protocol::Udp) => io.feed(slot.job, Input::Datagram(bytes.to_vec())),
+            (_, Protocol::Udp) => {
+                io.feed(slot.job, Input::Datagram(bytes.to_vec()));
+                slot.datagrams_out.push_back(bytes.len());
+            }
             (None, Protocol::Tcp) => return Err(SendError::NotOpen),
         }
         slot.sent += bytes.len() as u64;
@@ -288,7 +294,12 @@ impl Sockets {
                 _ => Happened::Dropped(datagram.len()),
             },
             Event::Sent => {
-                slot.gone = slot.sent;
+                // What still waits in the pipe (bytes handed over after the job emptied it) or
+                // in the queue of datagrams has not gone.
+                slot.gone = match &slot.send {
+                    Some(pipe) => slot.sent - pipe.pending() as u64,
+                    None => slot.gone + slot.datagrams_out.pop_front().unwrap_or(0) as u64,
+                };
                 Happened::Sent
             }
             Event::Closed(end) => {
@@ -369,6 +380,11 @@ mod tests {
         let mut buf = [0u8; 16];
         let n = up.try_read(&mut buf).n;
         assert_eq!(&buf[..n], b"hello");
+        sockets.send(2, b"late", &mut io).unwrap();
+        assert!(matches!(sockets.event(job, Event::Sent), Some((2, Happened::Sent))));
+        assert_eq!(sockets.get(2).unwrap().unsent(), 4, "what came after the job emptied the pipe waits");
+        let n = up.try_read(&mut buf).n;
+        assert_eq!(&buf[..n], b"late");
         assert!(matches!(sockets.event(job, Event::Sent), Some((2, Happened::Sent))));
         assert_eq!(sockets.get(2).unwrap().unsent(), 0);
         assert_eq!(sockets.send(1, b"x", &mut io), Err(SendError::NotOpen));

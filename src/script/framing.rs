@@ -20,12 +20,15 @@ pub struct Framing {
     first_info: bool,
     echo: bool,
     stored_echo: bool,
+    /// A restart was asked for (`+CFUN=1,1`, `+CREBOOT`): if the line ends `OK`, the echo
+    /// goes back to the stored setting.
+    restarting: bool,
 }
 
 impl Default for Framing {
     /// Power-on: echo on, no command in progress.
     fn default() -> Self {
-        Framing { in_response: false, first_info: true, echo: true, stored_echo: true }
+        Framing { in_response: false, first_info: true, echo: true, stored_echo: true, restarting: false }
     }
 }
 
@@ -67,6 +70,9 @@ impl Framing {
         }
         if is_final(text) {
             self.in_response = false;
+            if std::mem::take(&mut self.restarting) && text == b"OK" {
+                self.echo = self.stored_echo;
+            }
         }
     }
 
@@ -75,8 +81,9 @@ impl Framing {
         self.first_info = true;
     }
 
-    /// Follows `E`, `Z`, `&F`, `&W`, `+CFUN=1,1` and `+CREBOOT` in a sent line, so the echo of the next
-    /// line is expected exactly when the modem will send it.
+    /// Follows `E`, `Z`, `&F`, `&W`, `+CFUN=1,1` and `+CREBOOT` in a sent line, so the echo of
+    /// the next line is expected exactly when the modem will send it (a restart's only once its
+    /// line has answered `OK`).
     fn follow_echo_commands(&mut self, line: &[u8]) {
         let body = match line.get(..2) {
             Some(p) if p.eq_ignore_ascii_case(b"AT") => &line[2..line.len() - 1],
@@ -94,10 +101,10 @@ impl Framing {
                     if matches!(cmd.args(), [a, b] if a.number() == Some(1) && b.number() == Some(1))
                         || first == Some(6) =>
                 {
-                    self.echo = self.stored_echo
+                    self.restarting = true
                 }
                 // The SIM7080 family's reboot command (its execute form).
-                "+CREBOOT" if cmd.form == vmodem_at::Form::Exec => self.echo = self.stored_echo,
+                "+CREBOOT" if cmd.form == vmodem_at::Form::Exec => self.restarting = true,
                 _ => {}
             }
         }

@@ -128,6 +128,11 @@ impl PipeWriter {
         Ok(n)
     }
 
+    /// Bytes written and not yet read.
+    pub fn pending(&self) -> usize {
+        self.shared.lock().buf.len()
+    }
+
     /// Marks the end of the data; the reader sees end-of-stream once it has read the rest.
     pub fn close(self) {
         drop(self);

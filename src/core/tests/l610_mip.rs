@@ -296,10 +296,12 @@ fn ack_reports_follow_the_sent_bytes_when_asked_for() {
          +MIPCONF: 4,12,10,600,75,0\r\n+MIPCONF: 5,12,10,600,75,0\r\n+MIPCONF: 6,12,10,600,75,0\r\n\r\nOK\r\n"
     );
     assert_eq!(b.at("AT+MIPCONF=1,5,20,10"), "\r\n+CME ERROR: 50\r\n", "min_TO above max_TO");
-    let (job, _down, _up) = tcp_socket(&mut b, 1);
+    let (job, _down, up) = tcp_socket(&mut b, 1);
     assert_eq!(b.at("AT+MIPSEND=1,3"), "\r\n> ");
     b.send(b"abc");
     b.take();
+    // The socket takes the bytes, then says so.
+    assert_eq!(taken(&up), b"abc");
     b.event(job, Event::Sent);
     assert_eq!(b.take(), "\r\n+MIPSTAT: 1,0,3\r\n\r\n+MIPPUSH: 1,0\r\n");
 }
@@ -351,4 +353,20 @@ fn tls_sockets_use_the_loaded_files_and_report_failures() {
     b.event(job, Event::Closed(Err(SocketError::TlsHandshake(failure))));
     assert_eq!(b.take(), "\r\n+MIPSTAT: 5,1\r\n");
     assert_eq!(b.at("AT+GTSSLERR?"), "\r\n+GTSSLERR: -11\r\n\r\nOK\r\n");
+}
+
+#[test]
+fn the_socket_commands_wait_for_the_sim_pin_and_the_signal_reads_both_ways() {
+    let module = crate::config::ModuleConfig {
+        family: Family::L610,
+        identity: crate::config::Identity { sim_pin: Some("1234".into()), ..Default::default() },
+        ..Default::default()
+    };
+    let mut b = Bench::with(module);
+    assert_eq!(b.at("AT+CMEE=1"), OK);
+    assert_eq!(b.at("AT+MIPOPEN=1,,\"peer.test\",7,0"), "\r\n+CME ERROR: 11\r\n");
+    assert_eq!(b.at("AT+MIPDNS=\"peer.test\""), "\r\n+CME ERROR: 11\r\n");
+    assert_eq!(b.at("AT+CPIN=\"1234\""), OK);
+    assert_eq!(b.at("AT+CSQ"), "\r\n+CSQ: 27,99\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CSQ?"), "\r\n+CSQ: 27,99\r\n\r\nOK\r\n", "RT-Thread's driver reads it so");
 }

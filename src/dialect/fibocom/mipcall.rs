@@ -20,9 +20,6 @@ use crate::dialect::{Ctx, Io, Machine, Outcome};
 /// The number the services know the call by when it goes (the L610 has one).
 pub(super) const CALL: u8 = 1;
 
-/// "TCPIP invalid operation".
-const INVALID_OPERATION: u16 = 2004;
-
 /// The call's state.
 #[derive(Debug, Clone, Default)]
 pub struct Call {
@@ -58,7 +55,7 @@ fn write(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     a.opt_text(3, 64)?;
     if up {
         if s.call.active {
-            return Err(Failure::Cme(INVALID_OPERATION));
+            return Err(Failure::Cme(cme::INVALID_OPERATION));
         }
         s.call.active = s.registered();
         let urc = if s.call.active { format!("+MIPCALL: {}", s.config.network.ip) } else { "+MIPCALL: 0".into() };

@@ -7,7 +7,8 @@
 //! - Power-on: echo on, `AT+CMEE=0`, a 1024-character command line (the UNISOC reference
 //!   configuration); no boot URCs.
 //! - While the SIM waits for its PIN (`identity.sim_pin`), every form of the FTP commands and
-//!   of `AT+MIPCALL` is CME 11 ("SIM PIN required"; L610-FTP marks them "Pin Restricted").
+//!   of `AT+MIPCALL` and of the socket commands (`AT+MIP*`) is CME 11 ("SIM PIN required";
+//!   L610-FTP marks the FTP commands "Pin Restricted"; the sockets need the network as well).
 //! - An unknown command is `ERROR`; a form a command does not have is CME 4 ("operation not
 //!   supported"), a bad parameter CME 50 ("Incorrect parameters"): plain `ERROR` with
 //!   `AT+CMEE=0`, as always.
@@ -121,6 +122,10 @@ impl Cellular for Fibocom {
         Failure::Cme(cme::BAD_PARAMETERS)
     }
 
+    fn csq_read(&self) -> bool {
+        true
+    }
+
     /// Losing registration takes the call (and the FTP session over it) down.
     fn registration(&mut self, registered: bool, io: &mut Io) {
         if !registered {
@@ -147,7 +152,7 @@ impl Machine for Fibocom {
         if let Some(reply) = v250::execute(&V250_ROW, cmd, rsp) {
             return reply;
         }
-        if self.radio.pin_locked && (cmd.name.starts_with("+FTP") || cmd.name == "+MIPCALL") {
+        if self.radio.pin_locked && (cmd.name.starts_with("+FTP") || cmd.name.starts_with("+MIP")) {
             return Reply::Error(Failure::Cme(cme::SIM_PIN_REQUIRED));
         }
         if self.ftp_refuses(cmd) {

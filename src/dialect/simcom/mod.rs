@@ -87,6 +87,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     ftp::EXTENDED,
     ftp::TRANSPARENT,
     cfs::COMMANDS,
+    ssl::COMMANDS,
     ca::COMMANDS,
 ];
 

@@ -98,9 +98,9 @@ const CSSLCFG_TEST: &[&str] = &[
     "\"MAXFRAGLENDISABLE\",(0-5),(0,1)",
 ];
 
-/// `AT+CSSLCFG`, in this table and in the sockets' ([`super::ca`]), which the SIM7000 has
-/// without this one.
-pub(super) const CSSLCFG: crate::dialect::Entry<Simcom> = cmd("+CSSLCFG")
+/// `AT+CSSLCFG`: the SSL contexts FTPS and the sockets use (the SIM7000 has it for its sockets,
+/// and lacks `AT+FTPSSL`).
+const CSSLCFG: crate::dialect::Entry<Simcom> = cmd("+CSSLCFG")
     .test_with(|s, _, ctx| {
         for line in CSSLCFG_TEST {
             ctx.rsp.line(s.profile.line("+CSSLCFG", line));

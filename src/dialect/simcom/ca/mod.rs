@@ -116,8 +116,7 @@ pub(super) const SERVICE: Service<Simcom> = Service::new(Owner::AppSocket)
     .timer(|s| s.ca.lookup_deadline(), Simcom::cdnsgip_tick)
     .bearer_lost(Simcom::ca_bearer_lost);
 
-/// The socket commands, and `AT+CSSLCFG` for the SIM7000, which has no FTPS table
-/// (on the SIM7080 the FTPS table's comes first).
+/// The socket commands.
 pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CACID").test("+CACID: (0-12)").read(options::cacid_read).write(options::cacid_write),
     cmd("+CASSLCFG").test_with(options::casslcfg_test).read(options::casslcfg_read).write(options::casslcfg_write),
@@ -129,7 +128,6 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CAACK").test("+CAACK: (0-12)").write(data::caack),
     cmd("+CACFG").test_with(options::cacfg_test).read(options::cacfg_read).write(options::cacfg_write),
     cmd("+CDNSGIP").test("+CDNSGIP: 65,(0-10),(0-60000)").write(dns::cdnsgip),
-    super::ssl::CSSLCFG,
 ];
 
 impl Ca {
