@@ -6,6 +6,10 @@
 //! afterwards its `@after-file` / `@after-missing` state is checked on that folder.
 //! `@server silent` is a server that accepts connections and never says a word (the "poor
 //! network" of the application notes); `@server refused` is an address nothing listens on.
+//! `@server echo` is the in-process echo peer (`vmodem::embedded::echo::EmbeddedEcho`): what a
+//! TCP client sends comes back, and each UDP datagram goes back to its sender; the modem
+//! reaches both at `{echo_host}:{echo_port}` (by default `116.228.221.51:8500`, the address
+//! of the SIMCom TCP/IP application notes).
 //! `@server vsftpd`, `proftpd` or `pureftpd` use the real Debian servers that
 //! scripts/test-servers.sh starts (their ports, roots and login come from its servers.env; a
 //! missing file fails the test): the fixtures go into a fresh subdirectory of the server's root,
@@ -30,6 +34,7 @@ use crate::support::pki;
 use pki::Pki;
 use vmodem::config::Config;
 use vmodem::dialect;
+use vmodem::embedded::echo::EmbeddedEcho;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
 use vmodem::family::Family;
@@ -49,6 +54,11 @@ type Failed = Box<dyn std::error::Error + Send + Sync>;
 
 /// The longest one transcript may run.
 const TRIAL_LIMIT: Duration = Duration::from_secs(120);
+
+/// Where `@server echo` is reached by default (the SIMCom TCP/IP application notes' server).
+const ECHO_HOST: &str = "116.228.221.51";
+/// Its default port.
+const ECHO_PORT: &str = "8500";
 
 /// The transcript `name` (`sim7080/an7080_5_1_get`) under tests/transcripts/.
 fn transcript(name: &str) -> PathBuf {
@@ -193,6 +203,10 @@ async fn run_script(
         }
     };
     fixtures::install(header, root.path())?;
+    if header.server.as_deref() == Some("echo") {
+        vars.entry("echo_host".into()).or_insert_with(|| ECHO_HOST.into());
+        vars.entry("echo_port".into()).or_insert_with(|| ECHO_PORT.into());
+    }
     let mut redirects = config.net.parsed()?;
     let var = |name: &str, default: &str| vars.get(name).cloned().unwrap_or_else(|| default.to_string());
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -243,6 +257,11 @@ async fn run_script(
             let addr = std::net::TcpListener::bind(loopback)?.local_addr()?;
             (None, Some(addr))
         }
+        Some("echo") => {
+            let echo = EmbeddedEcho::start(loopback, None).await?;
+            let addr = echo.tcp_addr();
+            (Some(Box::new(echo)), Some(addr))
+        }
         None => (None, None),
         Some(other) => return Err(format!("unknown @server {other}").into()),
     };
@@ -251,6 +270,7 @@ async fn run_script(
         let (host, port) = match (header.server.as_deref(), vars.get("http_proxy")) {
             (Some("http"), Some(proxy)) => (proxy.clone(), var("http_proxy_port", "80")),
             (Some("http"), None) => (var("http_host", "112.74.93.163"), var("http_port", "80")),
+            (Some("echo"), _) => (var("echo_host", ECHO_HOST), var("echo_port", ECHO_PORT)),
             _ => (var("ftp_host", "112.74.93.163"), var("ftp_port", "21")),
         };
         let port = port.parse().map_err(|_| "bad port variable")?;

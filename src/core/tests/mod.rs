@@ -6,5 +6,6 @@ mod l610_ftp;
 mod rules;
 mod settings;
 mod simcom_bearers;
+mod simcom_cip;
 mod simcom_ftp;
 mod simcom_http;

@@ -63,6 +63,11 @@ pub struct Profile {
     /// Whether `+COPS` reports the access technology (LTE modules do; the 2G ones print only
     /// the operator).
     pub cops_act: bool,
+    /// How many connections the TCP/IP application's multi-connection mode has (`AT+CIPSTART`
+    /// ids from 0; none where the family has no `AT+CIPSTART`).
+    pub cip_links: usize,
+    /// Whether `DATA ACCEPT:` has a space after its colon (`docs/sim800.md` D27).
+    pub cip_accept_space: bool,
 }
 
 /// The bearer the IP applications (FTP, HTTP) run over.
@@ -209,6 +214,8 @@ const fn sim70x0(
         bearer: Bearer::AppContexts,
         http_methods: 0,
         cops_act: true,
+        cip_links: 0,
+        cip_accept_space: false,
     }
 }
 
@@ -253,10 +260,12 @@ pub static SIM7000: Profile = Profile {
     ftp: ftp_sapbr(1360, ExtGet::RamOnly),
     cfs_name_max: 50,
     tables: super::SIM7000_TABLES,
-    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+HTTPSSL", "+SSLOPT"],
+    lacks: &["+FTPTOFSST", "+FTPSSL", "+CSSLCFG", "+HTTPSSL", "+SSLOPT", "+CIPSSL"],
     bearer: Bearer::Sapbr,
     http_methods: 4,
     cops_act: true,
+    cip_links: 8,
+    cip_accept_space: true,
 };
 
 /// SIMCom SIM800 (`SIM800 R14.18`, the most common firmware in the field), 2G on MediaTek:
@@ -285,10 +294,13 @@ const SIM800_ROW: Profile = Profile {
     bearer: Bearer::Sapbr,
     http_methods: 3,
     cops_act: false,
+    cip_links: 6,
+    cip_accept_space: false,
 };
 
-/// SIMCom SIM900: the SIM800's command set; no space after the colon in its application URCs
-/// (`+HTTPACTION:0,200,1000`, `docs/sim800.md` D1), 1280-byte FTPPUT chunks, no `SMS Ready`.
+/// SIMCom SIM900: the SIM800's command set but `AT+CIPSSL`; no space after the colon in its
+/// application URCs (`+HTTPACTION:0,200,1000`, `docs/sim800.md` D1), 1280-byte FTPPUT chunks,
+/// no `SMS Ready`, eight connections.
 pub static SIM900: Profile = Profile {
     family: Family::Sim900,
     model: "SIMCOM_SIM900",
@@ -297,6 +309,8 @@ pub static SIM900: Profile = Profile {
     boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready"],
     colon_space: false,
     ftp: ftp_sapbr(1280, ExtGet::SaveBuffer),
+    lacks: &["+FTPRENAME", "+FTPMDTM", "+FTPTOFSST", "+CGNAPN", "+CEREG", "+SIMCOMATI", "+CIPSSL"],
+    cip_links: 8,
     ..SIM800_ROW
 };
 
