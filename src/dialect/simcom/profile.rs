@@ -66,7 +66,7 @@ pub struct Profile {
     /// How many connections the TCP/IP application's multi-connection mode has (`AT+CIPSTART`
     /// ids from 0; none where the family has no `AT+CIPSTART`).
     pub cip_links: usize,
-    /// Whether `DATA ACCEPT:` has a space after its colon (`docs/sim800.md` D27).
+    /// Whether `DATA ACCEPT:` has a space after its colon (`docs/sim800.md` D25).
     pub cip_accept_space: bool,
 }
 
