@@ -24,6 +24,7 @@ mod record;
 mod robustness;
 mod scenarios;
 mod socket_service;
+mod sockets_cip;
 mod startup;
 mod transcripts;
 mod transport;
