@@ -7,7 +7,7 @@
 //! A TCP slot's received bytes wait in a pipe of the family's receive buffer size (the socket
 //! is not read while it is full: backpressure); a UDP slot keeps whole datagrams up to that many
 //! bytes, and drops a datagram that does not fit, as a full module's buffer does. What the
-//! host sends goes into a pipe of [`SEND_BUFFER`] bytes, or as one datagram.
+//! host sends goes into a pipe of [`SEND_BUFFER`] bytes, or as one datagram at a time.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use super::{Io, Owner};
 use crate::service::JobId;
 use crate::service::pipe::{self, PipeReader, PipeWriter};
 use crate::service::socket::SocketError;
-use crate::service::socket::job::{Event, Input, Open, Request, Transport};
+use crate::service::socket::job::{Event, Input, MAX_DATAGRAM, Open, Request, Transport};
 use crate::service::tls::TlsSettings;
 
 /// Bytes a TCP slot holds on their way to the peer at most: more than any family's largest
@@ -108,6 +108,18 @@ impl Slot {
     /// Bytes handed over and not yet gone into the socket.
     pub fn unsent(&self) -> u64 {
         self.sent - self.gone
+    }
+
+    /// How many bytes [`Sockets::send`] takes now: what the send buffer has room for (TCP),
+    /// or one datagram once the last one has gone (UDP: a datagram waits for its job, whose
+    /// input queue is short).
+    pub fn room(&self) -> usize {
+        let unsent = usize::try_from(self.unsent()).unwrap_or(usize::MAX);
+        match self.protocol {
+            Protocol::Tcp => SEND_BUFFER.saturating_sub(unsent),
+            Protocol::Udp if unsent == 0 => MAX_DATAGRAM,
+            Protocol::Udp => 0,
+        }
     }
 }
 
@@ -211,22 +223,20 @@ impl Sockets {
     }
 
     /// Hands `bytes` to the socket in slot `index` to send: into its send pipe (TCP), or as
-    /// one datagram (UDP). All or nothing.
+    /// one datagram (UDP). All or nothing: more than [`Slot::room`] is refused as full.
     pub fn send(&mut self, index: usize, bytes: &[u8], io: &mut Io) -> Result<(), SendError> {
         let slot = self.slots.get_mut(index).and_then(Option::as_mut).ok_or(SendError::NotOpen)?;
         if !matches!(slot.state, State::Open { .. }) {
             return Err(SendError::NotOpen);
         }
+        if slot.room() < bytes.len() {
+            return Err(SendError::Full);
+        }
         match (&slot.send, slot.protocol) {
-            (Some(pipe), Protocol::Tcp) => {
-                if SEND_BUFFER - (slot.unsent() as usize).min(SEND_BUFFER) < bytes.len() {
-                    return Err(SendError::Full);
-                }
-                match pipe.try_write(bytes) {
-                    Ok(n) if n == bytes.len() => {}
-                    _ => return Err(SendError::Full),
-                }
-            }
+            (Some(pipe), Protocol::Tcp) => match pipe.try_write(bytes) {
+                Ok(n) if n == bytes.len() => {}
+                _ => return Err(SendError::Full),
+            },
             (_, Protocol::Udp) => {
                 io.feed(slot.job, Input::Datagram(bytes.to_vec()));
                 slot.datagrams_out.push_back(bytes.len());
@@ -415,6 +425,10 @@ mod tests {
             panic!("not fed")
         };
         assert_eq!((fed, d.as_slice()), (job, b"ping".as_slice()));
+        assert_eq!(sockets.send(0, b"pong", &mut io), Err(SendError::Full), "one datagram at a time");
+        assert!(matches!(sockets.event(job, Event::Sent), Some((0, Happened::Sent))));
+        assert_eq!(sockets.get(0).unwrap().room(), MAX_DATAGRAM);
+        sockets.send(0, b"pong", &mut io).unwrap();
     }
 
     #[test]

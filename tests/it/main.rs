@@ -26,6 +26,7 @@ mod scenarios;
 mod socket_service;
 mod sockets_ca;
 mod sockets_mip;
+mod sockets_cip;
 mod startup;
 mod transcripts;
 mod transport;

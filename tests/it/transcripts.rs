@@ -6,6 +6,12 @@
 //! afterwards its `@after-file` / `@after-missing` state is checked on that folder.
 //! `@server silent` is a server that accepts connections and never says a word (the "poor
 //! network" of the application notes); `@server refused` is an address nothing listens on.
+//! `@server echo` is the in-process echo peer (`vmodem::embedded::echo::EmbeddedEcho`): what a
+//! TCP client sends comes back, and each UDP datagram goes back to its sender; the modem
+//! reaches both at `{echo_host}:{echo_port}` (by default `116.228.221.51:8500`, the address
+//! of the SIMCom TCP/IP application notes). `@server echo-tls` is the same peer speaking TLS
+//! with a certificate for `{echo_host}` from a CA made for the run, which becomes the module's
+//! built-in trust store (`[http] trusted_ca`, unless `@config` names one).
 //! `@server vsftpd`, `proftpd` or `pureftpd` use the real Debian servers that
 //! scripts/test-servers.sh starts (their ports, roots and login come from its servers.env; a
 //! missing file fails the test): the fixtures go into a fresh subdirectory of the server's root,
@@ -30,8 +36,9 @@ use crate::support::pki;
 use pki::Pki;
 use vmodem::config::Config;
 use vmodem::dialect;
+use vmodem::embedded::echo::EmbeddedEcho;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
-use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig};
+use vmodem::embedded::http::{EmbeddedHttp, EmbeddedHttpConfig, EmbeddedHttps};
 use vmodem::family::Family;
 use vmodem::modem::Modem;
 use vmodem::net::Redirect;
@@ -49,6 +56,11 @@ type Failed = Box<dyn std::error::Error + Send + Sync>;
 
 /// The longest one transcript may run.
 const TRIAL_LIMIT: Duration = Duration::from_secs(120);
+
+/// Where `@server echo` is reached by default (the SIMCom TCP/IP application notes' server).
+const ECHO_HOST: &str = "116.228.221.51";
+/// Its default port.
+const ECHO_PORT: &str = "8500";
 
 /// The transcript `name` (`sim7080/an7080_5_1_get`) under tests/transcripts/.
 fn transcript(name: &str) -> PathBuf {
@@ -175,6 +187,15 @@ async fn run_script(
     let header = &script.header;
     let Config { mut module, serve: config } = modem_config(&header.config)?;
     module.family = family_of(script)?;
+    // The TLS echo peer: a CA made for the run signs its certificate for `{echo_host}`, and the
+    // module's built-in trust store (`[http] trusted_ca`) holds that CA.
+    let echo_pki = (header.server.as_deref() == Some("echo-tls")).then(|| Pki::new("vmodem transcript CA"));
+    let trust = tempfile::tempdir()?;
+    if let Some(pki) = &echo_pki {
+        let path = trust.path().join("trusted_ca.pem");
+        std::fs::write(&path, &pki.ca_pem)?;
+        module.http.trusted_ca.get_or_insert(path);
+    }
     let dialect = dialect::build(std::sync::Arc::new(module)).map_err(|e| e.to_string())?;
     let mut vars = header.vars.clone();
     let root = match &real {
@@ -193,6 +214,10 @@ async fn run_script(
         }
     };
     fixtures::install(header, root.path())?;
+    if matches!(header.server.as_deref(), Some("echo" | "echo-tls")) {
+        vars.entry("echo_host".into()).or_insert_with(|| ECHO_HOST.into());
+        vars.entry("echo_port".into()).or_insert_with(|| ECHO_PORT.into());
+    }
     let mut redirects = config.net.parsed()?;
     let var = |name: &str, default: &str| vars.get(name).cloned().unwrap_or_else(|| default.to_string());
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -243,6 +268,19 @@ async fn run_script(
             let addr = std::net::TcpListener::bind(loopback)?.local_addr()?;
             (None, Some(addr))
         }
+        Some("echo") => {
+            let echo = EmbeddedEcho::start(loopback, None).await?;
+            let addr = echo.tcp_addr();
+            (Some(Box::new(echo)), Some(addr))
+        }
+        Some("echo-tls") => {
+            let host = var("echo_host", ECHO_HOST);
+            let (files, certs) = echo_pki.as_ref().ok_or("no CA")?.embedded_ftps_for(&[host.as_str()], None);
+            let tls = EmbeddedHttps { cert: certs.cert, key: certs.key };
+            let echo = EmbeddedEcho::start(loopback, Some(&tls)).await?;
+            let addr = echo.tcp_addr();
+            (Some(Box::new((echo, files))), Some(addr))
+        }
         None => (None, None),
         Some(other) => return Err(format!("unknown @server {other}").into()),
     };
@@ -251,6 +289,7 @@ async fn run_script(
         let (host, port) = match (header.server.as_deref(), vars.get("http_proxy")) {
             (Some("http"), Some(proxy)) => (proxy.clone(), var("http_proxy_port", "80")),
             (Some("http"), None) => (var("http_host", "112.74.93.163"), var("http_port", "80")),
+            (Some("echo" | "echo-tls"), _) => (var("echo_host", ECHO_HOST), var("echo_port", ECHO_PORT)),
             _ => (var("ftp_host", "112.74.93.163"), var("ftp_port", "21")),
         };
         let port = port.parse().map_err(|_| "bad port variable")?;

@@ -5,6 +5,13 @@
 //! every command succeeded, the first failure otherwise (the rest of the line is dropped).
 //! URCs raised while a line runs, waits on a service, or collects a data phase are queued and
 //! sent right after its final result, so none ever lands inside a response.
+//!
+//! Data phases ([`DataPhase`]) take the host's bytes after a prompt: a fixed count, a DLE/ETX
+//! stream, text up to an end byte (Ctrl-Z) that a cancel byte (ESC) abandons, or online data
+//! that flows both ways until the host escapes with `+++` framed by guard times. The engine
+//! keeps no clock: for an online phase the driver calls [`Engine::data_timeout`] once the host
+//! has been silent for the guard time (its input timer, re-armed by every host byte), and the
+//! executor ends the phase from its side (the peer closed) through [`Engine::resume`].
 
 use std::collections::VecDeque;
 
@@ -29,12 +36,18 @@ enum Unsolicited {
     Raw(Vec<u8>),
 }
 
+/// How many escape characters make the online escape sequence (`+++`).
+const ESCAPE_COUNT: u8 = 3;
+
 /// The state of a data phase of `phase`.
 fn data_state(phase: DataPhase, silent: bool) -> State {
-    match phase {
-        DataPhase::Fixed(remaining) => State::Data { remaining, escaped: None, silent },
-        DataPhase::Escaped => State::Data { remaining: usize::MAX, escaped: Some(Unescaper::default()), silent },
-    }
+    let input = match phase {
+        DataPhase::Fixed(remaining) => Input::Fixed { remaining },
+        DataPhase::Escaped => Input::Escaped(Unescaper::default()),
+        DataPhase::Terminated { end, cancel, max } => Input::Terminated { end, cancel, left: max },
+        DataPhase::Online { escape } => Input::Online { escape, held: 0, quiet: false },
+    };
+    State::Data { input, silent }
 }
 
 /// Queues a URC, dropping the oldest URC when the queue is full (as UNISOC firmware does).
@@ -72,14 +85,39 @@ pub enum DataPhase {
     Fixed(usize),
     /// A DLE-escaped stream ended by a bare ETX (`AT+FTPETPUT=2`, Fibocom `AT+FTPSTOR`).
     Escaped,
+    /// Raw bytes up to the byte `end` (`AT+CIPSEND` and `AT+CMGS` end with Ctrl-Z, 0x1A),
+    /// which is not payload; the byte `cancel` (ESC, 0x1B) abandons the phase
+    /// ([`DataEnd::Incomplete`]). The phase also ends, complete, once `max` bytes have come.
+    /// While echo is on, the payload is echoed as it comes, as a terminal shows typed text.
+    Terminated {
+        /// The byte that ends the payload.
+        end: u8,
+        /// The byte that abandons it, if any.
+        cancel: Option<u8>,
+        /// The most payload bytes the phase takes.
+        max: usize,
+    },
+    /// Online data (transparent mode): every host byte is payload, and stream bytes
+    /// ([`Engine::raw`]) go to the host at once while URCs wait. The host leaves it with the
+    /// escape sequence: three `escape` bytes (`+`) after a silence of the guard time, each
+    /// within the guard time of the one before, and the guard time of silence after them
+    /// (the driver reports each silence through [`Engine::data_timeout`]); the phase then
+    /// ends complete and its result is printed even when it was opened without a command.
+    /// Escape bytes that turn out not to be the sequence are payload, in order.
+    Online {
+        /// The escape character (`+`).
+        escape: u8,
+    },
 }
 
 /// How a data phase ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataEnd {
-    /// Every announced byte, or the terminating ETX, arrived.
+    /// Every announced byte, the terminating ETX or end byte arrived, or the host escaped
+    /// from online data.
     Complete,
-    /// The host stopped sending before the end (the input timer ran out).
+    /// The host stopped sending before the end (the input timer ran out), or sent the cancel
+    /// byte of a [`DataPhase::Terminated`] phase.
     Incomplete,
 }
 
@@ -169,8 +207,22 @@ enum State {
     /// A command waits for [`Engine::resume`]; input is held.
     Pending,
     /// Collecting a data phase. A `silent` one was opened by [`Engine::open_data`], not by a
-    /// command: its end prints no result code.
-    Data { remaining: usize, escaped: Option<Unescaper>, silent: bool },
+    /// command: its end prints no result code (but for an online phase's escape).
+    Data { input: Input, silent: bool },
+}
+
+/// What a data phase in progress still takes.
+#[derive(Debug)]
+enum Input {
+    /// This many more raw bytes.
+    Fixed { remaining: usize },
+    /// A DLE/ETX stream.
+    Escaped(Unescaper),
+    /// Bytes up to `end`, at most `left` more.
+    Terminated { end: u8, cancel: Option<u8>, left: usize },
+    /// Online data: `held` escape bytes not yet known to be payload; `quiet` once the host
+    /// has been silent for the guard time.
+    Online { escape: u8, held: u8, quiet: bool },
 }
 
 /// One modem's line discipline. See the module docs.
@@ -255,13 +307,19 @@ impl Engine {
     }
 
     /// Sends stream bytes exactly as given, in order with URCs and, like them, never inside
-    /// a response: the module-to-host data of a transparent transfer (`AT+FTPETGET`).
+    /// a response: the module-to-host data of a transparent transfer (`AT+FTPETGET`). During
+    /// an online data phase they go out at once: the line carries data both ways.
     pub fn raw(&mut self, bytes: impl Into<Vec<u8>>) {
-        if self.busy() {
+        if self.busy() && !self.online() {
             self.urcs.push_back(Unsolicited::Raw(bytes.into()));
         } else {
             self.out.extend_from_slice(&bytes.into());
         }
+    }
+
+    /// Whether an online data phase is in progress.
+    fn online(&self) -> bool {
+        matches!(self.state, State::Data { input: Input::Online { .. }, .. })
     }
 
     /// Bytes of stream data queued behind a response.
@@ -302,10 +360,13 @@ impl Engine {
         }
     }
 
-    /// Completes a command that answered [`Reply::Pending`]. `complete` writes what the
-    /// command prints and gives its result. Does nothing if no command is pending.
+    /// Completes a command that answered [`Reply::Pending`], or ends the data phase in
+    /// progress from the executor's side (the peer of an online phase closed): `complete`
+    /// writes what the module prints and gives its result, which is printed (for a data phase
+    /// opened without a command too). Input not yet taken stays on the line. Does nothing if
+    /// neither is in progress.
     pub fn resume<E: Executor>(&mut self, exec: &mut E, complete: impl FnOnce(&mut E, &mut Response<'_>) -> Reply) {
-        if !matches!(self.state, State::Pending) {
+        if !self.busy() {
             return;
         }
         self.state = State::Idle;
@@ -317,10 +378,27 @@ impl Engine {
         self.release_held(exec);
     }
 
-    /// Ends a data phase early because the host stopped sending (the modem's input timer).
+    /// The modem's input timer ran out: the host has sent nothing for a while. A data phase
+    /// ends incomplete, but an online one counts the silence as a guard time: after a whole
+    /// escape sequence the phase ends (complete); escape bytes held before are payload after
+    /// all; and the next escape byte may begin a sequence.
     pub fn data_timeout(&mut self, exec: &mut impl Executor) {
-        if let State::Data { silent, .. } = self.state {
-            self.end_data(DataEnd::Incomplete, silent, exec);
+        match &mut self.state {
+            State::Data { input: Input::Online { held, .. }, .. } if *held == ESCAPE_COUNT => {
+                self.end_data(DataEnd::Complete, false, exec);
+            }
+            State::Data { input: Input::Online { escape, held, quiet }, .. } => {
+                if *held > 0 {
+                    exec.data(&vec![*escape; usize::from(*held)]);
+                }
+                *held = 0;
+                *quiet = true;
+            }
+            State::Data { silent, .. } => {
+                let silent = *silent;
+                self.end_data(DataEnd::Incomplete, silent, exec);
+            }
+            State::Idle | State::Pending => {}
         }
     }
 
@@ -382,26 +460,58 @@ impl Engine {
 
     /// Passes data-phase input to the executor; returns how much input was used.
     fn feed_data(&mut self, input: &[u8], exec: &mut impl Executor) -> usize {
-        let State::Data { remaining, escaped, silent } = &mut self.state else {
+        let State::Data { input: phase, silent } = &mut self.state else {
             return 0;
         };
         let silent = *silent;
-        let (used, ended) = match escaped {
-            None => {
+        let (used, ended) = match phase {
+            Input::Fixed { remaining } => {
                 let n = input.len().min(*remaining);
                 exec.data(&input[..n]);
                 *remaining -= n;
-                (n, *remaining == 0)
+                (n, (*remaining == 0).then_some(DataEnd::Complete))
             }
-            Some(unescaper) => {
+            Input::Escaped(unescaper) => {
                 let mut payload = Vec::with_capacity(input.len());
                 let r = unescaper.push(input, &mut payload);
                 exec.data(&payload);
-                (r.consumed, r.ended)
+                (r.consumed, r.ended.then_some(DataEnd::Complete))
+            }
+            Input::Terminated { end, cancel, left } => {
+                let window = &input[..input.len().min(*left)];
+                let stop = window.iter().position(|b| b == end || Some(*b) == *cancel);
+                let payload = &window[..stop.unwrap_or(window.len())];
+                exec.data(payload);
+                if self.settings.echo {
+                    self.out.extend_from_slice(payload);
+                }
+                *left -= payload.len();
+                match stop {
+                    Some(i) if input[i] == *end => (i + 1, Some(DataEnd::Complete)),
+                    Some(i) => (i + 1, Some(DataEnd::Incomplete)),
+                    None => (payload.len(), (*left == 0).then_some(DataEnd::Complete)),
+                }
+            }
+            Input::Online { escape, held, quiet } => {
+                let mut payload = Vec::with_capacity(input.len());
+                for &b in input {
+                    if *quiet && b == *escape && *held < ESCAPE_COUNT {
+                        *held += 1;
+                        continue;
+                    }
+                    payload.extend(std::iter::repeat_n(*escape, usize::from(*held)));
+                    payload.push(b);
+                    *held = 0;
+                    *quiet = false;
+                }
+                if !payload.is_empty() {
+                    exec.data(&payload);
+                }
+                (input.len(), None)
             }
         };
-        if ended {
-            self.end_data(DataEnd::Complete, silent, exec);
+        if let Some(end) = ended {
+            self.end_data(end, silent, exec);
         }
         used
     }

@@ -1,5 +1,6 @@
 //! The engine against a small test executor: framing of whole lines, URC ordering, data
-//! phases, pending commands, and random input that must never panic or wedge the line.
+//! phases (fixed, DLE/ETX, ended by Ctrl-Z, online with the `+++` escape), pending commands,
+//! and random input that must never panic or wedge the line.
 
 use proptest::prelude::*;
 use vmodem_at::v250::{self, SRegister, V250};
@@ -46,6 +47,14 @@ impl Executor for Exec {
                 Reply::Data(DataPhase::Fixed(n))
             }
             "+ESC" => Reply::Data(DataPhase::Escaped),
+            "+TERM" => {
+                let max = cmd.args()[0].number().unwrap() as usize;
+                Reply::Data(DataPhase::Terminated { end: 0x1a, cancel: Some(0x1b), max })
+            }
+            "+ONLINE" => {
+                rsp.line("CONNECT");
+                Reply::Data(DataPhase::Online { escape: b'+' })
+            }
             "+WAIT" => Reply::Pending,
             "+SHUT" => Reply::Text("SHUT OK".into()),
             "I" => {
@@ -376,4 +385,75 @@ fn a_data_phase_opened_without_a_command_ends_without_a_result() {
     e.open_data(DataPhase::Escaped);
     assert_eq!(run(&mut e, &mut x, b"abc"), "");
     assert!(!e.in_data_phase());
+}
+
+#[test]
+fn a_terminated_phase_ends_at_its_end_byte_is_cancelled_by_its_cancel_byte_and_stops_at_its_max() {
+    let (mut e, mut x) = (engine(), Exec::default());
+    run(&mut e, &mut x, b"ATE0\r");
+    assert_eq!(run(&mut e, &mut x, b"AT+TERM=10\rab"), "", "payload is not echoed with echo off");
+    assert_eq!(run(&mut e, &mut x, b"\r\n\x1aAT+OK\r"), "\r\nOK\r\n\r\nOK\r\n", "the end byte is not payload");
+    assert_eq!(x.data, b"ab\r\n");
+    x.data.clear();
+    assert_eq!(run(&mut e, &mut x, b"AT+TERM=10\rxy\x1b"), "\r\nERROR\r\n");
+    assert_eq!(x.data, b"xy", "what came before the cancel byte was handed over: the executor drops it");
+    x.data.clear();
+    assert_eq!(run(&mut e, &mut x, b"AT+TERM=3\rabcdef\r"), "\r\nOK\r\n", "complete at the max; the rest is junk");
+    assert_eq!(x.data, b"abc");
+    x.data.clear();
+    run(&mut e, &mut x, b"ATE1\r");
+    assert_eq!(run(&mut e, &mut x, b"AT+TERM=9\rhi\x1a"), "AT+TERM=9\rhi\r\nOK\r\n", "echo shows the payload");
+}
+
+#[test]
+fn an_online_phase_carries_data_both_ways_until_the_escape_sequence() {
+    let (mut e, mut x) = (engine(), Exec::default());
+    run(&mut e, &mut x, b"ATE0\r");
+    assert_eq!(run(&mut e, &mut x, b"AT+ONLINE\rabc"), "\r\nCONNECT\r\n");
+    e.urc("+LATER: 1");
+    e.raw(b"from the peer".to_vec());
+    assert_eq!(e.take_output(), b"from the peer", "stream bytes go out at once, the URC waits");
+    assert_eq!(e.raw_backlog(), 0);
+    // No silence before them: the pluses are payload.
+    assert_eq!(run(&mut e, &mut x, b"+++"), "");
+    e.data_timeout(&mut x);
+    // Silence, then a plus that is not followed by two more: payload after all.
+    assert_eq!(run(&mut e, &mut x, b"++x"), "");
+    e.data_timeout(&mut x);
+    assert_eq!(run(&mut e, &mut x, b"+"), "");
+    e.data_timeout(&mut x);
+    // Four pluses are not the sequence either.
+    assert_eq!(run(&mut e, &mut x, b"++++"), "");
+    e.data_timeout(&mut x);
+    assert_eq!(x.data, b"abc+++++x+++++");
+    x.data.clear();
+    assert!(e.in_data_phase());
+    // Silence, +++, silence: the escape.
+    assert_eq!(run(&mut e, &mut x, b"++"), "");
+    assert_eq!(run(&mut e, &mut x, b"+"), "");
+    assert!(e.in_data_phase());
+    e.data_timeout(&mut x);
+    assert_eq!(String::from_utf8(e.take_output()).unwrap(), "\r\nOK\r\n\r\n+LATER: 1\r\n");
+    assert!(x.data.is_empty(), "the escape sequence is not payload");
+    assert!(!e.in_data_phase());
+    assert_eq!(run(&mut e, &mut x, b"AT\r"), "\r\nOK\r\n");
+}
+
+#[test]
+fn an_online_phase_opened_without_a_command_prints_its_escape_and_the_executor_can_end_it() {
+    let (mut e, mut x) = (engine(), Exec::default());
+    run(&mut e, &mut x, b"ATE0\r");
+    e.open_data(DataPhase::Online { escape: b'+' });
+    e.data_timeout(&mut x);
+    assert_eq!(run(&mut e, &mut x, b"+++"), "");
+    e.data_timeout(&mut x);
+    assert_eq!(String::from_utf8(e.take_output()).unwrap(), "\r\nOK\r\n", "the escape is answered");
+    e.open_data(DataPhase::Online { escape: b'+' });
+    assert_eq!(run(&mut e, &mut x, b"data"), "");
+    e.urc("+LATER: 2");
+    // The peer closed: the executor ends the phase and says so.
+    e.resume(&mut x, |_, _| Reply::Text("CLOSED".into()));
+    assert_eq!(String::from_utf8(e.take_output()).unwrap(), "\r\nCLOSED\r\n\r\n+LATER: 2\r\n");
+    assert_eq!(x.data, b"data");
+    assert_eq!(run(&mut e, &mut x, b"AT+INFO\r"), "\r\n+INFO: 1\r\n+INFO: 2\r\n\r\nOK\r\n");
 }

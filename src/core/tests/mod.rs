@@ -8,5 +8,6 @@ mod rules;
 mod settings;
 mod simcom_bearers;
 mod simcom_ca;
+mod simcom_cip;
 mod simcom_ftp;
 mod simcom_http;

@@ -245,7 +245,7 @@ impl Simcom {
             p.active = false;
         }
         self.sapbr_network_lost(io);
-        self.gprs_network_lost();
+        self.gprs_network_lost(io);
     }
 
     /// Whether a bearer can open: registered and attached.

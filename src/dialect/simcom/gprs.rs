@@ -1,22 +1,22 @@
 //! The TCP/IP application's bring-up on the SIM800, SIM900 and SIM7000 (M800 ch. 8), as host
-//! libraries send it before they use SAPBR, FTP or HTTP (TinyGSM, Adafruit FONA,
-//! Botletics): `AT+CIPSHUT` → `SHUT OK`, `AT+CSTT`, `AT+CIICR`, `AT+CIFSR` (the bare address,
-//! no `OK`), `AT+CIPSTATUS`, and the switches `AT+CIPMUX`, `AT+CIPRXGET`, `AT+CIPQSEND`,
-//! `AT+CDNSCFG`, `AT+CVHU`, which are stored and read back ([`super::switches`]).
-//! No sockets are opened: the states only gate the commands as the module does.
+//! libraries send it before they open sockets or use SAPBR, FTP or HTTP (TinyGSM, Adafruit
+//! FONA, Botletics): `AT+CSTT`, `AT+CIICR`, `AT+CIFSR` (the bare address, no `OK`), and
+//! `AT+CDNSCFG` and `AT+CVHU`, which are stored and read back. The sockets over the context
+//! this brings up, `AT+CIPSTATUS` and `AT+CIPSHUT` are in [`super::cip`].
 //!
 //! The states follow the manual: `IP INITIAL` → `AT+CSTT` → `IP START` → `AT+CIICR` →
-//! `IP GPRSACT` → `AT+CIFSR` → `IP STATUS`; `AT+CIPSHUT` (or a network loss) goes back to
-//! `IP INITIAL`. A command out of its state is `ERROR`, as on the module. `AT+CIPMUX` can only
-//! change in `IP INITIAL`.
+//! `IP GPRSACT` → `AT+CIFSR` → `IP STATUS`; `AT+CIPSHUT` goes back to `IP INITIAL`. The
+//! network taking the context away leaves `PDP DEACT` (with `+PDP: DEACT`) until the host
+//! shuts the application down; before `AT+CIICR` it goes back to `IP INITIAL`. A command out of
+//! its state is `ERROR`, as on the module.
 
 use vmodem_at::{Command, Failure, Reply};
 
 use super::{Simcom, cmd, switches};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Outcome};
+use crate::dialect::{Ctx, Io, Outcome};
 
-/// Where the TCP/IP application is.
+/// Where the TCP/IP application's context is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum State {
     /// Nothing configured.
@@ -26,25 +26,35 @@ pub enum State {
     Start,
     /// `AT+CIICR` brought the context up.
     GprsAct,
-    /// `AT+CIFSR` read the address.
+    /// `AT+CIFSR` read the address: sockets may open.
     Status,
+    /// The network took the context away; `AT+CIPSHUT` clears it.
+    PdpDeact,
 }
 
 impl State {
-    fn text(self) -> &'static str {
+    /// The text `AT+CIPSTATUS` prints for it.
+    pub fn text(self) -> &'static str {
         match self {
             State::Initial => "IP INITIAL",
             State::Start => "IP START",
             State::GprsAct => "IP GPRSACT",
             State::Status => "IP STATUS",
+            State::PdpDeact => "PDP DEACT",
         }
+    }
+
+    /// Whether the context is up (after `AT+CIICR`).
+    pub fn active(self) -> bool {
+        matches!(self, State::GprsAct | State::Status)
     }
 }
 
 /// The TCP/IP application state.
 #[derive(Debug, Clone)]
 pub struct Gprs {
-    state: State,
+    /// Where the context is.
+    pub state: State,
     apn: String,
     user: String,
     password: String,
@@ -64,30 +74,12 @@ impl Default for Gprs {
 }
 
 pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
-    cmd("+CIPSHUT").test_ok().exec(cipshut),
     cmd("+CSTT").test("+CSTT: \"APN\",\"USER\",\"PWD\"").read(cstt_read).write(cstt_write),
     cmd("+CIICR").test_ok().exec(ciicr),
     cmd("+CIFSR").test_ok().exec(cifsr),
-    cmd("+CIPSTATUS").test_ok().exec(cipstatus),
     cmd("+CDNSCFG").test("+CDNSCFG: (\"PrimaryDNS\"),(\"SecondaryDNS\")").read(cdnscfg_read).write(cdnscfg_write),
-    cmd("+CIPMUX").test("+CIPMUX: (0,1)").read(switches::read).write(cipmux_write),
-    cmd("+CIPRXGET").test("+CIPRXGET: (0-4)").read(switches::read).write(switches::write),
-    cmd("+CIPQSEND").test("+CIPQSEND: (0,1)").read(switches::read).write(switches::write),
     cmd("+CVHU").test("+CVHU: (0,1)").read(switches::read).write(switches::write),
 ];
-
-/// `AT+CIPMUX` changes only in `IP INITIAL`.
-fn cipmux_write(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    if s.gprs.state != State::Initial {
-        return Err(Failure::Plain);
-    }
-    switches::write(s, cmd, ctx)
-}
-
-fn cipshut(s: &mut Simcom, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    s.gprs.state = State::Initial;
-    Ok(Reply::Text("SHUT OK".into()))
-}
 
 fn cstt_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let g = &s.gprs;
@@ -117,17 +109,11 @@ fn ciicr(s: &mut Simcom, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 fn cifsr(s: &mut Simcom, _: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    if matches!(s.gprs.state, State::Initial | State::Start) {
+    if !s.gprs.state.active() {
         return Err(Failure::Plain);
     }
     s.gprs.state = State::Status;
     Ok(Reply::Text(s.config.network.ip.to_string()))
-}
-
-/// `OK`, then the state (the manual's single-connection form).
-fn cipstatus(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    ctx.io.urc(format!("STATE: {}", s.gprs.state.text()));
-    Ok(Reply::Ok)
 }
 
 fn cdnscfg_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
@@ -149,8 +135,15 @@ fn cdnscfg_write(s: &mut Simcom, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome 
 }
 
 impl Simcom {
-    /// The network went away: the TCP/IP application is back at the start.
-    pub(super) fn gprs_network_lost(&mut self) {
-        self.gprs.state = State::Initial;
+    /// The network went away: an active context is gone (`+PDP: DEACT`, its sockets closed,
+    /// `PDP DEACT` until `AT+CIPSHUT`); one not yet activated is back at the start.
+    pub(super) fn gprs_network_lost(&mut self, io: &mut Io) {
+        if self.gprs.state.active() {
+            self.cip_context_lost(io);
+            self.gprs.state = State::PdpDeact;
+            io.urc("+PDP: DEACT");
+        } else if self.gprs.state != State::PdpDeact {
+            self.gprs.state = State::Initial;
+        }
     }
 }

@@ -63,6 +63,11 @@ pub struct Profile {
     /// Whether `+COPS` reports the access technology (LTE modules do; the 2G ones print only
     /// the operator).
     pub cops_act: bool,
+    /// How many connections the TCP/IP application's multi-connection mode has (`AT+CIPSTART`
+    /// ids from 0; none where the family has no `AT+CIPSTART`).
+    pub cip_links: usize,
+    /// Whether `DATA ACCEPT:` has a space after its colon (`docs/sim800.md` D25).
+    pub cip_accept_space: bool,
     /// The application network's sockets (`AT+CAOPEN` ...); `None` where the family has none.
     pub ca: Option<CaProfile>,
 }
@@ -237,6 +242,8 @@ const fn sim70x0(
         bearer: Bearer::AppContexts,
         http_methods: 0,
         cops_act: true,
+        cip_links: 0,
+        cip_accept_space: false,
         ca: Some(CaProfile {
             open: CaOpen::Contexts,
             open_test: "+CAOPEN: (0-12),(0-4),(\"TCP\",\"UDP\",\"NONIP\"),64,(1-65535),(0,1)",
@@ -287,10 +294,12 @@ pub static SIM7000: Profile = Profile {
     ftp: ftp_sapbr(1360, ExtGet::RamOnly),
     cfs_name_max: 50,
     tables: super::SIM7000_TABLES,
-    lacks: &["+FTPTOFSST", "+FTPSSL", "+HTTPSSL", "+SSLOPT", "+CREBOOT"],
+    lacks: &["+FTPTOFSST", "+FTPSSL", "+HTTPSSL", "+SSLOPT", "+CREBOOT", "+CIPSSL"],
     bearer: Bearer::Sapbr,
     http_methods: 4,
     cops_act: true,
+    cip_links: 8,
+    cip_accept_space: true,
     ca: Some(CaProfile {
         open: CaOpen::SingleContext,
         open_test: "+CAOPEN: (0-12),(\"TCP\",\"UDP\"),64,(1-65535)",
@@ -325,11 +334,14 @@ const SIM800_ROW: Profile = Profile {
     bearer: Bearer::Sapbr,
     http_methods: 3,
     cops_act: false,
+    cip_links: 6,
+    cip_accept_space: false,
     ca: None,
 };
 
-/// SIMCom SIM900: the SIM800's command set; no space after the colon in its application URCs
-/// (`+HTTPACTION:0,200,1000`, `docs/sim800.md` D1), 1280-byte FTPPUT chunks, no `SMS Ready`.
+/// SIMCom SIM900: the SIM800's command set but `AT+CIPSSL`; no space after the colon in its
+/// application URCs (`+HTTPACTION:0,200,1000`, `docs/sim800.md` D1), 1280-byte FTPPUT chunks,
+/// no `SMS Ready`, eight connections.
 pub static SIM900: Profile = Profile {
     family: Family::Sim900,
     model: "SIMCOM_SIM900",
@@ -338,6 +350,8 @@ pub static SIM900: Profile = Profile {
     boot: &["RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready"],
     colon_space: false,
     ftp: ftp_sapbr(1280, ExtGet::SaveBuffer),
+    lacks: &["+FTPRENAME", "+FTPMDTM", "+FTPTOFSST", "+CGNAPN", "+CEREG", "+SIMCOMATI", "+CREBOOT", "+CIPSSL"],
+    cip_links: 8,
     ..SIM800_ROW
 };
 

@@ -1,8 +1,8 @@
 //! Settings the SIMCom modules store and read back, with nothing more to them here: each has its
 //! command, its range and its power-on value, and answers `<name>: <value>` to its read form.
 //! `AT+CLTS` (network time updates), `AT+CSCLK` (slow clock) and `AT+CBATCHK` (battery check)
-//! on every family ([`COMMANDS`]); the TCP/IP application's own (`AT+CIPMUX`, `AT+CIPRXGET`,
-//! `AT+CIPQSEND`, `AT+CVHU`) are in its table (`gprs`), which uses [`read`] and [`write`].
+//! on every family ([`COMMANDS`]); `AT+CVHU` is in the TCP/IP application's table (`gprs`),
+//! which uses [`read`] and [`write`].
 
 use vmodem_at::{Command, Failure, Reply};
 
@@ -19,9 +19,6 @@ struct Switch {
 
 /// The settings, as the manuals give them (M800 ch. 8, M7080 §5).
 const SWITCHES: &[Switch] = &[
-    Switch { name: "+CIPMUX", max: 1, default: 0 },
-    Switch { name: "+CIPRXGET", max: 4, default: 0 },
-    Switch { name: "+CIPQSEND", max: 1, default: 0 },
     Switch { name: "+CLTS", max: 1, default: 0 },
     Switch { name: "+CSCLK", max: 2, default: 0 },
     Switch { name: "+CVHU", max: 1, default: 1 },
