@@ -2,6 +2,7 @@
 //! host's side as text, job orders kept for the test to answer with scripted events. Nothing
 //! runs on a runtime and no socket opens: a state-machine test takes milliseconds.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use crate::config::ModuleConfig;
 use crate::dialect::{self, Order, Owner};
 use crate::family::Family;
 use crate::network::NetworkEvent;
-use crate::service::pipe::PipeReader;
+use crate::service::pipe::{PipeReader, PipeWriter};
+use crate::service::socket::job::{Open, Request as SocketRequest, Transport};
 use crate::service::{Event, Input, JobId, Request};
 
 /// One modem under test. See the module docs.
@@ -119,6 +121,15 @@ impl Bench {
         self.started.remove(0)
     }
 
+    /// The oldest job started and not yet taken, which must be a socket's open for `owner`:
+    /// its job and what it asks for.
+    pub(crate) fn started_socket(&mut self, owner: Owner) -> (JobId, Open) {
+        let (job, started_by, request) = self.started();
+        assert_eq!(started_by, owner);
+        let Request::Socket(SocketRequest::Open(open)) = request else { panic!("not a socket: {request:?}") };
+        (job, open)
+    }
+
     /// Whether some job was started and not yet taken.
     pub(crate) fn has_started(&self) -> bool {
         !self.started.is_empty()
@@ -171,4 +182,18 @@ pub(crate) fn taken(pipe: &PipeReader) -> Vec<u8> {
     let n = pipe.try_read(&mut buf).n;
     buf.truncate(n);
     buf
+}
+
+/// The pipes of a TCP socket's open: where the socket's received bytes go, where the host's
+/// come out.
+pub(crate) fn tcp_pipes(open: Open) -> (PipeWriter, PipeReader) {
+    match open.transport {
+        Transport::Tcp { down, up, .. } => (down, up),
+        Transport::Udp => panic!("not TCP"),
+    }
+}
+
+/// `127.0.0.1:port`, a scripted socket's address.
+pub(crate) fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
 }

@@ -6,13 +6,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::core::testing::{Bench, taken};
+use crate::core::testing::{Bench, addr, taken, tcp_pipes};
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
 use crate::service::pipe::{PipeReader, PipeWriter};
 use crate::service::socket::SocketError;
-use crate::service::socket::job::{Event, Input, Open, Request as SocketRequest, Transport};
+use crate::service::socket::job::{Event, Input, Request as SocketRequest, Transport};
 use crate::service::tls::Verification;
 use crate::service::{self, JobId, Request};
 
@@ -26,30 +26,10 @@ fn called() -> Bench {
     b
 }
 
-/// The socket job the last command started.
-fn open_request(b: &mut Bench) -> (JobId, Open) {
-    let (job, owner, request) = b.started();
-    assert_eq!(owner, Owner::Socket);
-    let Request::Socket(SocketRequest::Open(open)) = request else { panic!("not a socket") };
-    (job, open)
-}
-
-/// The pipes of a TCP socket's job: where its received bytes go, where the host's come out.
-fn tcp_pipes(open: Open) -> (PipeWriter, PipeReader) {
-    match open.transport {
-        Transport::Tcp { down, up, .. } => (down, up),
-        Transport::Udp => panic!("not TCP"),
-    }
-}
-
-fn addr(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
 /// Opens TCP socket `id` to `peer.test:7` and reports it open; its job and pipes.
 fn tcp_socket(b: &mut Bench, id: u8) -> (JobId, PipeWriter, PipeReader) {
     assert_eq!(b.at(&format!("AT+MIPOPEN={id},,\"peer.test\",7,0")), OK);
-    let (job, open) = open_request(b);
+    let (job, open) = b.started_socket(Owner::Socket);
     assert_eq!((open.host.as_str(), open.port), ("peer.test", 7));
     b.event(job, Event::Opened { local: addr(40000), peer: addr(7) });
     assert_eq!(b.take(), format!("\r\n+MIPOPEN: {id},1\r\n"));
@@ -149,7 +129,7 @@ fn the_pushed_formats_put_the_data_in_urcs() {
 fn udp_datagrams_come_whole_with_their_sender() {
     let mut b = called();
     assert_eq!(b.at("AT+MIPOPEN=2,5000,\"peer.test\",9000,1"), OK);
-    let (job, open) = open_request(&mut b);
+    let (job, open) = b.started_socket(Owner::Socket);
     assert!(matches!(open.transport, Transport::Udp));
     b.event(job, Event::Opened { local: addr(40001), peer: SocketAddr::from(([10, 0, 0, 7], 9000)) });
     assert_eq!(b.take(), "\r\n+MIPOPEN: 2,1\r\n");
@@ -264,7 +244,7 @@ fn a_reset_is_a_broken_socket_after_the_bytes_before_it() {
 fn a_socket_that_cannot_open_reports_mipstat_and_frees_its_id() {
     let mut b = called();
     assert_eq!(b.at("AT+MIPOPEN=1,,\"peer.test\",7,0"), OK);
-    let (job, _) = open_request(&mut b);
+    let (job, _) = b.started_socket(Owner::Socket);
     assert_eq!(b.at("AT+MIPOPEN=1,,\"peer.test\",7,0"), "\r\n+CME ERROR: 2017\r\n", "opening holds the id");
     b.event(job, Event::Closed(Err(SocketError::Refused(addr(7)))));
     assert_eq!(b.take(), "\r\n+MIPSTAT: 1,1\r\n");
@@ -345,7 +325,7 @@ fn tls_sockets_use_the_loaded_files_and_report_failures() {
         "\r\n+GTSSLFILE: TRUSTFILE,1\r\n+GTSSLFILE: CAFILE,0\r\n+GTSSLFILE: KEYFILE,0\r\n\r\nOK\r\n"
     );
     assert_eq!(b.at("AT+MIPOPEN=5,,\"peer.test\",443,2"), OK);
-    let (job, open) = open_request(&mut b);
+    let (job, open) = b.started_socket(Owner::Socket);
     let Transport::Tcp { tls: Some(tls), .. } = open.transport else { panic!("no TLS") };
     assert_eq!((tls.ca.as_slice(), tls.verification), (&b"PEM BYTES"[..], Verification::Verify));
     let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);

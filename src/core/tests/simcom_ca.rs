@@ -3,16 +3,16 @@
 //! open failure's result, bytes both ways, the receive buffer, the peer's close, the bearer's
 //! loss, name look-ups, TLS settings, the option commands and `AT+CREBOOT`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::testing::{Bench, taken};
+use crate::core::testing::{Bench, addr, taken, tcp_pipes};
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
 use crate::service::pipe::{PipeReader, PipeWriter};
 use crate::service::socket::SocketError;
-use crate::service::socket::job::{Event, Open, Request as SocketRequest, Transport};
+use crate::service::socket::job::{Event, Request as SocketRequest, Transport};
 use crate::service::tls::{HandshakeFailure, TlsVersions, Verification};
 use crate::service::{JobId, Request};
 
@@ -26,34 +26,14 @@ fn ready() -> Bench {
     b
 }
 
-/// The socket job just started.
-fn opening(b: &mut Bench) -> (JobId, Open) {
-    let (job, owner, request) = b.started();
-    assert_eq!(owner, Owner::AppSocket);
-    let Request::Socket(SocketRequest::Open(open)) = request else { panic!("not a socket: {request:?}") };
-    (job, open)
-}
-
-/// The pipes of a TCP socket: where its received bytes go, where the host's come from.
-fn pipes(open: Open) -> (PipeWriter, PipeReader) {
-    match open.transport {
-        Transport::Tcp { down, up, .. } => (down, up),
-        Transport::Udp => panic!("not TCP"),
-    }
-}
-
-fn addr(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
 /// Opens cid `cid` to peer.test:7 and returns its job and pipes.
 fn open(b: &mut Bench, cid: u8) -> (JobId, PipeWriter, PipeReader) {
     assert_eq!(b.at(&format!("AT+CAOPEN={cid},0,\"TCP\",\"peer.test\",7")), "", "the command waits");
-    let (job, open) = opening(b);
+    let (job, open) = b.started_socket(Owner::AppSocket);
     assert_eq!((open.host.as_str(), open.port, open.timeout), ("peer.test", 7, Duration::from_secs(75)));
     b.event(job, Event::Opened { local: addr(40000), peer: addr(7) });
     assert_eq!(b.take(), format!("\r\n+CAOPEN: {cid},0\r\n\r\nOK\r\n"));
-    let (down, up) = pipes(open);
+    let (down, up) = tcp_pipes(open);
     (job, down, up)
 }
 
@@ -136,7 +116,7 @@ fn every_failure_to_open_has_its_result() {
     let mut b = ready();
     for (e, code) in cases {
         assert_eq!(b.at("AT+CAOPEN=1,0,\"TCP\",\"peer.test\",7"), "");
-        let (job, _) = opening(&mut b);
+        let (job, _) = b.started_socket(Owner::AppSocket);
         b.event(job, Event::Closed(Err(e)));
         assert_eq!(b.take(), format!("\r\n+CAOPEN: 1,{code}\r\n\r\nOK\r\n"));
         assert_eq!(b.at("AT+CASTATE?"), OK, "the id is free again");
@@ -170,7 +150,7 @@ fn what_cannot_open_is_answered_at_once() {
         "\r\n+CAOPEN: (0-12),(0-4),(\"TCP\",\"UDP\",\"NONIP\"),64,(1-65535),(0,1)\r\n\r\nOK\r\n"
     );
     assert_eq!(b.at("AT+CAOPEN=2,1,\"udp\",\"peer.test\",53"), "");
-    let (_, open) = opening(&mut b);
+    let (_, open) = b.started_socket(Owner::AppSocket);
     assert!(matches!(open.transport, Transport::Udp));
 }
 
@@ -179,13 +159,13 @@ fn asyncopen_answers_ok_first_and_the_result_later() {
     let mut b = ready();
     assert_eq!(b.at("AT+CACFG=\"ASYNCOPEN\",1"), OK);
     assert_eq!(b.at("AT+CAOPEN=0,0,\"TCP\",\"peer.test\",7"), OK);
-    let (job, _) = opening(&mut b);
+    let (job, _) = b.started_socket(Owner::AppSocket);
     assert_eq!(b.at("AT+CASTATE?"), OK, "an opening socket is not listed");
     b.event(job, Event::Opened { local: addr(40000), peer: addr(7) });
     assert_eq!(b.take(), "\r\n+CAOPEN: 0,0\r\n");
     assert_eq!(b.at("AT+CAOPEN=1,1,\"TCP\",\"peer.test\",7"), "\r\nOK\r\n\r\n+CAOPEN: 1,21\r\n");
     assert_eq!(b.at("AT+CAOPEN=1,0,\"TCP\",\"peer.test\",7"), OK);
-    let (job, _) = opening(&mut b);
+    let (job, _) = b.started_socket(Owner::AppSocket);
     assert_eq!(b.at("AT+CACLOSE=1"), OK, "closed while it opens");
     assert!(b.cancelled(job));
 }
@@ -199,12 +179,12 @@ fn the_bearer_going_closes_its_sockets_and_drops_what_they_held() {
     b.event(first, Event::Data);
     b.take();
     assert_eq!(b.at("AT+CAOPEN=5,1,\"TCP\",\"peer.test\",7"), "");
-    let (other, _) = opening(&mut b);
+    let (other, _) = b.started_socket(Owner::AppSocket);
     b.event(other, Event::Opened { local: addr(40001), peer: addr(7) });
     b.take();
     assert_eq!(b.at("AT+CACFG=\"ASYNCOPEN\",1"), OK);
     assert_eq!(b.at("AT+CAOPEN=7,0,\"TCP\",\"peer.test\",7"), OK);
-    let (third, _) = opening(&mut b);
+    let (third, _) = b.started_socket(Owner::AppSocket);
     assert_eq!(
         b.at("AT+CNACT=0,0"),
         "\r\nOK\r\n\r\n+APP PDP: 0,DEACTIVE\r\n\r\n+CASTATE: 0,0\r\n\r\n+CAOPEN: 7,21\r\n"
@@ -223,7 +203,7 @@ fn the_bearer_going_closes_its_sockets_and_drops_what_they_held() {
 fn a_waiting_caopen_fails_with_21_when_the_bearer_goes() {
     let mut b = ready();
     assert_eq!(b.at("AT+CAOPEN=0,0,\"TCP\",\"peer.test\",7"), "");
-    let (job, _) = opening(&mut b);
+    let (job, _) = b.started_socket(Owner::AppSocket);
     b.network(NetworkEvent::ReleaseBearers);
     assert_eq!(b.take(), "\r\n+CAOPEN: 0,21\r\n\r\nOK\r\n\r\n+APP PDP: 0,DEACTIVE\r\n");
     assert!(b.cancelled(job));
@@ -289,20 +269,20 @@ fn the_sim7000_opens_without_a_context_index_and_reports_each_send() {
     assert_eq!(b.at("AT+CNACT=1,\"CMNET\""), "\r\nOK\r\n\r\n+APP PDP: ACTIVE\r\n");
     assert_eq!(b.at("AT+CAOPEN=?"), "\r\n+CAOPEN: (0-12),(\"TCP\",\"UDP\"),64,(1-65535)\r\n\r\nOK\r\n");
     assert_eq!(b.at("AT+CAOPEN=0,\"peer.test\",7"), "");
-    let (job, open) = opening(&mut b);
+    let (job, open) = b.started_socket(Owner::AppSocket);
     b.event(job, Event::Opened { local: addr(40000), peer: addr(7) });
     assert_eq!(b.take(), "\r\n+CAOPEN: 0,0\r\n\r\nOK\r\n");
     assert_eq!(b.at("AT+CASEND=0,5"), "\r\n> ");
     b.send(b"hello");
     assert_eq!(b.take(), "\r\nOK\r\n\r\n+CASEND: 0,0,5\r\n");
-    assert_eq!(taken(&pipes(open).1), b"hello");
+    assert_eq!(taken(&tcp_pipes(open).1), b"hello");
     assert_eq!(b.at("AT+CAOPEN=1,\"UDP\",\"peer.test\",53"), "");
-    let (job, open) = opening(&mut b);
+    let (job, open) = b.started_socket(Owner::AppSocket);
     assert!(matches!(open.transport, Transport::Udp));
     b.event(job, Event::Closed(Err(SocketError::Refused(addr(53)))));
     assert_eq!(b.take(), "\r\n+CAOPEN: 1,23\r\n\r\nOK\r\n");
     assert_eq!(b.at("AT+CAOPEN=2,0,\"TCP\",\"peer.test\",7"), "", "the SIM7080's form, context 0");
-    let (job, _) = opening(&mut b);
+    let (job, _) = b.started_socket(Owner::AppSocket);
     b.event(job, Event::Closed(Err(SocketError::Refused(addr(7)))));
     assert_eq!(b.take(), "\r\n+CAOPEN: 2,23\r\n\r\nOK\r\n");
     assert_eq!(b.at("AT+CNACT=0"), "\r\nOK\r\n\r\n+APP PDP: DEACTIVE\r\n\r\n+CASTATE: 0,0\r\n");
@@ -327,7 +307,7 @@ fn a_tls_socket_takes_its_ssl_context() {
     assert_eq!(b.at("AT+CASSLCFG=0,\"SSL\",1"), OK);
     assert_eq!(b.at("AT+CASSLCFG=0,crindex,2"), OK);
     assert_eq!(b.at("AT+CAOPEN=0,0,\"TCP\",\"10.0.0.1\",443"), "");
-    let (job, open) = opening(&mut b);
+    let (job, open) = b.started_socket(Owner::AppSocket);
     b.event(job, Event::Closed(Err(SocketError::Timeout)));
     assert_eq!(b.take(), "\r\n+CAOPEN: 0,27\r\n\r\nOK\r\n");
     let Transport::Tcp { tls: Some(tls), .. } = open.transport else { panic!("no TLS") };
@@ -341,7 +321,7 @@ fn a_tls_socket_takes_its_ssl_context() {
     assert_eq!(b.at("AT+CSSLCFG=\"SSLVERSION\",3,1"), OK);
     assert_eq!(b.at("AT+CAOPEN=1,0,\"TCP\",\"peer.test\",443"), "\r\n+CAOPEN: 1,7\r\n\r\nOK\r\n", "TLS 1.0");
     assert_eq!(b.at("AT+CAOPEN=2,0,\"UDP\",\"peer.test\",443"), "", "no SSL on cid 2");
-    let (job, _) = opening(&mut b);
+    let (job, _) = b.started_socket(Owner::AppSocket);
     b.event(job, Event::Opened { local: addr(40000), peer: addr(443) });
     assert_eq!(b.take(), "\r\n+CAOPEN: 2,0\r\n\r\nOK\r\n");
     assert_eq!(b.at("AT+CASSLCFG=3,SSL,1"), OK);
@@ -384,7 +364,7 @@ fn the_settings_commands_read_back_what_they_took() {
     assert!(test.contains("+CACFG: \"ASYNCOPEN\",(0,1)\r\n+CACFG: \"TIMEOUT\",(0-12),(1-75000)\r\n"), "{test}");
     assert_eq!(b.at("AT+CNACT=0,1"), "\r\nOK\r\n\r\n+APP PDP: 0,ACTIVE\r\n");
     assert_eq!(b.at("AT+CAOPEN=3,0,\"TCP\",\"peer.test\",7"), "");
-    assert_eq!(opening(&mut b).1.timeout, Duration::from_millis(2000), "TIMEOUT is the open's");
+    assert_eq!(b.started_socket(Owner::AppSocket).1.timeout, Duration::from_millis(2000), "TIMEOUT is the open's");
 }
 
 #[test]

@@ -4,16 +4,16 @@
 //! close, the network's loss of the context, transparent mode with its escape, look-ups, and
 //! what differs between the three families.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::testing::{Bench, taken};
+use crate::core::testing::{Bench, addr, taken, tcp_pipes};
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
 use crate::service::pipe::{PipeReader, PipeWriter};
 use crate::service::socket::SocketError;
-use crate::service::socket::job::{Event, Open, Request as SocketRequest, Transport};
+use crate::service::socket::job::{Event, Request as SocketRequest, Transport};
 use crate::service::{Input, JobId, Request};
 
 const OK: &str = "\r\nOK\r\n";
@@ -32,25 +32,13 @@ fn ready(family: Family, mux: bool) -> Bench {
     b
 }
 
-/// The socket just opened: its job and request.
-fn opened(b: &mut Bench) -> (JobId, Open) {
-    let (job, owner, request) = b.started();
-    assert_eq!(owner, Owner::Socket);
-    let Request::Socket(SocketRequest::Open(open)) = request else { panic!("not a socket") };
-    (job, open)
-}
-
 /// The TCP socket just opened: its job, where its received bytes go, where its sent ones
 /// come out; the socket reports it is open.
 fn tcp(b: &mut Bench) -> (JobId, PipeWriter, PipeReader) {
-    let (job, open) = opened(b);
-    let Transport::Tcp { down, up, .. } = open.transport else { panic!("not TCP") };
+    let (job, open) = b.started_socket(Owner::Socket);
     b.event(job, Event::Opened { local: addr(40000), peer: addr(7) });
+    let (down, up) = tcp_pipes(open);
     (job, down, up)
-}
-
-fn addr(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 #[test]
@@ -59,7 +47,7 @@ fn a_single_connection_opens_sends_receives_and_closes_through_its_states() {
     assert_eq!(b.at("AT+CIPSEND=5"), ERROR, "no connection");
     assert_eq!(b.at("AT+CIPSTART=\"TCP\",\"peer.example\",7"), OK);
     assert_eq!(b.at("AT+CIPSTATUS"), "\r\nOK\r\n\r\nSTATE: TCP CONNECTING\r\n");
-    let (job, open) = opened(&mut b);
+    let (job, open) = b.started_socket(Owner::Socket);
     assert_eq!((open.host.as_str(), open.port), ("peer.example", 7));
     let Transport::Tcp { tls: None, down, up } = open.transport else { panic!("plain TCP") };
     b.event(job, Event::Opened { local: addr(40000), peer: addr(7) });
@@ -164,7 +152,7 @@ fn multi_connections_pull_their_data_as_tinygsm_reads_it() {
 fn pushed_data_in_multi_connection_mode_comes_behind_receive_and_closed_follows_it() {
     let mut b = ready(Family::Sim800, true);
     b.at("AT+CIPSTART=2,\"UDP\",\"peer.example\",7");
-    let (job, open) = opened(&mut b);
+    let (job, open) = b.started_socket(Owner::Socket);
     assert!(matches!(open.transport, Transport::Udp));
     b.event(job, Event::Opened { local: addr(40000), peer: addr(7) });
     assert_eq!(b.take(), "\r\n2, CONNECT OK\r\n");
@@ -187,7 +175,7 @@ fn pushed_data_in_multi_connection_mode_comes_behind_receive_and_closed_follows_
 fn failures_to_open_say_connect_fail_or_close_ok_and_leave_the_id_as_it_was() {
     let mut b = ready(Family::Sim800, false);
     b.at("AT+CIPSTART=\"TCP\",\"peer.example\",7");
-    let (job, _) = opened(&mut b);
+    let (job, _) = b.started_socket(Owner::Socket);
     b.event(job, Event::Closed(Err(SocketError::Refused(addr(7)))));
     assert_eq!(b.take(), "\r\nSTATE: IP STATUS\r\n\r\nCONNECT FAIL\r\n");
     assert_eq!(b.at("AT+CIPSTATUS"), "\r\nOK\r\n\r\nSTATE: IP STATUS\r\n");
@@ -195,12 +183,12 @@ fn failures_to_open_say_connect_fail_or_close_ok_and_leave_the_id_as_it_was() {
     let mut b = ready(Family::Sim800, true);
     assert_eq!(b.at("AT+CIPSSL=1"), OK);
     b.at("AT+CIPSTART=1,\"TCP\",\"peer.example\",443");
-    let (job, open) = opened(&mut b);
+    let (job, open) = b.started_socket(Owner::Socket);
     assert!(matches!(open.transport, Transport::Tcp { tls: Some(_), .. }), "TLS after AT+CIPSSL=1");
     b.event(job, Event::Closed(Err(SocketError::Dns("peer.example".into()))));
     assert_eq!(b.take(), "\r\n1, CONNECT FAIL\r\n");
     b.at("AT+CIPSTART=1,\"TCP\",\"peer.example\",443");
-    let (job, _) = opened(&mut b);
+    let (job, _) = b.started_socket(Owner::Socket);
     let failure = crate::service::tls::HandshakeFailure::Io(std::io::Error::other("handshake"));
     b.event(job, Event::Closed(Err(SocketError::TlsHandshake(failure))));
     assert_eq!(b.take(), "\r\n1, CLOSE OK\r\n", "a failed handshake (TINYGSM)");
@@ -247,7 +235,7 @@ fn the_network_taking_the_context_closes_every_connection_and_leaves_pdp_deact()
     b.at("AT+CIPSTART=0,\"TCP\",\"peer.example\",7");
     let (job, _, _) = tcp(&mut b);
     b.at("AT+CIPSTART=3,\"TCP\",\"peer.example\",8");
-    let (connecting, _) = opened(&mut b);
+    let (connecting, _) = b.started_socket(Owner::Socket);
     b.take();
     b.network(NetworkEvent::ReleaseBearers);
     assert_eq!(b.take(), "\r\n0, CLOSED\r\n\r\n3, CLOSED\r\n\r\n+PDP: DEACT\r\n");
