@@ -99,7 +99,7 @@ fn main() -> anyhow::Result<()> {
 /// A sim7080 with the default configuration and no redirects.
 fn modem() -> anyhow::Result<Modem> {
     let dialect = dialect::build(Default::default())?;
-    Ok(Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })))
+    Ok(Modem::new(dialect, Net::new(NetConfig::redirecting(vec![]))))
 }
 
 /// A host on a TCP line, with Nagle off as the modem's side has it.

@@ -185,7 +185,7 @@ fn main() -> anyhow::Result<()> {
     config.fs.root = Some(fs_dir.path().to_path_buf());
     config.fs.quota = u64::MAX;
     let dialect = dialect::build(std::sync::Arc::new(config))?;
-    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+    let modem = Modem::new(dialect, Net::new(NetConfig::redirecting(redirects)));
     let (links, addr) = runtime.block_on(transport::tcp::listen(SocketAddr::from(([127, 0, 0, 1], 0))))?;
     runtime.spawn(modem.run(links));
     let mut host = Host::connect(addr)?;

@@ -39,6 +39,7 @@
 //! [net]
 //! redirects = ["112.74.93.163:21=127.0.0.1:2121"]
 //! profile = "catm"         # the link: instant, gsm, gprs, edge, nbiot, catm, lte or figures
+//! listen = "127.0.0.1"     # where AT+CIPSERVER / AT+CASERVER listen (at the host's port)
 //! ```
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -430,6 +431,9 @@ pub struct NetSection {
     pub faults: Vec<Fault>,
     /// The link profile: a name or custom figures (see [`crate::net::LinkProfile`]).
     pub profile: ProfileSetting,
+    /// Where the module's servers (`AT+CIPSERVER`, `AT+CASERVER`) listen, at the port the host
+    /// gives: loopback unless set (`listen = "0.0.0.0"` opens them to the network).
+    pub listen: Option<std::net::IpAddr>,
 }
 
 impl NetSection {
@@ -442,7 +446,9 @@ impl NetSection {
     /// ones and any the caller adds).
     pub fn net(&self, redirects: Vec<Redirect>) -> anyhow::Result<Net> {
         let profile = self.profile.profile().map_err(|e| anyhow::anyhow!("[net] profile: {e}"))?;
-        Ok(Net::new(NetConfig { redirects }).with_faults(self.faults.clone()).with_profile(profile))
+        let mut config = NetConfig::redirecting(redirects);
+        config.listen = self.listen.unwrap_or(config.listen);
+        Ok(Net::new(config).with_faults(self.faults.clone()).with_profile(profile))
     }
 }
 

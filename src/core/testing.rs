@@ -14,7 +14,7 @@ use crate::dialect::{self, Order, Owner};
 use crate::family::Family;
 use crate::network::NetworkEvent;
 use crate::service::pipe::{PipeReader, PipeWriter};
-use crate::service::socket::job::{Open, Request as SocketRequest, Transport};
+use crate::service::socket::job::{Incoming, Open, Request as SocketRequest, Transport};
 use crate::service::{Event, Input, JobId, Request};
 
 /// One modem under test. See the module docs.
@@ -130,6 +130,26 @@ impl Bench {
         (job, open)
     }
 
+    /// The oldest job started and not yet taken, which must be a server's listen for `owner`:
+    /// its job and port.
+    pub(crate) fn started_listen(&mut self, owner: Owner) -> (JobId, u16) {
+        let (job, started_by, request) = self.started();
+        assert_eq!(started_by, owner);
+        let Request::Socket(SocketRequest::Listen { port }) = request else { panic!("not a listen: {request:?}") };
+        (job, port)
+    }
+
+    /// The oldest job started and not yet taken, which must carry a server's client for
+    /// `owner`: its job, where its received bytes go, where the host's come out.
+    pub(crate) fn started_adopt(&mut self, owner: Owner) -> (JobId, PipeWriter, PipeReader) {
+        let (job, started_by, request) = self.started();
+        assert_eq!(started_by, owner);
+        let Request::Socket(SocketRequest::Adopt { down, up, .. }) = request else {
+            panic!("not adopted: {request:?}")
+        };
+        (job, down, up)
+    }
+
     /// Whether some job was started and not yet taken.
     pub(crate) fn has_started(&self) -> bool {
         !self.started.is_empty()
@@ -191,6 +211,11 @@ pub(crate) fn tcp_pipes(open: Open) -> (PipeWriter, PipeReader) {
         Transport::Tcp { down, up, .. } => (down, up),
         Transport::Udp => panic!("not TCP"),
     }
+}
+
+/// A client from `peer` connecting to a server at `local` (over an in-memory stream).
+pub(crate) fn incoming(local: SocketAddr, peer: SocketAddr) -> Incoming {
+    Incoming::new(tokio::io::duplex(64).0, local, peer)
 }
 
 /// `127.0.0.1:port`, a scripted socket's address.

@@ -8,6 +8,9 @@
 //! is not read while it is full: backpressure); a UDP slot keeps whole datagrams up to that many
 //! bytes, and drops a datagram that does not fit, as a full module's buffer does. What the
 //! host sends goes into a pipe of [`SEND_BUFFER`] bytes, or as one datagram at a time.
+//!
+//! A slot can also hold a server ([`Sockets::listen`]): each client it accepts is a
+//! [`Happened::Incoming`] the family gives a slot of its own ([`Sockets::adopt`]) or drops.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -17,7 +20,7 @@ use super::{Io, Owner};
 use crate::service::JobId;
 use crate::service::pipe::{self, PipeReader, PipeWriter};
 use crate::service::socket::SocketError;
-use crate::service::socket::job::{Event, Input, MAX_DATAGRAM, Open, Request, Transport};
+use crate::service::socket::job::{Event, Incoming, Input, MAX_DATAGRAM, Open, Request, Transport};
 use crate::service::tls::TlsSettings;
 
 /// Bytes a TCP slot holds on their way to the peer at most: more than any family's largest
@@ -62,6 +65,11 @@ pub enum State {
         /// The peer's address.
         peer: SocketAddr,
     },
+    /// A server listening for clients.
+    Listening {
+        /// The address clients connect to.
+        local: SocketAddr,
+    },
     /// The peer closed it or it failed; what it received can still be read.
     Closed,
 }
@@ -70,7 +78,13 @@ pub enum State {
 #[derive(Debug)]
 enum Received {
     Stream(PipeReader),
-    Datagrams { queue: VecDeque<Vec<u8>>, bytes: usize, capacity: usize },
+    Datagrams {
+        queue: VecDeque<Vec<u8>>,
+        bytes: usize,
+        capacity: usize,
+    },
+    /// A server's slot: its clients receive, not it.
+    Nothing,
 }
 
 /// One socket.
@@ -97,11 +111,33 @@ pub struct Slot {
 }
 
 impl Slot {
+    fn new(
+        job: JobId,
+        protocol: Protocol,
+        remote: (String, u16),
+        received: Received,
+        send: Option<PipeWriter>,
+    ) -> Self {
+        Slot {
+            job,
+            protocol,
+            tls: false,
+            remote,
+            state: State::Opening,
+            received,
+            send,
+            datagrams_out: VecDeque::new(),
+            sent: 0,
+            gone: 0,
+        }
+    }
+
     /// Bytes received and not yet read.
     pub fn waiting(&self) -> usize {
         match &self.received {
             Received::Stream(pipe) => pipe.available(),
             Received::Datagrams { bytes, .. } => *bytes,
+            Received::Nothing => 0,
         }
     }
 
@@ -128,8 +164,12 @@ impl Slot {
 pub enum Happened {
     /// The socket opened.
     Opened,
-    /// The socket could not open.
+    /// The socket could not open (or the server could not listen).
     Failed(SocketError),
+    /// The server listens.
+    Listening,
+    /// A client connected to the server: [`Sockets::adopt`] it, or drop it to refuse it.
+    Incoming(Incoming),
     /// Received bytes wait where none waited (a datagram counts as bytes too).
     Arrived,
     /// A datagram was dropped: the receive buffer had no room for it.
@@ -205,18 +245,31 @@ impl Sockets {
         let request =
             Request::Open(Open { host: spec.host.clone(), port: spec.port, transport, timeout: spec.timeout });
         let job = io.start(owner, request);
-        let slot = Slot {
-            job,
-            protocol: spec.protocol,
-            tls: spec.tls.is_some(),
-            remote: (spec.host, spec.port),
-            state: State::Opening,
-            received,
-            send,
-            datagrams_out: VecDeque::new(),
-            sent: 0,
-            gone: 0,
-        };
+        let mut slot = Slot::new(job, spec.protocol, (spec.host, spec.port), received, send);
+        slot.tls = spec.tls.is_some();
+        self.put(index, slot);
+    }
+
+    /// Opens a TCP server on `port` in the free slot `index`, its job owned by `owner`.
+    pub fn listen(&mut self, index: usize, port: u16, owner: Owner, io: &mut Io) {
+        let job = io.start(owner, Request::Listen { port });
+        self.put(index, Slot::new(job, Protocol::Tcp, (String::new(), port), Received::Nothing, None));
+    }
+
+    /// Puts a client a server accepted into the free slot `index`, open at once, with a
+    /// receive buffer of `receive_buffer` bytes; its job is owned by `owner`.
+    pub fn adopt(&mut self, index: usize, incoming: Incoming, receive_buffer: usize, owner: Owner, io: &mut Io) {
+        let (local, peer) = (incoming.local(), incoming.peer());
+        let (down, received) = pipe::pipe(receive_buffer);
+        let (send, up) = pipe::pipe(SEND_BUFFER);
+        let job = io.start(owner, Request::Adopt { incoming, down, up });
+        let remote = (peer.ip().to_string(), peer.port());
+        let mut slot = Slot::new(job, Protocol::Tcp, remote, Received::Stream(received), Some(send));
+        slot.state = State::Open { local, peer };
+        self.put(index, slot);
+    }
+
+    fn put(&mut self, index: usize, slot: Slot) {
         if let Some(place) = self.slots.get_mut(index) {
             *place = Some(slot);
         }
@@ -264,6 +317,7 @@ impl Sockets {
                 datagram.truncate(max);
                 datagram
             }
+            Received::Nothing => Vec::new(),
         }
     }
 
@@ -321,6 +375,11 @@ impl Sockets {
                     (_, end) => Happened::Closed(end),
                 }
             }
+            Event::Listening { local } => {
+                slot.state = State::Listening { local };
+                Happened::Listening
+            }
+            Event::Accepted(incoming) => Happened::Incoming(incoming),
             Event::Resolved(_) => {
                 tracing::warn!(target: "vmodem::socket", "job {job}: a name look-up's answer for a socket");
                 return None;

@@ -51,10 +51,26 @@ pub enum NetError {
 }
 
 /// How the network behaves for one modem.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NetConfig {
     /// Destinations to send elsewhere, checked in order.
     pub redirects: Vec<Redirect>,
+    /// The address the module's servers (`AT+CIPSERVER`, `AT+CASERVER`) listen on, at the
+    /// port the host asks for: loopback unless configured otherwise.
+    pub listen: IpAddr,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig { redirects: Vec::new(), listen: IpAddr::from([127, 0, 0, 1]) }
+    }
+}
+
+impl NetConfig {
+    /// Loopback servers, and connections sent by `redirects`.
+    pub fn redirecting(redirects: Vec<Redirect>) -> Self {
+        NetConfig { redirects, ..NetConfig::default() }
+    }
 }
 
 /// The network a modem's services use. Cheap to clone; clones share the configuration and
@@ -190,7 +206,15 @@ impl Net {
 
     /// Listens on an ephemeral port of `ip` for data connections (FTP active mode).
     pub async fn listen(&self, ip: IpAddr) -> Result<NetListener, NetError> {
-        Ok(NetListener { inner: TcpListener::bind(SocketAddr::new(ip, 0)).await?, net: self.clone() })
+        let inner = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+        Ok(NetListener { inner, net: self.clone(), role: Role::Data })
+    }
+
+    /// Listens on `port` of the configured listening address for the clients of a server the
+    /// host opened (`AT+CIPSERVER`, `AT+CASERVER`); faults `on = "socket"` apply to them.
+    pub async fn listen_socket(&self, port: u16) -> Result<NetListener, NetError> {
+        let inner = TcpListener::bind(SocketAddr::new(self.config.listen, port)).await?;
+        Ok(NetListener { inner, net: self.clone(), role: Role::Socket })
     }
 
     fn stream(&self, inner: TcpStream, role: Role, host: &str, addr: SocketAddr) -> NetStream {
@@ -362,6 +386,8 @@ impl NetDatagram {
 pub struct NetListener {
     inner: TcpListener,
     net: Net,
+    /// What the connections it accepts are, for faults.
+    role: Role,
 }
 
 impl NetListener {
@@ -374,7 +400,7 @@ impl NetListener {
     pub async fn accept(&self) -> Result<(NetStream, SocketAddr), NetError> {
         let (stream, peer) = self.inner.accept().await?;
         stream.set_nodelay(true)?;
-        Ok((self.net.stream(stream, Role::Data, &peer.ip().to_string(), peer), peer))
+        Ok((self.net.stream(stream, self.role, &peer.ip().to_string(), peer), peer))
     }
 }
 
@@ -398,7 +424,7 @@ mod tests {
     async fn redirects_apply_before_resolution() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let to = listener.local_addr().unwrap();
-        let net = Net::new(NetConfig { redirects: vec![format!("ftp.example.invalid:21={to}").parse().unwrap()] });
+        let net = Net::new(NetConfig::redirecting(vec![format!("ftp.example.invalid:21={to}").parse().unwrap()]));
         let accept = tokio::spawn(async move { listener.accept().await.unwrap().1 });
         let stream = net.connect("ftp.example.invalid", 21).await.unwrap();
         assert_eq!(stream.peer_addr().unwrap(), to);

@@ -41,6 +41,9 @@
 //! - `@sleep SECONDS` waits; `@timeout SECONDS` sets how long each expectation may take;
 //!   `@network release` makes the emulated network release the packet-data contexts (only a
 //!   run against an in-process modem can: `run_with` and its network handle).
+//! - `@peer connect PORT`, `@peer send RAW`, `@peer expect RAW`, `@peer close`: a remote client
+//!   of a server the modem opened (`AT+CIPSERVER`, `AT+CASERVER`) connects to PORT on loopback,
+//!   sends bytes, expects exactly these bytes (the escapes and generators of `>>`), closes.
 //! - Header directives, read by the test harness and `vmodem chat`: `@family NAME`,
 //!   `@server ftp`, `@var NAME = VALUE`, `@file NAME = CONTENT` (a fixture on the server:
 //!   `text:...`, `pattern:N`, `bytes:N`, `hex:...`), `@mtime NAME = YYYYMMDDHHMMSS`,
@@ -61,5 +64,5 @@ mod parse;
 mod run;
 
 pub use content::Content;
-pub use parse::{Expect, Header, Program, Script, Step};
+pub use parse::{Expect, Header, PeerStep, Program, Script, Step};
 pub use run::{Mismatch, Outcome, run, run_with};

@@ -51,6 +51,34 @@ enum Item {
     Timeout(Duration),
     Echo(bool),
     Network(NetworkEvent),
+    Peer(PeerItem),
+}
+
+/// A `@peer` line before compiling.
+#[derive(Debug, Clone)]
+enum PeerItem {
+    Connect(Vec<Piece>),
+    Send(Vec<Piece>),
+    Expect(Vec<Piece>),
+    Close,
+}
+
+/// What the remote peer of a server the modem opened does (`@peer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerStep {
+    /// Connect to this port of the modem's listening address (loopback).
+    Connect(u16),
+    /// Send these bytes to the modem.
+    Send(Vec<u8>),
+    /// Receive exactly these bytes from the modem; `line` is the transcript line.
+    Expect {
+        /// Transcript line number.
+        line: usize,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// Close the connection.
+    Close,
 }
 
 /// A part of a line before compiling.
@@ -105,6 +133,8 @@ pub enum Step {
     Timeout(Duration),
     /// The emulated network does this (only an in-process run can make it happen).
     Network(NetworkEvent),
+    /// The remote peer of a server the modem opened acts.
+    Peer(PeerStep),
 }
 
 /// A transcript ready to run.
@@ -188,6 +218,7 @@ impl Script {
             "timeout" => return Ok(Some(Item::Timeout(secs()?))),
             "echo" => return Ok(Some(Item::Echo(value == "on"))),
             "network" => return Ok(Some(Item::Network(value.parse()?))),
+            "peer" => return Ok(Some(Item::Peer(peer(value)?))),
             other => return Err(format!("unknown directive @{other}")),
         }
         Ok(None)
@@ -209,6 +240,18 @@ impl Script {
             c.item(*n, item).map_err(|e| err(*n, e))?;
         }
         Ok(c.program)
+    }
+}
+
+/// `@peer connect PORT`, `@peer send RAW`, `@peer expect RAW` or `@peer close`.
+fn peer(value: &str) -> Result<PeerItem, String> {
+    let (action, rest) = value.split_once(' ').unwrap_or((value, ""));
+    match action {
+        "connect" => Ok(PeerItem::Connect(pieces(rest.trim(), false)?)),
+        "send" => Ok(PeerItem::Send(pieces(rest, true)?)),
+        "expect" => Ok(PeerItem::Expect(pieces(rest, true)?)),
+        "close" => Ok(PeerItem::Close),
+        other => Err(format!("unknown @peer action {other:?} (connect, send, expect, close)")),
     }
 }
 
@@ -330,6 +373,20 @@ impl Compiler<'_> {
             Item::Timeout(d) => self.program.steps.push(Step::Timeout(*d)),
             Item::Echo(on) => self.framing.set_echo(*on),
             Item::Network(event) => self.program.steps.push(Step::Network(*event)),
+            Item::Peer(item) => {
+                let step = match item {
+                    PeerItem::Connect(pieces) => {
+                        let port = String::from_utf8_lossy(&self.resolve(pieces)?).into_owned();
+                        PeerStep::Connect(port.parse().map_err(|_| format!("@peer connect needs a port: {port:?}"))?)
+                    }
+                    PeerItem::Send(pieces) => PeerStep::Send(self.resolve(pieces)?),
+                    PeerItem::Expect(pieces) => PeerStep::Expect { line: n, bytes: self.resolve(pieces)? },
+                    PeerItem::Close => PeerStep::Close,
+                };
+                self.program.steps.push(Step::Peer(step));
+                // What the modem says next comes on its own, as a URC.
+                self.framing.separate();
+            }
         }
         Ok(())
     }
@@ -470,6 +527,24 @@ mod tests {
             }
         );
         assert_eq!(steps[2], Step::Send(vec![0x10, 0x03]));
+    }
+
+    #[test]
+    fn peer_steps() {
+        let steps = compile(
+            "@var port = 4000\n@peer connect {port}\n@peer send hi\\r\\n\n@peer expect {pattern:3}\n@peer close\n",
+        );
+        assert_eq!(
+            steps,
+            vec![
+                Step::Peer(PeerStep::Connect(4000)),
+                Step::Peer(PeerStep::Send(b"hi\r\n".to_vec())),
+                Step::Peer(PeerStep::Expect { line: 4, bytes: b"012".to_vec() }),
+                Step::Peer(PeerStep::Close),
+            ]
+        );
+        assert!(Script::parse("@peer wave").is_err());
+        assert!(Script::parse("@peer connect x").unwrap().compile(&BTreeMap::new()).is_err());
     }
 
     #[test]

@@ -6,10 +6,11 @@ use std::fmt;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::content::escape;
-use super::parse::{Count, Expect, Program, Step};
+use super::parse::{Count, Expect, PeerStep, Program, Step};
 use crate::modem::ModemHandle;
 
 /// How long each expectation may take unless the transcript says otherwise.
@@ -70,6 +71,7 @@ pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
         timeout: DEFAULT_TIMEOUT,
         outcome: Outcome { sent: 0, received: 0 },
     };
+    let mut peer = None;
     if !program.starts_with_expect {
         r.drain_until_quiet().await;
     }
@@ -84,6 +86,7 @@ pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
                     return Err(r.fail_text(0, format!("@network {event:?} needs an in-process modem"), String::new()));
                 }
             }
+            Step::Peer(step) => r.peer(&mut peer, step).await?,
         }
     }
     r.expect_quiet().await?;
@@ -106,6 +109,36 @@ impl<L: AsyncRead + AsyncWrite + Unpin> Runner<'_, L> {
         };
         io.await.map_err(|e| self.fail(0, format!("cannot send: {e}"), bytes))?;
         self.outcome.sent += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// What the remote peer does, on its connection `peer`.
+    async fn peer(&self, peer: &mut Option<TcpStream>, step: &PeerStep) -> Result<(), Mismatch> {
+        let fail = |line: usize, reason: String| self.fail_text(line, format!("@peer: {reason}"), String::new());
+        match (step, peer.as_mut()) {
+            (PeerStep::Connect(port), _) => {
+                let connected = timeout(self.timeout, TcpStream::connect(("127.0.0.1", *port))).await;
+                let stream = connected.map_err(|_| fail(0, format!("connecting to {port} timed out")))?;
+                *peer = Some(stream.map_err(|e| fail(0, format!("cannot connect to {port}: {e}")))?);
+            }
+            (PeerStep::Send(bytes), Some(stream)) => {
+                stream.write_all(bytes).await.map_err(|e| fail(0, format!("cannot send: {e}")))?;
+            }
+            (PeerStep::Expect { line, bytes }, Some(stream)) => {
+                let mut got = vec![0u8; bytes.len()];
+                match timeout(self.timeout, stream.read_exact(&mut got)).await {
+                    Ok(Ok(_)) if got == *bytes => {}
+                    Ok(Ok(_)) => {
+                        let (expected, received) = (escape(bytes), escape(&got));
+                        return Err(Mismatch { line: *line, reason: "@peer: bytes differ".into(), expected, received });
+                    }
+                    Ok(Err(e)) => return Err(fail(*line, format!("cannot receive: {e}"))),
+                    Err(_) => return Err(fail(*line, "timed out".into())),
+                }
+            }
+            (PeerStep::Close, Some(_)) => *peer = None,
+            (_, None) => return Err(fail(0, "not connected (@peer connect first)".into())),
+        }
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The FTP client against the embedded libunftp server (real protocol, real sockets, loopback)
 //! and against a scripted fake server for the edge cases real servers do not produce on demand.
 
+use crate::support::rig::free_port;
 use crate::support::{fake_ftp, transfers};
 
 use std::net::SocketAddr;
@@ -96,10 +97,6 @@ async fn listing(session: &mut FtpSession, step: Step, path: &str) -> String {
     stream.read_to_string(&mut text).await.unwrap();
     session.finish(stream).await.unwrap();
     text
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ impl Setup {
         let mut config = ModuleConfig::default();
         config.http.buffer = self.buffer;
         config.http.trusted_ca = self.trusted_ca;
-        let net = Net::new(NetConfig { redirects: self.redirects }).with_faults(self.faults);
+        let net = Net::new(NetConfig::redirecting(self.redirects)).with_faults(self.faults);
         launch(self.family, config, net).await
     }
 

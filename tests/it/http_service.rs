@@ -567,7 +567,7 @@ async fn a_fatal_alert_from_the_server_is_606() {
 fn without_direct_route(ports: &[u16]) -> (Net, tokio::net::TcpSocket) {
     let (socket, closed) = closed_port();
     let redirects = ports.iter().map(|&p| Redirect::new("localhost", Some(p), closed)).collect();
-    (Net::new(NetConfig { redirects }), socket)
+    (Net::new(NetConfig::redirecting(redirects)), socket)
 }
 
 #[tokio::test]
@@ -604,12 +604,10 @@ async fn proxies_carry_http_and_tunnel_https() {
 async fn a_net_redirect_takes_an_ip_literal_url_to_the_test_server() {
     let (server, nginx) = (Embedded::start(None).await, nginx());
     let https = SocketAddr::from(([127, 0, 0, 1], nginx.https));
-    let net = Net::new(NetConfig {
-        redirects: vec![
-            Redirect::new(SAMPLE_SERVER, Some(80), server.server.addr()),
-            Redirect::new(SAMPLE_SERVER, Some(443), https),
-        ],
-    });
+    let net = Net::new(NetConfig::redirecting(vec![
+        Redirect::new(SAMPLE_SERVER, Some(80), server.server.addr()),
+        Redirect::new(SAMPLE_SERVER, Some(443), https),
+    ]));
     let r = ok(&net, request(format!("{SAMPLE_SERVER}/bytes-4097.bin"))).await;
     assert_body(&r, &all_bytes(4097), "the notes' address, port 80");
     // HTTPS to the address itself: nginx's certificate names it, so verification holds.

@@ -124,7 +124,7 @@ async fn record_and_replay(family: &'static str) {
     assert!(contains(&expected, &down), "the download is not in the recording's expected bytes:\n{text}");
 
     std::fs::remove_file(server.path("up.bin")).unwrap();
-    let net = Net::new(NetConfig { redirects: vec![Redirect::new(FTP_HOST, Some(21), server.addr)] });
+    let net = Net::new(NetConfig::redirecting(vec![Redirect::new(FTP_HOST, Some(21), server.addr)]));
     replay(&text, family, &ModuleConfig::default(), net, &secrets)
         .await
         .unwrap_or_else(|e| panic!("replay: {e}\n{text}"));

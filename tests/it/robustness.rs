@@ -348,7 +348,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Runs one case on a fresh modem; `Err` says how the modem failed.
 async fn run_case(pieces: &[Piece], chunks: &[usize], redirects: &[Redirect]) -> Result<(), String> {
     let dialect = dialect::build(Default::default()).map_err(|e| e.to_string())?;
-    let modem = Modem::new(dialect, Net::new(NetConfig { redirects: redirects.to_vec() }));
+    let modem = Modem::new(dialect, Net::new(NetConfig::redirecting(redirects.to_vec())));
     let (host, line) = tokio::io::duplex(1 << 16);
     let task = tokio::spawn(modem.run(Links::single(Box::new(line))));
     let (mut rx, mut tx) = tokio::io::split(host);

@@ -131,7 +131,7 @@ async fn tls_to_the_echo_peer_verifies_against_the_given_ca_and_refuses_others()
     std::fs::write(&key, key_pem).unwrap();
     let tls = EmbeddedHttps { cert, key };
     let echo = EmbeddedEcho::start(SocketAddr::from(([127, 0, 0, 1], 0)), Some(&tls)).await.unwrap();
-    let net = Net::new(NetConfig { redirects: vec![Redirect::new("echo.test", Some(443), echo.tcp_addr())] });
+    let net = Net::new(NetConfig::redirecting(vec![Redirect::new("echo.test", Some(443), echo.tcp_addr())]));
     let trusting = TlsSettings { ca: pki.ca_pem.clone().into_bytes(), ..TlsSettings::default() };
     let (mut socket, received, to_send) = tcp(&net, "echo.test", 443, Some(trusting), 64 * 1024);
     let opened = socket.event().await;
@@ -226,7 +226,7 @@ async fn refused_unresolvable_reset_and_timed_out_sockets_say_why() {
 #[tokio::test]
 async fn udp_keeps_datagrams_whole_both_ways() {
     let echo = EmbeddedEcho::start(SocketAddr::from(([127, 0, 0, 1], 0)), None).await.unwrap();
-    let net = Net::new(NetConfig { redirects: vec![Redirect::new("udp.test", Some(7), echo.udp_addr())] });
+    let net = Net::new(NetConfig::redirecting(vec![Redirect::new("udp.test", Some(7), echo.udp_addr())]));
     let request =
         Request::Open(Open { host: "udp.test".into(), port: 7, transport: Transport::Udp, timeout: OPEN_TIMEOUT });
     let mut socket = Socket::start(&net, request);
@@ -251,7 +251,7 @@ async fn udp_keeps_datagrams_whole_both_ways() {
 #[tokio::test]
 async fn names_resolve_through_the_redirects() {
     let net =
-        Net::new(NetConfig { redirects: vec![Redirect::new("broker.test", None, "127.0.0.9:1883".parse().unwrap())] });
+        Net::new(NetConfig::redirecting(vec![Redirect::new("broker.test", None, "127.0.0.9:1883".parse().unwrap())]));
     let mut socket = Socket::start(&net, Request::Resolve { host: "broker.test".into() });
     match socket.event().await {
         SocketEvent::Resolved(Ok(ips)) => assert_eq!(ips, ["127.0.0.9".parse::<std::net::IpAddr>().unwrap()]),

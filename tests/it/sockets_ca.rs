@@ -21,7 +21,7 @@ use vmodem::transport::{Link, Links};
 
 use crate::support::nginx::Nginx;
 use crate::support::pki::Pki;
-use crate::support::rig::{pattern, sha256, trace};
+use crate::support::rig::{free_port, pattern, remote_client, sha256, trace};
 
 /// How much one test may take at most (the 4 MiB runs included).
 const TEST_LIMIT: Duration = Duration::from_secs(300);
@@ -682,7 +682,7 @@ async fn modem(family: &str, redirects: Vec<Redirect>) -> (DuplexStream, Running
     let dialect = dialect::build(std::sync::Arc::new(config)).expect("the dialect");
     let (mut host, line) = tokio::io::duplex(1 << 16);
     let line: Link = Box::new(line);
-    let net = Net::new(NetConfig { redirects });
+    let net = Net::new(NetConfig::redirecting(redirects));
     let running = Running { task: tokio::spawn(Modem::new(dialect, net).run(Links::single(line))), _fs: fs };
     let mut boot = Vec::new();
     let deadline = Instant::now() + STEP;
@@ -915,6 +915,57 @@ async fn a_raw_http_request_to_nginx_over_tcp_and_over_tls() {
             assert_eq!(sha256(&response[head_end..]), sha256(&body), "port {port}");
             tiny.stop(0).await;
         }
+    })
+    .await;
+}
+
+/// `AT+CASERVER` on loopback: a real client connects, takes id 1 (`+CANEW: 0,1,127.0.0.1,...`)
+/// and the host echoes 1 MiB back to it through `AT+CARECV` and `AT+CASEND`, checked by
+/// SHA-256; closing the server leaves the client connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_echoes_a_remote_client() {
+    bounded(async {
+        let (io, _modem) = modem("sim7080", Vec::new()).await;
+        let mut tiny = Tiny::new(io, Driver::Sim7080);
+        assert!(tiny.init().await && tiny.gprs_connect("iot.apn").await);
+        let port = free_port();
+        tiny.send_at(&format!("+CASERVER=0,0,\"TCP\",{port}")).await;
+        let (i, said) = tiny.wait(STEP, &["OK\r\n", "ERROR\r\n"]).await;
+        assert_eq!((i, String::from_utf8_lossy(&said).trim()), (1, "+CASERVER: 0,0\r\n\r\nOK"));
+        let data = pattern(1 << 20, 0xca5e);
+        let client = remote_client(port, data.clone());
+        assert_eq!(tiny.wait(STEP, &["+CANEW: 0,1,127.0.0.1,"]).await.0, 1);
+        assert!(tiny.skip_until(b'\n').await);
+        tiny.socks[1].connected = true;
+        let mut echoed = 0;
+        let mut progress = Instant::now();
+        while echoed < data.len() {
+            assert!(progress.elapsed() < STEP, "stuck after {echoed} bytes echoed");
+            if tiny.available(1).await == 0 {
+                tiny.idle().await;
+                continue;
+            }
+            let got = tiny.read(1, RX_BUFFER).await;
+            assert_eq!(tiny.write(1, &got).await, got.len());
+            echoed += got.len();
+            progress = Instant::now();
+        }
+        let (back, client) = client.await.expect("the client");
+        assert_eq!(sha256(&back), sha256(&data), "1 MiB through the server's client, by SHA-256");
+        tiny.send_at("+CAOPEN?").await;
+        let (_, said) = tiny.wait(STEP, &["OK\r\n"]).await;
+        let listed = format!("+CAOPEN: 1,0,\"TCP\",\"127.0.0.1\",{},0\r\n\r\nOK", client.local_addr().unwrap().port());
+        assert_eq!(String::from_utf8_lossy(&said).trim(), listed, "the client, as a connection");
+        tiny.send_at("+CACLOSE=0").await;
+        assert_eq!(tiny.result(STEP).await, 1);
+        assert!(tiny.modem_get_connected(1).await, "the client stays when the server closes");
+        drop(client);
+        let deadline = Instant::now() + STEP;
+        while tiny.socks[1].connected {
+            assert!(Instant::now() < deadline, "no +CASTATE: 1,0 after the client hung up");
+            tiny.idle().await;
+        }
+        tiny.stop(1).await;
     })
     .await;
 }

@@ -28,7 +28,7 @@ use vmodem::transport::{Link, Links};
 
 use crate::support::nginx::Nginx;
 use crate::support::pki::Pki;
-use crate::support::rig::{pattern, sha256, trace};
+use crate::support::rig::{free_port, pattern, remote_client, sha256, trace};
 
 /// The longest one test may run.
 const TEST_LIMIT: Duration = Duration::from_secs(300);
@@ -333,7 +333,7 @@ impl Tiny {
 fn net_to(echo: SocketAddr, more: Vec<Redirect>) -> Net {
     let mut redirects = vec![Redirect::new(PEER, Some(PEER_PORT), echo)];
     redirects.extend(more);
-    Net::new(NetConfig { redirects })
+    Net::new(NetConfig::redirecting(redirects))
 }
 
 /// Runs a test within [`TEST_LIMIT`].
@@ -507,4 +507,46 @@ async fn raw_http_1_1_to_nginx_over_tcp_and_over_tls_on_the_sim800() {
         assert_eq!(sha256(&got), sha256(&body), "100 KiB over TLS (AT+CIPSSL=1), by SHA-256");
     })
     .await;
+}
+
+/// A server the host opens (`AT+CIPSERVER=1,<port>`) on loopback: a real client connects,
+/// takes connection id 0 (`0, REMOTE IP: 127.0.0.1`), and the host echoes 1 MiB back to it
+/// through `AT+CIPRXGET` and `AT+CIPSEND`, checked by SHA-256.
+async fn a_server_echoes_a_remote_client(family: &'static str) {
+    bounded(async {
+        let mut host = Tiny::start(family, ModuleConfig::default(), Net::default());
+        host.init().await;
+        host.gprs_connect("CMNET").await;
+        let port = free_port();
+        host.ok(&format!("+CIPSERVER=1,{port}")).await;
+        host.wait_response(&["SERVER OK\r\n"]).await;
+        let data = pattern(1 << 20, 0x5e7e);
+        let client = remote_client(port, data.clone());
+        host.wait_response(&["0, REMOTE IP: 127.0.0.1\r\n"]).await;
+        let mut echoed = 0;
+        while echoed < data.len() {
+            let got = host.read_exact(0, CHUNK.min(data.len() - echoed)).await;
+            assert_eq!(host.write(0, &got).await, got.len());
+            echoed += got.len();
+        }
+        let (back, client) = client.await.expect("the client");
+        assert_eq!(sha256(&back), sha256(&data), "{family}: 1 MiB through the server's client, by SHA-256");
+        host.send_at("+CIPSERVER=0").await;
+        host.wait_response(&["OK\r\n\r\nSERVER CLOSE\r\n"]).await;
+        assert!(host.connected(0).await, "{family}: the client stays when the server closes");
+        drop(client);
+        host.wait_response(&["0, CLOSED\r\n"]).await;
+        assert!(!host.connected(0).await, "{family}: the client hung up");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim800_server_echoes_a_remote_client() {
+    a_server_echoes_a_remote_client("sim800").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim7000_server_echoes_a_remote_client() {
+    a_server_echoes_a_remote_client("sim7000").await;
 }

@@ -79,7 +79,7 @@ async fn setup() -> Setup {
     let dialect = dialect::build(std::sync::Arc::new(module)).expect("the L610 dialect");
     let (host, line) = tokio::io::duplex(1 << 16);
     let line: Link = Box::new(line);
-    let modem = Modem::new(dialect, Net::new(NetConfig { redirects }));
+    let modem = Modem::new(dialect, Net::new(NetConfig::redirecting(redirects)));
     let task = tokio::spawn(modem.run(Links::single(line)));
     Setup { host: Rtt::new(host), echo, _tls_echo: tls_echo, ca_pem: pki.ca_pem.clone(), _modem: AbortOnDrop(task) }
 }

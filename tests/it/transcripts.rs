@@ -12,6 +12,8 @@
 //! of the SIMCom TCP/IP application notes). `@server echo-tls` is the same peer speaking TLS
 //! with a certificate for `{echo_host}` from a CA made for the run, which becomes the module's
 //! built-in trust store (`[http] trusted_ca`, unless `@config` names one).
+//! `{free_port}` is a loopback port free when the run starts, for a server the module opens
+//! (`AT+CIPSERVER`, `AT+CASERVER`) that `@peer connect {free_port}` then reaches.
 //! `@server vsftpd`, `proftpd` or `pureftpd` use the real Debian servers that
 //! scripts/test-servers.sh starts (their ports, roots and login come from its servers.env; a
 //! missing file fails the test): the fixtures go into a fresh subdirectory of the server's root,
@@ -32,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::pki;
+use crate::support::rig::free_port;
 
 use pki::Pki;
 use vmodem::config::Config;
@@ -214,6 +217,8 @@ async fn run_script(
         }
     };
     fixtures::install(header, root.path())?;
+    // A port for the module's server to listen on, free when the run starts (`@peer`).
+    vars.entry("free_port".into()).or_insert_with(|| free_port().to_string());
     if matches!(header.server.as_deref(), Some("echo" | "echo-tls")) {
         vars.entry("echo_host".into()).or_insert_with(|| ECHO_HOST.into());
         vars.entry("echo_port".into()).or_insert_with(|| ECHO_PORT.into());

@@ -636,7 +636,7 @@ mod pacing {
         let (near, host) = tokio::io::duplex(1 << 16);
         let links = Links::single(Box::new(near)).map(move |link| pacing.wrap(link));
         let dialect = dialect::build(Default::default()).unwrap();
-        let modem = Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })).with_line_speed(speed.clone());
+        let modem = Modem::new(dialect, Net::new(NetConfig::redirecting(vec![]))).with_line_speed(speed.clone());
         tokio::spawn(modem.run(links));
         (host, speed)
     }
@@ -722,7 +722,7 @@ mod pacing {
         let options = LineOptions { baud: Some(115_200), ..LineOptions::default() };
         let open = line::open(&Line::Serial(device), options, speed.clone()).await.unwrap();
         let dialect = dialect::build(Default::default()).unwrap();
-        let modem = Modem::new(dialect, Net::new(NetConfig { redirects: vec![] })).with_line_speed(speed);
+        let modem = Modem::new(dialect, Net::new(NetConfig::redirecting(vec![]))).with_line_speed(speed);
         let task = tokio::spawn(modem.run(open.links));
         assert_eq!(board_read(&board, BOOT.len()).await, BOOT);
         board_write(&board, b"AT\r").await;
@@ -745,7 +745,7 @@ async fn pty_reopened_at_once_answers_every_first_command() {
     let dir = tempfile::tempdir().unwrap();
     let path = tty_path(&dir);
     let (links, _handle) = pty::open(&path).await.unwrap();
-    let modem = Modem::new(dialect::build(Default::default()).unwrap(), Net::new(NetConfig { redirects: vec![] }));
+    let modem = Modem::new(dialect::build(Default::default()).unwrap(), Net::new(NetConfig::redirecting(vec![])));
     let running = tokio::spawn(modem.run(links));
 
     let host = tokio::task::spawn_blocking(move || {

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::testing::{Bench, addr, taken, tcp_pipes};
+use crate::core::testing::{Bench, addr, incoming, taken, tcp_pipes};
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
@@ -424,4 +424,81 @@ fn the_socket_is_told_nothing_when_the_host_closes_it() {
     assert!(b.cancelled(job));
     b.event(job, Event::Closed(Ok(())));
     assert_eq!(b.take(), "", "a cancelled job's last word goes nowhere");
+}
+
+#[test]
+fn a_server_listens_and_its_clients_take_the_free_ids() {
+    let mut b = ready();
+    assert_eq!(
+        b.at("AT+CASERVER=?"),
+        "\r\n+CASERVER: (0-12),(0-4),(\"TCP\",\"TCP6\",\"UDP\",\"UDP6\"),(1-65535),(0,1)\r\n\r\nOK\r\n"
+    );
+    let (_client0, ..) = open(&mut b, 0);
+    assert_eq!(b.at("AT+CASERVER=1,0,\"TCP\",6000"), "", "the command waits");
+    let (server, port) = b.started_listen(Owner::AppSocket);
+    assert_eq!(port, 6000);
+    b.event(server, Event::Listening { local: addr(6000) });
+    assert_eq!(b.take(), "\r\n+CASERVER: 1,0\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CASTATE?"), "\r\n+CASTATE: 0,1\r\n+CASTATE: 1,2\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CARECV=1,10"), ERROR, "a server receives nothing itself");
+
+    b.event(server, Event::Accepted(incoming(addr(6000), "117.131.85.139:5004".parse().unwrap())));
+    assert_eq!(b.take(), "\r\n+CANEW: 1,2,117.131.85.139,5004\r\n");
+    let (job, down, up) = b.started_adopt(Owner::AppSocket);
+    down.try_write(b"ping").unwrap();
+    b.event(job, Event::Data);
+    assert_eq!(b.take(), "\r\n+CADATAIND: 2\r\n");
+    assert_eq!(b.at("AT+CARECV=2,100"), "\r\n+CARECV: 4,ping\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CASEND=2,4"), "\r\n> ");
+    b.send(b"pong");
+    assert_eq!(b.take(), OK);
+    assert_eq!(taken(&up), b"pong");
+
+    assert_eq!(b.at("AT+CACLOSE=1"), OK, "the server stops");
+    assert!(b.cancelled(server) && !b.cancelled(job), "its client stays");
+    assert_eq!(b.at("AT+CASTATE?"), "\r\n+CASTATE: 0,1\r\n+CASTATE: 2,1\r\n\r\nOK\r\n");
+}
+
+#[test]
+fn a_server_that_cannot_be_or_has_no_room_says_so() {
+    let mut b = ready();
+    assert_eq!(b.at("AT+CASERVER=0,0,\"UDP\",6000"), "\r\n+CASERVER: 0,7\r\n\r\nOK\r\n", "TCP only");
+    assert_eq!(b.at("AT+CASERVER=0,0,\"TCP\",6000,1"), "\r\n+CASERVER: 0,7\r\n\r\nOK\r\n", "no push mode");
+    assert_eq!(b.at("AT+CASERVER=0,1,\"TCP\",6000"), "\r\n+CASERVER: 0,21\r\n\r\nOK\r\n", "context 1 is down");
+    assert_eq!(b.at("AT+CASERVER=0,0,\"TCP\",0"), ERROR);
+    assert!(!b.has_started());
+    b.at("AT+CASERVER=0,0,\"TCP\",6000");
+    let (server, _) = b.started_listen(Owner::AppSocket);
+    b.event(server, Event::Closed(Err(SocketError::Io(std::io::ErrorKind::AddrInUse.into()))));
+    assert_eq!(b.take(), "\r\n+CASERVER: 0,12\r\n\r\nOK\r\n", "the port is taken");
+    assert_eq!(b.at("AT+CASTATE?"), OK);
+
+    assert_eq!(b.at("AT+CACFG=\"ASYNCOPEN\",1"), OK);
+    assert_eq!(b.at("AT+CASERVER=0,0,\"TCP\",6000"), OK);
+    let (server, _) = b.started_listen(Owner::AppSocket);
+    b.event(server, Event::Listening { local: addr(6000) });
+    assert_eq!(b.take(), "\r\n+CASERVER: 0,0\r\n");
+    for cid in 1..13 {
+        b.event(server, Event::Accepted(incoming(addr(6000), addr(5000 + cid))));
+        assert_eq!(b.take(), format!("\r\n+CANEW: 0,{cid},127.0.0.1,{}\r\n", 5000 + cid));
+        b.started_adopt(Owner::AppSocket);
+    }
+    b.event(server, Event::Accepted(incoming(addr(6000), addr(6999))));
+    assert_eq!(b.take(), "\r\n+CAURC: \"incoming full\"\r\n");
+    assert!(!b.has_started());
+    b.network(NetworkEvent::ReleaseBearers);
+    let lost: String = (0..13).map(|cid| format!("\r\n+CASTATE: {cid},0\r\n")).collect();
+    assert_eq!(
+        b.take(),
+        format!("\r\n+APP PDP: 0,DEACTIVE\r\n{lost}"),
+        "the server and its clients close with the bearer"
+    );
+    assert!(b.cancelled(server));
+}
+
+#[test]
+fn the_sim7000_has_no_caserver() {
+    let mut b = Bench::new(Family::Sim7000);
+    assert_eq!(b.at("AT+CASERVER=?"), ERROR);
+    assert_eq!(b.at("AT+CASERVER=0,0,\"TCP\",6000"), ERROR);
 }

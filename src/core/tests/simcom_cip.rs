@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::core::testing::{Bench, addr, taken, tcp_pipes};
+use crate::core::testing::{Bench, addr, incoming, taken, tcp_pipes};
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
@@ -336,4 +336,92 @@ fn the_families_differ_in_spacing_ids_and_cipssl() {
     b.send(b"hi");
     assert_eq!(b.take(), "\r\nDATA ACCEPT: 0,2\r\n");
     assert_eq!(b.at("AT+CIPSSL?"), ERROR, "no AT+CIPSSL on the SIM7000");
+}
+
+#[test]
+fn a_server_listens_takes_clients_on_free_ids_and_closes_leaving_them() {
+    let mut b = ready(Family::Sim800, true);
+    assert_eq!(b.at("AT+CIPSERVER=?"), "\r\n+CIPSERVER: (0-CLOSE SERVER, 1-OPEN SERVER),(1-65535)\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CIPSERVER?"), "\r\n+CIPSERVER: 0\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CIPSERVER=0"), ERROR, "no server to close");
+    assert_eq!(b.at("AT+CIPSERVER=1,0"), ERROR, "port 0");
+    assert_eq!(b.at("AT+CIPSTART=0,\"TCP\",\"peer.example\",7"), OK);
+    let (client0, ..) = tcp(&mut b);
+    assert_eq!(b.take(), "\r\n0, CONNECT OK\r\n");
+
+    assert_eq!(b.at("AT+CIPSERVER=1,8888"), OK);
+    let (server, port) = b.started_listen(Owner::Socket);
+    assert_eq!(port, 8888);
+    assert_eq!(b.at("AT+CIPSERVER=1,8889"), ERROR, "one server");
+    b.event(server, Event::Listening { local: addr(8888) });
+    assert_eq!(b.take(), "\r\nSERVER OK\r\n");
+    assert_eq!(b.at("AT+CIPSERVER?"), "\r\n+CIPSERVER: 1,8888,0,0\r\n\r\nOK\r\n");
+
+    b.event(server, Event::Accepted(incoming(addr(8888), "10.1.2.3:5004".parse().unwrap())));
+    assert_eq!(b.take(), "\r\n1, REMOTE IP: 10.1.2.3\r\n", "the lowest free id");
+    let (job, down, up) = b.started_adopt(Owner::Socket);
+    let status = b.at("AT+CIPSTATUS");
+    assert!(
+        status.starts_with(concat!(
+            "\r\nOK\r\n\r\nSTATE: IP PROCESSING\r\n\r\nS: 0,0,\"8888\",\"LISTENING\"\r\n",
+            "C: 0,0,\"TCP\",\"peer.example\",\"7\",\"CONNECTED\"\r\n",
+            "C: 1,0,\"TCP\",\"10.1.2.3\",\"5004\",\"CONNECTED\"\r\n"
+        )),
+        "{status:?}"
+    );
+    // The client is a connection like any: bytes both ways.
+    down.try_write(b"hi").unwrap();
+    b.event(job, Event::Data);
+    assert_eq!(b.take(), "\r\n+RECEIVE,1,2:\r\nhi");
+    assert_eq!(b.at("AT+CIPSEND=1,3"), PROMPT);
+    b.send(b"yo!");
+    assert_eq!(taken(&up), b"yo!");
+    b.event(job, Event::Sent);
+    assert_eq!(b.take(), "\r\n1, SEND OK\r\n");
+
+    assert_eq!(b.at("AT+CIPSERVER=0"), "\r\nOK\r\n\r\nSERVER CLOSE\r\n");
+    assert!(b.cancelled(server));
+    assert!(!b.cancelled(job) && !b.cancelled(client0), "the connections stay");
+    assert_eq!(b.at("AT+CIPSTATUS=1"), "\r\n+CIPSTATUS: 1,0,\"TCP\",\"10.1.2.3\",\"5004\",\"CONNECTED\"\r\n\r\nOK\r\n");
+}
+
+#[test]
+fn a_single_connection_server_takes_one_client_and_lists_its_state() {
+    let mut b = ready(Family::Sim7000, false);
+    assert_eq!(b.at("AT+CIPSERVER=1,8888"), OK);
+    let (server, _) = b.started_listen(Owner::Socket);
+    assert_eq!(b.at("AT+CIPSTATUS"), "\r\nOK\r\n\r\nSTATE: SERVER LISTENING\r\n");
+    assert_eq!(b.at("AT+CIPSTART=\"TCP\",\"peer.example\",7"), ERROR, "not beside the server");
+    b.event(server, Event::Listening { local: addr(8888) });
+    assert_eq!(b.take(), "\r\nSERVER OK\r\n");
+    b.event(server, Event::Accepted(incoming(addr(8888), addr(5004))));
+    assert_eq!(b.take(), "\r\nREMOTE IP: 127.0.0.1\r\n");
+    let (job, ..) = b.started_adopt(Owner::Socket);
+    assert_eq!(b.at("AT+CIPSTATUS"), "\r\nOK\r\n\r\nSTATE: CONNECT OK\r\n");
+    b.event(server, Event::Accepted(incoming(addr(8888), addr(5005))));
+    assert_eq!(b.take(), "", "no id free: the client is refused");
+    assert!(!b.has_started());
+    b.event(job, Event::Closed(Ok(())));
+    assert_eq!(b.take(), "\r\nCLOSED\r\n");
+    assert_eq!(b.at("AT+CIPSTATUS"), "\r\nOK\r\n\r\nSTATE: SERVER LISTENING\r\n");
+    // The server failing later says SERVER CLOSE; AT+CIPSHUT ends everything.
+    b.event(server, Event::Closed(Err(SocketError::Reset)));
+    assert_eq!(b.take(), "\r\nSERVER CLOSE\r\n");
+    assert_eq!(b.at("AT+CIPSERVER?"), "\r\n+CIPSERVER: 0\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CIPSERVER=1,8888"), OK);
+    let (server, _) = b.started_listen(Owner::Socket);
+    assert_eq!(b.at("AT+CIPSHUT"), "\r\nSHUT OK\r\n");
+    assert!(b.cancelled(server));
+    assert_eq!(b.at("AT+CIPSERVER?"), "\r\n+CIPSERVER: 0\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CIPSERVER=1,8888"), ERROR, "the context is down");
+}
+
+#[test]
+fn a_server_that_cannot_listen_closes() {
+    let mut b = ready(Family::Sim800, false);
+    assert_eq!(b.at("AT+CIPSERVER=1,8888"), OK);
+    let (server, _) = b.started_listen(Owner::Socket);
+    b.event(server, Event::Closed(Err(SocketError::Io(std::io::ErrorKind::AddrInUse.into()))));
+    assert_eq!(b.take(), "\r\nSERVER CLOSE\r\n");
+    assert_eq!(b.at("AT+CIPSTATUS"), "\r\nOK\r\n\r\nSTATE: IP STATUS\r\n");
 }

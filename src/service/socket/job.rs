@@ -1,5 +1,7 @@
 //! Socket jobs: open a TCP (optionally TLS) or UDP client socket and carry its bytes both ways
-//! until either end closes ([`Request::Open`]), or look a name up ([`Request::Resolve`]).
+//! until either end closes ([`Request::Open`]), or look a name up ([`Request::Resolve`]), or
+//! listen for clients ([`Request::Listen`]: each one an [`Event::Accepted`] whose connection
+//! a job of its own carries, [`Request::Adopt`]).
 //!
 //! A TCP socket's received bytes go into the `down` pipe, [`Event::Data`] telling the modem
 //! when they go into an empty one; the host's bytes come from the `up` pipe, [`Event::Sent`]
@@ -16,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
 use super::SocketError;
-use crate::net::{Net, NetDatagram};
+use crate::net::{Net, NetDatagram, NetListener};
 use crate::service::job::{Inbox, Reporter};
 use crate::service::pipe::{PipeReader, PipeWriter};
 use crate::service::tls::{HandshakeFailure, TlsSettings, rustls_error};
@@ -36,6 +38,21 @@ pub enum Request {
     Resolve {
         /// The name (an IP address resolves to itself).
         host: String,
+    },
+    /// Listen on `port` (TCP) until the host closes the server: [`Event::Listening`], then an
+    /// [`Event::Accepted`] per client (the next waits until the modem has taken it).
+    Listen {
+        /// The port the host asked for, on the network's listening address.
+        port: u16,
+    },
+    /// Carry the bytes of a client a server accepted, as an open TCP socket's.
+    Adopt {
+        /// The client's connection.
+        incoming: Incoming,
+        /// Where received bytes go: the module's receive buffer (its capacity).
+        down: PipeWriter,
+        /// What the host sends.
+        up: PipeReader,
     },
 }
 
@@ -97,6 +114,46 @@ pub enum Event {
     Closed(Result<(), SocketError>),
     /// The answer to [`Request::Resolve`].
     Resolved(Result<Vec<IpAddr>, SocketError>),
+    /// The server listens ([`Request::Listen`]).
+    Listening {
+        /// The address clients connect to.
+        local: SocketAddr,
+    },
+    /// A client connected to the server: the modem gives it a connection id and an
+    /// [`Request::Adopt`] job, or drops it (the connection closes).
+    Accepted(Incoming),
+}
+
+/// A client's connection, accepted by a server and not yet carried by a job.
+pub struct Incoming {
+    connection: Connection,
+}
+
+impl Incoming {
+    /// A connection over `stream` between `local` and the client at `peer`.
+    pub fn new(
+        stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> Self {
+        Incoming { connection: Connection { stream: Box::new(stream), local, peer } }
+    }
+
+    /// This end's address.
+    pub fn local(&self) -> SocketAddr {
+        self.connection.local
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.connection.peer
+    }
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Incoming({} from {})", self.local(), self.peer())
+    }
 }
 
 impl Event {
@@ -127,10 +184,21 @@ pub async fn run(net: Net, request: Request, job: SocketJob) {
         Request::Open(Open { host, port, transport: Transport::Tcp { tls, down, up }, timeout }) => {
             let opened = tokio::time::timeout(timeout, connect(&net, &host, port, tls)).await;
             match opened.unwrap_or(Err(SocketError::Timeout)) {
-                Ok(stream) => carry(stream, down, up, &reporter, &mut inbox).await,
+                Ok(connection) => {
+                    let Connection { local, peer, .. } = connection;
+                    if !reporter.report(Event::Opened { local, peer }).await {
+                        return;
+                    }
+                    carry(connection, down, up, &reporter, &mut inbox).await
+                }
                 Err(e) => Err(e),
             }
         }
+        Request::Adopt { incoming, down, up } => carry(incoming.connection, down, up, &reporter, &mut inbox).await,
+        Request::Listen { port } => match net.listen_socket(port).await {
+            Ok(listener) => serve(listener, &reporter, &mut inbox).await,
+            Err(e) => Err(e.into()),
+        },
         Request::Open(Open { host, port, transport: Transport::Udp, timeout }) => {
             let opened = tokio::time::timeout(timeout, net.udp(&host, port)).await;
             match opened.map_err(|_| SocketError::Timeout).and_then(|r| r.map_err(SocketError::from)) {
@@ -190,11 +258,7 @@ async fn carry(
     reporter: &Reporter<Event>,
     inbox: &mut Inbox<Input>,
 ) -> Result<(), SocketError> {
-    let Connection { stream, local, peer } = connection;
-    if !reporter.report(Event::Opened { local, peer }).await {
-        return Ok(());
-    }
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (mut rd, mut wr) = tokio::io::split(connection.stream);
     let receive = async {
         let mut buf = vec![0u8; CHUNK];
         loop {
@@ -241,6 +305,29 @@ async fn carry(
         end = receive => end,
         end = send => end,
         () = close => Ok(()),
+    }
+}
+
+/// Hands each client `listener` accepts to the modem until the host closes the server or it
+/// fails.
+async fn serve(listener: NetListener, reporter: &Reporter<Event>, inbox: &mut Inbox<Input>) -> Result<(), SocketError> {
+    if !reporter.report(Event::Listening { local: listener.local_addr()? }).await {
+        return Ok(());
+    }
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = accepted?;
+                let local = stream.local_addr()?;
+                if !reporter.report(Event::Accepted(Incoming::new(stream, local, peer))).await {
+                    return Ok(());
+                }
+            }
+            input = inbox.next() => match input {
+                Some(Input::Close) | None => return Ok(()),
+                Some(Input::Datagram(_)) => tracing::warn!(target: "vmodem::socket", "a datagram for a server"),
+            },
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-use tokio::io::DuplexStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use vmodem::config::ModuleConfig;
 use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig, EmbeddedFtps};
@@ -180,7 +180,7 @@ impl Server {
         redirects.extend(more);
         let mut config = ModuleConfig::default();
         config.fs.quota = MODULE_FS_QUOTA;
-        let net = Net::new(NetConfig { redirects }).with_faults(faults).with_profile(profile);
+        let net = Net::new(NetConfig::redirecting(redirects)).with_faults(faults).with_profile(profile);
         let mut rig = launch_recorded(self.family, config, net, recorder).await;
         let h = &mut rig.host;
         if self.family == "l610" {
@@ -465,4 +465,30 @@ macro_rules! scenarios {
         server_tests!(vsftpd, super::Kind::Vsftpd, ignore = "needs the Debian test servers (scripts/test.sh starts them)"; $($scenario),*);
         server_tests!(proftpd, super::Kind::Proftpd, ignore = "needs the Debian test servers (scripts/test.sh starts them)"; $($scenario),*);
     };
+}
+
+/// A free TCP port on loopback (bound and let go: what the test starts next takes it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A remote client of a server the modem opened on `127.0.0.1:port`: writes `data` while it
+/// reads as many bytes back, and returns them with its connection, still open (a module takes
+/// the peer's FIN for the connection's close).
+pub fn remote_client(port: u16, data: Vec<u8>) -> tokio::task::JoinHandle<(Vec<u8>, tokio::net::TcpStream)> {
+    tokio::spawn(async move {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("the modem's server");
+        let (mut rd, mut wr) = stream.into_split();
+        let write = async {
+            wr.write_all(&data).await.expect("the client's bytes go");
+            wr
+        };
+        let read = async {
+            let mut back = vec![0u8; data.len()];
+            rd.read_exact(&mut back).await.expect("the bytes come back");
+            back
+        };
+        let (wr, back) = tokio::join!(write, read);
+        (back, rd.reunite(wr).expect("the halves of one connection"))
+    })
 }

@@ -12,7 +12,7 @@
 //!   says `+MIPCLOSE: <id>,1` once the host has everything it received, after
 //!   `+MIPSTAT: <id>,1` when it failed (a reset, a lost bearer) rather than closed.
 //!
-//! Choices where the sources are silent are the decisions D21-D32 of `docs/l610.md`.
+//! Choices where the sources are silent are the decisions D21-D33 of `docs/l610.md`.
 
 mod commands;
 mod receive;
@@ -196,6 +196,10 @@ impl Fibocom {
                 self.mip.links[index].held.clear();
                 self.mip.links[index].ended = Some(end);
                 self.deliver(index, io);
+            }
+            // The L610 opens no servers (D33): no socket here listens.
+            Happened::Listening | Happened::Incoming(_) => {
+                tracing::warn!(target: "vmodem::socket", "socket {id}: {happened:?} without a server")
             }
         }
     }

@@ -106,7 +106,7 @@ pub(super) fn carecv(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Ou
     a.count(2..=2)?;
     let cid = Ca::cid(&a, 0)?;
     let max = a.uint(1, 1..=CHUNK)? as usize;
-    if matches!(s.ca.conn(cid)?.state, State::Opening { .. }) {
+    if matches!(s.ca.conn(cid)?.state, State::Opening { .. } | State::Listening) {
         return Err(WRONG_STATE);
     }
     let bytes = s.ca.sockets.receive(cid, max);

@@ -3,7 +3,7 @@
 //! `AT+CACLOSE`, `AT+CASTATE`, `AT+CAACK`, `AT+CACFG`, `AT+CASSLCFG` and the name look-up
 //! `AT+CDNSGIP` (M7080 §19.2.3), over the `AT+CNACT` contexts and the socket slots of
 //! [`crate::dialect::sockets`]. `docs/sim7080.md` "Sockets" has the bytes and the decisions
-//! (D26–D42) the comments here cite.
+//! (D26–D43) the comments here cite.
 //!
 //! A connection id `<cid>` (0-12) is free, opening, open, or closed: closed by the peer, by
 //! a failure, or by the loss of its bearer, announced with `+CASTATE: <cid>,0` and still
@@ -14,10 +14,14 @@
 //! Received bytes wait in the socket's receive buffer (`AT+CACFG="RCVBUF"`, 64 KiB at
 //! power-on, D29): `+CADATAIND: <cid>` says when bytes arrive in an empty one, and while it
 //! is full the socket is not read.
+//!
+//! `AT+CASERVER` ([`server`]) makes a connection id a server whose clients take ids of their
+//! own (`+CANEW`).
 
 mod data;
 mod dns;
 mod options;
+mod server;
 
 use vmodem_at::{Command, Failure, Reply, Response};
 
@@ -49,6 +53,8 @@ mod result {
     pub const DNS: u8 = 20;
     /// Network not active: the `AT+CNACT` context is not active, or went while opening.
     pub const NETWORK: u8 = 21;
+    /// Can't bind the port (a server's port in use, D43).
+    pub const LISTEN: u8 = 12;
     /// Remote refuse.
     pub const REFUSED: u8 = 23;
     /// Certificate's time expired (or not yet valid).
@@ -64,8 +70,9 @@ mod result {
 pub struct Ca {
     sockets: Sockets,
     conns: [Option<Conn>; CIDS],
-    /// The `AT+CAOPEN` waiting for its socket: the cid, and its result once known.
-    open: Option<(usize, Option<u8>)>,
+    /// The `AT+CAOPEN` or `AT+CASERVER` waiting for its socket: the cid, the result line's
+    /// name, and the result once known.
+    open: Option<(usize, &'static str, Option<u8>)>,
     /// The bytes of the `AT+CASEND` in progress.
     send: Option<data::Sending>,
     /// The `AT+CDNSGIP` in progress.
@@ -93,6 +100,15 @@ struct Conn {
     /// The `AT+CNACT` context it runs over.
     pdp: u8,
     state: State,
+    /// Opened by `AT+CASERVER`: a server, not a connection.
+    server: bool,
+}
+
+impl Conn {
+    /// The command that opened it, as its result line names it.
+    fn verb(&self) -> &'static str {
+        if self.server { "+CASERVER" } else { "+CAOPEN" }
+    }
 }
 
 /// Where a connection is, as the host sees it.
@@ -102,6 +118,8 @@ enum State {
     Opening { sync: bool },
     /// Connected (`+CASTATE: <cid>,1`).
     Open,
+    /// A server listening (`+CASTATE: <cid>,2`).
+    Listening,
     /// Closed by the peer, a failure or the bearer (`+CASTATE: <cid>,0`), until
     /// `AT+CACLOSE`.
     Closed,
@@ -124,6 +142,7 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CASEND").test("+CASEND: (0-12),(1-1460),(100-10000)").write(data::casend),
     cmd("+CARECV").test("+CARECV: (0-12),(1-1460)").read(data::carecv_read).write(data::carecv),
     cmd("+CACLOSE").test("+CACLOSE: (0-12)").write(caclose),
+    cmd("+CASERVER").test_with(server::test).write(server::caserver),
     cmd("+CASTATE").test_ok().read(castate_read),
     cmd("+CAACK").test("+CAACK: (0-12)").write(data::caack),
     cmd("+CACFG").test_with(options::cacfg_test).read(options::cacfg_read).write(options::cacfg_write),
@@ -141,17 +160,30 @@ impl Ca {
         self.conns.get(cid).copied().flatten().ok_or(WRONG_STATE)
     }
 
-    /// Reports the end of `cid`'s opening: to the waiting `AT+CAOPEN`, or as a URC.
+    /// Reports the end of `cid`'s opening: to the waiting `AT+CAOPEN` (`AT+CASERVER`), or as
+    /// a URC.
     fn opened(&mut self, cid: usize, code: u8, sync: bool, io: &mut Io) {
+        let verb = self.conns[cid].map_or("+CAOPEN", |c| c.verb());
         if code != result::OK {
             self.conns[cid] = None;
         }
         if sync {
-            self.open = Some((cid, Some(code)));
+            self.open = Some((cid, verb, Some(code)));
             io.resume();
         } else {
-            io.urc(format!("+CAOPEN: {cid},{code}"));
+            io.urc(format!("{verb}: {cid},{code}"));
         }
+    }
+
+    /// `cid` is opening as `conn`: the command waits for its result, or answers `OK` at once
+    /// (`AT+CACFG="ASYNCOPEN",1`).
+    fn opening(&mut self, cid: usize, conn: Conn, io: &mut Io) -> Outcome {
+        self.conns[cid] = Some(conn);
+        if matches!(conn.state, State::Opening { sync: true }) {
+            self.open = Some((cid, conn.verb(), None));
+            return Ok(io.pending(Owner::AppSocket));
+        }
+        Ok(Reply::Ok)
     }
 
     /// What an event of `cid`'s socket means for the host.
@@ -162,17 +194,23 @@ impl Ca {
                 self.conns[cid] = Some(Conn { state: State::Open, ..conn });
                 self.opened(cid, result::OK, sync, io);
             }
+            (Happened::Listening, State::Opening { sync }) => {
+                self.conns[cid] = Some(Conn { state: State::Listening, ..conn });
+                self.opened(cid, result::OK, sync, io);
+            }
+            (Happened::Incoming(incoming), State::Listening) => self.accept(cid, conn.pdp, incoming, io),
             (Happened::Failed(e), State::Opening { sync }) => {
                 tracing::info!(target: "vmodem::socket", "AT+CAOPEN {cid}: {e}");
                 self.sockets.forget(cid);
-                self.opened(cid, open_code(&e), sync, io);
+                let code = if conn.server { result::LISTEN } else { open_code(&e) };
+                self.opened(cid, code, sync, io);
             }
             (Happened::Arrived, State::Open) => io.urc(format!("+CADATAIND: {cid}")),
             (Happened::Dropped(n), _) => {
                 tracing::info!(target: "vmodem::socket", "cid {cid}: a datagram of {n} bytes did not fit the buffer")
             }
             (Happened::Sent, _) => {}
-            (Happened::Closed(end), State::Open) => {
+            (Happened::Closed(end), State::Open | State::Listening) => {
                 match end {
                     Ok(()) => tracing::debug!(target: "vmodem::socket", "cid {cid}: closed by the peer"),
                     Err(e) => tracing::info!(target: "vmodem::socket", "cid {cid}: {e}"),
@@ -267,11 +305,11 @@ impl Simcom {
         }
     }
 
-    /// `+CAOPEN: <cid>,<result>` and `OK` for the waiting `AT+CAOPEN`.
+    /// `+CAOPEN: <cid>,<result>` (`+CASERVER: ...`) and `OK` for the waiting command.
     fn caopen_result(&mut self, rsp: &mut Response<'_>, _: &mut Io) -> Reply {
         match self.ca.open.take() {
-            Some((cid, Some(code))) => {
-                rsp.line(format!("+CAOPEN: {cid},{code}"));
+            Some((cid, verb, Some(code))) => {
+                rsp.line(format!("{verb}: {cid},{code}"));
                 Reply::Ok
             }
             other => {
@@ -290,7 +328,7 @@ impl Simcom {
             self.ca.sockets.close(cid, io);
             match conn.state {
                 State::Opening { sync } => self.ca.opened(cid, result::NETWORK, sync, io),
-                State::Open => {
+                State::Open | State::Listening => {
                     self.ca.conns[cid] = Some(Conn { state: State::Closed, ..conn });
                     io.urc(format!("+CASTATE: {cid},0"));
                 }
@@ -346,14 +384,7 @@ fn caopen(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     };
     let tls = match tls {
         Ok(tls) => tls,
-        Err(code) if sync => {
-            ctx.rsp.line(format!("+CAOPEN: {},{code}", t.cid));
-            return Ok(Reply::Ok);
-        }
-        Err(code) => {
-            ctx.io.urc(format!("+CAOPEN: {},{code}", t.cid));
-            return Ok(Reply::Ok);
-        }
+        Err(code) => return Ok(refused(ctx, "+CAOPEN", t.cid, code, sync)),
     };
     let spec = OpenSpec {
         host: t.host,
@@ -364,12 +395,19 @@ fn caopen(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
         timeout: s.ca.options.open_timeout(t.cid),
     };
     s.ca.sockets.open(t.cid, spec, Owner::AppSocket, ctx.io);
-    s.ca.conns[t.cid] = Some(Conn { pdp: t.pdp, state: State::Opening { sync } });
+    s.ca.opening(t.cid, Conn { pdp: t.pdp, state: State::Opening { sync }, server: false }, ctx.io)
+}
+
+/// A socket refused before it opens: `<verb>: <cid>,<code>` and `OK`, or `OK` and the line as
+/// a URC (`AT+CACFG="ASYNCOPEN",1`).
+fn refused(ctx: &mut Ctx<'_, '_>, verb: &str, cid: usize, code: u8, sync: bool) -> Reply {
+    let line = format!("{verb}: {cid},{code}");
     if sync {
-        s.ca.open = Some((t.cid, None));
-        return Ok(ctx.io.pending(Owner::AppSocket));
+        ctx.rsp.line(line)
+    } else {
+        ctx.io.urc(line)
     }
-    Ok(Reply::Ok)
+    Reply::Ok
 }
 
 /// `AT+CACLOSE=<cid>`: closes the connection at once (what it held is gone) and frees the
@@ -385,11 +423,12 @@ fn caclose(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 }
 
 /// `AT+CASTATE?`: `+CASTATE: <cid>,<state>` for each id in use and not opening, 1 connected,
-/// 0 closed (D32).
+/// 2 listening, 0 closed (D32).
 fn castate_read(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     for (cid, conn) in s.ca.conns.iter().enumerate() {
         match conn.map(|c| c.state) {
             Some(State::Open) => ctx.rsp.line(format!("+CASTATE: {cid},1")),
+            Some(State::Listening) => ctx.rsp.line(format!("+CASTATE: {cid},2")),
             Some(State::Closed) => ctx.rsp.line(format!("+CASTATE: {cid},0")),
             _ => {}
         }

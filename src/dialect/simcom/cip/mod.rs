@@ -14,6 +14,7 @@
 //! - Transparent mode ([`online`]): `AT+CIPMODE=1`, `CONNECT`, the line carries the
 //!   connection's bytes until `+++`; `ATO` goes back.
 //! - `AT+CDNSGIP` looks a name up; `AT+CIPSSL=1` (SIM800) makes the next connection TLS.
+//! - A server ([`server`]): `AT+CIPSERVER=1,<port>`, whose clients take connection ids.
 //!
 //! The module's buffers: each connection keeps [`RECEIVE_BUFFER`] received bytes (its socket
 //! is not read while they wait, so nothing is lost and memory stays bounded) and takes
@@ -23,6 +24,7 @@
 mod online;
 mod receive;
 mod send;
+mod server;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -129,6 +131,8 @@ pub struct Cip {
     sending: Option<send::Sending>,
     /// Transparent mode's connection.
     online: Option<online::Online>,
+    /// The server `AT+CIPSERVER` opened.
+    server: Option<server::Server>,
     /// The `AT+CDNSGIP` look-up in progress: its job and the name.
     lookup: Option<(JobId, String)>,
     /// When received data held back by the line's backlog is pushed again.
@@ -140,12 +144,13 @@ pub struct Cip {
 impl Default for Cip {
     fn default() -> Self {
         Cip {
-            sockets: Sockets::new(LINKS_MAX),
+            sockets: Sockets::new(LINKS_MAX + 1),
             links: vec![None; LINKS_MAX],
             settings: Settings::default(),
             processing: false,
             sending: None,
             online: None,
+            server: None,
             lookup: None,
             retry: None,
             now: None,
@@ -173,6 +178,7 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CIPSHUT").test_ok().exec(cipshut),
     cmd("+CIPSTATUS").test_ok().write(cipstatus_one).exec(cipstatus),
     cmd("+CDNSGIP").test_ok().write(cdnsgip),
+    cmd("+CIPSERVER").test(server::TEST).read(server::read).write(server::write),
     cmd("+CIPRXGET").test_with(receive::test).read(flag_read).write(receive::write),
     cmd("+CIPHEAD").test("+CIPHEAD: (0,1)").read(flag_read).write(flag_write),
     cmd("+CIPSRIP").test("+CIPSRIP: (0,1)").read(flag_read).write(flag_write),
@@ -270,7 +276,7 @@ fn cipstart(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
         (false, Context::Initial) => s.packet_ready(),
         (false, _) => false,
     };
-    if !allowed {
+    if !allowed || (!mux && s.cip.server.is_some()) {
         return Err(Failure::Plain);
     }
     s.gprs.state = Context::Status;
@@ -319,7 +325,8 @@ fn cipshut(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
 fn cipstatus(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     ctx.io.urc(format!("STATE: {}", s.cip_state()));
     if s.cip.settings.mux {
-        let lines: Vec<String> = (0..s.links()).map(|n| format!("C: {}", s.link_status(n))).collect();
+        let clients = (0..s.links()).map(|n| format!("C: {}", s.link_status(n)));
+        let lines: Vec<String> = s.server_status().into_iter().chain(clients).collect();
         ctx.io.urc(lines.join("\r\n"));
     }
     Ok(Reply::Ok)
@@ -384,6 +391,9 @@ fn event(s: &mut Simcom, job: JobId, event: crate::service::Event, io: &mut Io) 
         return;
     }
     let Some((n, happened)) = s.cip.sockets.event(job, event) else { return };
+    if n == server::SLOT {
+        return s.server_happened(happened, io);
+    }
     match happened {
         Happened::Opened => s.cip_opened(n, io),
         Happened::Failed(e) => s.cip_failed(n, &e, io),
@@ -393,6 +403,9 @@ fn event(s: &mut Simcom, job: JobId, event: crate::service::Event, io: &mut Io) 
         }
         Happened::Sent => s.cip_sent(n, io),
         Happened::Closed(end) => s.cip_peer_closed(n, end, io),
+        Happened::Listening | Happened::Incoming(_) => {
+            tracing::warn!(target: "vmodem::socket", "connection {n}: {happened:?}")
+        }
     }
 }
 
@@ -473,6 +486,10 @@ impl Simcom {
         }
         if self.cip.settings.mux {
             return if self.cip.processing { "IP PROCESSING" } else { context.text() };
+        }
+        let idle = self.cip.links[0].as_ref().is_none_or(|link| link.state == LinkState::Closed);
+        if idle && self.cip.server.is_some() {
+            return "SERVER LISTENING";
         }
         match &self.cip.links[0] {
             None => context.text(),
