@@ -27,20 +27,17 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use support::{Host, OK, median, random_bytes, rate, runs};
 use vmodem::config::ModuleConfig;
-use vmodem::dialect;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
-use vmodem::modem::Modem;
 use vmodem::net::{Net, NetConfig, Redirect};
-use vmodem::transport;
 use vmodem_at::dle::Unescaper;
 
 /// The file size in MiB unless `VMODEM_BENCH_MIB` says otherwise.
@@ -51,16 +48,8 @@ const RUNS: usize = 3;
 const CHUNK: usize = 1460;
 /// The host's read command, for [`CHUNK`] bytes.
 const REQUEST: &[u8] = b"AT+FTPGET=2,1460\r";
-/// The end of every response.
-const OK: &[u8] = b"\r\nOK\r\n";
-/// The longest the host waits for any byte from the modem.
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest one download may take, through vmodem or curl.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(900);
-/// The longest line the host accepts from the modem.
-const MAX_LINE: usize = 256;
-/// Bytes the host reads from its socket at most at once.
-const READ_CHUNK: usize = 64 * 1024;
 /// The remote file's name.
 const FILE_NAME: &str = "vmodem-bench.bin";
 /// The embedded server's login.
@@ -145,10 +134,7 @@ fn main() -> anyhow::Result<()> {
          (apt-get install curl)",
         curl.err().map(|e| e.to_string()).unwrap_or_else(|| "it failed".into())
     );
-    let mib = match std::env::var("VMODEM_BENCH_MIB") {
-        Ok(v) => v.parse().with_context(|| format!("VMODEM_BENCH_MIB={v:?} is not a number"))?,
-        Err(_) => DEFAULT_MIB,
-    };
+    let mib = support::file_mib(DEFAULT_MIB)?;
     let data = random_bytes(mib << 20);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 
@@ -184,11 +170,8 @@ fn main() -> anyhow::Result<()> {
     let fs_dir = tempfile::tempdir()?;
     config.fs.root = Some(fs_dir.path().to_path_buf());
     config.fs.quota = u64::MAX;
-    let dialect = dialect::build(std::sync::Arc::new(config))?;
-    let modem = Modem::new(dialect, Net::new(NetConfig::redirecting(redirects)));
-    let (links, addr) = runtime.block_on(transport::tcp::listen(SocketAddr::from(([127, 0, 0, 1], 0))))?;
-    runtime.spawn(modem.run(links));
-    let mut host = Host::connect(addr)?;
+    let addr = support::start_modem(&runtime, config, Net::new(NetConfig::redirecting(redirects)))?;
+    let mut host = Host::connect(addr)?.failing_on(is_failure_urc);
     host.command("ATE0")?;
     host.command("AT+CNACT=0,1")?;
     host.wait_for("+APP PDP: 0,ACTIVE")?;
@@ -251,7 +234,6 @@ fn main() -> anyhow::Result<()> {
         }
         ceiling.push(start.elapsed());
     }
-    let rate = |bytes: usize, d: Duration| bytes as f64 / f64::from(1 << 20) / d.as_secs_f64();
     let ceiling_rate = rate(ceiling_len, median(&ceiling));
 
     println!("FTP download of {mib} MiB through vmodem (sim7080 on TCP, no pacing) beside curl");
@@ -259,7 +241,6 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("| server | client | seconds | MiB/s | ratio | runs (s) |");
     println!("| --- | --- | ---: | ---: | ---: | --- |");
-    let runs = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(", ");
     for row in &rows {
         for client in Client::ALL.into_iter().filter(|c| !row.of(*c).is_empty()) {
             let times = row.of(client);
@@ -292,20 +273,6 @@ fn main() -> anyhow::Result<()> {
     );
     drop(embedded);
     Ok(())
-}
-
-/// `len` bytes of xorshift64 output: incompressible enough, and fast to make.
-fn random_bytes(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// A loopback TCP task that answers each `\r`-terminated request with a full `AT+FTPGET=2,1460`
@@ -379,12 +346,6 @@ fn curl_download(server: &Server, len: usize, output: &Path) -> anyhow::Result<(
     Ok(())
 }
 
-fn median(v: &[Duration]) -> Duration {
-    let mut v = v.to_vec();
-    v.sort_unstable();
-    v[v.len() / 2]
-}
-
 /// Whether `line` ends an FTP session in failure (`+FTPGET: 1,72`, `+FTPEXTGETFILE: 1,79`).
 fn is_failure_urc(line: &str) -> bool {
     ["+FTPGET: 1,", "+FTPEXTGETFILE: 1,", "+FTPETGET: 1,"]
@@ -392,91 +353,8 @@ fn is_failure_urc(line: &str) -> bool {
         .any(|p| line.strip_prefix(p).is_some_and(|code| code != "0" && code != "1"))
 }
 
-/// The host's end of the modem's TCP line, with a buffer of what it has read.
-struct Host {
-    stream: TcpStream,
-    buf: Vec<u8>,
-    /// `buf[start..end]` is read but not yet used.
-    start: usize,
-    end: usize,
-}
-
+/// The FTP side of the host: the read loops and the FS set-up.
 impl Host {
-    fn connect(addr: SocketAddr) -> anyhow::Result<Host> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(READ_TIMEOUT))?;
-        Ok(Host { stream, buf: vec![0; 2 * READ_CHUNK], start: 0, end: 0 })
-    }
-
-    /// Reads more bytes from the socket into the buffer.
-    fn fill(&mut self) -> anyhow::Result<()> {
-        if self.buf.len() - self.end < READ_CHUNK {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        let n = self.stream.read(&mut self.buf[self.end..]).context("reading from the modem")?;
-        ensure!(n > 0, "the modem closed the line");
-        self.end += n;
-        Ok(())
-    }
-
-    /// The next non-empty line (without its `\r\n`).
-    fn line(&mut self) -> anyhow::Result<String> {
-        loop {
-            let pending = &self.buf[self.start..self.end];
-            if let Some(at) = pending.windows(2).position(|w| w == b"\r\n") {
-                self.start += at + 2;
-                if at > 0 {
-                    return Ok(String::from_utf8_lossy(&pending[..at]).into_owned());
-                }
-                continue;
-            }
-            ensure!(pending.len() < MAX_LINE, "no line end in {:?}", String::from_utf8_lossy(pending));
-            self.fill()?;
-        }
-    }
-
-    /// Moves `n` bytes from the line into `out`.
-    fn take(&mut self, mut n: usize, out: &mut Vec<u8>) -> anyhow::Result<()> {
-        while n > 0 {
-            if self.start == self.end {
-                self.fill()?;
-            }
-            let k = n.min(self.end - self.start);
-            out.extend_from_slice(&self.buf[self.start..self.start + k]);
-            self.start += k;
-            n -= k;
-        }
-        Ok(())
-    }
-
-    fn send(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        self.stream.write_all(bytes).context("writing to the modem")
-    }
-
-    /// Sends a command and reads lines up to its `OK` (echo off; nothing else may be pending).
-    fn command(&mut self, cmd: &str) -> anyhow::Result<()> {
-        self.send(format!("{cmd}\r").as_bytes())?;
-        self.wait_for("OK").with_context(|| cmd.to_string())
-    }
-
-    /// Reads lines until `expected`. An error result, or an FTP session that ends otherwise,
-    /// on the way fails; other lines (URCs) are skipped.
-    fn wait_for(&mut self, expected: &str) -> anyhow::Result<()> {
-        let deadline = Instant::now() + READ_TIMEOUT;
-        while Instant::now() < deadline {
-            match self.line()? {
-                line if line == expected => return Ok(()),
-                line if line == "ERROR" || line.starts_with("+CME ERROR") => bail!("{line}"),
-                line if is_failure_urc(&line) => bail!("{line}"),
-                _ => {}
-            }
-        }
-        bail!("no {expected:?} within {READ_TIMEOUT:?}")
-    }
-
     /// One `AT+FTPGET=2,1460` and its response: appends the data to `out` (which must not grow
     /// beyond `len`) and returns its length. `+FTPGET: 1,1` URCs before the response are skipped.
     fn chunk(&mut self, out: &mut Vec<u8>, len: usize) -> anyhow::Result<usize> {
@@ -492,9 +370,7 @@ impl Host {
         };
         ensure!(out.len() + n <= len, "more bytes than the file holds");
         self.take(n, out)?;
-        let mut tail = Vec::with_capacity(OK.len());
-        self.take(OK.len(), &mut tail)?;
-        ensure!(tail == OK, "after {n} bytes of data: {:?}", String::from_utf8_lossy(&tail));
+        self.expect_bytes(OK).with_context(|| format!("after {n} bytes of data"))?;
         Ok(n)
     }
 
@@ -525,8 +401,8 @@ impl Host {
         let mut unescaper = Unescaper::default();
         loop {
             ensure!(Instant::now() < deadline, "the stream took longer than {DOWNLOAD_LIMIT:?}");
-            let r = unescaper.push(&self.buf[self.start..self.end], out);
-            self.start += r.consumed;
+            let r = unescaper.push(self.pending(), out);
+            self.consume(r.consumed);
             ensure!(out.len() <= len, "more bytes than the file holds");
             if r.ended {
                 break;
