@@ -214,15 +214,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
     pub async fn command(&mut self, cmd: &str) -> Response {
         self.send(cmd).await;
         let deadline = Instant::now() + self.wait;
-        let name = cmd.get(2..).unwrap_or("").split(['=', '?']).next().unwrap_or("");
-        let own = format!("{name}: ");
+        let own = OwnLine::of(cmd);
         let mut lines = Vec::new();
         loop {
             let line = self.line(deadline, cmd).await;
             if let Some(result) = final_result(&line) {
                 return Response { lines, result };
             }
-            if (self.urc)(&line) && !(name.starts_with('+') && line.starts_with(&own)) {
+            if (self.urc)(&line) && !own.is(&line) {
                 self.urcs.push_back(line);
             } else {
                 lines.push(line);
@@ -448,8 +447,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
     pub async fn send_data_answer(&mut self, cmd: &str, prompt: &str, data: &[u8]) -> Result<Response, Response> {
         self.send(cmd).await;
         let deadline = Instant::now() + self.wait;
-        let name = cmd.get(2..).unwrap_or("").split(['=', '?']).next().unwrap_or("");
-        let own = format!("{name}: ");
+        let own = OwnLine::of(cmd);
         let mut lines = Vec::new();
         loop {
             let line = self.line(deadline, cmd).await;
@@ -459,7 +457,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             if let Some(result) = final_result(&line) {
                 return Err(Response { lines, result });
             }
-            if name.starts_with('+') && line.starts_with(&own) {
+            if own.is(&line) {
                 lines.push(line);
                 continue;
             }
@@ -473,7 +471,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AtHost<S> {
             if let Some(result) = final_result(&line) {
                 return Ok(Response { lines, result });
             }
-            if (self.urc)(&line) && !(name.starts_with('+') && line.starts_with(&own)) {
+            if (self.urc)(&line) && !own.is(&line) {
                 self.urcs.push_back(line);
             } else {
                 lines.push(line);
@@ -759,4 +757,19 @@ fn parse_end(fields: &str) -> SessionEnd {
     assert_eq!(parts.next(), Some("1"), "not a session URC: {fields:?}");
     let code = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or_else(|| panic!("no code in {fields:?}"));
     SessionEnd { code, values: parts.map(|v| v.trim().to_string()).collect() }
+}
+
+/// The prefix of a command's own information lines (`+FTPEXTGET: ` for `AT+FTPEXTGET?`), which
+/// count as its answer even where they look like URCs.
+struct OwnLine(Option<String>);
+
+impl OwnLine {
+    fn of(cmd: &str) -> OwnLine {
+        let name = cmd.get(2..).unwrap_or("").split(['=', '?']).next().unwrap_or("");
+        OwnLine(name.starts_with('+').then(|| format!("{name}: ")))
+    }
+
+    fn is(&self, line: &str) -> bool {
+        self.0.as_ref().is_some_and(|own| line.starts_with(own.as_str()))
+    }
 }
