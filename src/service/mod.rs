@@ -149,7 +149,7 @@ services! {
     Ftp => ftp::job,
     /// HTTP and HTTPS requests.
     Http => http::job,
-    /// TCP, TLS and UDP sockets the host opens, and name look-ups.
+    /// TCP, TLS and UDP sockets the host opens, its TCP servers, and name look-ups.
     Socket => socket::job,
 }
 

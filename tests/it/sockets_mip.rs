@@ -379,7 +379,7 @@ fn two_numbers(text: &str) -> (usize, usize) {
 }
 
 #[tokio::test]
-async fn rt_thread_moves_4_mib_each_way_through_one_socket() {
+async fn rt_thread_moves_4_mib_each_way_through_a_tcp_and_a_tls_socket() {
     let mut setup = setup().await;
     let port = setup.echo.tcp_addr().port();
     let host = &mut setup.host;
@@ -395,6 +395,14 @@ async fn rt_thread_moves_4_mib_each_way_through_one_socket() {
     host.close(id).await;
     let free = host.exec("AT+MIPOPEN?", 0, None).await.expect("AT+MIPOPEN?");
     assert_eq!(Rtt::find(&free, "+MIPOPEN:"), Some("+MIPOPEN: 1,2,3,4,5,6"));
+    host.received[usize::from(id)].clear();
+    host.trust(setup.ca_pem.as_bytes()).await;
+    let id = host.connect("tls.test", 443, 2).await;
+    let data = pattern(4 << 20, 611);
+    host.send(id, &data).await;
+    host.receive(id, data.len()).await;
+    assert_eq!(sha256(&host.received[usize::from(id)]), sha256(&data), "4 MiB through TLS");
+    host.close(id).await;
 }
 
 #[tokio::test]
