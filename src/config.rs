@@ -18,6 +18,7 @@
 //!
 //! [identity]
 //! imei = "869951030012342"
+//! number = "+8613800000001" # AT+CNUM, and where the SMS centre delivers this modem's messages
 //!
 //! [network]
 //! operator = "CHN-CT"
@@ -31,6 +32,10 @@
 //!
 //! [record]                 # a transcript of the session, for `vmodem chat` to replay
 //! file = "session.at"      # (passwords masked unless secrets = true)
+//!
+//! [sms]
+//! smsc = "+8613800210500"  # the SIM's service centre (AT+CSCA?)
+//! sim_capacity = 50        # messages "SM" holds; module_capacity for "ME"
 //!
 //! [fs]                     # the module file system (default: a temporary folder)
 //! root = "/var/lib/vmodem/fs"
@@ -79,6 +84,8 @@ pub struct ModuleConfig {
     pub http: HttpSection,
     /// The module's file system (`AT+CFS*`, `AT+FTPEXTGET=2`).
     pub fs: FsSection,
+    /// Short messages (`AT+CMGS` ...).
+    pub sms: SmsSection,
 }
 
 /// How one process serves a module: the line, the network its services reach, the fault plan,
@@ -113,6 +120,7 @@ struct File {
     demo: DemoSection,
     fs: FsSection,
     http: HttpSection,
+    sms: SmsSection,
     record: RecordSection,
     faults: Vec<PlanEntry>,
     control: Option<PathBuf>,
@@ -128,6 +136,7 @@ impl From<File> for Config {
                 ftp: f.ftp,
                 http: f.http,
                 fs: f.fs,
+                sms: f.sms,
             },
             serve: ServeConfig {
                 line: f.line,
@@ -167,6 +176,9 @@ pub struct Identity {
     /// The SIM's PIN, if it asks for one at power-on (`+CPIN: SIM PIN` until `AT+CPIN="<pin>"`);
     /// none by default.
     pub sim_pin: Option<String>,
+    /// The subscriber's own number (MSISDN): `AT+CNUM`, and where the SMS centre delivers
+    /// messages for this modem.
+    pub number: String,
 }
 
 impl Default for Identity {
@@ -178,6 +190,7 @@ impl Default for Identity {
             revision: None,
             ati: None,
             sim_pin: None,
+            number: "+8613800000001".into(),
         }
     }
 }
@@ -418,6 +431,33 @@ fn buffer_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error
         Ok(size @ 1..=MAX_BUFFER) => Ok(size),
         _ => Err(serde::de::Error::custom(format!("{size} bytes is not a buffer size from 1 to {MAX_BUFFER}"))),
     }
+}
+
+/// The `[sms]` section: the SIM's message service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsSection {
+    /// The service centre's number on the SIM (`AT+CSCA?`).
+    pub smsc: String,
+    /// Messages the SIM (`"SM"`) holds.
+    #[serde(deserialize_with = "sms_capacity")]
+    pub sim_capacity: usize,
+    /// Messages the module's own storage (`"ME"`, where the family has one) holds.
+    #[serde(deserialize_with = "sms_capacity")]
+    pub module_capacity: usize,
+}
+
+impl Default for SmsSection {
+    fn default() -> Self {
+        // M800 §20.7's service centre; 50 places, as the manuals' `+CPMS` examples show.
+        SmsSection { smsc: "+8613800210500".into(), sim_capacity: 50, module_capacity: 50 }
+    }
+}
+
+/// A storage's capacity: 1 to 255 places (`AT+CPMS` prints them; indexes are 1-255).
+fn sms_capacity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = usize::deserialize(d)?;
+    if (1..=255).contains(&n) { Ok(n) } else { Err(serde::de::Error::custom(format!("{n} places: 1 to 255"))) }
 }
 
 /// The `[net]` section.

@@ -9,6 +9,9 @@
 //! kind = "drop_bearer", when = "AT+FTPGET=1"       from now, or after their command)
 //! release | deregister | register                 a network event, at once
 //! clear                                           lift every fault and URC rule
+//! sms +8613900000000 Hello there                  a message arrives from that number (7-bit,
+//! sms-flash +8613900000000 Look now                 UCS2 when it needs; long: several parts;
+//! sms-pdu 0791...                                   flash: class 0; or an SMS-DELIVER PDU)
 //! ```
 //!
 //! The socket is the user's: vmodem creates it (replacing a stale socket file, refusing any
@@ -33,6 +36,8 @@ use crate::modem::ModemHandle;
 use crate::net::{LinkProfile, Net};
 use crate::network::NetworkEvent;
 use crate::plan::PlanEntry;
+use crate::sms::centre::Incoming;
+use crate::sms::pdu;
 use crate::transport::unix::{self, UnixHandle};
 
 /// The longest command line.
@@ -152,6 +157,11 @@ async fn send(write: &mut OwnedWriteHalf, text: &str) -> bool {
     matches!(timeout(IDLE_LIMIT, write.write_all(text.as_bytes())).await, Ok(Ok(())))
 }
 
+/// The SMS centre's clock: now, in UTC.
+fn now() -> pdu::Timestamp {
+    pdu::Timestamp::from_utc(time::OffsetDateTime::now_utc())
+}
+
 /// Carries out one command line.
 fn command(text: &str, modem: &ModemHandle, net: &Net) -> Result<(), String> {
     let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
@@ -162,6 +172,16 @@ fn command(text: &str, modem: &ModemHandle, net: &Net) -> Result<(), String> {
         }
         "clear" => modem.clear_faults(),
         "release" | "deregister" | "register" => modem.network(word.parse::<NetworkEvent>()?),
+        "sms" | "sms-flash" => {
+            let (from, body) = rest.trim().split_once(char::is_whitespace).ok_or("sms FROM TEXT")?;
+            let class = (word == "sms-flash").then_some(0);
+            let parts = crate::sms::message(from, body, class, now()).map_err(|e| e.to_string())?;
+            parts.into_iter().all(|deliver| modem.sms(Incoming::Deliver(deliver)))
+        }
+        "sms-pdu" => {
+            let octets = pdu::from_hex(rest.trim()).map_err(|e| e.to_string())?;
+            modem.sms(Incoming::Deliver(pdu::decode_deliver(&octets).map_err(|e| e.to_string())?))
+        }
         _ => modem.fault(PlanEntry::parse(text)?),
     };
     if delivered { Ok(()) } else { Err("the modem has stopped".into()) }

@@ -22,4 +22,5 @@ pub mod plan;
 pub mod record;
 pub mod script;
 pub mod service;
+pub mod sms;
 pub mod transport;

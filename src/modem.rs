@@ -1,6 +1,7 @@
 //! One modem, driven by one tokio task: the [`Core`] and the IO it cannot do. The task waits
-//! on five things: host bytes, a new host link, job events, what its [`ModemHandle`] asks
-//! (network events, faults), and the core's next deadline; after each it carries out the
+//! on six things: host bytes, a new host link, job events, short messages from the SMS centre
+//! (attached under the modem's number), what its [`ModemHandle`] asks (network events,
+//! faults), and the core's next deadline; after each it carries out the
 //! core's job orders and writes its output (see the core's driving contract). Many modems can
 //! run in one process; they share nothing but the runtime.
 
@@ -17,6 +18,7 @@ use crate::net::Net;
 use crate::network::NetworkEvent;
 use crate::plan::PlanEntry;
 use crate::service::{Input, JobId, Report, job};
+use crate::sms::centre::Incoming;
 use crate::transport::pacing::{LineSpeed, icf_bits_per_char};
 use crate::transport::pty::LineSettings;
 use crate::transport::{Link, Links};
@@ -39,6 +41,7 @@ pub struct ModemHandle {
 #[derive(Debug)]
 enum Control {
     Network(NetworkEvent),
+    Sms(Incoming),
     Fault(PlanEntry),
     Clear,
 }
@@ -51,6 +54,12 @@ impl ModemHandle {
     /// Delivers a network event; `false` once the modem has stopped.
     pub fn network(&self, event: NetworkEvent) -> bool {
         self.send(Control::Network(event))
+    }
+
+    /// Delivers a short message or status report as the SMS centre would (an injected
+    /// message); `false` once the modem has stopped.
+    pub fn sms(&self, incoming: Incoming) -> bool {
+        self.send(Control::Sms(incoming))
     }
 
     /// Adds a fault plan entry, striking from now (a connection fault applies to the
@@ -143,6 +152,7 @@ impl Modem {
     /// Serves hosts until the transport ends and the last link closes. The modem powers on
     /// (boot URCs) when the first host connects and keeps its state across links.
     pub async fn run(mut self, mut links: Links) {
+        let mut mailbox = self.net.sms_centre().attach(self.core.number());
         let mut link: Option<Link> = None;
         let mut links_open = true;
         let mut booted = false;
@@ -185,11 +195,16 @@ impl Modem {
                     self.refresh_times();
                     self.core.handle_event(Instant::now(), job, event);
                 }
+                Some(incoming) = mailbox.recv(), if takes_events => {
+                    self.refresh_times();
+                    self.core.handle_sms(Instant::now(), incoming);
+                }
                 Some(control) = self.control_rx.recv(), if takes_events => {
                     self.refresh_times();
                     let now = Instant::now();
                     match control {
                         Control::Network(event) => self.core.handle_network(now, event),
+                        Control::Sms(incoming) => self.core.handle_sms(now, incoming),
                         Control::Fault(entry) => self.core.handle_fault(now, entry),
                         Control::Clear => self.core.clear_faults(),
                     }

@@ -12,7 +12,8 @@
 //! 3. Feed it, each call with the current time (which never goes backwards):
 //!    - [`Core::handle_host_bytes`] with what the host sent, only while [`Core::reads_host`]
 //!      (a paused upload stops reading the line, as a module drops CTS);
-//!    - [`Core::handle_event`] with a job's event, [`Core::handle_network`] and
+//!    - [`Core::handle_event`] with a job's event, [`Core::handle_network`],
+//!      [`Core::handle_sms`] (what the SMS centre brings for [`Core::number`]) and
 //!      [`Core::handle_fault`] with what the outside world asks, only while
 //!      [`Core::takes_events`] (a frozen module handles nothing; they wait, in order);
 //!    - [`Core::handle_timeout`] once the time given by [`Core::poll_timeout`] has come.
@@ -47,6 +48,7 @@ use crate::dialect::{DataTimer, Dialect, Io, Order, Owner, Unsolicited};
 use crate::network::NetworkEvent;
 use crate::plan::{Action, Plan, PlanEntry};
 use crate::service::{Event, JobId};
+use crate::sms::centre::Incoming;
 
 /// The module's own times: how long it takes to answer and to raise a URC (a link profile's
 /// `answer_ms` and `urc_ms`; zero for `instant`).
@@ -194,6 +196,19 @@ impl Core {
     pub fn handle_network(&mut self, now: Instant, event: NetworkEvent) {
         self.network(event, now);
         self.settle();
+    }
+
+    /// A short message or status report from the SMS centre, at `now`.
+    pub fn handle_sms(&mut self, now: Instant, incoming: Incoming) {
+        let mut io = self.io(now);
+        self.dialect.sms(incoming, &mut io);
+        self.apply(io);
+        self.settle();
+    }
+
+    /// The subscriber number the SMS centre delivers this modem's messages to.
+    pub fn number(&self) -> &str {
+        self.dialect.number()
     }
 
     /// Adds a modem fault or URC rule of the fault plan, striking from `now`.

@@ -14,8 +14,11 @@ use crate::dialect::{self, Order, Owner};
 use crate::family::Family;
 use crate::network::NetworkEvent;
 use crate::service::pipe::{PipeReader, PipeWriter};
+use crate::service::sms::job::Request as SmsRequest;
 use crate::service::socket::job::{Incoming, Open, Request as SocketRequest, Transport};
 use crate::service::{Event, Input, JobId, Request};
+use crate::sms::centre;
+use crate::sms::pdu::Submit;
 
 /// One modem under test. See the module docs.
 pub(crate) struct Bench {
@@ -113,6 +116,21 @@ impl Bench {
     pub(crate) fn network(&mut self, event: NetworkEvent) {
         self.core.handle_network(self.now, event);
         self.drain();
+    }
+
+    /// The SMS centre brings a message or report.
+    pub(crate) fn sms(&mut self, incoming: centre::Incoming) {
+        self.core.handle_sms(self.now, incoming);
+        self.drain();
+    }
+
+    /// The oldest job started and not yet taken, which must be a message handed to the SMS
+    /// centre: its job and parts.
+    pub(crate) fn started_sms(&mut self) -> (JobId, Vec<Submit>) {
+        let (job, owner, request) = self.started();
+        assert_eq!(owner, Owner::Sms);
+        let Request::Sms(SmsRequest::Submit { parts, .. }) = request else { panic!("not a message: {request:?}") };
+        (job, parts)
     }
 
     /// The oldest job started and not yet taken, with its owner and request.

@@ -148,7 +148,7 @@ pub const fn commands<S: Cellular>() -> [Entry<S>; 8] {
     ]
 }
 
-fn info(ctx: &mut Ctx<'_, '_>, text: &str) -> Outcome {
+pub(super) fn info(ctx: &mut Ctx<'_, '_>, text: &str) -> Outcome {
     ctx.rsp.line(text);
     Ok(Reply::Ok)
 }

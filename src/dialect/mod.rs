@@ -15,6 +15,7 @@ mod io;
 pub mod secrets;
 mod service;
 pub mod simcom;
+pub mod sms;
 pub mod sockets;
 pub mod stream;
 mod table;
@@ -28,6 +29,7 @@ use crate::config::ModuleConfig;
 use crate::network::NetworkEvent;
 use crate::service::fs::ModuleFs;
 use crate::service::{Event, JobId};
+use crate::sms::centre::Incoming;
 
 pub use io::{DataTimer, Io, Order, Unsolicited};
 pub use service::{Owner, Service, expect};
@@ -79,6 +81,12 @@ pub trait Dialect: Send {
     /// The network did something on its own.
     fn network(&mut self, event: NetworkEvent, io: &mut Io);
 
+    /// A short message (or a status report) came from the SMS centre.
+    fn sms(&mut self, incoming: Incoming, io: &mut Io);
+
+    /// The subscriber's own number, which the SMS centre delivers to.
+    fn number(&self) -> &str;
+
     /// The verbose text of an error code (AT+CMEE=2).
     fn cme_text(&self, code: u16) -> Option<&'static str>;
 
@@ -109,6 +117,12 @@ pub trait Machine: Send + Sized + 'static {
 
     /// The network did something on its own.
     fn network(&mut self, event: NetworkEvent, io: &mut Io);
+
+    /// A short message (or a status report) came from the SMS centre.
+    fn sms(&mut self, incoming: Incoming, io: &mut Io);
+
+    /// The subscriber's own number.
+    fn number(&self) -> &str;
 
     /// The verbose text of an error code (AT+CMEE=2).
     fn cme_text(&self, code: u16) -> Option<&'static str>;
@@ -172,6 +186,14 @@ impl<M: Machine> Dialect for M {
 
     fn network(&mut self, event: NetworkEvent, io: &mut Io) {
         Machine::network(self, event, io);
+    }
+
+    fn sms(&mut self, incoming: Incoming, io: &mut Io) {
+        Machine::sms(self, incoming, io);
+    }
+
+    fn number(&self) -> &str {
+        Machine::number(self)
     }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {

@@ -26,6 +26,8 @@ pub enum Owner {
     Socket,
     /// The sockets of the SIMCom application network (`AT+CAOPEN` over `AT+CNACT` contexts).
     AppSocket,
+    /// Short messages (`AT+CMGS` and the other 27.005 commands).
+    Sms,
 }
 
 /// How the modem reaches one service of the family state `S`. Hooks a service does not need

@@ -27,6 +27,7 @@ pub use fault::{Direction, Fault, Role};
 pub use profile::{LinkProfile, PROFILES, ProfileSetting};
 pub use redirect::Redirect;
 
+use crate::sms::centre::SmsCentre;
 use fault::Gate;
 use shape::Shaped;
 
@@ -80,6 +81,8 @@ pub struct Net {
     config: Arc<NetConfig>,
     faults: Arc<RwLock<Vec<Fault>>>,
     link: Arc<Link>,
+    /// The cellular network's SMS centre (its own unless shared with other modems).
+    sms: SmsCentre,
 }
 
 /// The link profile, shared with every connection, and the jitter seed of the next one.
@@ -111,6 +114,17 @@ impl Net {
     pub fn add_fault(&self, fault: Fault) {
         tracing::info!(target: "vmodem::net", "fault added: {fault:?}");
         self.faults.write().unwrap_or_else(|e| e.into_inner()).push(fault);
+    }
+
+    /// The same network with its short messages through `centre` (one shared by the modems of
+    /// a process, so they can text one another).
+    pub fn with_sms_centre(self, centre: SmsCentre) -> Self {
+        Net { sms: centre, ..self }
+    }
+
+    /// The SMS centre the modem's messages go through.
+    pub fn sms_centre(&self) -> &SmsCentre {
+        &self.sms
     }
 
     /// Removes every fault: connections opened from now on are sound.

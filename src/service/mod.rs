@@ -12,6 +12,7 @@ pub mod http;
 pub mod job;
 pub mod pipe;
 pub mod sink;
+pub mod sms;
 pub mod socket;
 pub mod tls;
 
@@ -151,6 +152,8 @@ services! {
     Http => http::job,
     /// TCP, TLS and UDP sockets the host opens, its TCP servers, and name look-ups.
     Socket => socket::job,
+    /// Short messages the host sends, to the SMS centre.
+    Sms => sms::job,
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod link_profile;
 mod record;
 mod robustness;
 mod scenarios;
+mod sms;
 mod socket_service;
 mod sockets_ca;
 mod sockets_cip;

@@ -71,6 +71,40 @@ pub enum Failure {
     Plain,
     /// A 27.007 equipment error: `+CME ERROR: <n>` with CMEE 1 or 2, plain `ERROR` with 0.
     Cme(u16),
+    /// A 27.005 message service error: `+CMS ERROR: <n>` whatever AT+CMEE says (it is the
+    /// final result code of an SMS command, TS 27.005 §3.2.5), its text with CMEE 2.
+    Cms(u16),
+}
+
+/// The texts of the 27.005 message service errors (TS 27.005 §3.2.5), as `+CMS ERROR:` prints
+/// them with AT+CMEE=2.
+fn cms_text(code: u16) -> Option<&'static str> {
+    Some(match code {
+        300 => "ME failure",
+        301 => "SMS service of ME reserved",
+        302 => "operation not allowed",
+        303 => "operation not supported",
+        304 => "invalid PDU mode parameter",
+        305 => "invalid text mode parameter",
+        310 => "SIM not inserted",
+        311 => "SIM PIN required",
+        312 => "PH-SIM PIN required",
+        313 => "SIM failure",
+        314 => "SIM busy",
+        315 => "SIM wrong",
+        316 => "SIM PUK required",
+        317 => "SIM PIN2 required",
+        318 => "SIM PUK2 required",
+        320 => "memory failure",
+        321 => "invalid memory index",
+        322 => "memory full",
+        330 => "SMSC address unknown",
+        331 => "no network service",
+        332 => "network timeout",
+        340 => "no +CNMA acknowledgement expected",
+        500 => "unknown error",
+        _ => return None,
+    })
 }
 
 /// Writes an information line. `first` is true for the first line of a command's response.
@@ -100,16 +134,17 @@ pub fn result(settings: &Settings, code: ResultCode, out: &mut Vec<u8>) {
 /// Writes the final result for a failure: `ERROR` or `+CME ERROR: <n|text>` per AT+CMEE.
 /// `text` gives the verbose phrase for a code (the family's table).
 pub fn failure(settings: &Settings, failure: Failure, text: impl Fn(u16) -> Option<&'static str>, out: &mut Vec<u8>) {
-    let code = match (failure, settings.cmee) {
+    let (prefix, code, text): (&[u8], _, Option<&str>) = match (failure, settings.cmee) {
+        (Failure::Cms(code), _) => (b"+CMS ERROR: ", code, cms_text(code)),
         (Failure::Plain, _) | (_, Cmee::Off) => return result(settings, ResultCode::Error, out),
-        (Failure::Cme(code), _) => code,
+        (Failure::Cme(code), _) => (b"+CME ERROR: ", code, text(code)),
     };
     if settings.quiet {
         return;
     }
     out.extend([settings.s3(), settings.s4()]);
-    out.extend_from_slice(b"+CME ERROR: ");
-    match (settings.cmee, text(code)) {
+    out.extend_from_slice(prefix);
+    match (settings.cmee, text) {
         (Cmee::Verbose, Some(t)) => out.extend_from_slice(t.as_bytes()),
         _ => out.extend_from_slice(code.to_string().as_bytes()),
     }
@@ -165,6 +200,18 @@ mod tests {
         failure(&with(|s| s.cmee = Cmee::Verbose), Failure::Cme(9), text, &mut out);
         failure(&with(|s| s.cmee = Cmee::Verbose), Failure::Plain, text, &mut out);
         let expected: &[u8] = b"\r\nERROR\r\n\r\n+CME ERROR: 3\r\n\r\n+CME ERROR: operation not allowed\r\n\r\n+CME ERROR: 9\r\n\r\nERROR\r\n";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn cms_errors_are_numeric_unless_cmee_is_2() {
+        let mut out = Vec::new();
+        failure(&Settings::default(), Failure::Cms(321), |_| None, &mut out);
+        failure(&with(|s| s.cmee = Cmee::Numeric), Failure::Cms(321), |_| None, &mut out);
+        failure(&with(|s| s.cmee = Cmee::Verbose), Failure::Cms(321), |_| None, &mut out);
+        failure(&with(|s| s.cmee = Cmee::Verbose), Failure::Cms(599), |_| None, &mut out);
+        let expected: &[u8] =
+            b"\r\n+CMS ERROR: 321\r\n\r\n+CMS ERROR: 321\r\n\r\n+CMS ERROR: invalid memory index\r\n\r\n+CMS ERROR: 599\r\n";
         assert_eq!(out, expected);
     }
 

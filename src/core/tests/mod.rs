@@ -11,3 +11,4 @@ mod simcom_ca;
 mod simcom_cip;
 mod simcom_ftp;
 mod simcom_http;
+mod sms;

@@ -25,10 +25,12 @@ use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
+use super::sms::{self, Messaging, Sms};
 use super::{Ctx, Io, Machine, Service, table};
 use crate::config::ModuleConfig;
 use crate::family::Family;
 use crate::network::NetworkEvent;
+use crate::sms::centre::Incoming;
 
 /// One L610.
 #[derive(Debug)]
@@ -40,6 +42,7 @@ pub struct Fibocom {
     call: mipcall::Call,
     ftp: ftp::Ftp,
     mip: mip::Mip,
+    sms: Sms,
 }
 
 /// A command of the L610's tables.
@@ -49,6 +52,9 @@ const fn cmd(name: &'static str) -> table::Entry<Fibocom> {
 
 /// The shared 27.007 network commands, as the L610 has them.
 const CELLULAR: &[table::Entry<Fibocom>] = &cellular::commands::<Fibocom>();
+
+/// The 27.005 short message commands, as the L610 has them.
+const SMS: &[table::Entry<Fibocom>] = &sms::commands::<Fibocom>();
 
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Fibocom>]] = &[
@@ -62,6 +68,7 @@ const TABLES: &[&[table::Entry<Fibocom>]] = &[
     ftp::BUFFER,
     ftp::PUT,
     mip::COMMANDS,
+    SMS,
 ];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
@@ -96,6 +103,7 @@ impl Fibocom {
             call: mipcall::Call::default(),
             ftp: ftp::Ftp::default(),
             mip: mip::Mip::default(),
+            sms: Sms::new(&config, &sms::L610),
             config,
         }
     }
@@ -134,9 +142,15 @@ impl Cellular for Fibocom {
     }
 }
 
+impl Messaging for Fibocom {
+    fn messages(&mut self) -> &mut Sms {
+        &mut self.sms
+    }
+}
+
 impl Machine for Fibocom {
     /// The services, one row each.
-    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE, mip::SERVICE];
+    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE, mip::SERVICE, sms::service::<Fibocom>()];
 
     fn line(&self) -> (Settings, Limits) {
         (SETTINGS, Limits { line_chars: 1024, commands: 39 })
@@ -145,7 +159,11 @@ impl Machine for Fibocom {
     fn boot(&mut self, _io: &mut Io) {}
 
     fn reset(&mut self) {
+        // The messages are on the SIM and in flash: they outlive a power cycle.
+        let mut messages = std::mem::replace(&mut self.sms, Sms::new(&self.config, &sms::L610));
+        sms::reset(&mut messages);
         *self = Fibocom::new(self.config.clone());
+        self.sms = messages;
     }
 
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
@@ -172,6 +190,14 @@ impl Machine for Fibocom {
             NetworkEvent::LoseRegistration => cellular::set_coverage(self, false, io),
             NetworkEvent::Register => cellular::set_coverage(self, true, io),
         }
+    }
+
+    fn sms(&mut self, incoming: Incoming, io: &mut Io) {
+        sms::arrived(self, incoming, io);
+    }
+
+    fn number(&self) -> &str {
+        &self.config.identity.number
     }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {

@@ -22,8 +22,10 @@ use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::{Ctx, Io, Machine, Service, table};
 use crate::config::ModuleConfig;
+use crate::dialect::sms::{self, Messaging, Sms};
 use crate::network::NetworkEvent;
 use crate::service::fs::ModuleFs;
+use crate::sms::centre::Incoming;
 
 pub use profile::{Bearer, ExtGet, FtpProfile, Profile};
 
@@ -43,6 +45,7 @@ pub struct Simcom {
     cip: cip::Cip,
     ca: ca::Ca,
     switches: switches::Switches,
+    sms: Sms,
     /// The built-in HTTPS trust store (`[http] trusted_ca`).
     trusted_ca: Vec<u8>,
 }
@@ -54,6 +57,9 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
 
 /// The shared 27.007 network commands, as the SIMCom families have them.
 const CELLULAR: &[table::Entry<Simcom>] = &crate::dialect::cellular::commands::<Simcom>();
+
+/// The 27.005 short message commands.
+const SMS: &[table::Entry<Simcom>] = &sms::commands::<Simcom>();
 
 /// The SIM7080's (and SIM7070's, SIM7090's) command tables, searched in order.
 const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
@@ -69,6 +75,7 @@ const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     ssl::COMMANDS,
     switches::COMMANDS,
     ca::COMMANDS,
+    SMS,
 ];
 
 /// The SIM7000's.
@@ -89,6 +96,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     cfs::COMMANDS,
     ssl::COMMANDS,
     ca::COMMANDS,
+    SMS,
 ];
 
 /// The SIM800's and SIM900's.
@@ -106,6 +114,7 @@ const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     ftp::SESSION,
     ftp::EXTENDED,
     ftp::FILE_SYSTEM,
+    SMS,
 ];
 
 impl Simcom {
@@ -125,6 +134,7 @@ impl Simcom {
             cip: cip::Cip::default(),
             ca: ca::Ca::default(),
             switches: switches::Switches::default(),
+            sms: Sms::new(&config, profile.sms),
             trusted_ca,
             config,
         }
@@ -140,10 +150,19 @@ impl Simcom {
     }
 }
 
+/// The short message service's row.
+const SMS_SERVICE: Service<Simcom> = sms::service::<Simcom>();
+
+impl Messaging for Simcom {
+    fn messages(&mut self) -> &mut Sms {
+        &mut self.sms
+    }
+}
+
 impl Machine for Simcom {
     /// The services, one row each.
     const SERVICES: &'static [Service<Self>] =
-        &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE, cip::SERVICE, ca::SERVICE];
+        &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE, cip::SERVICE, ca::SERVICE, SMS_SERVICE];
 
     fn line(&self) -> (Settings, Limits) {
         (self.profile.settings, self.profile.limits)
@@ -156,10 +175,14 @@ impl Machine for Simcom {
     }
 
     fn reset(&mut self) {
-        // The file system is the module's flash: it outlives a power cycle.
+        // The file system is the module's flash, the messages are on the SIM and in flash:
+        // they outlive a power cycle.
         let fs = self.cfs.fs().clone();
         let trusted_ca = std::mem::take(&mut self.trusted_ca);
+        let mut messages = std::mem::replace(&mut self.sms, Sms::new(&self.config, self.profile.sms));
+        sms::reset(&mut messages);
         *self = Simcom::new(self.profile, self.config.clone(), fs, trusted_ca);
+        self.sms = messages;
     }
 
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
@@ -179,6 +202,14 @@ impl Machine for Simcom {
             NetworkEvent::LoseRegistration => crate::dialect::cellular::set_coverage(self, false, io),
             NetworkEvent::Register => crate::dialect::cellular::set_coverage(self, true, io),
         }
+    }
+
+    fn sms(&mut self, incoming: Incoming, io: &mut Io) {
+        sms::arrived(self, incoming, io);
+    }
+
+    fn number(&self) -> &str {
+        &self.config.identity.number
     }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {

@@ -2,6 +2,7 @@
 //! handlers are shared. Identity strings are those real modules print (captured logs:
 //! `AT+CGMM` → `SIMCOM_SIM7080`, `AT+CGMR` → `Revision:1951B16SIM7080`, `ATI` → `R1951.07`).
 
+use crate::dialect::sms::{self, SmsProfile};
 use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Failure, Limits, Settings};
 
@@ -70,6 +71,8 @@ pub struct Profile {
     pub cip_accept_space: bool,
     /// The application network's sockets (`AT+CAOPEN` ...); `None` where the family has none.
     pub ca: Option<CaProfile>,
+    /// The message service's differences (`AT+CPMS` storages, `AT+CNMI` values ...).
+    pub sms: &'static SmsProfile,
 }
 
 /// What differs between the families' application network sockets (`docs/sim7080.md`
@@ -250,6 +253,7 @@ const fn sim70x0(
             send_report: false,
             ssl_protocol: false,
         }),
+        sms: &sms::SIM7080,
     }
 }
 
@@ -306,6 +310,7 @@ pub static SIM7000: Profile = Profile {
         send_report: true,
         ssl_protocol: true,
     }),
+    sms: &sms::CLASSIC,
 };
 
 /// SIMCom SIM800 (`SIM800 R14.18`, the most common firmware in the field), 2G on MediaTek:
@@ -337,6 +342,7 @@ const SIM800_ROW: Profile = Profile {
     cip_links: 6,
     cip_accept_space: false,
     ca: None,
+    sms: &sms::CLASSIC,
 };
 
 /// SIMCom SIM900: the SIM800's command set but `AT+CIPSSL`; no space after the colon in its

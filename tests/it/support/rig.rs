@@ -312,7 +312,7 @@ impl std::ops::DerefMut for Rig {
 }
 
 /// Stops the modem task when the test is done.
-pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -1,0 +1,185 @@
+//! Short messages end to end: two modems of one process share an SMS centre and text each
+//! other (text mode and PDU mode, GSM 7-bit, UCS2, a three-part message), and the receiving
+//! host reads exactly what was sent; a host plays the commands a generic 27.005 library sends
+//! on connect (python-gsmmodem's `connect()`) on every family.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::time::Instant;
+use vmodem::config::ModuleConfig;
+use vmodem::dialect;
+use vmodem::modem::Modem;
+use vmodem::net::Net;
+use vmodem::sms::centre::SmsCentre;
+use vmodem::sms::pdu::{self, Address, Coding, Submit, UserData, Validity};
+use vmodem::transport::{Link, Links};
+
+use crate::support::rig::{AbortOnDrop, trace};
+
+/// The longest one wait for the modem may last.
+const WAIT: Duration = Duration::from_secs(10);
+/// The sender's and the receiver's numbers.
+const ALICE: &str = "+8613800000001";
+const BOB: &str = "+8613800000002";
+
+/// A host on a modem's line that reads whole answers.
+struct Host {
+    io: DuplexStream,
+    /// What came and was not yet taken.
+    input: String,
+    _modem: AbortOnDrop,
+}
+
+impl Host {
+    /// A `family` modem answering to `number`, its messages through `centre`, echo off.
+    async fn start(family: &str, number: &str, centre: &SmsCentre) -> Host {
+        trace();
+        let mut config = ModuleConfig { family: family.parse().expect("a family"), ..ModuleConfig::default() };
+        config.identity.number = number.into();
+        let dialect = dialect::build(std::sync::Arc::new(config)).expect("the dialect");
+        let (io, line) = tokio::io::duplex(1 << 16);
+        let line: Link = Box::new(line);
+        let net = Net::default().with_sms_centre(centre.clone());
+        let task = tokio::spawn(Modem::new(dialect, net).run(Links::single(line)));
+        let mut host = Host { io, input: String::new(), _modem: AbortOnDrop(task) };
+        host.io.write_all(b"ATE0\r").await.unwrap();
+        host.until(&["OK\r\n"]).await;
+        host.input.clear();
+        host
+    }
+
+    /// Reads until what came ends with one of `ends`; returns all of it and forgets it.
+    async fn until(&mut self, ends: &[&str]) -> String {
+        let deadline = Instant::now() + WAIT;
+        while !ends.iter().any(|e| self.input.ends_with(e)) {
+            let mut buf = [0u8; 4096];
+            let n = match tokio::time::timeout_at(deadline, self.io.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => panic!("waited for {ends:?}; came: {:?}", self.input),
+            };
+            self.input.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        std::mem::take(&mut self.input)
+    }
+
+    /// `cmd` and its whole answer, up to `OK` or an error.
+    async fn at(&mut self, cmd: &str) -> String {
+        self.io.write_all(format!("{cmd}\r").as_bytes()).await.unwrap();
+        self.until(&["OK\r\n", "ERROR\r\n"]).await
+    }
+
+    /// `cmd`, its prompt, `body` and Ctrl-Z, and the answer.
+    async fn prompted(&mut self, cmd: &str, body: &[u8]) -> String {
+        self.io.write_all(format!("{cmd}\r").as_bytes()).await.unwrap();
+        assert_eq!(self.until(&["> ", "ERROR\r\n"]).await, "\r\n> ", "{cmd}");
+        self.io.write_all(body).await.unwrap();
+        self.io.write_all(b"\x1a").await.unwrap();
+        self.until(&["OK\r\n", "ERROR\r\n"]).await
+    }
+}
+
+/// Two modems on one centre: Alice's (`from`) and Bob's (`to`).
+async fn pair(from: &str, to: &str) -> (Host, Host) {
+    let centre = SmsCentre::default();
+    (Host::start(from, ALICE, &centre).await, Host::start(to, BOB, &centre).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_mode_message_reaches_the_other_modem_and_reads_back_exactly() {
+    let (mut alice, mut bob) = pair("sim800", "sim7080").await;
+    assert_eq!(alice.at("AT+CMGF=1").await, "\r\nOK\r\n");
+    assert_eq!(bob.at("AT+CMGF=1").await, "\r\nOK\r\n");
+    let sent = alice.prompted(&format!("AT+CMGS=\"{BOB}\""), b"Hello Bob, [1] ok?").await;
+    assert_eq!(sent, "\r\n+CMGS: 0\r\n\r\nOK\r\n");
+    assert_eq!(bob.until(&["+CMTI: \"SM\",1\r\n"]).await, "\r\n+CMTI: \"SM\",1\r\n");
+    let read = bob.at("AT+CMGR=1").await;
+    let (header, text) = read.trim_start().split_once("\r\n").expect("a header and the text");
+    assert!(header.starts_with(&format!("+CMGR: \"REC UNREAD\",\"{ALICE}\",\"\",\"")), "{header}");
+    assert_eq!(text, "Hello Bob, [1] ok?\r\n\r\nOK\r\n");
+    assert_eq!(bob.at("AT+CMGD=1").await, "\r\nOK\r\n");
+    assert_eq!(bob.at("AT+CMGR=1").await, "\r\nOK\r\n", "deleted");
+}
+
+/// The SMS-SUBMIT PDUs a host makes of `text` for Bob (as gammu or python-gsmmodem do: no
+/// SMSC of their own, TP-MR 0), in parts if long.
+fn submits(text: &str, coding: Coding) -> Vec<(String, usize)> {
+    let parts = UserData::split(text, coding, 0x42).expect("text the coding can write");
+    parts
+        .into_iter()
+        .map(|user_data| {
+            let submit = Submit {
+                reject_duplicates: false,
+                validity: Validity::Relative(167),
+                status_report: false,
+                reply_path: false,
+                message_ref: 0,
+                destination: Address::parse(BOB),
+                pid: 0,
+                dcs: coding.dcs(None),
+                user_data,
+            };
+            let (octets, len) = submit.encode(None).expect("a PDU");
+            (pdu::to_hex(&octets), len)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pdu_messages_in_ucs2_and_three_parts_reach_the_other_modem_whole() {
+    let (mut alice, mut bob) = pair("sim7080", "sim800").await;
+    let short = "Привет, Bob! 😀";
+    let long: String = (0..400).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    for (text, coding, parts) in [(short, Coding::Ucs2, 1), (long.as_str(), Coding::Gsm7, 3)] {
+        let pdus = submits(text, coding);
+        assert_eq!(pdus.len(), parts);
+        for (hex, len) in &pdus {
+            let sent = alice.prompted(&format!("AT+CMGS={len}"), hex.as_bytes()).await;
+            assert!(sent.starts_with("\r\n+CMGS: ") && sent.ends_with("\r\n\r\nOK\r\n"), "{sent:?}");
+        }
+        let announced = bob.until(&[&format!("+CMTI: \"SM\",{parts}\r\n")]).await;
+        let expected: String = (1..=parts).map(|i| format!("\r\n+CMTI: \"SM\",{i}\r\n")).collect();
+        assert_eq!(announced, expected);
+        let listed = bob.at("AT+CMGL=4").await;
+        let mut lines = listed.trim_start().lines();
+        let mut received = Vec::new();
+        while let Some(header) = lines.next().filter(|l| l.starts_with("+CMGL: ")) {
+            let fields: Vec<&str> = header["+CMGL: ".len()..].split(',').collect();
+            assert_eq!(fields[1..3], ["0", ""], "unread, the empty alpha: {header}");
+            let octets = pdu::from_hex(lines.next().expect("the PDU")).expect("hex");
+            let deliver = pdu::decode_deliver(&octets).expect("an SMS-DELIVER");
+            assert_eq!(octets.len() - octets[0] as usize - 1, fields[3].parse::<usize>().unwrap(), "<length>");
+            assert_eq!(deliver.originator.number, ALICE);
+            received.push(deliver);
+        }
+        assert_eq!(received.len(), parts, "{listed}");
+        received.sort_by_key(|d| d.user_data.concat().map_or(0, |c| c.part));
+        let whole: String = received.iter().map(|d| d.text().expect("text")).collect();
+        assert_eq!(whole, text);
+        assert_eq!(bob.at("AT+CMGD=1,4").await, "\r\nOK\r\n");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_gsmmodem_s_connect_sequence_passes_on_every_family() {
+    let centre = SmsCentre::default();
+    for family in ["sim800", "sim900", "sim7000", "sim7080", "sim7070", "sim7090", "l610"] {
+        let mut host = Host::start(family, ALICE, &centre).await;
+        for (cmd, wanted) in [
+            ("AT+CMEE=1", "\r\nOK\r\n"),
+            ("AT+CPIN?", "\r\n+CPIN: READY\r\n\r\nOK\r\n"),
+            ("AT+CMGF=0", "\r\nOK\r\n"),
+            ("AT+CSMP=49,167,0,0", "\r\nOK\r\n"),
+            ("AT+CNMI=2,1,0,2", "\r\nOK\r\n"),
+        ] {
+            assert_eq!(host.at(cmd).await, wanted, "{family}: {cmd}");
+        }
+        let smsc = host.at("AT+CSCA?").await;
+        assert!(smsc.starts_with("\r\n+CSCA: \"+") && smsc.ends_with("\",145\r\n\r\nOK\r\n"), "{family}: {smsc:?}");
+        let test = host.at("AT+CPMS=?").await;
+        let first = test.trim_start().strip_prefix("+CPMS: (\"").expect("+CPMS: with a space").split('"').next();
+        let mem = first.expect("a storage");
+        let set = host.at(&format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\"")).await;
+        assert!(set.starts_with("\r\n+CPMS: 0,") && set.ends_with("\r\n\r\nOK\r\n"), "{family}: {set:?}");
+    }
+}
