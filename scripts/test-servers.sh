@@ -95,6 +95,7 @@ SERVERS=(
 
 APT_PACKAGES=(
   vsftpd nginx-light libnginx-mod-http-echo tinyproxy curl openssl ca-certificates passwd
+  gammu  # an SMS client over a vmodem PTY
   # runtime libraries of the unpacked pure-ftpd / proftpd-core / proftpd-mod-crypto
   libsodium23 libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libpcre2-8-0
   libcap2 libacl1 libidn2-0 libncursesw6 libcrypt1 libpam0g libssl3 zlib1g

@@ -183,3 +183,73 @@ async fn python_gsmmodem_s_connect_sequence_passes_on_every_family() {
         assert!(set.starts_with("\r\n+CPMS: 0,") && set.ends_with("\r\n\r\nOK\r\n"), "{family}: {set:?}");
     }
 }
+
+/// Runs `gammu -c <rc> <args>` (bounded by `timeout`: gammu waits for ever on a line that
+/// never answers); its exit code and what it printed.
+fn gammu(rc: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new("timeout")
+        .args(["60", "gammu", "-c"])
+        .arg(rc)
+        .args(args)
+        .output()
+        .expect("gammu (scripts/test.sh installs it)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Debian's gammu, unmodified, over a SIM800 on a PTY: identifies the module, sends a message
+/// (it reaches the centre, kept for a number no modem here has), reads the messages on the
+/// SIM (one the network brought) and deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Debian's gammu (scripts/test.sh installs it)"]
+async fn gammu_identifies_sends_reads_and_deletes_over_a_pty() {
+    trace();
+    let dir = tempfile::tempdir().unwrap();
+    let tty = dir.path().join("ttyV0");
+    let (links, _pty) = vmodem::transport::pty::open(&tty).await.expect("a PTY");
+    let centre = SmsCentre::default();
+    let mut config = ModuleConfig { family: "sim800".parse().unwrap(), ..ModuleConfig::default() };
+    config.identity.number = ALICE.into();
+    let dialect = dialect::build(std::sync::Arc::new(config)).expect("the dialect");
+    let net = Net::default().with_sms_centre(centre.clone());
+    let _modem = AbortOnDrop(tokio::spawn(Modem::new(dialect, net).run(links)));
+    let rc = dir.path().join("gammurc");
+    let log = dir.path().join("gammu.log");
+    let config = format!(
+        "[gammu]\ndevice = {}\nconnection = at115200\nmodel = at\nlogfile = {}\nlogformat = textall\n",
+        tty.display(),
+        log.display()
+    );
+    std::fs::write(&rc, config).unwrap();
+    let run = |args: &'static [&'static str]| {
+        let rc = rc.clone();
+        tokio::task::spawn_blocking(move || gammu(&rc, args))
+    };
+
+    let (code, out) = run(&["identify"]).await.unwrap();
+    assert_eq!(code, 0, "identify: {out}");
+    assert!(out.contains("SIMCOM_Ltd") && out.contains("869951030012342"), "identify: {out}");
+
+    let (code, out) = run(&["sendsms", "TEXT", "+8613900000099", "-text", "Hello from gammu"]).await.unwrap();
+    assert_eq!(code, 0, "sendsms: {out}");
+    assert!(out.contains("message reference=0"), "sendsms: {out}");
+    let kept = centre.kept();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].from, ALICE);
+    assert_eq!(kept[0].submit.destination.number, "+8613900000099");
+    assert_eq!(kept[0].submit.user_data.text(kept[0].submit.coding()).as_deref(), Some("Hello from gammu"));
+
+    let stamp = pdu::Timestamp::from_utc(time::OffsetDateTime::now_utc());
+    for deliver in vmodem::sms::message(BOB, "Meet at noon", None, stamp).unwrap() {
+        let incoming = vmodem::sms::centre::Incoming::Deliver(deliver);
+        centre.deliver(ALICE, incoming).await.expect("Alice's modem takes it");
+    }
+    let (code, out) = run(&["getallsms"]).await.unwrap();
+    assert_eq!(code, 0, "getallsms: {out}");
+    assert!(out.contains("Meet at noon") && out.contains(BOB), "getallsms: {out}");
+    let (code, out) = run(&["deletesms", "1", "1"]).await.unwrap();
+    assert_eq!(code, 0, "deletesms: {out}");
+    let (code, out) = run(&["getallsms"]).await.unwrap();
+    assert_eq!(code, 0, "getallsms: {out}");
+    assert!(!out.contains("Meet at noon"), "deleted: {out}");
+}
