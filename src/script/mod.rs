@@ -41,6 +41,8 @@
 //! - `@sleep SECONDS` waits; `@timeout SECONDS` sets how long each expectation may take;
 //!   `@network release` makes the emulated network release the packet-data contexts (only a
 //!   run against an in-process modem can: `run_with` and its network handle).
+//! - `@sms FROM TEXT`: a text message from FROM arrives, taken by the centre at
+//!   `02/01/30,20:40:31+00` (an in-process run only, as `@network`).
 //! - `@peer connect PORT`, `@peer send RAW`, `@peer expect RAW`, `@peer close`: a remote client
 //!   of a server the modem opened (`AT+CIPSERVER`, `AT+CASERVER`) connects to PORT on loopback,
 //!   sends bytes, expects exactly these bytes (the escapes and generators of `>>`), closes.

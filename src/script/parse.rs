@@ -52,6 +52,7 @@ enum Item {
     Echo(bool),
     Network(NetworkEvent),
     Peer(PeerItem),
+    Sms { from: String, text: String },
 }
 
 /// A `@peer` line before compiling.
@@ -135,6 +136,13 @@ pub enum Step {
     Network(NetworkEvent),
     /// The remote peer of a server the modem opened acts.
     Peer(PeerStep),
+    /// A text message from `from` arrives (only an in-process run can bring it).
+    Sms {
+        /// The sender's number.
+        from: String,
+        /// The text.
+        text: String,
+    },
 }
 
 /// A transcript ready to run.
@@ -219,6 +227,10 @@ impl Script {
             "echo" => return Ok(Some(Item::Echo(value == "on"))),
             "network" => return Ok(Some(Item::Network(value.parse()?))),
             "peer" => return Ok(Some(Item::Peer(peer(value)?))),
+            "sms" => {
+                let (from, text) = value.split_once(' ').ok_or("@sms needs FROM TEXT")?;
+                return Ok(Some(Item::Sms { from: from.to_string(), text: text.to_string() }));
+            }
             other => return Err(format!("unknown directive @{other}")),
         }
         Ok(None)
@@ -373,6 +385,10 @@ impl Compiler<'_> {
             Item::Timeout(d) => self.program.steps.push(Step::Timeout(*d)),
             Item::Echo(on) => self.framing.set_echo(*on),
             Item::Network(event) => self.program.steps.push(Step::Network(*event)),
+            Item::Sms { from, text } => {
+                self.program.steps.push(Step::Sms { from: from.clone(), text: text.clone() });
+                self.framing.separate();
+            }
             Item::Peer(item) => {
                 let step = match item {
                     PeerItem::Connect(pieces) => {

@@ -12,6 +12,8 @@ use tokio::time::{Instant, timeout, timeout_at};
 use super::content::escape;
 use super::parse::{Count, Expect, PeerStep, Program, Step};
 use crate::modem::ModemHandle;
+use crate::sms::centre::Incoming;
+use crate::sms::pdu::Timestamp;
 
 /// How long each expectation may take unless the transcript says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,6 +21,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_millis(300);
 /// The longest the start-up drain waits for the line to go quiet.
 const SYNC_MAX: Duration = Duration::from_secs(10);
+/// When the centre took a message `@sms` brings: M800 §20.7's example time, so transcripts
+/// read fixed bytes.
+const SMS_TIME: Timestamp =
+    Timestamp { year: 2, month: 1, day: 30, hour: 20, minute: 40, second: 31, quarter_hours: 0 };
 /// The longest number a `{$name}` capture takes.
 const MAX_DIGITS: usize = 19;
 
@@ -87,6 +93,13 @@ pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
             Step::Peer(step) => r.peer(&mut peer, step).await?,
+            Step::Sms { from, text } => {
+                let parts = crate::sms::message(from, text, None, SMS_TIME)
+                    .map_err(|e| r.fail_text(0, e.to_string(), String::new()))?;
+                if !parts.into_iter().all(|d| network.is_some_and(|n| n.sms(Incoming::Deliver(d)))) {
+                    return Err(r.fail_text(0, "@sms needs an in-process modem".into(), String::new()));
+                }
+            }
         }
     }
     r.expect_quiet().await?;

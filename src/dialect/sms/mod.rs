@@ -258,7 +258,7 @@ fn cmgf_read<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 
 /// `AT+CMGF=[<mode>]`: 0 PDU (also with no value), 1 text.
 fn cmgf_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(0..=1)?;
     s.messages().text_mode = a.opt_uint(0, 0..=1)? == Some(1);
     Ok(Reply::Ok)
@@ -277,7 +277,7 @@ fn cscs_read<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 /// `AT+CSCS="<chset>"`: one the family lists; those vmodem cannot convert (`"PCCP"`,
 /// `"PCDN"`) are taken as `"IRA"` (`docs/sms.md` S3).
 fn cscs_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(1..=1)?;
     let sms = s.messages();
     let i = a.choice(0, sms.profile.charsets)?;
@@ -293,7 +293,7 @@ fn csca_read<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 
 /// `AT+CSCA=<sca>[,<tosca>]`: the type 145 for a number with `+`, 129 otherwise, unless given.
 fn csca_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(1..=2)?;
     let number = a.text(0, 20)?;
     if !number.trim_start_matches('+').chars().all(|c| c.is_ascii_digit()) {
@@ -314,7 +314,7 @@ fn csmp_read<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 
 /// `AT+CSMP=[<fo>[,<vp>[,<pid>[,<dcs>]]]]`: values left out keep theirs.
 fn csmp_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(0..=4)?;
     let sms = s.messages();
     for i in 0..4 {
@@ -331,7 +331,7 @@ fn csdh_read<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 }
 
 fn csdh_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(0..=1)?;
     s.messages().show_header = a.opt_uint(0, 0..=1)? == Some(1);
     Ok(Reply::Ok)
@@ -359,7 +359,7 @@ fn cpms_read<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 /// `AT+CPMS=<mem1>[,<mem2>[,<mem3>]]`: `+CPMS: <used1>,<total1>,<used2>,<total2>,<used3>,<total3>`;
 /// a storage the family lacks is 302 (`docs/sms.md` S4).
 fn cpms_write<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(1..=3)?;
     let sms = s.messages();
     let mut mems = sms.mems;
@@ -385,7 +385,7 @@ fn cnmi_read<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 /// `AT+CNMI=[<mode>[,<mt>[,<bm>[,<ds>[,<bfr>]]]]]`: values left out are 0 (TS 27.005 §3.4.1);
 /// one the family does not take is 303.
 fn cnmi_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(0..=5)?;
     let sms = s.messages();
     let mut cnmi = [0u8; 5];
@@ -415,8 +415,8 @@ fn cmms_read<S: Messaging>(_: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Out
 }
 
 /// `AT+CMMS=<n>`: taken, without effect (each message goes at once).
-fn cmms_write<S: Messaging>(_: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    Args::of(cmd, Failure::Plain).uint(0, 0..=2)?;
+fn cmms_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+    Args::of(cmd, s.bad()).uint(0, 0..=2)?;
     Ok(Reply::Ok)
 }
 

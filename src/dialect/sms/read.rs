@@ -25,7 +25,7 @@ const INDEX_MAX: u64 = 255;
 /// `AT+CMGR=<index>[,<mode>]`: the message at `<index>` of `<mem1>`; an empty place answers
 /// `OK` alone, an index beyond the storage 321 (`docs/sms.md` S6).
 pub(super) fn cmgr<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(1..=2)?;
     let index = a.uint(0, 0..=INDEX_MAX)? as usize;
     let keep = a.opt_uint(1, 0..=1)? == Some(1);
@@ -55,7 +55,7 @@ pub(super) fn cmgl_test<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, 
 /// `AT+CMGL[=<stat>[,<mode>]]`: the messages of `<mem1>` with that status (4, `"ALL"`: every
 /// one; left out: the unread), in index order.
 pub(super) fn cmgl<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(0..=2)?;
     let sms = s.messages();
     let wanted = if !a.has(0) {
@@ -97,7 +97,7 @@ pub(super) fn cmgd_test<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, 
 /// is `OK`; beyond the storage 321), 1-4 delete by status and ignore the index, which may be
 /// left out (M7080 §4.2.1).
 pub(super) fn cmgd<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(1..=2)?;
     let flag = a.opt_uint(1, 0..=4)?.unwrap_or(0);
     let index = a.opt_uint(0, 0..=INDEX_MAX)?;

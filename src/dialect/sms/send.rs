@@ -125,7 +125,7 @@ pub(super) fn cmgw<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>
 /// `AT+CMSS=<index>[,"<da>"[,<toda>]]`: sends the stored message at `<index>` of `<mem2>`, to
 /// `<da>` if given.
 pub(super) fn cmss<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    let a = Args::of(cmd, Failure::Plain);
+    let a = Args::of(cmd, s.bad());
     a.count(1..=3)?;
     let index = a.uint(0, 0..=255)? as usize;
     let sms = s.messages();
