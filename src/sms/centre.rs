@@ -4,6 +4,11 @@
 //! newest [`KEPT_MAX`], for a test or a person to read. Tests and the control socket inject
 //! messages the same way a sender's would arrive.
 //!
+//! A modem whose storage is full hands a message back ([`SmsCentre::hold`]): the centre keeps
+//! it and delivers it again once the modem says it has room ([`SmsCentre::release`]), as a
+//! network does after "memory capacity exceeded" until the phone's memory-available
+//! notification (TS 23.040 §10.3, RP-SMMA).
+//!
 //! Numbers match on their digits: `+8613800000002` and `8613800000002` are one subscriber
 //! (the type of number is the sender's business, as on a network that normalises both).
 
@@ -59,6 +64,8 @@ pub struct SmsCentre {
 struct Inner {
     mailboxes: HashMap<String, mpsc::Sender<Incoming>>,
     kept: VecDeque<Kept>,
+    /// Messages a full modem handed back, by its number's key; at most [`KEPT_MAX`] each.
+    held: HashMap<String, VecDeque<Deliver>>,
 }
 
 /// A number's digits, the key subscribers are found by.
@@ -114,6 +121,28 @@ impl SmsCentre {
         let mailbox = self.inner().mailboxes.get(&key(number)).cloned();
         let mailbox = mailbox.ok_or_else(|| CentreError::Gone(number.to_string()))?;
         mailbox.send(incoming).await.map_err(|_| CentreError::Gone(number.to_string()))
+    }
+
+    /// Keeps `deliver`, which the modem of `number` had no room for, until it has
+    /// ([`SmsCentre::release`]); beyond [`KEPT_MAX`] waiting the oldest is dropped.
+    pub fn hold(&self, number: &str, deliver: Deliver) {
+        let mut inner = self.inner();
+        let held = inner.held.entry(key(number)).or_default();
+        if held.len() == KEPT_MAX {
+            held.pop_front();
+        }
+        held.push_back(deliver);
+    }
+
+    /// The modem of `number` has room again: what was held for it is delivered, oldest first
+    /// (waiting while its mailbox is full). Returns how many went.
+    pub async fn release(&self, number: &str) -> Result<usize, CentreError> {
+        let held = self.inner().held.remove(&key(number)).unwrap_or_default();
+        let count = held.len();
+        for deliver in held {
+            self.deliver(number, Incoming::Deliver(deliver)).await?;
+        }
+        Ok(count)
     }
 
     /// The messages kept for numbers no modem here answers to, oldest first.

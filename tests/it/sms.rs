@@ -34,9 +34,14 @@ struct Host {
 impl Host {
     /// A `family` modem answering to `number`, its messages through `centre`, echo off.
     async fn start(family: &str, number: &str, centre: &SmsCentre) -> Host {
-        trace();
         let mut config = ModuleConfig { family: family.parse().expect("a family"), ..ModuleConfig::default() };
         config.identity.number = number.into();
+        Host::with(config, centre).await
+    }
+
+    /// A modem configured by `config`, its messages through `centre`, echo off.
+    async fn with(config: ModuleConfig, centre: &SmsCentre) -> Host {
+        trace();
         let dialect = dialect::build(std::sync::Arc::new(config)).expect("the dialect");
         let (io, line) = tokio::io::duplex(1 << 16);
         let line: Link = Box::new(line);
@@ -49,10 +54,16 @@ impl Host {
         host
     }
 
-    /// Reads until what came ends with one of `ends`; returns all of it and forgets it.
+    /// Reads until one of `ends` has come; returns what came up to it and keeps the rest (a
+    /// URC right behind an answer).
     async fn until(&mut self, ends: &[&str]) -> String {
         let deadline = Instant::now() + WAIT;
-        while !ends.iter().any(|e| self.input.ends_with(e)) {
+        loop {
+            let found = ends.iter().filter_map(|e| self.input.find(e).map(|at| at + e.len())).min();
+            if let Some(end) = found {
+                let rest = self.input.split_off(end);
+                return std::mem::replace(&mut self.input, rest);
+            }
             let mut buf = [0u8; 4096];
             let n = match tokio::time::timeout_at(deadline, self.io.read(&mut buf)).await {
                 Ok(Ok(n)) if n > 0 => n,
@@ -60,7 +71,6 @@ impl Host {
             };
             self.input.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
-        std::mem::take(&mut self.input)
     }
 
     /// `cmd` and its whole answer, up to `OK` or an error.
@@ -252,4 +262,29 @@ async fn gammu_identifies_sends_reads_and_deletes_over_a_pty() {
     let (code, out) = run(&["getallsms"]).await.unwrap();
     assert_eq!(code, 0, "getallsms: {out}");
     assert!(!out.contains("Meet at noon"), "deleted: {out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_storage_keeps_messages_at_the_centre_until_the_host_deletes() {
+    let centre = SmsCentre::default();
+    let mut alice = Host::start("sim7080", ALICE, &centre).await;
+    let mut config = ModuleConfig { family: "sim800".parse().unwrap(), ..ModuleConfig::default() };
+    config.identity.number = BOB.into();
+    config.sms.sim_capacity = 1;
+    let mut bob = Host::with(config, &centre).await;
+    alice.at("AT+CMGF=1").await;
+    bob.at("AT+CMGF=1").await;
+    for text in ["one", "two"] {
+        let sent = alice.prompted(&format!("AT+CMGS=\"{BOB}\""), text.as_bytes()).await;
+        assert!(sent.ends_with("\r\n\r\nOK\r\n"), "{sent}");
+    }
+    assert_eq!(bob.until(&["+CMTI: \"SM\",1\r\n"]).await, "\r\n+CMTI: \"SM\",1\r\n");
+    let full = bob.at("AT+CPMS?").await;
+    assert_eq!(full, "\r\n+CPMS: \"SM_P\",1,1,\"SM_P\",1,1,\"SM_P\",1,1\r\n\r\nOK\r\n", "only one came");
+    let read = bob.at("AT+CMGR=1").await;
+    assert!(read.contains("\r\none\r\n"), "{read}");
+    assert_eq!(bob.at("AT+CMGD=1").await, "\r\nOK\r\n");
+    assert_eq!(bob.until(&["+CMTI: \"SM\",1\r\n"]).await, "\r\n+CMTI: \"SM\",1\r\n", "the second, once there is room");
+    let read = bob.at("AT+CMGR=1").await;
+    assert!(read.contains("\r\ntwo\r\n"), "{read}");
 }

@@ -5,7 +5,7 @@
 use crate::core::testing::Bench;
 use crate::family::Family;
 use crate::network::NetworkEvent;
-use crate::service::sms::job::Event;
+use crate::service::sms::job::{Event, Request as SmsRequest};
 use crate::sms::centre::{CentreError, Incoming};
 use crate::sms::pdu::{self, Address, Coding, Deliver, Timestamp, UserData};
 
@@ -189,4 +189,25 @@ fn a_full_storage_and_no_network_are_reported() {
     assert_eq!(b.at("AT+CMGS=\"123\""), PROMPT);
     b.send(b"lost\x1a");
     assert_eq!(b.take(), "\r\n+CMS ERROR: 331\r\n");
+}
+
+#[test]
+fn a_message_for_a_full_storage_goes_back_to_the_centre_until_a_deletion_makes_room() {
+    let mut module = crate::config::ModuleConfig { family: Family::Sim800, ..Default::default() };
+    module.sms.sim_capacity = 1;
+    let mut b = Bench::with(module);
+    b.sms(Incoming::Deliver(deliver("+1", "first", Coding::Gsm7)));
+    assert_eq!(b.take(), "\r\n+CMTI: \"SM\",1\r\n");
+    b.sms(Incoming::Deliver(deliver("+1", "second", Coding::Gsm7)));
+    assert_eq!(b.take(), "", "nothing on the line");
+    let (_, owner, request) = b.started();
+    assert_eq!(owner, crate::dialect::Owner::Sms);
+    let crate::service::Request::Sms(SmsRequest::Hold { to, deliver }) = request else { panic!("{request:?}") };
+    assert_eq!((to.as_str(), deliver.text().as_deref()), ("+8613800000001", Some("second")));
+    assert_eq!(b.at("AT+CPMS?"), "\r\n+CPMS: \"SM_P\",1,1,\"SM_P\",1,1,\"SM_P\",1,1\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CMGD=1"), OK);
+    let (_, _, request) = b.started();
+    assert!(matches!(request, crate::service::Request::Sms(SmsRequest::Release { .. })), "{request:?}");
+    assert_eq!(b.at("AT+CMGD=1"), OK);
+    assert!(!b.has_started(), "told once");
 }

@@ -152,6 +152,8 @@ pub struct Sms {
     answer: Option<Result<String, Failure>>,
     /// The subscriber's own number.
     number: String,
+    /// A message went back to the centre for want of room in `<mem3>`.
+    memory_full: bool,
 }
 
 impl Sms {
@@ -174,6 +176,7 @@ impl Sms {
             submitting: None,
             answer: None,
             number: config.identity.number.clone(),
+            memory_full: false,
         }
     }
 
@@ -422,8 +425,7 @@ fn cmms_write<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Ou
 
 /// A message or report from the centre: stored and announced (`+CMTI: "<mem>",<index>`),
 /// or routed straight to the host (`+CMT`, `+CDS`), as `AT+CNMI` says. A message for a full
-/// storage is lost (the network keeps it, as for a module that answers "memory capacity
-/// exceeded"; `docs/sms.md` S9).
+/// storage goes back to the centre until a deletion makes room (`docs/sms.md` S9).
 pub fn arrived<S: Messaging>(s: &mut S, incoming: Incoming, io: &mut Io) {
     read::arrived(s.messages(), incoming, io);
 }
@@ -434,6 +436,7 @@ pub fn reset(sms: &mut Sms) {
     let (sim, module) =
         (std::mem::replace(&mut sms.sim, Store::new(0)), std::mem::replace(&mut sms.module, Store::new(0)));
     let number = std::mem::take(&mut sms.number);
+    let memory_full = sms.memory_full;
     let profile = sms.profile;
     let smsc = sms.smsc.clone();
     *sms = Sms {
@@ -453,6 +456,7 @@ pub fn reset(sms: &mut Sms) {
         submitting: None,
         answer: None,
         number,
+        memory_full,
     };
 }
 

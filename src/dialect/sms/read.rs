@@ -7,6 +7,9 @@
 //! also `,<tooa>,<fo>,<pid>,<dcs>,"<sca>",<tosca>,<length>`), `+CMGR: "<stat>","<da>",""` for
 //! a stored one, then the text in the `AT+CSCS` set (8-bit data as hex). Reading a
 //! `REC UNREAD` message makes it `REC READ`, unless the command's `<mode>` is 1.
+//!
+//! A message for a full `<mem3>` goes back to the centre, which delivers it once a deletion
+//! makes room (`docs/sms.md` S9).
 
 use std::fmt::Write as _;
 
@@ -15,7 +18,8 @@ use vmodem_at::{Command, Failure, Reply};
 use super::store::{Message, Status, Stored};
 use super::{Messaging, Sms, cms, cms_error, deleted_by, info};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Io, Outcome};
+use crate::dialect::{Ctx, Io, Outcome, Owner};
+use crate::service::sms::job::Request;
 use crate::sms::centre::Incoming;
 use crate::sms::pdu::{self, Address, Coding, Deliver, StatusReport, Submit};
 
@@ -96,7 +100,7 @@ pub(super) fn cmgd_test<S: Messaging>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, 
 /// `AT+CMGD=[<index>][,<delflag>]`: `<delflag>` 0 (or none) deletes `<index>` (an empty place
 /// is `OK`; beyond the storage 321), 1-4 delete by status and ignore the index, which may be
 /// left out (M7080 §4.2.1).
-pub(super) fn cmgd<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) -> Outcome {
+pub(super) fn cmgd<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, s.bad());
     a.count(1..=2)?;
     let flag = a.opt_uint(1, 0..=4)?.unwrap_or(0);
@@ -108,10 +112,21 @@ pub(super) fn cmgd<S: Messaging>(s: &mut S, cmd: &Command, _: &mut Ctx<'_, '_>) 
         (0, Some(i)) => store.delete(i as usize),
         (flag, _) => store.delete_where(|status| deleted_by(flag, status)),
     }
+    s.messages().memory_available(ctx.io);
     Ok(Reply::Ok)
 }
 
 impl Sms {
+    /// After a deletion: if a message was handed back for want of room and `<mem3>` has room
+    /// now, the centre is told (RP-SMMA) and delivers what it held.
+    fn memory_available(&mut self, io: &mut Io) {
+        let store = self.store(2);
+        if self.memory_full && store.used() < store.capacity() {
+            self.memory_full = false;
+            io.start(Owner::Sms, Request::Release { to: self.number.clone() });
+        }
+    }
+
     /// Marks the message at `index` of `<mem1>` read, if it was unread.
     fn mark_read(&mut self, index: usize) {
         if let Some(stored) = self.store_mut(0).get_mut(index).filter(|m| m.status == Status::Unread) {
@@ -212,7 +227,7 @@ impl Sms {
 }
 
 /// What a message or report from the centre does, as `AT+CNMI` says (TS 27.005 §3.4.1): a
-/// message is stored in `<mem3>` and announced `+CMTI: "<mem>",<index>` (`<mt>` 1), routed to
+/// message is stored in `<mem3>` (handed back to the centre if full) and announced `+CMTI: "<mem>",<index>` (`<mt>` 1), routed to
 /// the host as `+CMT` (`<mt>` 2, or 3 for class 3), or stored silently (`<mt>` 0); a report
 /// goes to the host as `+CDS` with `<ds>` 1 and is dropped otherwise (`docs/sms.md` S8).
 /// Indications are held while the line is in a data phase and follow it (`<mode>` 2's
@@ -235,10 +250,16 @@ pub(super) fn arrived(sms: &mut Sms, incoming: Incoming, io: &mut Io) {
                 return;
             }
             let mem = sms.mem_name(2);
-            match sms.store_mut(2).put(Stored { status: Status::Unread, message: Message::Received(deliver) }) {
+            let store = sms.store_mut(2);
+            if store.used() == store.capacity() {
+                tracing::info!(target: "vmodem::sms", "{mem} is full: the centre keeps the message");
+                sms.memory_full = true;
+                io.start(Owner::Sms, Request::Hold { to: sms.number.clone(), deliver });
+                return;
+            }
+            match store.put(Stored { status: Status::Unread, message: Message::Received(deliver) }) {
                 Some(index) if mt != 0 => io.urc(format!("+CMTI: \"{mem}\",{index}")),
-                Some(_) => {}
-                None => tracing::warn!(target: "vmodem::sms", "a message for the full storage {mem} is lost"),
+                _ => {}
             }
         }
         Incoming::Report(report) if ds == 1 => {

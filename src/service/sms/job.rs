@@ -3,7 +3,7 @@
 
 use crate::net::Net;
 use crate::sms::centre::CentreError;
-use crate::sms::pdu::{Submit, Timestamp};
+use crate::sms::pdu::{Deliver, Submit, Timestamp};
 
 /// What an SMS job does.
 #[derive(Debug)]
@@ -16,6 +16,18 @@ pub enum Request {
         /// The message's parts, in order.
         parts: Vec<Submit>,
     },
+    /// The storage of the subscriber `to` is full: the centre keeps `deliver` for later.
+    Hold {
+        /// The subscriber's own number.
+        to: String,
+        /// The message it had no room for.
+        deliver: Deliver,
+    },
+    /// The subscriber `to` has room again: the centre delivers what it held.
+    Release {
+        /// The subscriber's own number.
+        to: String,
+    },
 }
 
 /// How an SMS job ended.
@@ -23,6 +35,8 @@ pub enum Request {
 pub enum Event {
     /// The centre took every part, or why it did not.
     Submitted(Result<(), CentreError>),
+    /// The centre holds the message, or has delivered what it held.
+    Done,
 }
 
 impl Event {
@@ -47,10 +61,25 @@ pub type SmsJob = crate::service::Job<Event, Input>;
 /// Runs `request` to its end, reporting through `job`.
 pub async fn run(net: Net, request: Request, job: SmsJob) {
     let (reporter, _) = job.split();
-    let Request::Submit { from, parts } = request;
+    let centre = net.sms_centre();
+    let (from, parts) = match request {
+        Request::Submit { from, parts } => (from, parts),
+        Request::Hold { to, deliver } => {
+            centre.hold(&to, deliver);
+            reporter.report(Event::Done).await;
+            return;
+        }
+        Request::Release { to } => {
+            if let Err(e) = centre.release(&to).await {
+                tracing::info!(target: "vmodem::sms", "held messages not delivered: {e}");
+            }
+            reporter.report(Event::Done).await;
+            return;
+        }
+    };
     let mut taken = Ok(());
     for submit in parts {
-        taken = net.sms_centre().submit(&from, submit, now()).await;
+        taken = centre.submit(&from, submit, now()).await;
         if taken.is_err() {
             break;
         }
