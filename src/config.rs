@@ -221,6 +221,9 @@ pub struct Network {
     pub tac: String,
     /// Cell identity reported with `AT+CEREG=2`.
     pub cell: String,
+    /// The network's time zone, in quarter hours east of UTC (`+32` is UTC+8): the zone of
+    /// `AT+CCLK?` once the network's time has come, and of `*PSUTTZ`.
+    pub timezone: i8,
 }
 
 impl Default for Network {
@@ -237,6 +240,7 @@ impl Default for Network {
             ip: Ipv4Addr::new(10, 94, 36, 44),
             tac: "1A2B".into(),
             cell: "0A3B4C01".into(),
+            timezone: 32,
         }
     }
 }

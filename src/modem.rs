@@ -152,6 +152,7 @@ impl Modem {
     /// Serves hosts until the transport ends and the last link closes. The modem powers on
     /// (boot URCs) when the first host connects and keeps its state across links.
     pub async fn run(mut self, mut links: Links) {
+        self.core.set_network_time(Instant::now(), time::OffsetDateTime::now_utc().unix_timestamp());
         let mut mailbox = self.net.sms_centre().attach(self.core.number());
         let mut link: Option<Link> = None;
         let mut links_open = true;

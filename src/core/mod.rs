@@ -22,6 +22,8 @@
 //!    [`Core::poll_output`] gives to the host (lost if none is connected, as on a UART), and
 //!    sleep until [`Core::poll_timeout`].
 //!
+//! [`Core::set_network_time`] gives it the network's time (the driver's wall clock), which
+//! the module's clock takes where the family follows network time.
 //! [`Core::set_times`] changes the module's answer and URC times (a link profile's) between
 //! calls; [`Core::line_settings`] tells the line's pacer the rate the host set.
 //!
@@ -80,6 +82,8 @@ pub struct Core {
     data_idle: Option<Duration>,
     times: ModuleTimes,
     orders: VecDeque<Order>,
+    /// The network's time: Unix seconds at an instant.
+    network_time: Option<(Instant, i64)>,
 }
 
 impl std::fmt::Debug for Core {
@@ -105,6 +109,7 @@ impl Core {
             data_idle: None,
             times: ModuleTimes::default(),
             orders: VecDeque::new(),
+            network_time: None,
         }
     }
 
@@ -198,6 +203,12 @@ impl Core {
         self.settle();
     }
 
+    /// The network's time: `utc` (Unix seconds) at `now`. The modem's clock takes it when the
+    /// network gives its time (`AT+CLTS=1`); without it, the clock runs from power-on alone.
+    pub fn set_network_time(&mut self, now: Instant, utc: i64) {
+        self.network_time = Some((now, utc));
+    }
+
     /// A short message or status report from the SMS centre, at `now`.
     pub fn handle_sms(&mut self, now: Instant, incoming: Incoming) {
         let mut io = self.io(now);
@@ -276,7 +287,9 @@ impl Core {
 
     /// A context for one dialect call.
     fn io(&self, now: Instant) -> Io {
-        Io::new(now, self.engine.raw_backlog(), self.next_job)
+        let mut io = Io::new(now, self.engine.raw_backlog(), self.next_job);
+        io.utc = self.network_time.map(|(at, utc)| utc + now.saturating_duration_since(at).as_secs() as i64);
+        io
     }
 
     /// Runs `f` on the line engine with the dialect behind it, in the context `io`.

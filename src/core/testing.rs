@@ -35,6 +35,9 @@ pub(crate) struct Bench {
     _fs: tempfile::TempDir,
 }
 
+/// The network's time when a bench powers on: 2026-12-07 13:56:47 UTC.
+pub(crate) const NETWORK_TIME: i64 = 1_796_651_807;
+
 impl Bench {
     /// A powered-on `family` modem with the default module, echo off, its output so far
     /// dropped.
@@ -42,8 +45,8 @@ impl Bench {
         Bench::with(ModuleConfig { family, ..ModuleConfig::default() })
     }
 
-    /// A powered-on modem of `module` (its file system in a fresh folder), echo off, its
-    /// output so far dropped.
+    /// A powered-on modem of `module` (its file system in a fresh folder, the network's time
+    /// [`NETWORK_TIME`]), echo off, its output so far dropped.
     pub(crate) fn with(mut module: ModuleConfig) -> Bench {
         let fs = tempfile::tempdir().expect("a folder for the module file system");
         module.fs.root = Some(fs.path().to_path_buf());
@@ -57,6 +60,7 @@ impl Bench {
             cancelled: Vec::new(),
             _fs: fs,
         };
+        bench.core.set_network_time(bench.now, NETWORK_TIME);
         bench.core.power_on(bench.now);
         bench.drain();
         bench.at("ATE0");

@@ -63,6 +63,8 @@ pub enum DataTimer {
 pub struct Io {
     /// Now, as the modem's clock says (the core is given the time; tests drive it).
     pub now: Instant,
+    /// The network's time at `now` (Unix seconds, UTC), if the driver gave the core one.
+    pub utc: Option<i64>,
     /// Stream bytes ([`Io::raw`]) waiting in the line behind a response when this context was
     /// made: a dialect streaming to the host holds back while this is large. (Bytes raised in
     /// this context go out at once if no response is in progress, so they do not count.)
@@ -82,6 +84,7 @@ impl Io {
     pub fn new(now: Instant, backlog: usize, next_job: JobId) -> Self {
         Io {
             now,
+            utc: None,
             backlog,
             next_job,
             urcs: Vec::new(),

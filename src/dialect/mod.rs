@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod cellular;
+pub mod clock;
 pub mod fibocom;
 mod io;
 pub mod secrets;

@@ -2,6 +2,7 @@
 //! its own rules, and each dialect's state machines driven through it as a host would, with
 //! AT commands, while the test plays the services.
 
+mod clock;
 mod l610_ftp;
 mod l610_mip;
 mod rules;

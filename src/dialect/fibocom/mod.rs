@@ -25,6 +25,7 @@ use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
+use super::clock::{self, Clock, Timekeeping};
 use super::sms::{self, Messaging, Sms};
 use super::{Ctx, Io, Machine, Service, table};
 use crate::config::ModuleConfig;
@@ -43,6 +44,7 @@ pub struct Fibocom {
     ftp: ftp::Ftp,
     mip: mip::Mip,
     sms: Sms,
+    clock: Clock,
 }
 
 /// A command of the L610's tables.
@@ -55,6 +57,8 @@ const CELLULAR: &[table::Entry<Fibocom>] = &cellular::commands::<Fibocom>();
 
 /// The 27.005 short message commands, as the L610 has them.
 const SMS: &[table::Entry<Fibocom>] = &sms::commands::<Fibocom>();
+/// `AT+CCLK`.
+const CLOCK: &[table::Entry<Fibocom>] = &clock::commands::<Fibocom>();
 
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Fibocom>]] = &[
@@ -69,6 +73,7 @@ const TABLES: &[&[table::Entry<Fibocom>]] = &[
     ftp::PUT,
     mip::COMMANDS,
     SMS,
+    CLOCK,
 ];
 
 /// The rates `AT+IPR` takes (UNISOC 8910).
@@ -104,6 +109,7 @@ impl Fibocom {
             ftp: ftp::Ftp::default(),
             mip: mip::Mip::default(),
             sms: Sms::new(&config, &sms::L610),
+            clock: Clock::default(),
             config,
         }
     }
@@ -142,6 +148,12 @@ impl Cellular for Fibocom {
     }
 }
 
+impl Timekeeping for Fibocom {
+    fn clock(&mut self) -> &mut Clock {
+        &mut self.clock
+    }
+}
+
 impl Messaging for Fibocom {
     fn messages(&mut self) -> &mut Sms {
         &mut self.sms
@@ -156,7 +168,9 @@ impl Machine for Fibocom {
         (SETTINGS, Limits { line_chars: 1024, commands: 39 })
     }
 
-    fn boot(&mut self, _io: &mut Io) {}
+    fn boot(&mut self, io: &mut Io) {
+        self.clock = Clock::power_on(io.now);
+    }
 
     fn reset(&mut self) {
         // The messages are on the SIM and in flash: they outlive a power cycle.

@@ -117,10 +117,12 @@ impl Cellular for Simcom {
         Failure::Plain
     }
 
-    /// Registration back: the default bearer comes up; gone: every bearer goes down.
+    /// Registration back: the default bearer comes up, and with `AT+CLTS=1` the network's
+    /// time sets the clock and is announced; gone: every bearer goes down.
     fn registration(&mut self, registered: bool, io: &mut Io) {
         if registered {
             self.network_up();
+            self.network_time(io);
         } else {
             self.network_lost(io);
         }

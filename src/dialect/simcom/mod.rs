@@ -22,6 +22,7 @@ use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::{Ctx, Io, Machine, Service, table};
 use crate::config::ModuleConfig;
+use crate::dialect::clock::{self, Clock, Timekeeping};
 use crate::dialect::sms::{self, Messaging, Sms};
 use crate::network::NetworkEvent;
 use crate::service::fs::ModuleFs;
@@ -46,6 +47,7 @@ pub struct Simcom {
     ca: ca::Ca,
     switches: switches::Switches,
     sms: Sms,
+    clock: Clock,
     /// The built-in HTTPS trust store (`[http] trusted_ca`).
     trusted_ca: Vec<u8>,
 }
@@ -58,8 +60,10 @@ const fn cmd(name: &'static str) -> table::Entry<Simcom> {
 /// The shared 27.007 network commands, as the SIMCom families have them.
 const CELLULAR: &[table::Entry<Simcom>] = &crate::dialect::cellular::commands::<Simcom>();
 
-/// The 27.005 short message commands.
+/// The 27.005 short message commands and the clock.
 const SMS: &[table::Entry<Simcom>] = &sms::commands::<Simcom>();
+/// `AT+CCLK`.
+const CLOCK: &[table::Entry<Simcom>] = &clock::commands::<Simcom>();
 
 /// The SIM7080's (and SIM7070's, SIM7090's) command tables, searched in order.
 const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
@@ -76,6 +80,7 @@ const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     switches::COMMANDS,
     ca::COMMANDS,
     SMS,
+    CLOCK,
 ];
 
 /// The SIM7000's.
@@ -97,6 +102,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     ssl::COMMANDS,
     ca::COMMANDS,
     SMS,
+    CLOCK,
 ];
 
 /// The SIM800's and SIM900's.
@@ -115,6 +121,7 @@ const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     ftp::EXTENDED,
     ftp::FILE_SYSTEM,
     SMS,
+    CLOCK,
 ];
 
 impl Simcom {
@@ -135,6 +142,7 @@ impl Simcom {
             ca: ca::Ca::default(),
             switches: switches::Switches::default(),
             sms: Sms::new(&config, profile.sms),
+            clock: Clock::default(),
             trusted_ca,
             config,
         }
@@ -153,6 +161,12 @@ impl Simcom {
 /// The short message service's row.
 const SMS_SERVICE: Service<Simcom> = sms::service::<Simcom>();
 
+impl Timekeeping for Simcom {
+    fn clock(&mut self) -> &mut Clock {
+        &mut self.clock
+    }
+}
+
 impl Messaging for Simcom {
     fn messages(&mut self) -> &mut Sms {
         &mut self.sms
@@ -169,6 +183,7 @@ impl Machine for Simcom {
     }
 
     fn boot(&mut self, io: &mut Io) {
+        self.clock = Clock::power_on(io.now);
         for urc in self.profile.boot {
             io.urc(*urc);
         }

@@ -8,7 +8,8 @@ use vmodem_at::{Command, Failure, Reply};
 
 use super::{Simcom, cmd};
 use crate::dialect::args::Args;
-use crate::dialect::{Ctx, Outcome};
+use crate::dialect::clock;
+use crate::dialect::{Ctx, Io, Outcome};
 
 /// A stored setting: its command, range and power-on value.
 struct Switch {
@@ -32,6 +33,21 @@ pub struct Switches([u64; SWITCHES.len()]);
 impl Default for Switches {
     fn default() -> Self {
         Switches(std::array::from_fn(|i| SWITCHES[i].default))
+    }
+}
+
+impl Simcom {
+    /// With `AT+CLTS=1`, the network's time on registration: the clock takes it, and
+    /// `+CTZV: <zone>,<dst>`, `*PSUTTZ: <yyyy>,<M>,<d>,<h>,<m>,<s>,"<zone>",<dst>` (the time
+    /// in UTC) and `DST: <dst>` say so (`docs/sim800.md` D41).
+    pub(super) fn network_time(&mut self, io: &mut Io) {
+        if switch_of("+CLTS").map(|i| self.switches.0[i]) != Ok(1) {
+            return;
+        }
+        let Some((utc, zone)) = clock::sync(self, io) else { return };
+        io.urc(format!("+CTZV: {zone:+03},0"));
+        io.urc(format!("*PSUTTZ: {},\"{zone:+03}\",0", clock::psuttz_time(utc)));
+        io.urc("DST: 0");
     }
 }
 
