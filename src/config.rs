@@ -224,6 +224,31 @@ pub struct Network {
     /// The network's time zone, in quarter hours east of UTC (`+32` is UTC+8): the zone of
     /// `AT+CCLK?` once the network's time has come, and of `*PSUTTZ`.
     pub timezone: i8,
+    /// The operator's USSD menu (`AT+CUSD`): what each code answers.
+    pub ussd: Vec<UssdEntry>,
+}
+
+/// One answer of the operator's USSD menu.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UssdEntry {
+    /// What the host sends: a code (`*100#`) or, inside a session, a choice (`1`).
+    pub code: String,
+    /// The menu this answers within (the `code` of an entry with `more`); none for a code
+    /// that starts a session.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// The network's answer.
+    pub reply: String,
+    /// The answer asks for more (`+CUSD: 1`): the session stays open for a choice.
+    #[serde(default)]
+    pub more: bool,
+}
+
+impl UssdEntry {
+    fn new(code: &str, after: Option<&str>, reply: &str, more: bool) -> Self {
+        UssdEntry { code: code.into(), after: after.map(Into::into), reply: reply.into(), more }
+    }
 }
 
 impl Default for Network {
@@ -241,6 +266,12 @@ impl Default for Network {
             tac: "1A2B".into(),
             cell: "0A3B4C01".into(),
             timezone: 32,
+            ussd: vec![
+                UssdEntry::new("*100#", None, "Balance: 12.34 CNY. Valid until 2027-01-31.", false),
+                UssdEntry::new("*101#", None, "1. Data balance\n2. Top up", true),
+                UssdEntry::new("1", Some("*101#"), "Data left: 512 MB.", false),
+                UssdEntry::new("2", Some("*101#"), "Send the voucher code.", true),
+            ],
         }
     }
 }

@@ -211,3 +211,25 @@ fn a_message_for_a_full_storage_goes_back_to_the_centre_until_a_deletion_makes_r
     assert_eq!(b.at("AT+CMGD=1"), OK);
     assert!(!b.has_started(), "told once");
 }
+
+#[test]
+fn ussd_answers_from_the_operator_s_menu_and_keeps_a_session_for_choices() {
+    let mut b = Bench::new(Family::Sim800);
+    assert_eq!(b.at("AT+CUSD=?"), "\r\n+CUSD: (0-2)\r\n\r\nOK\r\n");
+    assert_eq!(b.at("AT+CUSD?"), "\r\n+CUSD: 0\r\n\r\nOK\r\n");
+    assert_eq!(
+        b.at("AT+CUSD=1,\"*100#\",15"),
+        "\r\nOK\r\n\r\n+CUSD: 0,\"Balance: 12.34 CNY. Valid until 2027-01-31.\",15\r\n"
+    );
+    assert_eq!(b.at("AT+CUSD=1,\"*101#\",15"), "\r\nOK\r\n\r\n+CUSD: 1,\"1. Data balance\n2. Top up\",15\r\n");
+    assert_eq!(b.at("AT+CUSD=1,\"1\",15"), "\r\nOK\r\n\r\n+CUSD: 0,\"Data left: 512 MB.\",15\r\n");
+    assert_eq!(b.at("AT+CUSD=1,\"1\",15"), "\r\nOK\r\n\r\n+CUSD: 4\r\n", "no session any more");
+    assert_eq!(b.at("AT+CUSD=1,\"*101#\""), "\r\nOK\r\n\r\n+CUSD: 1,\"1. Data balance\n2. Top up\",15\r\n");
+    assert_eq!(b.at("AT+CUSD=2"), OK, "the session ends");
+    assert_eq!(b.at("AT+CUSD=1,\"2\""), "\r\nOK\r\n\r\n+CUSD: 4\r\n");
+    assert_eq!(b.at("AT+CUSD=0,\"*100#\""), OK, "sent, the answer not shown");
+    assert_eq!(b.at("AT+CUSD=3"), "\r\nERROR\r\n");
+    b.network(NetworkEvent::LoseRegistration);
+    b.take();
+    assert_eq!(b.at("AT+CUSD=1,\"*100#\""), "\r\nERROR\r\n", "no network (CME 30 with AT+CMEE=1)");
+}

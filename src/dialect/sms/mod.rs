@@ -1,4 +1,5 @@
-//! Short messages, 3GPP TS 27.005, for every family: the settings (`+CMGF`, `+CSCS`, `+CSCA`,
+//! Short messages, 3GPP TS 27.005, for every family (and USSD, [`ussd`], which shares the
+//! `AT+CSCS` set): the settings (`+CMGF`, `+CSCS`, `+CSCA`,
 //! `+CSMP`, `+CSDH`, `+CPMS`, `+CNMI`, `+CNUM`), sending (`+CMGS`, `+CMGW`, `+CMSS`: [`send`]),
 //! reading and deleting (`+CMGR`, `+CMGL`, `+CMGD`: [`read`]) in text and PDU mode, over the
 //! storages of [`store`], and the indications of a message that arrives (`+CMTI`, `+CMT`,
@@ -15,6 +16,7 @@ mod charset;
 mod read;
 mod send;
 pub mod store;
+mod ussd;
 
 use vmodem_at::{Command, Failure, Reply};
 
@@ -24,7 +26,7 @@ use super::args::Args;
 use super::cellular::Cellular;
 use super::cellular::info;
 use super::{Ctx, Entry, Io, Outcome, Owner, Service};
-use crate::config::ModuleConfig;
+use crate::config::{ModuleConfig, UssdEntry};
 use crate::service::JobId;
 use crate::sms::centre::Incoming;
 use crate::sms::pdu::Address;
@@ -154,6 +156,10 @@ pub struct Sms {
     number: String,
     /// A message went back to the centre for want of room in `<mem3>`.
     memory_full: bool,
+    /// The USSD session.
+    ussd: ussd::Ussd,
+    /// The operator's USSD menu.
+    ussd_menu: Vec<UssdEntry>,
 }
 
 impl Sms {
@@ -177,6 +183,8 @@ impl Sms {
             answer: None,
             number: config.identity.number.clone(),
             memory_full: false,
+            ussd: ussd::Ussd::default(),
+            ussd_menu: config.network.ussd.clone(),
         }
     }
 
@@ -217,7 +225,7 @@ pub trait Messaging: Cellular {
 }
 
 /// The SMS commands.
-pub const fn commands<S: Messaging>() -> [Entry<S>; 15] {
+pub const fn commands<S: Messaging>() -> [Entry<S>; 16] {
     [
         Entry::new("+CMGF").test_with(cmgf_test::<S>).read(cmgf_read::<S>).write(cmgf_write::<S>),
         Entry::new("+CSCS").test_with(cscs_test::<S>).read(cscs_read::<S>).write(cscs_write::<S>),
@@ -234,6 +242,7 @@ pub const fn commands<S: Messaging>() -> [Entry<S>; 15] {
         Entry::new("+CMGL").test_with(read::cmgl_test::<S>).write(read::cmgl::<S>).exec(read::cmgl::<S>),
         Entry::new("+CMGD").test_with(read::cmgd_test::<S>).write(read::cmgd::<S>),
         Entry::new("+CMMS").test("+CMMS: (0-2)").read(cmms_read::<S>).write(cmms_write::<S>),
+        Entry::new("+CUSD").test("+CUSD: (0-2)").read(ussd::read::<S>).write(ussd::write::<S>),
     ]
 }
 
@@ -437,6 +446,7 @@ pub fn reset(sms: &mut Sms) {
         (std::mem::replace(&mut sms.sim, Store::new(0)), std::mem::replace(&mut sms.module, Store::new(0)));
     let number = std::mem::take(&mut sms.number);
     let memory_full = sms.memory_full;
+    let ussd_menu = std::mem::take(&mut sms.ussd_menu);
     let profile = sms.profile;
     let smsc = sms.smsc.clone();
     *sms = Sms {
@@ -457,6 +467,8 @@ pub fn reset(sms: &mut Sms) {
         answer: None,
         number,
         memory_full,
+        ussd: ussd::Ussd::default(),
+        ussd_menu,
     };
 }
 
