@@ -14,6 +14,7 @@
 #   pure/root         FTP root ("/") of pure-ftpd  2122 plain+explicit (TLS optional)
 #   nginx/html        document root of nginx       8080 HTTP, 8443 HTTPS
 #                     tinyproxy                    3128 (CONNECT allowed to 8443 and 443)
+#                     chronyd                      11123/udp NTP (its local clock, stratum 8)
 #   logs/             one NAME.out per server plus the servers' own logs
 #   pids/             NAME.pid files ("pid exe") of what `start` started
 #
@@ -75,6 +76,7 @@ PROFTPD_IMPLICIT_PORT=2991
 NGINX_HTTP_PORT=8080
 NGINX_HTTPS_PORT=8443
 TINYPROXY_PORT=3128
+NTP_PORT=11123
 
 VSFTPD_ROOT=$BASE/vsftpd/root
 PROFTPD_ROOT=$BASE/proftpd/root
@@ -96,6 +98,7 @@ SERVERS=(
 APT_PACKAGES=(
   vsftpd nginx-light libnginx-mod-http-echo tinyproxy curl openssl ca-certificates passwd
   gammu  # an SMS client over a vmodem PTY
+  chrony # an NTP server for AT+CNTP
   # runtime libraries of the unpacked pure-ftpd / proftpd-core / proftpd-mod-crypto
   libsodium23 libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libpcre2-8-0
   libcap2 libacl1 libidn2-0 libncursesw6 libcrypt1 libpam0g libssl3 zlib1g
@@ -166,7 +169,7 @@ install() {
     [ -z "$missing_libs" ] || die "unpacked servers miss libraries:"$'\n'"$missing_libs"
   fi
   local tool
-  for tool in vsftpd nginx tinyproxy curl openssl useradd chpasswd setsid flock; do
+  for tool in vsftpd nginx tinyproxy chronyd curl openssl useradd chpasswd setsid flock; do
     command -v "$tool" >/dev/null || die "$tool not found after install"
   done
   [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || die "nginx echo module missing"
@@ -506,6 +509,25 @@ EOF
   bg tinyproxy tinyproxy -d -c "$BASE/tinyproxy/tinyproxy.conf"
 }
 
+start_chrony() {
+  mkdir -p "$BASE/chrony"
+  cat >"$BASE/chrony/chrony.conf" <<EOF
+port $NTP_PORT
+bindaddress 127.0.0.1
+allow 127.0.0.1
+local stratum 8
+cmdport 0
+pidfile $BASE/chrony/chronyd.pid
+driftfile $BASE/chrony/drift
+EOF
+  # -x: serve time, never set this machine's clock; -d: stay in the foreground.
+  bg chronyd chronyd -d -x -u root -f "$BASE/chrony/chrony.conf"
+}
+
+udp_open() { # udp_open PORT : something listens on 127.0.0.1:PORT/udp
+  grep -qi " 0100007F:$(printf '%04X' "$1") " /proc/net/udp
+}
+
 write_env() {
   local tmp=$ENV_FILE.tmp
   cat >"$tmp" <<EOF
@@ -530,6 +552,7 @@ NGINX_HTTP_PORT=$NGINX_HTTP_PORT
 NGINX_HTTPS_PORT=$NGINX_HTTPS_PORT
 NGINX_ROOT=$NGINX_ROOT
 TINYPROXY_PORT=$TINYPROXY_PORT
+NTP_PORT=$NTP_PORT
 EOF
   chmod 0644 "$tmp"
   mv -f "$tmp" "$ENV_FILE"
@@ -537,7 +560,7 @@ EOF
 
 start() {
   sanity
-  if ! { unpacked_ok && command -v vsftpd && command -v nginx && command -v tinyproxy; } >/dev/null; then
+  if ! { unpacked_ok && command -v vsftpd && command -v nginx && command -v tinyproxy && command -v chronyd; } >/dev/null; then
     die "servers not installed: run '$0 install' first"
   fi
   lock
@@ -563,6 +586,7 @@ start() {
   start_proftpd
   start_nginx
   start_tinyproxy
+  start_chrony
 
   # Bounded wait (10 s for all) until every port accepts; fail loudly with the log tail.
   local pending=("${SERVERS[@]}") deadline=$((SECONDS + 10)) pid exe
@@ -591,7 +615,9 @@ start() {
     fi
     sleep 0.1
   done
-  for entry in "${SERVERS[@]}"; do
+  for ((i = 0; i < 100; i++)); do udp_open "$NTP_PORT" && break; sleep 0.1; done
+  udp_open "$NTP_PORT" || { log_tail chronyd; stop_servers; die "chronyd: port $NTP_PORT/udp not open after 10 s"; }
+  for entry in "${SERVERS[@]}" "chronyd:$NTP_PORT"; do
     name=${entry%%:*}
     read -r pid exe <"$PIDS/$name.pid"
     pid_is_ours "$pid" "$exe" || { log_tail "$name"; stop_servers; die "$name (pid $pid) is not running $exe"; }

@@ -136,6 +136,13 @@ pub fn psuttz_time(utc: i64) -> String {
     format!("{},{},{},{},{},{}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
+/// UTC `utc` as `yyyy/MM/dd,hh:mm:ss`, as the SIM70x0's `+CNTP: 1,"<time>"` prints it.
+pub fn ntp_time(utc: i64) -> String {
+    let t = civil(utc);
+    let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
+    format!("{y:04}/{mo:02}/{d:02},{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -157,5 +164,6 @@ mod tests {
         assert_eq!(parse("26/12/07,21:56:47+97"), None);
         assert_eq!(parse("26/12/07,21:56+32"), None);
         assert_eq!(psuttz_time(local), "2026,12,7,21,56,47");
+        assert_eq!(ntp_time(local), "2026/12/07,21:56:47");
     }
 }

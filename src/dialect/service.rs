@@ -28,6 +28,8 @@ pub enum Owner {
     AppSocket,
     /// Short messages (`AT+CMGS` and the other 27.005 commands).
     Sms,
+    /// Network time by NTP (`AT+CNTP`).
+    Ntp,
 }
 
 /// How the modem reaches one service of the family state `S`. Hooks a service does not need

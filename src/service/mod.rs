@@ -10,6 +10,7 @@ pub mod fs;
 pub mod ftp;
 pub mod http;
 pub mod job;
+pub mod ntp;
 pub mod pipe;
 pub mod sink;
 pub mod sms;
@@ -154,6 +155,8 @@ services! {
     Socket => socket::job,
     /// Short messages the host sends, to the SMS centre.
     Sms => sms::job,
+    /// The network time the host asks an NTP server for.
+    Ntp => ntp::job,
 }
 
 #[cfg(test)]

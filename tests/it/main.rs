@@ -20,6 +20,7 @@ mod http_service;
 mod l610;
 mod layers;
 mod link_profile;
+mod ntp;
 mod record;
 mod robustness;
 mod scenarios;

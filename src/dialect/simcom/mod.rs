@@ -11,6 +11,7 @@ mod ftp;
 mod general;
 mod gprs;
 mod http;
+mod ntp;
 mod profile;
 mod sapbr;
 mod ssl;
@@ -48,6 +49,7 @@ pub struct Simcom {
     switches: switches::Switches,
     sms: Sms,
     clock: Clock,
+    ntp: ntp::Ntp,
     /// The built-in HTTPS trust store (`[http] trusted_ca`).
     trusted_ca: Vec<u8>,
 }
@@ -81,6 +83,7 @@ const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     ca::COMMANDS,
     SMS,
     CLOCK,
+    ntp::COMMANDS,
 ];
 
 /// The SIM7000's.
@@ -103,6 +106,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     ca::COMMANDS,
     SMS,
     CLOCK,
+    ntp::COMMANDS,
 ];
 
 /// The SIM800's and SIM900's.
@@ -122,6 +126,7 @@ const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     ftp::FILE_SYSTEM,
     SMS,
     CLOCK,
+    ntp::COMMANDS,
 ];
 
 impl Simcom {
@@ -143,6 +148,7 @@ impl Simcom {
             switches: switches::Switches::default(),
             sms: Sms::new(&config, profile.sms),
             clock: Clock::default(),
+            ntp: ntp::Ntp::default(),
             trusted_ca,
             config,
         }
@@ -176,7 +182,7 @@ impl Messaging for Simcom {
 impl Machine for Simcom {
     /// The services, one row each.
     const SERVICES: &'static [Service<Self>] =
-        &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE, cip::SERVICE, ca::SERVICE, SMS_SERVICE];
+        &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE, cip::SERVICE, ca::SERVICE, SMS_SERVICE, ntp::SERVICE];
 
     fn line(&self) -> (Settings, Limits) {
         (self.profile.settings, self.profile.limits)
