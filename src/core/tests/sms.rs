@@ -233,3 +233,21 @@ fn ussd_answers_from_the_operator_s_menu_and_keeps_a_session_for_choices() {
     b.take();
     assert_eq!(b.at("AT+CUSD=1,\"*100#\""), "\r\nERROR\r\n", "no network (CME 30 with AT+CMEE=1)");
 }
+
+#[test]
+fn a_prompt_left_open_or_overfilled_sends_nothing() {
+    let mut b = Bench::new(Family::Sim800);
+    b.at("AT+CMGF=1");
+    assert_eq!(b.at("AT+CMGS=\"123\""), PROMPT);
+    b.send(b"half a thought");
+    b.advance(std::time::Duration::from_secs(59));
+    assert_eq!(b.take(), "", "still open");
+    b.advance(std::time::Duration::from_secs(2));
+    assert_eq!(b.take(), "\r\n+CMS ERROR: 500\r\n", "60 s without Ctrl-Z");
+    assert_eq!(b.at("AT+CMGS=\"123\""), PROMPT);
+    b.send(&[b'a'; 1025]);
+    b.send(b"\x1a");
+    assert_eq!(b.take(), "\r\n+CMS ERROR: 305\r\n", "beyond 1024 characters");
+    assert!(!b.has_started());
+    assert_eq!(b.at("AT"), OK, "the line is back");
+}

@@ -20,12 +20,19 @@ use crate::sms::pdu::{self, Address, Coding, Submit, UserData, Validity};
 const CTRL_Z: u8 = 0x1A;
 /// ESC: abandons it.
 const ESC: u8 = 0x1B;
-/// The most bytes a prompt takes: a text-mode message of 1024 characters in `"UCS2"` (four
-/// hex digits each; M800 §4.2.5's text limit), more than any PDU's hex.
-const TYPED_MAX: usize = 4 * 1024;
+/// The most characters a text-mode message has (M800 §4.2.5: 1024 in the 7-bit alphabet).
+const TEXT_MAX: usize = 1024;
+/// The most bytes a text-mode prompt takes: [`TEXT_MAX`] characters in `"UCS2"` (four hex
+/// digits each), and one more to tell a longer text.
+const TYPED_MAX: usize = 4 * TEXT_MAX + 1;
+/// How long a prompt stays open (M800 §4.2.5: `AT+CMGS` answers within 60 s); then the message
+/// is dropped with 500.
+const PROMPT_TIME: std::time::Duration = std::time::Duration::from_secs(60);
 /// The longest TPDU an SMS-SUBMIT has: first octet, TP-MR, a 12-octet TP-DA, TP-PID, TP-DCS,
 /// a 7-octet TP-VP, TP-UDL and 140 octets of user data.
 const TPDU_MAX: u64 = 164;
+/// The most hex digits a PDU prompt takes: the longest TPDU and SMSC part, and one more.
+const PDU_TYPED_MAX: usize = (TPDU_MAX as usize + 12) * 2 + 1;
 
 /// The message being typed after a prompt.
 #[derive(Debug)]
@@ -34,6 +41,8 @@ pub(super) struct Compose {
     /// `AT+CMGW` with this status: stored, not sent.
     store: Option<Status>,
     bytes: Vec<u8>,
+    /// When the prompt closes unanswered.
+    deadline: tokio::time::Instant,
 }
 
 /// What the prompt takes.
@@ -77,11 +86,14 @@ fn destination(sms: &Sms, a: &Args<'_>, at: usize) -> Result<Address, Failure> {
     Ok(address)
 }
 
-/// Opens the prompt for `form`.
+/// Opens the prompt for `form`, for at most [`PROMPT_TIME`].
 fn compose<S: Messaging>(s: &mut S, form: Form, store: Option<Status>, ctx: &mut Ctx<'_, '_>) -> Outcome {
     prompt(ctx);
-    s.messages().composing = Some(Compose { form, store, bytes: Vec::new() });
-    Ok(ctx.io.data(Owner::Sms, DataPhase::Terminated { end: CTRL_Z, cancel: Some(ESC), max: TYPED_MAX }))
+    let max = if matches!(form, Form::Pdu(_)) { PDU_TYPED_MAX } else { TYPED_MAX };
+    let deadline = ctx.io.now + PROMPT_TIME;
+    s.messages().composing = Some(Compose { form, store, bytes: Vec::new(), deadline });
+    ctx.io.data_deadline(deadline);
+    Ok(ctx.io.data(Owner::Sms, DataPhase::Terminated { end: CTRL_Z, cancel: Some(ESC), max }))
 }
 
 /// `AT+CMGS="<da>"[,<toda>]` (text mode) or `AT+CMGS=<length>` (PDU mode).
@@ -152,11 +164,15 @@ pub(super) fn data<S: Messaging>(s: &mut S, payload: &[u8]) {
     }
 }
 
-/// The end of the prompt: Ctrl-Z sends or stores, ESC abandons (`OK`).
+/// The end of the prompt: Ctrl-Z sends or stores, ESC abandons (`OK`), a prompt left open
+/// for [`PROMPT_TIME`] is dropped (500), and so is more than the prompt takes (304, 305); in
+/// each case nothing is sent or stored.
 pub(super) fn data_end<S: Messaging>(s: &mut S, end: DataEnd, rsp: &mut Response<'_>, io: &mut Io) -> Reply {
     let Some(compose) = s.messages().composing.take() else { return Reply::Error(Failure::Plain) };
-    if end == DataEnd::Incomplete {
-        return Reply::Ok;
+    match end {
+        DataEnd::Incomplete if io.now >= compose.deadline => return Reply::Error(cms_error(cms::UNKNOWN)),
+        DataEnd::Incomplete => return Reply::Ok,
+        DataEnd::Complete => {}
     }
     let parts = match messages(s.messages(), &compose) {
         Ok(parts) => parts,
@@ -186,6 +202,9 @@ fn messages(sms: &mut Sms, compose: &Compose) -> Result<Vec<Submit>, Failure> {
         }
         Form::Text(to) => {
             let text = sms.charset.decode(&compose.bytes).ok_or(cms_error(cms::BAD_TEXT))?;
+            if text.chars().count() > TEXT_MAX {
+                return Err(cms_error(cms::BAD_TEXT));
+            }
             let [fo, vp, pid, dcs] = sms.csmp;
             let coding = Coding::from_dcs(dcs);
             sms.next_reference = sms.next_reference.wrapping_add(1);
