@@ -36,6 +36,7 @@
 //! [sms]
 //! smsc = "+8613800210500"  # the SIM's service centre (AT+CSCA?)
 //! sim_capacity = 50        # messages "SM" holds; module_capacity for "ME"
+//! inbox = [{ from = "+8613900000000", text = "Welcome" }]   # on the SIM at power-on
 //!
 //! [fs]                     # the module file system (default: a temporary folder)
 //! root = "/var/lib/vmodem/fs"
@@ -480,12 +481,27 @@ pub struct SmsSection {
     /// Messages the module's own storage (`"ME"`, where the family has one) holds.
     #[serde(deserialize_with = "sms_capacity")]
     pub module_capacity: usize,
+    /// Messages on the SIM when the module first powers on, unread, in order.
+    pub inbox: Vec<InboxMessage>,
+}
+
+/// A message on the SIM at power-on (`[[sms.inbox]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxMessage {
+    /// The sender's number (or an alphanumeric name).
+    pub from: String,
+    /// The text (7-bit if it can be, else UCS2; in parts if long).
+    pub text: String,
+    /// Message class 0: a flash message.
+    #[serde(default)]
+    pub flash: bool,
 }
 
 impl Default for SmsSection {
     fn default() -> Self {
         // M800 §20.7's service centre; 50 places, as the manuals' `+CPMS` examples show.
-        SmsSection { smsc: "+8613800210500".into(), sim_capacity: 50, module_capacity: 50 }
+        SmsSection { smsc: "+8613800210500".into(), sim_capacity: 50, module_capacity: 50, inbox: Vec::new() }
     }
 }
 

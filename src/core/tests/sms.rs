@@ -251,3 +251,27 @@ fn a_prompt_left_open_or_overfilled_sends_nothing() {
     assert!(!b.has_started());
     assert_eq!(b.at("AT"), OK, "the line is back");
 }
+
+#[test]
+fn the_configured_inbox_is_on_the_sim_at_power_on_and_outlives_a_restart() {
+    let mut module = crate::config::ModuleConfig { family: Family::Sim7080, ..Default::default() };
+    let message =
+        |from: &str, text: &str| crate::config::InboxMessage { from: from.into(), text: text.into(), flash: false };
+    module.sms.inbox = vec![message("+8613900000000", "Welcome"), message("Operator", "Привет")];
+    let mut b = Bench::with(module);
+    assert_eq!(b.at("AT+CPMS?"), "\r\n+CPMS: \"SM\",2,50,\"SM\",2,50,\"SM\",2,50\r\n\r\nOK\r\n");
+    b.at("AT+CMGF=1");
+    assert_eq!(
+        b.at("AT+CMGR=1"),
+        "\r\n+CMGR: \"REC UNREAD\",\"+8613900000000\",\"\",\"04/01/01,00:00:00+00\"\r\nWelcome\r\n\r\nOK\r\n"
+    );
+    b.at("AT+CMGD=2");
+    b.at("AT+CFUN=1,1");
+    b.take();
+    b.at("ATE0");
+    assert_eq!(
+        b.at("AT+CPMS?"),
+        "\r\n+CPMS: \"SM\",1,50,\"SM\",1,50,\"SM\",1,50\r\n\r\nOK\r\n",
+        "the SIM keeps what it had"
+    );
+}

@@ -21,7 +21,7 @@ mod ussd;
 use vmodem_at::{Command, Failure, Reply};
 
 use self::charset::Charset;
-use self::store::{Status, Store};
+use self::store::{Message, Status, Store, Stored};
 use super::args::Args;
 use super::cellular::Cellular;
 use super::cellular::info;
@@ -29,7 +29,7 @@ use super::{Ctx, Entry, Io, Outcome, Owner, Service};
 use crate::config::{ModuleConfig, UssdEntry};
 use crate::service::JobId;
 use crate::sms::centre::Incoming;
-use crate::sms::pdu::Address;
+use crate::sms::pdu::{Address, Timestamp};
 
 /// `+CMS ERROR` codes (TS 27.005 §3.2.5).
 pub mod cms {
@@ -163,8 +163,23 @@ pub struct Sms {
 }
 
 impl Sms {
-    /// The power-on state of a module configured by `config`, with the family's `profile`.
+    /// The power-on state of a module configured by `config`, with the family's `profile`:
+    /// the SIM holds the configured inbox (taken by the centre at the module's power-on time),
+    /// as much of it as fits.
     pub fn new(config: &ModuleConfig, profile: &'static SmsProfile) -> Self {
+        let mut sim = Store::new(config.sms.sim_capacity);
+        let taken = Timestamp { year: 4, month: 1, day: 1, ..Timestamp::default() };
+        for message in &config.sms.inbox {
+            let class = message.flash.then_some(0);
+            match crate::sms::message(&message.from, &message.text, class, taken) {
+                Ok(parts) => {
+                    for deliver in parts {
+                        sim.put(Stored { status: Status::Unread, message: Message::Received(deliver) });
+                    }
+                }
+                Err(e) => tracing::warn!(target: "vmodem::sms", "[sms] inbox: a message from {}: {e}", message.from),
+            }
+        }
         Sms {
             profile,
             text_mode: false,
@@ -174,7 +189,7 @@ impl Sms {
             show_header: false,
             mems: [profile.default_storage; 3],
             cnmi: profile.cnmi_default,
-            sim: Store::new(config.sms.sim_capacity),
+            sim,
             module: Store::new(config.sms.module_capacity),
             next_mr: 0,
             next_reference: 0,

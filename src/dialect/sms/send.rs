@@ -135,18 +135,16 @@ pub(super) fn cmgw<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>
 }
 
 /// `AT+CMSS=<index>[,"<da>"[,<toda>]]`: sends the stored message at `<index>` of `<mem2>`, to
-/// `<da>` if given.
+/// `<da>` if given; an empty place is 321, a received message 302.
 pub(super) fn cmss<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let a = Args::of(cmd, s.bad());
     a.count(1..=3)?;
     let index = a.uint(0, 0..=255)? as usize;
     let sms = s.messages();
     let to = if a.has(1) { Some(destination(sms, &a, 1)?) } else { None };
-    let store = sms.store(1);
-    if !store.contains(index) {
-        return Err(cms_error(cms::BAD_INDEX));
-    }
-    let Some(Stored { message: Message::Outgoing(submit), .. }) = store.get(index) else {
+    // An empty place or one beyond the storage: 321; a received message: 302.
+    let Some(stored) = sms.store(1).get(index) else { return Err(cms_error(cms::BAD_INDEX)) };
+    let Stored { message: Message::Outgoing(submit), .. } = stored else {
         return Err(cms_error(cms::NOT_ALLOWED));
     };
     let mut submit = submit.clone();
