@@ -210,6 +210,18 @@ impl<M: Machine> Dialect for M {
     }
 }
 
+/// Writes the data prompt `> `, after a line break in verbose mode (TS 27.005 §3.5.1's
+/// `<CR><LF><greater_than><space>`, which the SIMCom send commands share).
+pub fn prompt(rsp: &mut Response<'_>) {
+    let settings = rsp.settings();
+    let mut prompt = Vec::with_capacity(4);
+    if settings.verbose {
+        prompt.extend([settings.s3(), settings.s4()]);
+    }
+    prompt.extend_from_slice(b"> ");
+    rsp.raw(&prompt);
+}
+
 /// Power-on line settings the SIMCom and Fibocom modules share: echo on, verbose results,
 /// CMEE 0, the V.250 S-register defaults, `&C1 &D1`, 115200 8N1.
 pub const POWER_ON: Settings = Settings {

@@ -275,3 +275,24 @@ fn the_configured_inbox_is_on_the_sim_at_power_on_and_outlives_a_restart() {
         "the SIM keeps what it had"
     );
 }
+
+#[test]
+fn a_status_report_goes_to_the_host_with_ds_1_and_nowhere_otherwise() {
+    let mut b = Bench::new(Family::Sim7080);
+    let report = crate::sms::pdu::StatusReport {
+        message_ref: 7,
+        recipient: Address::parse("+8613900000002"),
+        timestamp: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 47, quarter_hours: 0 },
+        discharge: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 49, quarter_hours: 0 },
+        status: 0,
+    };
+    b.sms(Incoming::Report(report.clone()));
+    assert_eq!(b.take(), "", "<ds> 0");
+    assert_eq!(b.at("AT+CNMI=1,1,0,1,0"), OK);
+    b.sms(Incoming::Report(report.clone()));
+    let (octets, len) = report.encode(Some(&Address::parse("+8613800210500"))).unwrap();
+    assert_eq!(b.take(), format!("\r\n+CDS: {len}\r\n{}\r\n", pdu::to_hex(&octets)));
+    b.at("AT+CMGF=1");
+    b.sms(Incoming::Report(report));
+    assert_eq!(b.take(), "\r\n+CDS: 6,7,\"+8613900000002\",145,\"26/12/07,13:56:47+00\",\"26/12/07,13:56:49+00\",0\r\n");
+}

@@ -63,17 +63,6 @@ pub(super) enum Answer {
     Cmss(u8, usize),
 }
 
-/// The prompt: `\r\n> ` (TS 27.005 §3.5.1; the space matters to hosts that wait for it).
-fn prompt(ctx: &mut Ctx<'_, '_>) {
-    let settings = ctx.rsp.settings();
-    let mut prompt = Vec::with_capacity(4);
-    if settings.verbose {
-        prompt.extend([settings.s3(), settings.s4()]);
-    }
-    prompt.extend_from_slice(b"> ");
-    ctx.rsp.raw(&prompt);
-}
-
 /// The destination of a text-mode command: `"<da>"` in the `AT+CSCS` set, and `<toda>` if
 /// given.
 fn destination(sms: &Sms, a: &Args<'_>, at: usize) -> Result<Address, Failure> {
@@ -88,7 +77,7 @@ fn destination(sms: &Sms, a: &Args<'_>, at: usize) -> Result<Address, Failure> {
 
 /// Opens the prompt for `form`, for at most [`PROMPT_TIME`].
 fn compose<S: Messaging>(s: &mut S, form: Form, store: Option<Status>, ctx: &mut Ctx<'_, '_>) -> Outcome {
-    prompt(ctx);
+    crate::dialect::prompt(ctx.rsp);
     let max = if matches!(form, Form::Pdu(_)) { PDU_TYPED_MAX } else { TYPED_MAX };
     let deadline = ctx.io.now + PROMPT_TIME;
     s.messages().composing = Some(Compose { form, store, bytes: Vec::new(), deadline });

@@ -66,13 +66,7 @@ pub(super) fn casend(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Ou
     if left(slot) < len {
         return Err(WRONG_STATE);
     }
-    let settings = ctx.rsp.settings();
-    let mut prompt = Vec::with_capacity(4);
-    if settings.verbose {
-        prompt.extend([settings.s3(), settings.s4()]);
-    }
-    prompt.extend_from_slice(b"> ");
-    ctx.rsp.raw(&prompt);
+    crate::dialect::prompt(ctx.rsp);
     s.ca.send = Some(Sending { cid, len, bytes: Vec::with_capacity(len) });
     ctx.io.data_deadline(ctx.io.now + Duration::from_millis(input_ms));
     Ok(ctx.io.data(Owner::AppSocket, DataPhase::Fixed(len)))
