@@ -288,3 +288,18 @@ async fn a_full_storage_keeps_messages_at_the_centre_until_the_host_deletes() {
     let read = bob.at("AT+CMGR=1").await;
     assert!(read.contains("\r\ntwo\r\n"), "{read}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_report_comes_back_when_the_sender_asks_for_one() {
+    let (mut alice, mut bob) = pair("sim800", "sim7080").await;
+    for cmd in ["AT+CMGF=1", "AT+CSMP=49,167,0,0", "AT+CNMI=2,1,0,2"] {
+        assert_eq!(alice.at(cmd).await, "\r\nOK\r\n", "{cmd}");
+    }
+    let sent = alice.prompted(&format!("AT+CMGS=\"{BOB}\""), b"report back").await;
+    assert_eq!(sent, "\r\n+CMGS: 0\r\n\r\nOK\r\n");
+    assert_eq!(bob.until(&["+CMTI: \"SM\",1\r\n"]).await, "\r\n+CMTI: \"SM\",1\r\n");
+    assert_eq!(alice.until(&["+CDSI: \"SM\",1\r\n"]).await, "\r\n+CDSI: \"SM\",1\r\n");
+    let report = alice.at("AT+CMGR=1").await;
+    assert!(report.starts_with(&format!("\r\n+CMGR: \"REC UNREAD\",6,0,\"{BOB}\",145,\"")), "{report}");
+    assert!(report.ends_with("\",0\r\n\r\nOK\r\n"), "status 0, received: {report}");
+}

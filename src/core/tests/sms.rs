@@ -294,5 +294,31 @@ fn a_status_report_goes_to_the_host_with_ds_1_and_nowhere_otherwise() {
     assert_eq!(b.take(), format!("\r\n+CDS: {len}\r\n{}\r\n", pdu::to_hex(&octets)));
     b.at("AT+CMGF=1");
     b.sms(Incoming::Report(report));
-    assert_eq!(b.take(), "\r\n+CDS: 6,7,\"+8613900000002\",145,\"26/12/07,13:56:47+00\",\"26/12/07,13:56:49+00\",0\r\n");
+    assert_eq!(
+        b.take(),
+        "\r\n+CDS: 6,7,\"+8613900000002\",145,\"26/12/07,13:56:47+00\",\"26/12/07,13:56:49+00\",0\r\n"
+    );
+}
+
+#[test]
+fn with_ds_2_a_status_report_is_stored_announced_and_read_back() {
+    let mut b = Bench::new(Family::Sim800);
+    assert_eq!(b.at("AT+CNMI=2,1,0,2"), OK);
+    let report = crate::sms::pdu::StatusReport {
+        message_ref: 9,
+        recipient: Address::parse("+8613900000002"),
+        timestamp: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 47, quarter_hours: 0 },
+        discharge: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 49, quarter_hours: 0 },
+        status: 0,
+    };
+    b.sms(Incoming::Report(report.clone()));
+    assert_eq!(b.take(), "\r\n+CDSI: \"SM\",1\r\n");
+    let (octets, len) = report.encode(Some(&Address::parse("+8613800210500"))).unwrap();
+    assert_eq!(b.at("AT+CMGR=1"), format!("\r\n+CMGR: 0,,{len}\r\n{}\r\n\r\nOK\r\n", pdu::to_hex(&octets)));
+    b.at("AT+CMGF=1");
+    assert_eq!(
+        b.at("AT+CMGL=\"ALL\""),
+        "\r\n+CMGL: 1,\"REC READ\",6,9,\"+8613900000002\",145,\"26/12/07,13:56:47+00\",\"26/12/07,13:56:49+00\",0\r\n\r\nOK\r\n"
+    );
+    assert_eq!(b.at("AT+CMSS=1"), "\r\n+CMS ERROR: 302\r\n", "a report is not sent");
 }

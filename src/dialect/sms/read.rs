@@ -40,7 +40,9 @@ pub(super) fn cmgr<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>
     let Some(stored) = sms.store(0).get(index).cloned() else { return Ok(Reply::Ok) };
     let (header, body) = sms.render(&stored, None)?;
     ctx.rsp.line(format!("+CMGR: {header}"));
-    ctx.rsp.line(body);
+    if let Some(body) = body {
+        ctx.rsp.line(body);
+    }
     if !keep {
         sms.mark_read(index);
     }
@@ -83,7 +85,9 @@ pub(super) fn cmgl<S: Messaging>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>
     for (index, stored) in listed {
         let (header, body) = sms.render(&stored, Some(index))?;
         ctx.rsp.line(format!("+CMGL: {header}"));
-        ctx.rsp.line(body);
+        if let Some(body) = body {
+            ctx.rsp.line(body);
+        }
         if !keep {
             sms.mark_read(index);
         }
@@ -135,30 +139,44 @@ impl Sms {
     }
 
     /// The header after `+CMGR: ` (`+CMGL: <index>,` when `index` is given) and the line that
-    /// follows, in the mode in force.
-    fn render(&self, stored: &Stored, index: Option<usize>) -> Result<(String, String), Failure> {
+    /// follows (a status report has none), in the mode in force.
+    fn render(&self, stored: &Stored, index: Option<usize>) -> Result<(String, Option<String>), Failure> {
         let mut header = index.map(|i| format!("{i},")).unwrap_or_default();
         let status = stored.status;
         if !self.text_mode {
             let (octets, length) = match &stored.message {
                 Message::Received(deliver) => self.with_smsc(deliver).encode(),
                 Message::Outgoing(submit) => submit.encode(Some(&self.smsc)),
+                Message::Report(report) => report.encode(Some(&self.smsc)),
             }
             .map_err(|_| cms_error(cms::UNKNOWN))?;
             write!(header, "{},,{length}", status as u8).ok();
-            return Ok((header, pdu::to_hex(&octets)));
+            return Ok((header, Some(pdu::to_hex(&octets))));
         }
         let full = self.show_header;
+        write!(header, "\"{}\",", status.text()).ok();
         match &stored.message {
             Message::Received(deliver) => {
-                write!(header, "\"{}\",{}", status.text(), self.received_header(deliver, index.is_some(), full)).ok();
-                Ok((header, self.body(deliver.coding(), &deliver.user_data)))
+                header.push_str(&self.received_header(deliver, index.is_some(), full));
+                Ok((header, Some(self.body(deliver.coding(), &deliver.user_data))))
             }
             Message::Outgoing(submit) => {
-                write!(header, "\"{}\",{}", status.text(), self.outgoing_header(submit, index.is_some(), full)).ok();
-                Ok((header, self.body(submit.coding(), &submit.user_data)))
+                header.push_str(&self.outgoing_header(submit, index.is_some(), full));
+                Ok((header, Some(self.body(submit.coding(), &submit.user_data))))
+            }
+            Message::Report(report) => {
+                header.push_str(&self.report_fields(report));
+                Ok((header, None))
             }
         }
+    }
+
+    /// A status report's text-mode fields (TS 27.005 §3.4.3):
+    /// `<fo>,<mr>,"<ra>",<tora>,"<scts>","<dt>",<st>`.
+    fn report_fields(&self, report: &StatusReport) -> String {
+        let ra = self.number_text(&report.recipient);
+        let (mr, tora, st) = (report.message_ref, report.recipient.ton_npi, report.status);
+        format!("6,{mr},\"{ra}\",{tora},\"{}\",\"{}\",{st}", report.timestamp, report.discharge)
     }
 
     /// `"<oa>","","<scts>"`, then with `AT+CSDH=1` `,<tooa>,<length>` in a list or
@@ -229,7 +247,8 @@ impl Sms {
 /// What a message or report from the centre does, as `AT+CNMI` says (TS 27.005 §3.4.1): a
 /// message is stored in `<mem3>` (handed back to the centre if full) and announced `+CMTI: "<mem>",<index>` (`<mt>` 1), routed to
 /// the host as `+CMT` (`<mt>` 2, or 3 for class 3), or stored silently (`<mt>` 0); a report
-/// goes to the host as `+CDS` with `<ds>` 1 and is dropped otherwise (`docs/sms.md` S8).
+/// goes to the host as `+CDS` with `<ds>` 1, is stored in `<mem3>` and announced as
+/// `+CDSI: "<mem>",<index>` with `<ds>` 2, and is dropped with `<ds>` 0 (`docs/sms.md` S8).
 /// Indications are held while the line is in a data phase and follow it (`<mode>` 2's
 /// buffering), as every URC is.
 pub(super) fn arrived(sms: &mut Sms, incoming: Incoming, io: &mut Io) {
@@ -267,8 +286,15 @@ pub(super) fn arrived(sms: &mut Sms, incoming: Incoming, io: &mut Io) {
                 io.urc(urc);
             }
         }
+        Incoming::Report(report) if ds == 2 => {
+            let mem = sms.mem_name(2);
+            match sms.store_mut(2).put(Stored { status: Status::Unread, message: Message::Report(report) }) {
+                Some(index) => io.urc(format!("+CDSI: \"{mem}\",{index}")),
+                None => tracing::info!(target: "vmodem::sms", "a status report for the full storage {mem} is dropped"),
+            }
+        }
         Incoming::Report(report) => {
-            tracing::debug!(target: "vmodem::sms", "a status report for {} not shown (ds {ds})", report.message_ref)
+            tracing::debug!(target: "vmodem::sms", "a status report for {} not shown (ds 0)", report.message_ref)
         }
     }
 }
@@ -287,11 +313,7 @@ impl Sms {
     /// `+CDS: <length>` and the PDU, or `+CDS: <fo>,<mr>,"<ra>",<tora>,"<scts>","<dt>",<st>`.
     fn cds(&self, report: &StatusReport) -> Option<String> {
         if self.text_mode {
-            let ra = self.number_text(&report.recipient);
-            return Some(format!(
-                "+CDS: 6,{},\"{ra}\",{},\"{}\",\"{}\",{}",
-                report.message_ref, report.recipient.ton_npi, report.timestamp, report.discharge, report.status
-            ));
+            return Some(format!("+CDS: {}", self.report_fields(report)));
         }
         let (octets, length) = report.encode(Some(&self.smsc)).ok()?;
         Some(format!("+CDS: {length}\r\n{}", pdu::to_hex(&octets)))

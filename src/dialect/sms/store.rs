@@ -2,7 +2,7 @@
 //! holding one message with its status. A storage holds at most its capacity; a message for a
 //! full one is refused (`+CMS ERROR: 322`, memory full).
 
-use crate::sms::pdu::{Deliver, Submit};
+use crate::sms::pdu::{Deliver, StatusReport, Submit};
 
 /// A message's status (TS 27.005 §3.1 `<stat>`), numbered as PDU mode prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub enum Message {
     Received(Deliver),
     /// One the host wrote (`AT+CMGW`) or sent and kept.
     Outgoing(Submit),
+    /// A status report the network brought (`AT+CNMI` `<ds>` 2).
+    Report(StatusReport),
 }
 
 /// A storage's place: its status and message.
