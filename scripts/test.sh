@@ -13,7 +13,10 @@
 #   Examples:  scripts/test.sh -E 'test(ftp)'        (nextest filterset)
 #              scripts/test.sh --no-tests=pass -E 'test(=nothing)'
 #
+# Then the fuzz targets run for a bounded time each (scripts/fuzz.sh).
+#
 # Environment:
+#   VMODEM_FUZZ_SECONDS=N   seconds per fuzz target (default 30)
 #   VMODEM_KEEP_SERVERS=1   leave the servers running afterwards (default: stop them on exit)
 #   VMODEM_SERVERS=DIR      servers' base directory (default /tmp/vmodem-servers); the tests
 #                           read DIR/servers.env (see scripts/test-servers.sh)
@@ -37,6 +40,8 @@ scripts/test-servers.sh install
 scripts/test-servers.sh start
 
 status=0
+fuzz_status=0
+scripts/fuzz.sh || fuzz_status=$?
 if cargo nextest --version >/dev/null 2>&1; then
   doc_status=0
   cargo test --workspace --doc || doc_status=$?
@@ -47,5 +52,9 @@ if cargo nextest --version >/dev/null 2>&1; then
   fi
 else
   cargo test --workspace --no-fail-fast "$@" -- --include-ignored || status=$?
+fi
+if [ "$status" -eq 0 ] && [ "$fuzz_status" -ne 0 ]; then
+  echo "test.sh: a fuzz target failed (exit $fuzz_status)" >&2
+  status=$fuzz_status
 fi
 exit "$status"

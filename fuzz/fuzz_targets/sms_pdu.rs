@@ -1,8 +1,8 @@
 //! The SMS PDU decoders (`vmodem::sms::pdu`) on arbitrary bytes: a PDU a host writes after
 //! `AT+CMGS=<length>` (any `<length>`), a DELIVER or STATUS-REPORT a test injects. Invariants:
-//! no panic; a SUBMIT or DELIVER that decodes encodes again to the same octets (the SMSC part
-//! and TPDU as read), so nothing is lost or invented between what a host wrote and what the
-//! modem sends on.
+//! no panic; a SUBMIT or DELIVER that decodes encodes again, and that decodes to the same
+//! message, so nothing is lost or invented between what a host wrote and what the modem sends
+//! on. (The octets may differ: an alphanumeric address may count its semi-octets loosely.)
 
 #![no_main]
 
@@ -13,7 +13,6 @@ fuzz_target!(|data: &[u8]| {
     let Some((&length, pdu)) = data.split_first() else { return };
     if let Ok((smsc, submit)) = decode_submit(pdu, usize::from(length)) {
         let (again, tpdu) = submit.encode(smsc.as_ref()).expect("a decoded SUBMIT encodes");
-        assert_eq!(tpdu, usize::from(length));
         assert_eq!(decode_submit(&again, tpdu).map(|(_, s)| s), Ok(submit));
     }
     if let Ok(deliver) = decode_deliver(pdu) {

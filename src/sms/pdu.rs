@@ -80,6 +80,10 @@ pub enum PduError {
         /// Its length in semi-octets.
         semi_octets: usize,
     },
+    /// A filler semi-octet (`F`) among an address's digits (TS 23.040 §9.1.2.3: only after the
+    /// last digit of an odd count).
+    #[error("a filler semi-octet among the digits of {0}")]
+    Filler(&'static str),
     /// A character a numeric address cannot hold (only `0-9 * # a b c` and a leading `+`).
     #[error("{0:?} cannot be written in a numeric address")]
     AddressChar(char),
@@ -181,15 +185,21 @@ fn swapped_semi_octets(nibbles: &[u8]) -> impl Iterator<Item = u8> + '_ {
     })
 }
 
-/// The first `count` digits of swapped semi-octets; fill (`F`) is skipped.
-fn digits(octets: &[u8], count: usize) -> String {
+/// The first `count` digits of swapped semi-octets of `field`; a filler (`F`) among them is an
+/// error, but for the last of an SMSC address's (its length counts octets, not digits).
+fn digits(octets: &[u8], count: usize, field: &'static str) -> Result<String, PduError> {
     let symbols = b"0123456789*#abc";
-    octets
-        .iter()
-        .flat_map(|o| [o & 0x0F, o >> 4])
-        .take(count)
-        .filter_map(|n| symbols.get(usize::from(n)).map(|&b| char::from(b)))
-        .collect()
+    let nibbles: Vec<u8> = octets.iter().flat_map(|o| [o & 0x0F, o >> 4]).take(count).collect();
+    let mut text = String::with_capacity(nibbles.len());
+    for (i, n) in nibbles.iter().enumerate() {
+        match symbols.get(usize::from(*n)) {
+            Some(&b) => text.push(char::from(b)),
+            // The filler of an odd count: only the last semi-octet of the SMSC's value.
+            None if i + 1 == nibbles.len() && field == "SMSC" => {}
+            None => return Err(PduError::Filler(field)),
+        }
+    }
+    Ok(text)
 }
 
 /// An address (TS 23.040 §9.1.2.5): the digits (a leading `+` when the type of number is
@@ -278,7 +288,7 @@ impl Address {
             gsm7::decode(&gsm7::unpack(value, semi_octets * 4 / 7, 0))
         } else {
             let plus = if address.is_international() { "+" } else { "" };
-            format!("{plus}{}", digits(value, semi_octets))
+            format!("{plus}{}", digits(value, semi_octets, field)?)
         };
         Ok(address)
     }
@@ -308,7 +318,7 @@ fn decode_smsc(r: &mut Reader<'_>) -> Result<Option<Address>, PduError> {
     }
     let ton_npi = r.octet("SMSC")?;
     let value = r.take(usize::from(length - 1), "SMSC")?;
-    let mut address = Address { number: digits(value, 2 * value.len()), ton_npi };
+    let mut address = Address { number: digits(value, 2 * value.len(), "SMSC")?, ton_npi };
     if address.is_international() {
         address.number.insert(0, '+');
     }
@@ -963,6 +973,16 @@ pub fn decode_status_report(pdu: &[u8]) -> Result<(Option<Address>, StatusReport
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filler_among_the_digits_is_refused() {
+        // Found by the fuzzer: TP-DA of 6 semi-octets "0 0 6 F F 1" read as "006", which
+        // then encodes to a shorter PDU than the host wrote.
+        let pdu = [0x00, 0x01, 0x0C, 0x06, 0x00, 0x00, 0xF6, 0x1F, 0x00, 0x00, 0x00];
+        assert_eq!(decode_submit(&pdu, 10), Err(PduError::Filler("TP-DA")));
+        let smsc = [0x03, 0x91, 0xF1, 0x32];
+        assert_eq!(decode_smsc(&mut Reader(&smsc)), Err(PduError::Filler("SMSC")));
+    }
     use proptest::prelude::*;
 
     fn hex(text: &str) -> Vec<u8> {
