@@ -93,7 +93,7 @@ impl<S> Service<S> {
         self
     }
 
-    /// The service's timer: when it next wants [`Service::tick`], and what it does then.
+    /// The service's timer: when it next wants its `tick`, and what it does then.
     pub const fn timer(mut self, deadline: fn(&S) -> Option<Instant>, tick: fn(&mut S, &mut Io)) -> Self {
         self.deadline = deadline;
         self.tick = tick;

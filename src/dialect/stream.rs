@@ -22,9 +22,9 @@ const PIECE: usize = 16 * 1024;
 /// How soon a stream held back by the backlog tries again.
 const RETRY: Duration = Duration::from_millis(10);
 
-/// Escapes what `pipe` holds into the line, at most [`PUMP_MAX`] bytes at a time so that the
+/// Escapes what `pipe` holds into the line, at most `PUMP_MAX` bytes at a time so that the
 /// line is written out between pumps. Returns when to pump again if bytes are still waiting:
-/// at once, or after [`RETRY`] while the line holds a backlog behind a response.
+/// at once, or after `RETRY` while the line holds a backlog behind a response.
 pub fn pump_escaped(pipe: &PipeReader, io: &mut Io) -> Option<Instant> {
     let held_back = io.backlog >= BACKLOG_MAX;
     let mut buf = vec![0u8; PIECE];

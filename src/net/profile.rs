@@ -41,7 +41,7 @@ use serde::Deserialize;
 use crate::limits::Millis;
 
 /// How the link carries bytes: rates each way, the one-way delay and its random spread. Read
-/// from a configuration, each rate is 0 (unlimited) or from [`MIN_KBPS`] to [`MAX_KBPS`], and
+/// from a configuration, each rate is 0 (unlimited) or from `MIN_KBPS` to `MAX_KBPS`, and
 /// each time from 0 to a week ([`crate::limits`]); anything else is refused, naming the key.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, try_from = "Figures")]

@@ -3,7 +3,7 @@
 //!
 //! Work a dialect asks for runs as a job ([`job`]): a [`Request`] starts it, [`Event`]s report
 //! on it, [`Input`] feeds one that lasts. Each of the three is one enum with a variant per
-//! service, made by the [`services!`] list below from each service's `job` module (its own
+//! service, made by the `services!` list below from each service's `job` module (its own
 //! `Request`, `Event`, `Input` and `run`). Adding a service is its module plus one line there.
 
 pub mod fs;

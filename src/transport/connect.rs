@@ -13,7 +13,7 @@
 //! ones after it are logged at debug level only. The loop runs until the returned [`Links`] is
 //! dropped.
 //!
-//! Socket connections go through [`telnet::open`](super::telnet::open) unless told not to, since
+//! Socket connections go through [`super::telnet::open`] unless told not to, since
 //! emulators' server sockets often open with telnet negotiation.
 
 use std::fmt;
@@ -70,7 +70,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// Dials `endpoint` again and again, one link per connection; `telnet` answers an opening
-/// negotiation (see [`telnet`](super::telnet)).
+/// negotiation (see [`super::telnet`]).
 pub fn connect(endpoint: Endpoint, telnet: bool) -> Links {
     let name = endpoint.to_string();
     redial(format!("connect to {name}"), name, move || {

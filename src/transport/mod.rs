@@ -1,6 +1,6 @@
 //! How a host reaches the modem's serial line: a PTY with a stable path ([`pty`]), a TCP or Unix
 //! socket vmodem listens on ([`tcp`], [`unix`]), an emulator's server socket or a tty device it
-//! opens itself ([`connect`]), or the process's stdin/stdout ([`stdio`]); [`line`] picks one from
+//! opens itself ([`connect`]), or the process's stdin/stdout ([`stdio`]); [`line`](mod@line) picks one from
 //! the flags. Optional [`pacing`] moves bytes at the line's baud rate, and [`telnet`] answers the
 //! negotiation emulators open their sockets with. From the host's side, [`serial`] opens a tty
 //! device. A transport yields [`Link`]s; each new link replaces the previous one, and the modem

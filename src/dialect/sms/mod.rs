@@ -1,7 +1,7 @@
-//! Short messages, 3GPP TS 27.005, for every family (and USSD, [`ussd`], which shares the
+//! Short messages, 3GPP TS 27.005, for every family (and USSD, `ussd`, which shares the
 //! `AT+CSCS` set): the settings (`+CMGF`, `+CSCS`, `+CSCA`,
-//! `+CSMP`, `+CSDH`, `+CPMS`, `+CNMI`, `+CNUM`), sending (`+CMGS`, `+CMGW`, `+CMSS`: [`send`]),
-//! reading and deleting (`+CMGR`, `+CMGL`, `+CMGD`: [`read`]) in text and PDU mode, over the
+//! `+CSMP`, `+CSDH`, `+CPMS`, `+CNMI`, `+CNUM`), sending (`+CMGS`, `+CMGW`, `+CMSS`: `send`),
+//! reading and deleting (`+CMGR`, `+CMGL`, `+CMGD`: `read`) in text and PDU mode, over the
 //! storages of [`store`], and the indications of a message that arrives (`+CMTI`, `+CMT`,
 //! `+CDS`). A family keeps an [`Sms`], implements [`Messaging`], puts [`commands`] in its
 //! tables and the [`service`] row in its services, and names its differences in an
