@@ -14,6 +14,7 @@ pub mod demo;
 pub mod dialect;
 pub mod embedded;
 pub mod family;
+pub mod fleet;
 pub mod limits;
 pub mod modem;
 pub mod net;

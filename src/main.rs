@@ -16,6 +16,7 @@ use vmodem::control::ControlSocket;
 use vmodem::demo::Demo;
 use vmodem::dialect::{self, BuildError};
 use vmodem::family::Family;
+use vmodem::fleet;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Redirect};
 use vmodem::plan::PlanEntry;
@@ -44,6 +45,42 @@ enum Command {
     Chat(ChatArgs),
     /// An interactive terminal to a modem's line (Ctrl-] quits).
     Term(LineArgs),
+    /// Run many modems in one process, each on its own line with its own identity.
+    Fleet(Box<FleetArgs>),
+}
+
+#[derive(Args)]
+struct FleetArgs {
+    /// How many modems the whole fleet has (this process serves its shard of them).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    count: u64,
+    /// This process's slice of the fleet, K/N (K from 0): disjoint indices, identities and lines.
+    #[arg(long, default_value = "0/1")]
+    shard: fleet::Shard,
+    /// The family of every modem (or the configuration's).
+    #[arg(long)]
+    dialect: Option<Family>,
+    /// Modem i listens on this address's port + i.
+    #[arg(long, group = "line")]
+    tcp: Option<SocketAddr>,
+    /// Modem i listens on DIR/modem-<i>.sock.
+    #[arg(long, group = "line", value_name = "DIR")]
+    unix: Option<PathBuf>,
+    /// Modem i is a PTY linked at DIR/ttyVM<i> (the kernel's PTY limit, kernel.pty.max, bounds N).
+    #[arg(long, group = "line", value_name = "DIR")]
+    pty: Option<PathBuf>,
+    /// A TOML configuration file, shared by every modem (identities are indexed from its own).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
+    #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
+    redirects: Vec<Redirect>,
+    /// The link's speed and latency, for every modem.
+    #[arg(long)]
+    profile: Option<LinkProfile>,
+    /// Move bytes as fast as the medium allows (no pacing).
+    #[arg(long)]
+    no_pacing: bool,
 }
 
 /// Where the host side of a line is, and how fast it runs.
@@ -169,6 +206,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(*args).await,
         Command::Chat(args) => chat(args).await,
         Command::Term(args) => term(args).await,
+        Command::Fleet(args) => run_fleet(*args).await,
     };
     match result {
         Ok(code) => code,
@@ -273,6 +311,44 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(recorder) = recorder {
         recorder.finish();
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
+    let Config { mut module, serve: config } = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(family) = args.dialect {
+        module.family = family;
+    }
+    let lines = match (args.tcp, args.unix, args.pty) {
+        (Some(addr), _, _) => fleet::Lines::Tcp(addr),
+        (_, Some(dir), _) => fleet::Lines::Unix(dir),
+        (_, _, Some(dir)) => fleet::Lines::Pty(dir),
+        _ => bail!("say where the lines are: --tcp ADDR, --unix DIR or --pty DIR"),
+    };
+    let mut redirects = config.net.parsed()?;
+    redirects.extend(args.redirects);
+    let net = config.net.net(redirects)?;
+    if let Some(profile) = args.profile {
+        net.set_profile(profile);
+    }
+    let mut options = config.line.options();
+    options.pacing &= !args.no_pacing;
+    let indices = args.shard.range(args.count);
+    let family = module.family;
+    let running = fleet::Fleet::start(&module, &lines, indices.clone(), &net, options).await?;
+    let (first, last) = (running.described.first(), running.described.last());
+    if let (Some((_, first)), Some((_, last))) = (first, last) {
+        eprintln!(
+            "vmodem: {} {family} modems ({} to {}) on {first} ... {last}",
+            running.len(),
+            indices.start,
+            indices.end - 1
+        );
+    }
+    tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
 }
 

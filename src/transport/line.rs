@@ -62,6 +62,19 @@ pub struct OpenLine {
     _keep: Option<Box<dyn Send>>,
 }
 
+/// What keeps an opened line's transport (its PTY link, socket file, terminal mode) while it is
+/// held; dropping it lets them go.
+pub struct LineGuard {
+    _keep: Option<Box<dyn Send>>,
+}
+
+impl OpenLine {
+    /// The links, and the guard to hold while they are used.
+    pub fn into_parts(self) -> (Links, LineGuard) {
+        (self.links, LineGuard { _keep: self._keep })
+    }
+}
+
 fn keep(handle: impl Send + 'static) -> Option<Box<dyn Send>> {
     Some(Box::new(handle))
 }

@@ -10,6 +10,7 @@ mod support;
 mod emulators;
 mod extended;
 mod faults;
+mod fleet;
 mod fs_sandbox;
 mod ftp_client;
 mod ftp_held;

@@ -1,0 +1,197 @@
+//! Fleets: many modems in one process (`vmodem fleet`), each with its own line, identity
+//! ([`identity`]) and file system, sharing the module configuration, the network and an SMS
+//! centre, so that they can text one another. A fleet may be one shard of a larger one
+//! ([`Shard`]): the shards of one fleet serve disjoint indices, so identities and numbers never
+//! collide across processes.
+
+pub mod identity;
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::ModuleConfig;
+use crate::dialect;
+use crate::modem::Modem;
+use crate::net::Net;
+use crate::transport::line::{self, LineGuard, LineOptions};
+use crate::transport::pacing::LineSpeed;
+
+/// One of `count` slices of a fleet: `index` (0-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This slice, from 0.
+    pub index: u64,
+    /// How many slices the fleet has.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole fleet in one process.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// The modem indices of this slice of a fleet of `modems`: contiguous, the remainder going
+    /// to the first slices.
+    pub fn range(&self, modems: u64) -> Range<u64> {
+        let (per, extra) = (modems / self.count, modems % self.count);
+        let start = self.index * per + self.index.min(extra);
+        let len = per + u64::from(self.index < extra);
+        start..start + len
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `K/N`: slice K of N, K from 0 to N-1.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (k, n) = s.split_once('/').ok_or_else(|| format!("{s:?}: a shard is K/N"))?;
+        let index: u64 = k.trim().parse().map_err(|_| format!("{k:?} is not a number"))?;
+        let count: u64 = n.trim().parse().map_err(|_| format!("{n:?} is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!("shard {index}/{count}: K is 0 to N-1, N at least 1"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// The module configuration of modem `index`: the fleet's, with the modem's own identity and a
+/// file system of its own under the fleet's (`<root>/modem-<index>`, or a temporary folder).
+pub fn module_of(base: &ModuleConfig, index: u64) -> Arc<ModuleConfig> {
+    let mut module = base.clone();
+    module.identity = identity::indexed(&base.identity, index);
+    module.fs.root = base.fs.root.as_ref().map(|root| root.join(format!("modem-{index}")));
+    Arc::new(module)
+}
+
+/// Where modem `index`'s line is, from the fleet's: TCP port `base + index`, or a Unix socket
+/// or PTY named for the index in a folder.
+#[derive(Debug, Clone)]
+pub enum Lines {
+    /// `--tcp ADDR`: modem i listens on ADDR's port + i.
+    Tcp(std::net::SocketAddr),
+    /// `--unix DIR`: DIR/modem-<i>.sock.
+    Unix(PathBuf),
+    /// `--pty DIR`: DIR/ttyVM<i>.
+    Pty(PathBuf),
+}
+
+impl Lines {
+    /// Modem `index`'s line; an error if its TCP port would pass 65535.
+    pub fn line(&self, index: u64) -> Result<crate::transport::line::Line, String> {
+        use crate::transport::line::Line;
+        Ok(match self {
+            Lines::Tcp(addr) => {
+                let port = u64::from(addr.port()) + index;
+                let port = u16::try_from(port).map_err(|_| format!("modem {index} would need TCP port {port}"))?;
+                Line::Tcp(std::net::SocketAddr::new(addr.ip(), port))
+            }
+            Lines::Unix(dir) => Line::Unix(dir.join(format!("modem-{index}.sock"))),
+            Lines::Pty(dir) => Line::Pty(dir.join(format!("ttyVM{index}"))),
+        })
+    }
+}
+
+/// A running fleet: its modems' tasks (stopped when it is dropped) and their lines.
+pub struct Fleet {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The lines' descriptions, by modem, for the banner.
+    pub described: Vec<(u64, String)>,
+    _lines: Vec<LineGuard>,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Why a fleet did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// A modem's line could not be opened (a port in use, a folder missing).
+    #[error("modem {index}: {message}")]
+    Line {
+        /// The modem.
+        index: u64,
+        /// What went wrong.
+        message: String,
+    },
+    /// A modem could not be built (its file system).
+    #[error("modem {index}: {source}")]
+    Build {
+        /// The modem.
+        index: u64,
+        /// What went wrong.
+        source: dialect::BuildError,
+    },
+}
+
+impl Fleet {
+    /// Starts modems `indices` of the fleet described by `base`, on `lines`, all on `net` (so
+    /// they share the SMS centre and can text one another).
+    pub async fn start(
+        base: &ModuleConfig,
+        lines: &Lines,
+        indices: Range<u64>,
+        net: &Net,
+        options: LineOptions,
+    ) -> Result<Fleet, FleetError> {
+        let mut fleet = Fleet { tasks: Vec::new(), described: Vec::new(), _lines: Vec::new() };
+        for index in indices {
+            let line = lines.line(index).map_err(|message| FleetError::Line { index, message })?;
+            let dialect =
+                dialect::build(module_of(base, index)).map_err(|source| FleetError::Build { index, source })?;
+            let speed = LineSpeed::new();
+            let open = line::open(&line, options, speed.clone())
+                .await
+                .map_err(|e| FleetError::Line { index, message: e.to_string() })?;
+            fleet.described.push((index, open.described.clone()));
+            let (links, guard) = open.into_parts();
+            fleet._lines.push(guard);
+            let modem = Modem::new(dialect, net.clone()).with_line_speed(speed);
+            fleet.tasks.push(tokio::spawn(modem.run(links)));
+        }
+        Ok(fleet)
+    }
+
+    /// How many modems run.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether none do.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_a_fleet_into_disjoint_slices_that_cover_it() {
+        let shards: Vec<Range<u64>> = (0..3).map(|k| Shard { index: k, count: 3 }.range(10)).collect();
+        assert_eq!(shards, [0..4, 4..7, 7..10]);
+        assert_eq!(Shard::WHOLE.range(5), 0..5);
+        assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn each_modem_has_its_line_and_its_folder() {
+        let lines = Lines::Tcp("127.0.0.1:7000".parse().unwrap());
+        assert!(matches!(lines.line(5), Ok(crate::transport::line::Line::Tcp(a)) if a.port() == 7005));
+        assert!(Lines::Tcp("127.0.0.1:65535".parse().unwrap()).line(1).is_err());
+        let mut base = ModuleConfig::default();
+        base.fs.root = Some("/fleet".into());
+        let module = module_of(&base, 3);
+        assert_eq!(module.fs.root.as_deref(), Some(std::path::Path::new("/fleet/modem-3")));
+        assert_eq!(module.identity.number, "+8613800000004");
+    }
+}

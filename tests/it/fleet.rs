@@ -1,0 +1,105 @@
+//! Fleets (`vmodem::fleet`): many modems in one process on their own Unix sockets, each with its
+//! own well-formed identity, texting one another through the shared SMS centre; two shards of
+//! one fleet serve disjoint modems.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+use tokio::time::Instant;
+use vmodem::config::ModuleConfig;
+use vmodem::fleet::identity::luhn;
+use vmodem::fleet::{Fleet, Lines, Shard};
+use vmodem::net::Net;
+use vmodem::transport::line::LineOptions;
+
+use crate::support::rig::trace;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A host on modem `index`'s socket in `dir`, echo off.
+async fn host(dir: &Path, index: u64) -> UnixStream {
+    let mut line = UnixStream::connect(dir.join(format!("modem-{index}.sock"))).await.expect("the modem's socket");
+    line.write_all(b"ATE0\r").await.unwrap();
+    until(&mut line, "OK\r\n").await;
+    line
+}
+
+/// What comes up to and including `end`.
+async fn until(line: &mut UnixStream, end: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).ends_with(end) {
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout_at(deadline, line.read(&mut byte)).await {
+            Ok(Ok(1)) => got.push(byte[0]),
+            _ => panic!("waited for {end:?}; came {:?}", String::from_utf8_lossy(&got)),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+async fn at(line: &mut UnixStream, cmd: &str) -> String {
+    line.write_all(format!("{cmd}\r").as_bytes()).await.unwrap();
+    until(line, "OK\r\n").await
+}
+
+/// The bare value a command answers (`AT+CGSN`'s IMEI).
+async fn value(line: &mut UnixStream, cmd: &str) -> String {
+    at(line, cmd).await.trim().trim_end_matches("OK").trim().to_string()
+}
+
+fn options() -> LineOptions {
+    LineOptions { pacing: false, ..LineOptions::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_s_modems_have_their_own_identities_and_text_each_other() {
+    trace();
+    let dir = tempfile::tempdir().unwrap();
+    let base = ModuleConfig { family: "sim800".parse().unwrap(), ..ModuleConfig::default() };
+    let fleet = Fleet::start(&base, &Lines::Unix(dir.path().into()), 0..20, &Net::default(), options()).await.unwrap();
+    assert_eq!(fleet.len(), 20);
+    let mut imeis = std::collections::HashSet::new();
+    for index in [0, 1, 7, 19] {
+        let mut line = host(dir.path(), index).await;
+        let imei = value(&mut line, "AT+CGSN").await;
+        assert_eq!(imei.len(), 15, "{imei}");
+        assert_eq!(luhn(&imei[..14]), imei[14..].parse().ok(), "modem {index}: {imei}'s check digit");
+        assert!(imeis.insert(imei), "modem {index}'s IMEI is its own");
+    }
+    let mut seven = host(dir.path(), 7).await;
+    let own = at(&mut seven, "AT+CNUM").await;
+    assert_eq!(own, "\r\n+CNUM: \"\",\"+8613800000008\",145\r\n\r\nOK\r\n");
+    let mut one = host(dir.path(), 1).await;
+    at(&mut one, "AT+CMGF=1").await;
+    one.write_all(b"AT+CMGS=\"+8613800000008\"\r").await.unwrap();
+    until(&mut one, "> ").await;
+    one.write_all(b"from modem 1\x1a").await.unwrap();
+    assert_eq!(until(&mut one, "OK\r\n").await, "\r\n+CMGS: 0\r\n\r\nOK\r\n");
+    assert_eq!(until(&mut seven, "\r\n+CMTI: \"SM\",1\r\n").await, "\r\n+CMTI: \"SM\",1\r\n");
+    at(&mut seven, "AT+CMGF=1").await;
+    let read = at(&mut seven, "AT+CMGR=1").await;
+    assert!(read.contains("\"+8613800000002\"") && read.contains("\r\nfrom modem 1\r\n"), "{read}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shards_of_one_fleet_serve_disjoint_modems() {
+    trace();
+    let dir = tempfile::tempdir().unwrap();
+    let base = ModuleConfig { family: "sim7080".parse().unwrap(), ..ModuleConfig::default() };
+    let lines = Lines::Unix(dir.path().into());
+    let shards = [Shard { index: 0, count: 2 }, Shard { index: 1, count: 2 }];
+    let mut fleets = Vec::new();
+    for shard in shards {
+        fleets.push(Fleet::start(&base, &lines, shard.range(9), &Net::default(), options()).await.unwrap());
+    }
+    let served: Vec<Vec<u64>> = fleets.iter().map(|f| f.described.iter().map(|(i, _)| *i).collect()).collect();
+    assert_eq!(served, [vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8]]);
+    let mut imeis = std::collections::HashSet::new();
+    for index in 0..9 {
+        let mut line = host(dir.path(), index).await;
+        assert!(imeis.insert(value(&mut line, "AT+CGSN").await), "modem {index}");
+    }
+}
