@@ -105,7 +105,11 @@ pub struct ModuleFs {
 struct Inner {
     /// The temporary folder it lives in, if it is one; removed with the last handle.
     _temporary: Option<tempfile::TempDir>,
-    root: Dir,
+    /// Where the root folder is.
+    path: std::path::PathBuf,
+    /// The root folder, opened at first use: an idle modem holds no file descriptor for it
+    /// (a fleet of thousands would run out).
+    root: std::sync::OnceLock<Dir>,
     quota: u64,
     /// Blocks the files take, those in place and those being staged. Every change to the files
     /// holds this lock from its check to its count, so the count stays exact and two changes
@@ -138,6 +142,7 @@ impl ModuleFs {
 
     fn open_in(root: &Path, quota: u64, temporary: Option<tempfile::TempDir>) -> io::Result<ModuleFs> {
         std::fs::create_dir_all(root)?;
+        let path = root.to_path_buf();
         let root = Dir::open_ambient_dir(root, ambient_authority())?;
         for area in Area::ALL {
             root.create_dir_all(area.folder())?;
@@ -148,17 +153,31 @@ impl ModuleFs {
         root.create_dir(STAGING)?;
         let inner = Inner {
             _temporary: temporary,
-            root,
+            path,
+            root: std::sync::OnceLock::from(root),
             quota,
             used: Mutex::new(0),
             next_stage: AtomicU64::new(0),
             #[cfg(test)]
             visited: AtomicU64::new(0),
         };
-        let fs = ModuleFs { inner: Arc::new(inner) };
+        let mut fs = ModuleFs { inner: Arc::new(inner) };
         let used = fs.scan()?;
         *fs.used() = used;
+        // Closed until the file system is used.
+        if let Some(inner) = Arc::get_mut(&mut fs.inner) {
+            inner.root.take();
+        }
         Ok(fs)
+    }
+
+    /// The root folder, opened if it is not yet.
+    fn root(&self) -> io::Result<&Dir> {
+        if let Some(root) = self.inner.root.get() {
+            return Ok(root);
+        }
+        let opened = Dir::open_ambient_dir(&self.inner.path, ambient_authority())?;
+        Ok(self.inner.root.get_or_init(|| opened))
     }
 
     /// The quota in bytes.
@@ -179,7 +198,7 @@ impl ModuleFs {
     /// Up to `max` bytes of a file from `offset` (`AT+CFSRFILE`); fewer at its end.
     pub fn read(&self, area: Area, name: &str, offset: u64, max: usize) -> Result<Vec<u8>, FsError> {
         let path = self.existing(area, name)?;
-        let mut file = self.inner.root.open(&path)?;
+        let mut file = self.root()?.open(&path)?;
         file.seek(SeekFrom::Start(offset))?;
         let mut out = Vec::with_capacity(max.min(1 << 20));
         file.take(max as u64).read_to_end(&mut out)?;
@@ -189,7 +208,7 @@ impl ModuleFs {
     /// The whole file (certificates, upload buffers).
     pub fn read_all(&self, area: Area, name: &str) -> Result<Vec<u8>, FsError> {
         let path = self.existing(area, name)?;
-        Ok(self.inner.root.read(&path)?)
+        Ok(self.root()?.read(&path)?)
     }
 
     /// Writes `data` to a file, whole or not at all (`AT+CFSWFILE`): the new contents are
@@ -210,11 +229,12 @@ impl ModuleFs {
         let stage = self.stage_name();
         let result = (|| {
             if kept > 0 {
-                self.inner.root.copy(&path, &self.inner.root, &stage)?;
+                let root = self.root()?;
+                root.copy(&path, root, &stage)?;
             }
-            let mut file = self.inner.root.open_with(&stage, OpenOptions::new().append(true).create(true))?;
+            let mut file = self.root()?.open_with(&stage, OpenOptions::new().append(true).create(true))?;
             file.write_all(data)?;
-            self.inner.root.rename(&stage, &self.inner.root, &path)
+            self.root()?.rename(&stage, self.root()?, &path)
         })();
         match result {
             Ok(()) => {
@@ -222,7 +242,7 @@ impl ModuleFs {
                 Ok(())
             }
             Err(e) => {
-                self.inner.root.remove_file(&stage).ok();
+                self.root()?.remove_file(&stage).ok();
                 Err(e.into())
             }
         }
@@ -232,7 +252,7 @@ impl ModuleFs {
     pub fn delete(&self, area: Area, name: &str) -> Result<(), FsError> {
         let mut used = self.used();
         let len = self.regular(area, name)?.len();
-        self.inner.root.remove_file(safe_path(area, name)?)?;
+        self.root()?.remove_file(safe_path(area, name)?)?;
         *used = used.saturating_sub(blocks(len));
         Ok(())
     }
@@ -242,10 +262,11 @@ impl ModuleFs {
         let _used = self.used();
         let from = self.existing(area, from)?;
         let to = safe_path(area, to)?;
-        if self.inner.root.symlink_metadata(&to).is_ok() {
+        if self.root()?.symlink_metadata(&to).is_ok() {
             return Err(FsError::Exists);
         }
-        Ok(self.inner.root.rename(from, &self.inner.root, to)?)
+        let root = self.root()?;
+        Ok(root.rename(from, root, to)?)
     }
 
     /// Starts a file that appears only when [`StagedFile::commit`] is called: a download
@@ -253,7 +274,7 @@ impl ModuleFs {
     /// everything written so far.
     pub fn create_new(&self, area: Area, name: &str) -> Result<StagedFile, FsError> {
         let target = safe_path(area, name)?;
-        if self.inner.root.symlink_metadata(&target).is_ok() {
+        if self.root()?.symlink_metadata(&target).is_ok() {
             return Err(FsError::Exists);
         }
         self.stage(target, false)
@@ -267,7 +288,7 @@ impl ModuleFs {
 
     fn stage(&self, target: String, replace: bool) -> Result<StagedFile, FsError> {
         let stage = self.stage_name();
-        let file = self.inner.root.open_with(&stage, OpenOptions::new().write(true).create_new(true))?;
+        let file = self.root()?.open_with(&stage, OpenOptions::new().write(true).create_new(true))?;
         Ok(StagedFile { fs: self.clone(), file: Some(file.into_std()), stage, target, written: 0, replace })
     }
 
@@ -275,7 +296,7 @@ impl ModuleFs {
     /// name, and only ever over a regular file. The blocks of a replaced file are freed.
     fn place(&self, stage: &str, target: &str, replace: bool) -> Result<(), FsError> {
         let mut used = self.used();
-        let root = &self.inner.root;
+        let root = self.root()?;
         let replaced = match root.symlink_metadata(target) {
             Ok(meta) if replace && meta.is_file() => blocks(meta.len()),
             Ok(_) => return Err(FsError::Exists),
@@ -317,7 +338,7 @@ impl ModuleFs {
     fn scan(&self) -> io::Result<u64> {
         let mut used = 0;
         for folder in Area::ALL.map(Area::folder).into_iter().chain([STAGING]) {
-            for entry in self.inner.root.read_dir(folder)? {
+            for entry in self.root()?.read_dir(folder)? {
                 #[cfg(test)]
                 self.inner.visited.fetch_add(1, Ordering::Relaxed);
                 let meta = entry?.metadata()?;
@@ -343,7 +364,7 @@ impl ModuleFs {
     /// The metadata of an existing regular file; a symlink or a folder counts as missing.
     fn regular(&self, area: Area, name: &str) -> Result<cap_std::fs::Metadata, FsError> {
         let path = safe_path(area, name)?;
-        match self.inner.root.symlink_metadata(&path) {
+        match self.root()?.symlink_metadata(&path) {
             Ok(meta) if meta.is_file() => Ok(meta),
             Ok(_) => Err(FsError::NotFound),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(FsError::NotFound),
@@ -423,7 +444,9 @@ impl Drop for StagedFile {
     fn drop(&mut self) {
         self.file = None;
         if !self.stage.is_empty() {
-            self.fs.inner.root.remove_file(&self.stage).ok();
+            if let Ok(root) = self.fs.root() {
+                root.remove_file(&self.stage).ok();
+            }
             self.fs.release(blocks(self.written));
         }
     }
