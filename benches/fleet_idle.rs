@@ -45,13 +45,13 @@ fn main() -> anyhow::Result<()> {
     let net = Net::default();
 
     let lone_lines = Lines::Tcp(SocketAddr::from(([127, 0, 0, 1], LONE_PORT)));
-    let _lone = runtime.block_on(Fleet::start(&base, &lone_lines, 0..1, &net, options))?;
+    let _lone = runtime.block_on(Fleet::start(&base, &lone_lines, 0..1, &net, options, &Default::default()))?;
     let lone = round_trips(SocketAddr::from(([127, 0, 0, 1], LONE_PORT)))?;
 
     let before = rss_kib()?;
     let started = Instant::now();
     let lines = Lines::Tcp(SocketAddr::from(([127, 0, 0, 1], BASE_PORT)));
-    let fleet = runtime.block_on(Fleet::start(&base, &lines, 0..MODEMS, &net, options))?;
+    let fleet = runtime.block_on(Fleet::start(&base, &lines, 0..MODEMS, &net, options, &Default::default()))?;
     let start_time = started.elapsed();
     ensure!(fleet.len() as u64 == MODEMS);
     std::thread::sleep(Duration::from_secs(1));

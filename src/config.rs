@@ -42,6 +42,10 @@
 //! root = "/var/lib/vmodem/fs"
 //! quota = 6391808
 //!
+//! [fleet]                  # vmodem fleet: families and links by weight, drawn from the seed
+//! seed = 42
+//! profiles = [{ name = "catm", weight = 70 }, { name = "nbiot", weight = 30 }]
+//!
 //! [net]
 //! redirects = ["112.74.93.163:21=127.0.0.1:2121"]
 //! profile = "catm"         # the link: instant, gsm, gprs, edge, nbiot, catm, lte or figures
@@ -106,6 +110,55 @@ pub struct ServeConfig {
     pub control: Option<PathBuf>,
     /// The embedded demo server (`vmodem serve --demo`).
     pub demo: DemoSection,
+    /// The variety of a fleet's modems (`vmodem fleet`).
+    pub fleet: FleetSection,
+}
+
+/// The `[fleet]` section: what differs between a fleet's modems, drawn per modem from weighted
+/// choices with `seed`, so that a run can be repeated exactly.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetSection {
+    /// The seed of the draws.
+    pub seed: u64,
+    /// The families, by weight (`[{ name = "sim800", weight = 3 }, ...]`); none: the module's.
+    pub dialects: Vec<Weighted>,
+    /// The link profiles, by weight; none: the network's.
+    pub profiles: Vec<Weighted>,
+}
+
+/// A choice and its weight.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weighted {
+    /// A family's or a link profile's name.
+    pub name: String,
+    /// Its share, relative to the others' (0 never draws it).
+    pub weight: u32,
+}
+
+impl FleetSection {
+    /// The name drawn for modem `index` from `choices` (`salt` tells the draws apart); `None`
+    /// without choices or weights.
+    pub fn draw<'a>(&self, choices: &'a [Weighted], index: u64, salt: u64) -> Option<&'a str> {
+        let total: u64 = choices.iter().map(|c| u64::from(c.weight)).sum();
+        if total == 0 {
+            return None;
+        }
+        let seed = self.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
+        let mut pick = fastrand::Rng::with_seed(seed).u64(0..total);
+        choices
+            .iter()
+            .find(|c| {
+                let w = u64::from(c.weight);
+                if pick < w {
+                    return true;
+                }
+                pick -= w;
+                false
+            })
+            .map(|c| c.name.as_str())
+    }
 }
 
 /// The file as it is written: one table of sections, split into [`Config`].
@@ -125,6 +178,7 @@ struct File {
     record: RecordSection,
     faults: Vec<PlanEntry>,
     control: Option<PathBuf>,
+    fleet: FleetSection,
 }
 
 impl From<File> for Config {
@@ -146,6 +200,7 @@ impl From<File> for Config {
                 record: f.record,
                 control: f.control,
                 demo: f.demo,
+                fleet: f.fleet,
             },
         }
     }

@@ -338,7 +338,7 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     options.pacing &= !args.no_pacing;
     let indices = args.shard.range(args.count);
     let family = module.family;
-    let running = fleet::Fleet::start(&module, &lines, indices.clone(), &net, options).await?;
+    let running = fleet::Fleet::start(&module, &lines, indices.clone(), &net, options, &config.fleet).await?;
     let (first, last) = (running.described.first(), running.described.last());
     if let (Some((_, first)), Some((_, last))) = (first, last) {
         eprintln!(

@@ -1,6 +1,7 @@
 //! Fleets: many modems in one process (`vmodem fleet`), each with its own line, identity
 //! ([`identity`]) and file system, sharing the module configuration, the network and an SMS
-//! centre, so that they can text one another. A fleet may be one shard of a larger one
+//! centre, so that they can text one another. `[fleet]` mixes families and link profiles by
+//! weight, drawn per modem from a seed, so that a run can be repeated exactly. A fleet may be one shard of a larger one
 //! ([`Shard`]): the shards of one fleet serve disjoint indices, so identities and numbers never
 //! collide across processes.
 
@@ -10,9 +11,11 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::ModuleConfig;
+use crate::config::{FleetSection, ModuleConfig};
 use crate::dialect;
+use crate::family::Family;
 use crate::modem::Modem;
+use crate::net::LinkProfile;
 use crate::net::Net;
 use crate::transport::line::{self, LineGuard, LineOptions};
 use crate::transport::pacing::LineSpeed;
@@ -54,6 +57,11 @@ impl std::str::FromStr for Shard {
         Ok(Shard { index, count })
     }
 }
+
+/// Tells the family draw from the profile draw of one modem.
+const DIALECT_DRAW: u64 = 1;
+/// See [`DIALECT_DRAW`].
+const PROFILE_DRAW: u64 = 2;
 
 /// The module configuration of modem `index`: the fleet's, with the modem's own identity and a
 /// file system of its own under the fleet's (`<root>/modem-<index>`, or a temporary folder).
@@ -119,6 +127,9 @@ pub enum FleetError {
         /// What went wrong.
         message: String,
     },
+    /// A `[fleet]` choice names no family or link profile.
+    #[error("[fleet]: {0}")]
+    Variety(String),
     /// A modem could not be built (its file system).
     #[error("modem {index}: {source}")]
     Build {
@@ -131,19 +142,35 @@ pub enum FleetError {
 
 impl Fleet {
     /// Starts modems `indices` of the fleet described by `base`, on `lines`, all on `net` (so
-    /// they share the SMS centre and can text one another).
+    /// they share the SMS centre and can text one another), each of the family and on the link
+    /// profile `variety` draws for it.
     pub async fn start(
         base: &ModuleConfig,
         lines: &Lines,
         indices: Range<u64>,
         net: &Net,
         options: LineOptions,
+        variety: &FleetSection,
     ) -> Result<Fleet, FleetError> {
+        for choice in &variety.dialects {
+            choice.name.parse::<Family>().map_err(|e| FleetError::Variety(e.to_string()))?;
+        }
+        for choice in &variety.profiles {
+            choice.name.parse::<LinkProfile>().map_err(FleetError::Variety)?;
+        }
         let mut fleet = Fleet { tasks: Vec::new(), described: Vec::new(), _lines: Vec::new() };
         for index in indices {
             let line = lines.line(index).map_err(|message| FleetError::Line { index, message })?;
-            let dialect =
-                dialect::build(module_of(base, index)).map_err(|source| FleetError::Build { index, source })?;
+            let mut module = module_of(base, index);
+            if let Some(family) = variety.draw(&variety.dialects, index, DIALECT_DRAW) {
+                let family: Family = family.parse().map_err(|e| FleetError::Variety(format!("{e}")))?;
+                Arc::make_mut(&mut module).family = family;
+            }
+            let modem_net = match variety.draw(&variety.profiles, index, PROFILE_DRAW) {
+                Some(profile) => net.with_own_link(profile.parse().map_err(FleetError::Variety)?),
+                None => net.clone(),
+            };
+            let dialect = dialect::build(module).map_err(|source| FleetError::Build { index, source })?;
             let speed = LineSpeed::new();
             let open = line::open(&line, options, speed.clone())
                 .await
@@ -151,7 +178,7 @@ impl Fleet {
             fleet.described.push((index, open.described.clone()));
             let (links, guard) = open.into_parts();
             fleet._lines.push(guard);
-            let modem = Modem::new(dialect, net.clone()).with_line_speed(speed);
+            let modem = Modem::new(dialect, modem_net).with_line_speed(speed);
             fleet.tasks.push(tokio::spawn(modem.run(links)));
         }
         Ok(fleet)
@@ -181,6 +208,26 @@ mod tests {
         assert!("4/4".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn draws_follow_the_weights_and_the_seed() {
+        use crate::config::Weighted;
+        let choices = [Weighted { name: "catm".into(), weight: 70 }, Weighted { name: "nbiot".into(), weight: 30 }];
+        let variety = FleetSection { seed: 42, ..FleetSection::default() };
+        let drawn: Vec<&str> = (0..10_000).map(|i| variety.draw(&choices, i, PROFILE_DRAW).unwrap()).collect();
+        let catm = drawn.iter().filter(|d| **d == "catm").count();
+        assert!((6_700..=7_300).contains(&catm), "{catm} of 10,000 drew catm");
+        let again: Vec<&str> = (0..10_000).map(|i| variety.draw(&choices, i, PROFILE_DRAW).unwrap()).collect();
+        assert_eq!(drawn, again, "the same seed, the same draws");
+        let other = FleetSection { seed: 43, ..FleetSection::default() };
+        assert_ne!(drawn, (0..10_000).map(|i| other.draw(&choices, i, PROFILE_DRAW).unwrap()).collect::<Vec<_>>());
+        assert_eq!(variety.draw(&[], 1, PROFILE_DRAW), None);
+        // Each modem's own link: changing one leaves the network's.
+        let net = Net::default();
+        let own = net.with_own_link("nbiot".parse().unwrap());
+        assert_eq!(own.profile().to_string(), "nbiot");
+        assert_eq!(net.profile().to_string(), "instant");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::time::Instant;
-use vmodem::config::ModuleConfig;
+use vmodem::config::{FleetSection, ModuleConfig, Weighted};
 use vmodem::fleet::identity::luhn;
 use vmodem::fleet::{Fleet, Lines, Shard};
 use vmodem::net::Net;
@@ -59,7 +59,16 @@ async fn a_fleet_s_modems_have_their_own_identities_and_text_each_other() {
     trace();
     let dir = tempfile::tempdir().unwrap();
     let base = ModuleConfig { family: "sim800".parse().unwrap(), ..ModuleConfig::default() };
-    let fleet = Fleet::start(&base, &Lines::Unix(dir.path().into()), 0..20, &Net::default(), options()).await.unwrap();
+    let fleet = Fleet::start(
+        &base,
+        &Lines::Unix(dir.path().into()),
+        0..20,
+        &Net::default(),
+        options(),
+        &FleetSection::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(fleet.len(), 20);
     let mut imeis = std::collections::HashSet::new();
     for index in [0, 1, 7, 19] {
@@ -93,7 +102,11 @@ async fn two_shards_of_one_fleet_serve_disjoint_modems() {
     let shards = [Shard { index: 0, count: 2 }, Shard { index: 1, count: 2 }];
     let mut fleets = Vec::new();
     for shard in shards {
-        fleets.push(Fleet::start(&base, &lines, shard.range(9), &Net::default(), options()).await.unwrap());
+        fleets.push(
+            Fleet::start(&base, &lines, shard.range(9), &Net::default(), options(), &FleetSection::default())
+                .await
+                .unwrap(),
+        );
     }
     let served: Vec<Vec<u64>> = fleets.iter().map(|f| f.described.iter().map(|(i, _)| *i).collect()).collect();
     assert_eq!(served, [vec![0, 1, 2, 3, 4], vec![5, 6, 7, 8]]);
@@ -102,4 +115,35 @@ async fn two_shards_of_one_fleet_serve_disjoint_modems() {
         let mut line = host(dir.path(), index).await;
         assert!(imeis.insert(value(&mut line, "AT+CGSN").await), "modem {index}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_fleet_draws_each_modem_s_family_from_the_seed_the_same_way_every_run() {
+    trace();
+    let base = ModuleConfig { family: "sim7080".parse().unwrap(), ..ModuleConfig::default() };
+    let weighted = |name: &str, weight| Weighted { name: name.into(), weight };
+    let variety = FleetSection {
+        seed: 7,
+        dialects: vec![weighted("sim800", 1), weighted("l610", 1), weighted("sim900", 0)],
+        profiles: vec![weighted("catm", 1), weighted("nbiot", 1)],
+    };
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = Lines::Unix(dir.path().into());
+        let _fleet = Fleet::start(&base, &lines, 0..12, &Net::default(), options(), &variety).await.unwrap();
+        let mut models = Vec::new();
+        for index in 0..12 {
+            let mut line = host(dir.path(), index).await;
+            models.push(value(&mut line, "AT+CGMM").await);
+        }
+        runs.push(models);
+    }
+    assert_eq!(runs[0], runs[1], "the same seed, the same fleet");
+    let kinds: std::collections::HashSet<&String> = runs[0].iter().collect();
+    assert_eq!(kinds.len(), 2, "both weighted families, never the one of weight 0: {:?}", runs[0]);
+    let bad = FleetSection { profiles: vec![weighted("warp", 1)], ..FleetSection::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let refused = Fleet::start(&base, &Lines::Unix(dir.path().into()), 0..1, &Net::default(), options(), &bad).await;
+    assert!(matches!(refused, Err(e) if e.to_string().contains("warp")));
 }
