@@ -5,16 +5,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use tokio::time::Instant;
 use vmodem::config::{FleetSection, ModuleConfig, Weighted};
 use vmodem::fleet::identity::luhn;
 use vmodem::fleet::{Fleet, Lines, Shard};
 use vmodem::net::Net;
 use vmodem::transport::line::LineOptions;
 
-use crate::support::rig::trace;
+use crate::support::rig::{at_ok, read_until, trace};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -28,21 +27,11 @@ async fn host(dir: &Path, index: u64) -> UnixStream {
 
 /// What comes up to and including `end`.
 async fn until(line: &mut UnixStream, end: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    let mut got = Vec::new();
-    while !String::from_utf8_lossy(&got).ends_with(end) {
-        let mut byte = [0u8; 1];
-        match tokio::time::timeout_at(deadline, line.read(&mut byte)).await {
-            Ok(Ok(1)) => got.push(byte[0]),
-            _ => panic!("waited for {end:?}; came {:?}", String::from_utf8_lossy(&got)),
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
+    read_until(line, end, WAIT).await
 }
 
 async fn at(line: &mut UnixStream, cmd: &str) -> String {
-    line.write_all(format!("{cmd}\r").as_bytes()).await.unwrap();
-    until(line, "OK\r\n").await
+    at_ok(line, cmd, WAIT).await
 }
 
 /// The bare value a command answers (`AT+CGSN`'s IMEI).

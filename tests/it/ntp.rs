@@ -7,15 +7,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio::time::Instant;
+use tokio::io::{AsyncWriteExt, DuplexStream};
 use vmodem::config::ModuleConfig;
 use vmodem::dialect;
 use vmodem::modem::Modem;
 use vmodem::net::{Fault, Net, NetConfig, Redirect};
 use vmodem::transport::{Link, Links};
 
-use crate::support::rig::{AbortOnDrop, ServersEnv, trace};
+use crate::support::rig::{AbortOnDrop, ServersEnv, at_ok, read_until, trace};
 
 /// TinyGSM's wait for `+CNTP:`.
 const WAIT: Duration = Duration::from_secs(10);
@@ -42,23 +41,13 @@ async fn modem(family: &str) -> (DuplexStream, AbortOnDrop, tokio::net::UdpSocke
     (host, task, silent)
 }
 
-/// Reads up to and including `end`.
-async fn until(host: &mut DuplexStream, end: &str) -> String {
-    let deadline = Instant::now() + WAIT + Duration::from_secs(5);
-    let mut got = Vec::new();
-    while !String::from_utf8_lossy(&got).contains(end) {
-        let mut byte = [0u8; 1];
-        match tokio::time::timeout_at(deadline, host.read(&mut byte)).await {
-            Ok(Ok(1)) => got.push(byte[0]),
-            _ => panic!("waited for {end:?}; came {:?}", String::from_utf8_lossy(&got)),
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
+/// What comes up to and including `end`.
+async fn until(line: &mut DuplexStream, end: &str) -> String {
+    read_until(line, end, WAIT + Duration::from_secs(5)).await
 }
 
-async fn at(host: &mut DuplexStream, cmd: &str) -> String {
-    host.write_all(format!("{cmd}\r").as_bytes()).await.unwrap();
-    until(host, "OK\r\n").await
+async fn at(line: &mut DuplexStream, cmd: &str) -> String {
+    at_ok(line, cmd, WAIT + Duration::from_secs(5)).await
 }
 
 /// `+CCLK: "yy/MM/dd,hh:mm:ss+32"` as seconds (as if UTC): the local time it shows.

@@ -276,16 +276,22 @@ fn the_configured_inbox_is_on_the_sim_at_power_on_and_outlives_a_restart() {
     );
 }
 
-#[test]
-fn a_status_report_goes_to_the_host_with_ds_1_and_nowhere_otherwise() {
-    let mut b = Bench::new(Family::Sim7080);
-    let report = crate::sms::pdu::StatusReport {
-        message_ref: 7,
+/// The report that message `mr` to +8613900000002 was received (TP-ST 0), taken at
+/// 26/12/07 13:56:47 and delivered 2 s later.
+fn report(mr: u8) -> crate::sms::pdu::StatusReport {
+    crate::sms::pdu::StatusReport {
+        message_ref: mr,
         recipient: Address::parse("+8613900000002"),
         timestamp: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 47, quarter_hours: 0 },
         discharge: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 49, quarter_hours: 0 },
         status: 0,
-    };
+    }
+}
+
+#[test]
+fn a_status_report_goes_to_the_host_with_ds_1_and_nowhere_otherwise() {
+    let mut b = Bench::new(Family::Sim7080);
+    let report = report(7);
     b.sms(Incoming::Report(report.clone()));
     assert_eq!(b.take(), "", "<ds> 0");
     assert_eq!(b.at("AT+CNMI=1,1,0,1,0"), OK);
@@ -304,13 +310,7 @@ fn a_status_report_goes_to_the_host_with_ds_1_and_nowhere_otherwise() {
 fn with_ds_2_a_status_report_is_stored_announced_and_read_back() {
     let mut b = Bench::new(Family::Sim800);
     assert_eq!(b.at("AT+CNMI=2,1,0,2"), OK);
-    let report = crate::sms::pdu::StatusReport {
-        message_ref: 9,
-        recipient: Address::parse("+8613900000002"),
-        timestamp: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 47, quarter_hours: 0 },
-        discharge: Timestamp { year: 26, month: 12, day: 7, hour: 13, minute: 56, second: 49, quarter_hours: 0 },
-        status: 0,
-    };
+    let report = report(9);
     b.sms(Incoming::Report(report.clone()));
     assert_eq!(b.take(), "\r\n+CDSI: \"SM\",1\r\n");
     let (octets, len) = report.encode(Some(&Address::parse("+8613800210500"))).unwrap();

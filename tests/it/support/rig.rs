@@ -492,3 +492,28 @@ pub fn remote_client(port: u16, data: Vec<u8>) -> tokio::task::JoinHandle<(Vec<u
         (back, rd.reunite(wr).expect("the halves of one connection"))
     })
 }
+
+/// Reads `line` byte by byte up to and including `end`, within `wait`; what came. Panics with
+/// what came if `end` does not.
+pub async fn read_until<L: tokio::io::AsyncRead + Unpin>(line: &mut L, end: &str, wait: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut got = Vec::new();
+    while !got.ends_with(end.as_bytes()) {
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout_at(deadline, line.read(&mut byte)).await {
+            Ok(Ok(1)) => got.push(byte[0]),
+            _ => panic!("waited for {end:?}; came {:?}", String::from_utf8_lossy(&got)),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Sends `cmd` and CR on `line`, and reads its answer up to `OK`, within `wait`.
+pub async fn at_ok<L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    line: &mut L,
+    cmd: &str,
+    wait: Duration,
+) -> String {
+    line.write_all(format!("{cmd}\r").as_bytes()).await.expect("the modem's line");
+    read_until(line, "OK\r\n", wait).await
+}
