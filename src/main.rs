@@ -47,6 +47,42 @@ enum Command {
     Term(LineArgs),
     /// Run many modems in one process, each on its own line with its own identity.
     Fleet(Box<FleetArgs>),
+    /// Run a transcript against every modem of a fleet in this process (a load generator).
+    Drive(Box<DriveArgs>),
+}
+
+#[derive(Args)]
+struct DriveArgs {
+    /// The transcript each modem runs (`{index}`, `{imei}`, `{imsi}`, `{iccid}`, `{number}` are
+    /// the modem's own).
+    script: PathBuf,
+    /// How many modems the whole fleet has (this process drives its shard of them).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    count: u64,
+    /// This process's slice of the fleet, K/N.
+    #[arg(long, default_value = "0/1")]
+    shard: fleet::Shard,
+    /// The family of every modem (or the configuration's).
+    #[arg(long)]
+    dialect: Option<Family>,
+    /// A TOML configuration file, shared by every modem.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// How many modems run at once, at most.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    concurrency: u64,
+    /// Modems started a second, at most (0: as fast as the concurrency allows).
+    #[arg(long, default_value_t = 0)]
+    rate: u32,
+    /// Set a variable the script uses, NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
+    #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
+    redirects: Vec<Redirect>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -207,6 +243,7 @@ async fn main() -> ExitCode {
         Command::Chat(args) => chat(args).await,
         Command::Term(args) => term(args).await,
         Command::Fleet(args) => run_fleet(*args).await,
+        Command::Drive(args) => drive(*args).await,
     };
     match result {
         Ok(code) => code,
@@ -350,6 +387,51 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     }
     tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
+    let Config { mut module, serve: config } = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(family) = args.dialect {
+        module.family = family;
+    }
+    let text = std::fs::read_to_string(&args.script).with_context(|| format!("reading {}", args.script.display()))?;
+    let script = Script::parse(&text).map_err(|e| anyhow!("{}: {e}", args.script.display()))?;
+    let mut redirects = config.net.parsed()?;
+    redirects.extend(args.redirects);
+    let net = config.net.net(redirects)?;
+    let options = fleet::drive::DriveOptions {
+        concurrency: args.concurrency as usize,
+        rate: args.rate,
+        vars: args.vars.into_iter().collect(),
+    };
+    let indices = args.shard.range(args.count);
+    let total = indices.end - indices.start;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let failed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (d, f) = (done.clone(), failed.clone());
+    let progress = move |r: &fleet::drive::DriveResult| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let failed = f.fetch_add(u64::from(r.failure.is_some()), Relaxed) + u64::from(r.failure.is_some());
+        let done = d.fetch_add(1, Relaxed) + 1;
+        eprint!("\rvmodem drive: {done}/{total} done, {failed} failed");
+    };
+    let results = fleet::drive::drive(&module, indices, &net, &script, &options, progress).await?;
+    eprintln!();
+    let summary = fleet::drive::Summary::of(&results);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        let [p50, p90, p99, max] = summary.millis;
+        println!("{} modems: {} passed, {} failed", summary.modems, summary.passed, summary.failed);
+        println!("run time: p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, longest {max:.1} ms");
+        for (kind, index) in &summary.first_failures {
+            println!("first failure of its kind, modem {index}: {kind}");
+        }
+    }
+    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// The line the command line names, if it names one (clap allows at most one).

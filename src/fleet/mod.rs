@@ -5,6 +5,7 @@
 //! ([`Shard`]): the shards of one fleet serve disjoint indices, so identities and numbers never
 //! collide across processes.
 
+pub mod drive;
 pub mod identity;
 
 use std::ops::Range;
@@ -125,6 +126,14 @@ pub enum FleetError {
         /// The modem.
         index: u64,
         /// What went wrong.
+        message: String,
+    },
+    /// The script does not compile for a modem (a variable it lacks).
+    #[error("modem {index}: the script: {message}")]
+    Script {
+        /// The modem.
+        index: u64,
+        /// What is wrong.
         message: String,
     },
     /// A `[fleet]` choice names no family or link profile.

@@ -136,3 +136,30 @@ async fn a_mixed_fleet_draws_each_modem_s_family_from_the_seed_the_same_way_ever
     let refused = Fleet::start(&base, &Lines::Unix(dir.path().into()), 0..1, &Net::default(), options(), &bad).await;
     assert!(matches!(refused, Err(e) if e.to_string().contains("warp")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drive_runs_a_transcript_on_every_modem_with_its_own_variables_and_sums_up() {
+    trace();
+    use vmodem::fleet::drive::{DriveOptions, Summary, drive};
+    use vmodem::script::Script;
+    let base = ModuleConfig { family: "sim800".parse().unwrap(), ..ModuleConfig::default() };
+    let script =
+        Script::parse("> ATE0\n< OK\n> AT+CGSN\n< {imei}\n< OK\n> AT+CNUM\n< +CNUM: \"\",\"{number}\",145\n< OK\n")
+            .unwrap();
+    let options = DriveOptions { concurrency: 16, rate: 0, vars: Default::default() };
+    let results = drive(&base, 0..40, &Net::default(), &script, &options, |_| {}).await.unwrap();
+    let summary = Summary::of(&results);
+    assert_eq!((summary.modems, summary.passed, summary.failed), (40, 40, 0), "{results:?}");
+    assert!(summary.millis[0] > 0.0 && summary.millis[3] >= summary.millis[0]);
+
+    // A script that only some modems pass: modem 3's IMEI is expected of every one.
+    let imei3 = vmodem::fleet::identity::indexed(&base.identity, 3).imei;
+    let text = format!("> ATE0\n< OK\n> AT+CGSN\n< {imei3}\n< OK\n");
+    let script = Script::parse(&text).unwrap();
+    let results = drive(&base, 0..8, &Net::default(), &script, &options, |_| {}).await.unwrap();
+    let summary = Summary::of(&results);
+    assert_eq!((summary.passed, summary.failed), (1, 7));
+    assert_eq!(summary.first_failures.len(), 1, "{:?}", summary.first_failures);
+    assert_eq!(summary.first_failures[0].1, 0, "modem 0 failed first in index order");
+    assert!(results.iter().find(|r| r.index == 3).is_some_and(|r| r.failure.is_none()));
+}

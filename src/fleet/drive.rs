@@ -1,0 +1,137 @@
+//! `vmodem drive`: one transcript run against every modem of a fleet, as a load generator with
+//! no firmware. Each modem runs in this process on an in-memory line; the script sees the
+//! modem's own variables (`{index}`, `{imei}`, `{imsi}`, `{iccid}`, `{number}`) besides the
+//! given ones. At most `concurrency` run at once, started no faster than `rate` a second. The
+//! summary counts passes and failures, gives the run times' percentiles and the first failure
+//! of each kind with the modem that had it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::{FleetError, module_of};
+use crate::config::ModuleConfig;
+use crate::dialect;
+use crate::modem::Modem;
+use crate::net::Net;
+use crate::script::{Script, run_with};
+use crate::transport::{Link, Links};
+
+/// How a drive runs.
+#[derive(Debug, Clone)]
+pub struct DriveOptions {
+    /// How many modems run the script at once, at most.
+    pub concurrency: usize,
+    /// Modems started a second, at most (0: no limit).
+    pub rate: u32,
+    /// Variables every modem's run sees.
+    pub vars: BTreeMap<String, String>,
+}
+
+/// One modem's result.
+#[derive(Debug, Clone)]
+pub struct DriveResult {
+    /// The modem.
+    pub index: u64,
+    /// How long its run took.
+    pub took: Duration,
+    /// `None` when it went as the script says; else the first difference, with its line.
+    pub failure: Option<String>,
+}
+
+/// What a drive did, in all.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    /// Modems driven.
+    pub modems: usize,
+    /// Runs that went as the script says.
+    pub passed: usize,
+    /// Runs that did not.
+    pub failed: usize,
+    /// Run time percentiles, ms: 50th, 90th, 99th and the longest.
+    pub millis: [f64; 4],
+    /// The first failure of each kind (its reason) and the modem that had it.
+    pub first_failures: Vec<(String, u64)>,
+}
+
+impl Summary {
+    /// The summary of `results`.
+    pub fn of(results: &[DriveResult]) -> Summary {
+        let mut times: Vec<Duration> = results.iter().map(|r| r.took).collect();
+        times.sort();
+        let at = |q: f64| {
+            let i = ((times.len() as f64 - 1.0) * q).round() as usize;
+            times.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let mut first_failures: Vec<(String, u64)> = Vec::new();
+        for r in results {
+            let Some(failure) = &r.failure else { continue };
+            let kind = failure.lines().next().unwrap_or_default().to_string();
+            if !first_failures.iter().any(|(k, _)| *k == kind) {
+                first_failures.push((kind, r.index));
+            }
+        }
+        let failed = results.iter().filter(|r| r.failure.is_some()).count();
+        Summary {
+            modems: results.len(),
+            passed: results.len() - failed,
+            failed,
+            millis: [at(0.5), at(0.9), at(0.99), at(1.0)],
+            first_failures,
+        }
+    }
+}
+
+/// Runs `script` on modems `indices` of the fleet `base` describes, all on `net`; their
+/// results in index order. `progress` hears of each modem that ends.
+pub async fn drive(
+    base: &ModuleConfig,
+    indices: std::ops::Range<u64>,
+    net: &Net,
+    script: &Script,
+    options: &DriveOptions,
+    progress: impl Fn(&DriveResult) + Send + Sync + 'static,
+) -> Result<Vec<DriveResult>, FleetError> {
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let progress = Arc::new(progress);
+    let interval = (options.rate > 0).then(|| Duration::from_secs_f64(1.0 / f64::from(options.rate)));
+    let mut tasks = Vec::new();
+    for index in indices {
+        let module = module_of(base, index);
+        let mut vars = options.vars.clone();
+        vars.insert("index".into(), index.to_string());
+        vars.insert("imei".into(), module.identity.imei.clone());
+        vars.insert("imsi".into(), module.identity.imsi.clone());
+        vars.insert("iccid".into(), module.identity.iccid.clone());
+        vars.insert("number".into(), module.identity.number.clone());
+        let program = script.compile(&vars).map_err(|message| FleetError::Script { index, message })?;
+        let dialect = dialect::build(module).map_err(|source| FleetError::Build { index, source })?;
+        let permit = permits.clone().acquire_owned().await.expect("the semaphore stays open");
+        let (mut host, line) = tokio::io::duplex(1 << 16);
+        let line: Link = Box::new(line);
+        let modem = Modem::new(dialect, net.clone());
+        let handle = modem.handle();
+        let (progress, started) = (progress.clone(), Instant::now());
+        tasks.push(tokio::spawn(async move {
+            let running = tokio::spawn(modem.run(Links::single(line)));
+            let outcome = run_with(&program, &mut host, Some(&handle)).await;
+            running.abort();
+            drop(permit);
+            let result = DriveResult { index, took: started.elapsed(), failure: outcome.err().map(|m| m.to_string()) };
+            progress(&result);
+            result
+        }));
+        if let Some(interval) = interval {
+            tokio::time::sleep(interval).await;
+        }
+    }
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        if let Ok(result) = task.await {
+            results.push(result);
+        }
+    }
+    Ok(results)
+}
