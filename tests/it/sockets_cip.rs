@@ -81,16 +81,24 @@ impl Tiny {
 
     /// The next byte from the line, by `deadline`.
     async fn byte(&mut self, deadline: Instant, waiting_for: &str) -> u8 {
+        match self.try_byte(deadline).await {
+            Some(b) => b,
+            None => panic!("{} sent nothing more while the host waited for {waiting_for:?}", self.family),
+        }
+    }
+
+    /// The next byte from the line, or `None` at `deadline`.
+    async fn try_byte(&mut self, deadline: Instant) -> Option<u8> {
         if self.input.is_empty() {
             let mut buf = vec![0u8; 64 * 1024];
             let n = match tokio::time::timeout_at(deadline, self.io.read(&mut buf)).await {
                 Ok(Ok(n)) if n > 0 => n,
-                Ok(_) => panic!("the modem's line closed while waiting for {waiting_for:?}"),
-                Err(_) => panic!("{} sent nothing more while the host waited for {waiting_for:?}", self.family),
+                Ok(_) => panic!("the modem's line closed"),
+                Err(_) => return None,
             };
             self.input.extend_from_slice(&buf[..n]);
         }
-        self.input.remove(0)
+        Some(self.input.remove(0))
     }
 
     /// `waitResponse`: reads until what came ends with one of `patterns` (1-based index),
@@ -100,7 +108,14 @@ impl Tiny {
         let what = patterns.join(" | ");
         let mut data = String::new();
         loop {
-            data.push(char::from(self.byte(deadline, &what).await));
+            let Some(b) = self.try_byte(deadline).await else {
+                let tail: String = data.chars().rev().take(200).collect::<Vec<_>>().into_iter().rev().collect();
+                panic!(
+                    "{} sent nothing more while the host waited for {what:?}; the last it sent: {tail:?}",
+                    self.family
+                );
+            };
+            data.push(char::from(b));
             if let Some(i) = patterns.iter().position(|p| data.ends_with(p)) {
                 return i + 1;
             }
