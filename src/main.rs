@@ -264,14 +264,7 @@ fn init_logging(verbose: u8) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let line_flag = line_flag(&args);
-    let config = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    let Config { mut module, serve: config } = config;
-    if let Some(family) = args.dialect {
-        module.family = family;
-    }
+    let Config { mut module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
     let mut redirects = config.net.parsed()?;
     redirects.extend(args.redirects);
     let demo = match args.demo || config.demo.enabled {
@@ -352,13 +345,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
-    let Config { mut module, serve: config } = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    if let Some(family) = args.dialect {
-        module.family = family;
-    }
+    let Config { module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
     let lines = match (args.tcp, args.unix, args.pty) {
         (Some(addr), _, _) => fleet::Lines::Tcp(addr),
         (_, Some(dir), _) => fleet::Lines::Unix(dir),
@@ -390,13 +377,7 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
-    let Config { mut module, serve: config } = match &args.config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
-    };
-    if let Some(family) = args.dialect {
-        module.family = family;
-    }
+    let Config { module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
     let text = std::fs::read_to_string(&args.script).with_context(|| format!("reading {}", args.script.display()))?;
     let script = Script::parse(&text).map_err(|e| anyhow!("{}: {e}", args.script.display()))?;
     let mut redirects = config.net.parsed()?;
@@ -432,6 +413,19 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The configuration file's settings (or the defaults), the family `--dialect` names taking
+/// the place of the file's.
+fn load_config(path: Option<&std::path::Path>, dialect: Option<Family>) -> anyhow::Result<Config> {
+    let mut config = match path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(family) = dialect {
+        config.module.family = family;
+    }
+    Ok(config)
 }
 
 /// The line the command line names, if it names one (clap allows at most one).
