@@ -278,7 +278,9 @@ pub struct Network {
     /// Cell identity reported with `AT+CEREG=2`.
     pub cell: String,
     /// The network's time zone, in quarter hours east of UTC (`+32` is UTC+8): the zone of
-    /// `AT+CCLK?` once the network's time has come, and of `*PSUTTZ`.
+    /// `AT+CCLK?` once the network's time has come, and of `*PSUTTZ`; -96 to 96 (TS 27.007
+    /// §8.15).
+    #[serde(deserialize_with = "timezone")]
     pub timezone: i8,
     /// The operator's USSD menu (`AT+CUSD`): what each code answers.
     pub ussd: Vec<UssdEntry>,
@@ -560,6 +562,15 @@ impl Default for SmsSection {
     }
 }
 
+/// A time zone in quarter hours: -96 to 96, as `AT+CCLK` writes them.
+fn timezone<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i8, D::Error> {
+    let zone = i64::deserialize(d)?;
+    match i8::try_from(zone) {
+        Ok(z) if (-96..=96).contains(&z) => Ok(z),
+        _ => Err(serde::de::Error::custom(format!("{zone} quarter hours: -96 to 96"))),
+    }
+}
+
 /// A storage's capacity: 1 to 255 places (`AT+CPMS` prints them; indexes are 1-255).
 fn sms_capacity<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let n = usize::deserialize(d)?;
@@ -640,5 +651,15 @@ mod tests {
         assert!(toml::from_str::<Config>("[network]\nrsi = 3\n").is_err());
         assert!(toml::from_str::<Config>("dialect = \"sim5320\"\n").is_err());
         assert_eq!(toml::from_str::<Config>("dialect = \"SIM800L\"\n").unwrap().module.family, Family::Sim800);
+    }
+
+    #[test]
+    fn extreme_zones_and_capacities_are_refused() {
+        let parse = |text: &str| toml::from_str::<Config>(text);
+        assert_eq!(parse("[network]\ntimezone = -96\n").unwrap().module.network.timezone, -96);
+        assert!(parse("[network]\ntimezone = 97\n").is_err());
+        assert!(parse("[network]\ntimezone = 100000\n").is_err());
+        assert!(parse("[sms]\nsim_capacity = 0\n").is_err());
+        assert!(parse("[sms]\nmodule_capacity = 1000000\n").is_err());
     }
 }
