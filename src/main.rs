@@ -59,9 +59,8 @@ struct DriveArgs {
     /// How many modems the whole fleet has (this process drives its shard of them).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     count: u64,
-    /// This process's slice of the fleet, K/N.
-    #[arg(long, default_value = "0/1")]
-    shard: fleet::Shard,
+    #[command(flatten)]
+    shard: ShardArgs,
     /// The family of every modem (or the configuration's).
     #[arg(long)]
     dialect: Option<Family>,
@@ -90,9 +89,8 @@ struct FleetArgs {
     /// How many modems the whole fleet has (this process serves its shard of them).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     count: u64,
-    /// This process's slice of the fleet, K/N (K from 0): disjoint indices, identities and lines.
-    #[arg(long, default_value = "0/1")]
-    shard: fleet::Shard,
+    #[command(flatten)]
+    shard: ShardArgs,
     /// The family of every modem (or the configuration's).
     #[arg(long)]
     dialect: Option<Family>,
@@ -117,6 +115,29 @@ struct FleetArgs {
     /// Move bytes as fast as the medium allows (no pacing).
     #[arg(long)]
     no_pacing: bool,
+}
+
+/// Which slice of a fleet this process takes (the whole fleet unless one is named).
+#[derive(Args)]
+struct ShardArgs {
+    /// This process's slice of the fleet, K/N (K from 0): disjoint indices, identities and lines.
+    #[arg(long, conflicts_with = "shards")]
+    shard: Option<fleet::Shard>,
+    /// The fleet has N slices; this process's is JOB_COMPLETION_INDEX (a Kubernetes Indexed
+    /// Job) or the ordinal ending HOSTNAME (a StatefulSet's pod).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    shards: Option<u64>,
+}
+
+impl ShardArgs {
+    /// The slice named, or the whole fleet.
+    fn shard(&self) -> anyhow::Result<fleet::Shard> {
+        match (self.shard, self.shards) {
+            (Some(shard), _) => Ok(shard),
+            (None, Some(count)) => fleet::Shard::from_env(count, |key| std::env::var(key).ok()).map_err(|e| anyhow!(e)),
+            (None, None) => Ok(fleet::Shard::WHOLE),
+        }
+    }
 }
 
 /// Where the host side of a line is, and how fast it runs.
@@ -360,7 +381,7 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     }
     let mut options = config.line.options();
     options.pacing &= !args.no_pacing;
-    let indices = args.shard.range(args.count);
+    let indices = args.shard.shard()?.range(args.count);
     let family = module.family;
     let running = fleet::Fleet::start(&module, &lines, indices.clone(), &net, options, &config.fleet).await?;
     let (first, last) = (running.described.first(), running.described.last());
@@ -388,7 +409,7 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         rate: args.rate,
         vars: args.vars.into_iter().collect(),
     };
-    let indices = args.shard.range(args.count);
+    let indices = args.shard.shard()?.range(args.count);
     let total = indices.end - indices.start;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let failed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

@@ -44,6 +44,24 @@ impl Shard {
     }
 }
 
+impl Shard {
+    /// Slice of `count` that the orchestrator gave this process: Kubernetes' `JOB_COMPLETION_INDEX`
+    /// (an Indexed Job's pod), else the ordinal that ends a StatefulSet pod's `HOSTNAME`
+    /// (`vmodem-fleet-3` is slice 3). `env` looks a variable up.
+    pub fn from_env(count: u64, env: impl Fn(&str) -> Option<String>) -> Result<Shard, String> {
+        let index = match env("JOB_COMPLETION_INDEX") {
+            Some(index) => index,
+            None => {
+                let host = env("HOSTNAME").ok_or("--shards needs JOB_COMPLETION_INDEX or a HOSTNAME ending -<ordinal>")?;
+                host.rsplit_once('-').map(|(_, ordinal)| ordinal.to_string()).ok_or_else(|| {
+                    format!("HOSTNAME {host:?} does not end -<ordinal>, and JOB_COMPLETION_INDEX is not set")
+                })?
+            }
+        };
+        format!("{index}/{count}").parse()
+    }
+}
+
 impl std::str::FromStr for Shard {
     type Err = String;
 
@@ -217,6 +235,14 @@ mod tests {
         assert!("4/4".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(Shard::from_env(4, env(&[("JOB_COMPLETION_INDEX", "3")])), Ok(Shard { index: 3, count: 4 }));
+        assert_eq!(Shard::from_env(4, env(&[("HOSTNAME", "vmodem-fleet-2")])), Ok(Shard { index: 2, count: 4 }));
+        assert!(Shard::from_env(4, env(&[("HOSTNAME", "vmodem-fleet-4")])).is_err());
+        assert!(Shard::from_env(4, env(&[("HOSTNAME", "laptop")])).is_err());
+        assert!(Shard::from_env(4, env(&[])).is_err());
     }
 
     #[test]
