@@ -19,6 +19,7 @@ pub mod limits;
 pub mod modem;
 pub mod net;
 pub mod network;
+pub mod observe;
 pub mod plan;
 pub mod record;
 pub mod script;

@@ -19,6 +19,7 @@ use vmodem::family::Family;
 use vmodem::fleet;
 use vmodem::modem::Modem;
 use vmodem::net::{LinkProfile, Redirect};
+use vmodem::observe::{self, api};
 use vmodem::plan::PlanEntry;
 use vmodem::record::{Options, Recorder};
 use vmodem::script::{Script, fixtures};
@@ -115,6 +116,8 @@ struct FleetArgs {
     /// Move bytes as fast as the medium allows (no pacing).
     #[arg(long)]
     no_pacing: bool,
+    #[command(flatten)]
+    api: ApiArgs,
 }
 
 /// Which slice of a fleet this process takes (the whole fleet unless one is named).
@@ -226,6 +229,41 @@ struct ServeArgs {
     /// Listen for run-time commands (link profile, faults) on a Unix socket at PATH.
     #[arg(long, value_name = "PATH")]
     control: Option<PathBuf>,
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+/// The HTTP API and the metrics endpoint of `serve` and `fleet`.
+#[derive(Args)]
+struct ApiArgs {
+    /// Serve the HTTP API (JSON, and Prometheus metrics at /metrics) on ADDR; off loopback it
+    /// needs --api-token.
+    #[arg(long, value_name = "ADDR")]
+    api: Option<SocketAddr>,
+    /// The token every API request carries (Authorization: Bearer TOKEN).
+    #[arg(long, env = "VMODEM_API_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    api_token: Option<String>,
+    /// Serve the Prometheus metrics alone (read-only) on ADDR, for a scraper.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+}
+
+impl ApiArgs {
+    /// Starts what was asked for, for `modems`; the servers stop when dropped.
+    async fn start(&self, modems: &observe::Modems) -> anyhow::Result<Vec<api::Server>> {
+        let mut servers = Vec::new();
+        if let Some(addr) = self.api {
+            let server = api::serve(addr, self.api_token.clone(), modems.clone()).await?;
+            eprintln!("vmodem: API on http://{}/api/modems", server.addr);
+            servers.push(server);
+        }
+        if let Some(addr) = self.metrics {
+            let server = api::serve_metrics(addr, modems.clone()).await?;
+            eprintln!("vmodem: metrics on http://{}/metrics", server.addr);
+            servers.push(server);
+        }
+        Ok(servers)
+    }
 }
 
 #[derive(Args)]
@@ -301,6 +339,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         false => None,
     };
     let family = module.family;
+    let (imei, number) = (module.identity.imei.clone(), module.identity.number.clone());
     let fs_root = module.fs.root.clone();
     let dialect = dialect::build(Arc::new(module)).map_err(|e| match (e, fs_root) {
         (BuildError::Fs(e), Some(root)) => anyhow!("cannot open the module file system in {}: {e}", root.display()),
@@ -350,7 +389,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let mut plan = config.faults.clone();
     plan.extend(args.faults);
-    let modem = Modem::new(dialect, net.clone()).with_line_speed(speed).with_plan(plan);
+    let metrics = observe::JobMetrics::default();
+    let modem = Modem::new(dialect, net.clone()).with_line_speed(speed).with_plan(plan).with_metrics(metrics.clone());
+    let entry = observe::ModemEntry { index: 0, family, imei, number, handle: modem.handle() };
+    let _api = args.api.start(&observe::Modems::new(vec![entry], metrics)).await?;
     let _control = match &args.control.or(config.control.clone()) {
         Some(path) => Some(ControlSocket::bind(path, modem.handle(), net)?),
         None => None,
@@ -384,6 +426,7 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     let indices = args.shard.shard()?.range(args.count);
     let family = module.family;
     let running = fleet::Fleet::start(&module, &lines, indices.clone(), &net, options, &config.fleet).await?;
+    let _api = args.api.start(running.modems()).await?;
     let (first, last) = (running.described.first(), running.described.last());
     if let (Some((_, first)), Some((_, last))) = (first, last) {
         eprintln!(

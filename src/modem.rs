@@ -13,9 +13,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::core::{Core, ModuleTimes};
-use crate::dialect::{Dialect, Order};
-use crate::net::Net;
+use crate::dialect::{Dialect, Order, Owner};
+use crate::net::{LinkProfile, Net};
 use crate::network::NetworkEvent;
+use crate::observe::{JobMetrics, Observed, Watch};
 use crate::plan::PlanEntry;
 use crate::service::{Input, JobId, Report, job};
 use crate::sms::centre::Incoming;
@@ -35,6 +36,8 @@ pub struct ModemHandle {
     tx: mpsc::UnboundedSender<Control>,
     /// Connection faults go straight to the net layer, in force when the call returns.
     net: Net,
+    /// What the modem last published of itself.
+    watch: Watch,
 }
 
 /// What a [`ModemHandle`] asks of the modem.
@@ -80,12 +83,30 @@ impl ModemHandle {
         self.net.clear_faults();
         self.send(Control::Clear)
     }
+
+    /// The modem's state as it last published it.
+    pub fn status(&self) -> Observed {
+        self.watch.get()
+    }
+
+    /// The modem's link profile.
+    pub fn profile(&self) -> LinkProfile {
+        self.net.profile()
+    }
+
+    /// Changes the modem's link profile (every modem's that shares its link), for open
+    /// connections too.
+    pub fn set_profile(&self, profile: LinkProfile) {
+        self.net.set_profile(profile);
+    }
 }
 
-/// A running job: its task, and the way to its input.
+/// A running job: its task, the way to its input, and what is timed of it.
 struct RunningJob {
     task: JoinHandle<()>,
     inbox: mpsc::Sender<Input>,
+    owner: Owner,
+    started: Instant,
 }
 
 /// A modem: give it links to talk over and [`run`](Modem::run) it.
@@ -101,6 +122,12 @@ pub struct Modem {
     line_speed: LineSpeed,
     /// The rate and frame last published there.
     published: LineSettings,
+    /// Where observers read the modem's state.
+    watch: Watch,
+    /// Where jobs' durations go, if anyone collects them.
+    metrics: Option<JobMetrics>,
+    /// Bytes from and to the host.
+    bytes: (u64, u64),
 }
 
 impl Modem {
@@ -120,7 +147,16 @@ impl Modem {
             jobs: HashMap::new(),
             line_speed: LineSpeed::new(),
             published: LineSettings { baud: dte.rate, bits_per_char: icf_bits_per_char(dte.format) },
+            watch: Watch::default(),
+            metrics: None,
+            bytes: (0, 0),
         }
+    }
+
+    /// Times every job that ends into `metrics` (shared by the modems of a process).
+    pub fn with_metrics(mut self, metrics: JobMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Publishes `AT+IPR`/`AT+ICF` changes through `speed` (a pacer follows them) instead of a
@@ -146,7 +182,7 @@ impl Modem {
 
     /// A handle that acts on this modem while it runs (tests, the control socket).
     pub fn handle(&self) -> ModemHandle {
-        ModemHandle { tx: self.control_tx.clone(), net: self.net.clone() }
+        ModemHandle { tx: self.control_tx.clone(), net: self.net.clone(), watch: self.watch.clone() }
     }
 
     /// Serves hosts until the transport ends and the last link closes. The modem powers on
@@ -161,6 +197,7 @@ impl Modem {
         loop {
             self.carry_out();
             self.flush(&mut link).await;
+            self.publish(link.is_some());
             // After the flush: the `OK` to `AT+IPR` goes out at the old rate, as on a module.
             self.publish_line_speed();
             if !links_open && link.is_none() {
@@ -185,13 +222,14 @@ impl Modem {
                         link = None;
                     }
                     Ok(n) => {
+                        self.bytes.0 += n as u64;
                         self.refresh_times();
                         self.core.handle_host_bytes(Instant::now(), &buf[..n]);
                     }
                 },
                 Some((job, event)) = self.events_rx.recv(), if takes_events => {
                     if event.is_final() {
-                        self.jobs.remove(&job);
+                        self.job_ended(job);
                     }
                     self.refresh_times();
                     self.core.handle_event(Instant::now(), job, event);
@@ -228,10 +266,10 @@ impl Modem {
     fn carry_out(&mut self) {
         while let Some(order) = self.core.poll_order() {
             match order {
-                Order::Start { job, request, .. } => {
+                Order::Start { job, request, owner } => {
                     let (inbox, inbox_rx) = job::inbox();
                     let task = request.spawn(self.net.clone(), job, self.events_tx.clone(), inbox_rx);
-                    self.jobs.insert(job, RunningJob { task, inbox });
+                    self.jobs.insert(job, RunningJob { task, inbox, owner, started: Instant::now() });
                 }
                 Order::Feed { job, input } => {
                     // The dialect feeds a job one piece at a time, so its inbox has room; a job
@@ -250,6 +288,19 @@ impl Modem {
         }
     }
 
+    /// A job has ended: its time goes to the metrics.
+    fn job_ended(&mut self, job: JobId) {
+        if let (Some(running), Some(metrics)) = (self.jobs.remove(&job), &self.metrics) {
+            metrics.job_ended(running.owner, running.started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Publishes the modem's state for observers (`host`: a host is connected).
+    fn publish(&self, host: bool) {
+        let (bytes_in, bytes_out) = self.bytes;
+        self.watch.publish(Observed { status: self.core.status(), host, bytes_in, bytes_out });
+    }
+
     /// Tells the pacer when the host has changed the rate or frame (`AT+IPR`, `AT+ICF`, or a
     /// profile that restores them).
     fn publish_line_speed(&mut self) {
@@ -265,10 +316,11 @@ impl Modem {
     /// Sends pending output to the host; with no host connected it is lost, as on a UART.
     async fn flush(&mut self, link: &mut Option<Link>) {
         let Some(out) = self.core.poll_output() else { return };
-        if let Some(l) = link
-            && (l.write_all(&out).await.is_err() || l.flush().await.is_err())
-        {
-            *link = None;
+        if let Some(l) = link {
+            self.bytes.1 += out.len() as u64;
+            if l.write_all(&out).await.is_err() || l.flush().await.is_err() {
+                *link = None;
+            }
         }
     }
 }

@@ -46,7 +46,7 @@ use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, 
 
 pub use timers::{Timer, Timers};
 
-use crate::dialect::{DataTimer, Dialect, Io, Order, Owner, Unsolicited};
+use crate::dialect::{Attachment, DataTimer, Dialect, Io, Order, Owner, Unsolicited};
 use crate::network::NetworkEvent;
 use crate::plan::{Action, Plan, PlanEntry};
 use crate::service::{Event, JobId};
@@ -60,6 +60,40 @@ pub struct ModuleTimes {
     pub answer: Duration,
     /// A URC goes out this long after its event.
     pub urc: Duration,
+}
+
+/// What the modem has done since it was built, for observers (the API, metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Commands run (each of a line's concatenated commands counts).
+    pub commands: u64,
+    /// URCs raised (after the fault plan's rules).
+    pub urcs: u64,
+    /// Faults of the plan that struck.
+    pub faults: u64,
+    /// Jobs started (transfers, sockets, look-ups, messages).
+    pub jobs: u64,
+}
+
+/// What an observer sees of the modem now ([`Core::status`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    /// Powered on (a host has connected once).
+    pub powered: bool,
+    /// Frozen by a fault.
+    pub frozen: bool,
+    /// Registration and bearer.
+    #[serde(flatten)]
+    pub attachment: Attachment,
+    /// The services with jobs running, each once.
+    #[serde(serialize_with = "owner_names")]
+    pub work: Vec<Owner>,
+    /// What it has done.
+    pub counters: Counters,
+}
+
+fn owner_names<S: serde::Serializer>(owners: &[Owner], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(owners.iter().map(|o| o.name()))
 }
 
 /// One modem, IO-free. See the module docs for the driving contract.
@@ -84,6 +118,7 @@ pub struct Core {
     orders: VecDeque<Order>,
     /// The network's time: Unix seconds at an instant.
     network_time: Option<(Instant, i64)>,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for Core {
@@ -110,6 +145,7 @@ impl Core {
             times: ModuleTimes::default(),
             orders: VecDeque::new(),
             network_time: None,
+            counters: Counters::default(),
         }
     }
 
@@ -217,6 +253,20 @@ impl Core {
         self.settle();
     }
 
+    /// What an observer sees of the modem now.
+    pub fn status(&self) -> Status {
+        let mut work: Vec<Owner> = self.jobs.values().copied().collect();
+        work.sort();
+        work.dedup();
+        Status {
+            powered: self.powered,
+            frozen: self.frozen(),
+            attachment: self.dialect.attachment(),
+            work,
+            counters: self.counters,
+        }
+    }
+
     /// The subscriber number the SMS centre delivers this modem's messages to.
     pub fn number(&self) -> &str {
         self.dialect.number()
@@ -257,6 +307,7 @@ impl Core {
         }
         self.apply(io);
         for urc in self.plan.released(now) {
+            self.counters.urcs += 1;
             self.engine.urc(urc);
         }
         for action in self.plan.due(now) {
@@ -300,6 +351,7 @@ impl Core {
             plan: &mut self.plan,
             urc_delay: self.times.urc,
             owner: &mut self.line_owner,
+            counters: &mut self.counters,
         };
         f(&mut self.engine, &mut exec);
     }
@@ -307,6 +359,7 @@ impl Core {
     /// A fault of the plan strikes.
     fn strike(&mut self, action: Action, now: Instant) {
         tracing::info!(target: "vmodem::modem", "fault strikes: {action:?}");
+        self.counters.faults += 1;
         match action {
             Action::Network(event) => self.network(event, now),
             Action::Freeze(d) => self.timers.set(Timer::Thaw, Some(now + d)),
@@ -350,6 +403,7 @@ impl Core {
                 Unsolicited::Urc(urc) => {
                     tracing::debug!(target: "vmodem::at", "urc {}", String::from_utf8_lossy(&urc));
                     if let Some(urc) = self.plan.urc(urc, io.now, self.times.urc) {
+                        self.counters.urcs += 1;
                         self.engine.urc(urc);
                     }
                 }
@@ -359,6 +413,7 @@ impl Core {
         for order in io.take_orders() {
             match &order {
                 Order::Start { job, owner, .. } => {
+                    self.counters.jobs += 1;
                     self.jobs.insert(*job, *owner);
                 }
                 Order::Feed { job, .. } if !self.jobs.contains_key(job) => {
@@ -436,6 +491,7 @@ struct Exec<'a> {
     urc_delay: Duration,
     /// The owner of the data phase or pending command in progress.
     owner: &'a mut Option<Owner>,
+    counters: &'a mut Counters,
 }
 
 impl Exec<'_> {
@@ -445,6 +501,7 @@ impl Exec<'_> {
             match out {
                 Unsolicited::Urc(urc) => {
                     if let Some(urc) = self.plan.urc(urc, self.io.now, self.urc_delay) {
+                        self.counters.urcs += 1;
                         rsp.urc(urc);
                     }
                 }
@@ -470,6 +527,7 @@ impl Exec<'_> {
 impl Executor for Exec<'_> {
     fn execute(&mut self, cmd: &Command, rsp: &mut Response<'_>) -> Reply {
         tracing::debug!(target: "vmodem::at", "AT{}", self.dialect.redact(cmd));
+        self.counters.commands += 1;
         if self.plan.watches_commands() {
             self.plan.command(&format!("AT{cmd}"), self.io.now);
         }

@@ -88,6 +88,9 @@ pub trait Dialect: Send {
     /// The subscriber's own number, which the SMS centre delivers to.
     fn number(&self) -> &str;
 
+    /// What an observer sees of the network side.
+    fn attachment(&self) -> Attachment;
+
     /// The verbose text of an error code (AT+CMEE=2).
     fn cme_text(&self, code: u16) -> Option<&'static str>;
 
@@ -133,6 +136,9 @@ pub trait Machine: Send + Sized + 'static {
 
     /// The command as it may appear in logs: secrets masked.
     fn redact(&self, cmd: &Command) -> String;
+
+    /// What an observer sees of the network side (the API, the console).
+    fn attachment(&self) -> Attachment;
 
     /// Tells every service that the bearer `cid` went: the sessions over it end.
     fn lose_bearer(&mut self, cid: u8, io: &mut Io) {
@@ -197,6 +203,10 @@ impl<M: Machine> Dialect for M {
         Machine::number(self)
     }
 
+    fn attachment(&self) -> Attachment {
+        Machine::attachment(self)
+    }
+
     fn cme_text(&self, code: u16) -> Option<&'static str> {
         Machine::cme_text(self, code)
     }
@@ -208,6 +218,16 @@ impl<M: Machine> Dialect for M {
     fn redact(&self, cmd: &Command) -> String {
         Machine::redact(self, cmd)
     }
+}
+
+/// The module's place on the network, as an observer sees it: what `AT+CREG?` and the
+/// family's bearer commands would tell a host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Attachment {
+    /// Registered on the network.
+    pub registered: bool,
+    /// The address of the first open bearer (`AT+CNACT`, `AT+SAPBR`, `AT+CIICR`, `AT+MIPCALL`).
+    pub ip: Option<std::net::Ipv4Addr>,
 }
 
 /// Writes the data prompt `> `, after a line break in verbose mode (TS 27.005 §3.5.1's

@@ -32,6 +32,22 @@ pub enum Owner {
     Ntp,
 }
 
+impl Owner {
+    /// Its name in the API and in metrics labels (`ftp`, `app_socket`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Owner::Ftp => "ftp",
+            Owner::FtpBuffer => "ftp_buffer",
+            Owner::Http => "http",
+            Owner::Fs => "fs",
+            Owner::Socket => "socket",
+            Owner::AppSocket => "app_socket",
+            Owner::Sms => "sms",
+            Owner::Ntp => "ntp",
+        }
+    }
+}
+
 /// How the modem reaches one service of the family state `S`. Hooks a service does not need
 /// keep their defaults: no deadline, never paused, and anything unexpected (an event, a data
 /// phase) traced as a warning and answered as a failure.

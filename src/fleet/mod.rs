@@ -18,6 +18,7 @@ use crate::family::Family;
 use crate::modem::Modem;
 use crate::net::LinkProfile;
 use crate::net::Net;
+use crate::observe::{JobMetrics, ModemEntry, Modems};
 use crate::transport::line::{self, LineGuard, LineOptions};
 use crate::transport::pacing::LineSpeed;
 
@@ -52,7 +53,8 @@ impl Shard {
         let index = match env("JOB_COMPLETION_INDEX") {
             Some(index) => index,
             None => {
-                let host = env("HOSTNAME").ok_or("--shards needs JOB_COMPLETION_INDEX or a HOSTNAME ending -<ordinal>")?;
+                let host =
+                    env("HOSTNAME").ok_or("--shards needs JOB_COMPLETION_INDEX or a HOSTNAME ending -<ordinal>")?;
                 host.rsplit_once('-').map(|(_, ordinal)| ordinal.to_string()).ok_or_else(|| {
                     format!("HOSTNAME {host:?} does not end -<ordinal>, and JOB_COMPLETION_INDEX is not set")
                 })?
@@ -122,6 +124,7 @@ impl Lines {
 /// A running fleet: its modems' tasks (stopped when it is dropped) and their lines.
 pub struct Fleet {
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    modems: Modems,
     /// The lines' descriptions, by modem, for the banner.
     pub described: Vec<(u64, String)>,
     _lines: Vec<LineGuard>,
@@ -185,7 +188,8 @@ impl Fleet {
         for choice in &variety.profiles {
             choice.name.parse::<LinkProfile>().map_err(FleetError::Variety)?;
         }
-        let mut fleet = Fleet { tasks: Vec::new(), described: Vec::new(), _lines: Vec::new() };
+        let (mut tasks, mut described, mut guards, mut entries) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let metrics = JobMetrics::default();
         for index in indices {
             let line = lines.line(index).map_err(|message| FleetError::Line { index, message })?;
             let mut module = module_of(base, index);
@@ -193,22 +197,30 @@ impl Fleet {
                 let family: Family = family.parse().map_err(|e| FleetError::Variety(format!("{e}")))?;
                 Arc::make_mut(&mut module).family = family;
             }
+            // A link and faults of its own, so that the API can change one modem's.
             let modem_net = match variety.draw(&variety.profiles, index, PROFILE_DRAW) {
                 Some(profile) => net.with_own_link(profile.parse().map_err(FleetError::Variety)?),
-                None => net.clone(),
+                None => net.with_own_link(net.profile()),
             };
+            let (family, imei, number) = (module.family, module.identity.imei.clone(), module.identity.number.clone());
             let dialect = dialect::build(module).map_err(|source| FleetError::Build { index, source })?;
             let speed = LineSpeed::new();
             let open = line::open(&line, options, speed.clone())
                 .await
                 .map_err(|e| FleetError::Line { index, message: e.to_string() })?;
-            fleet.described.push((index, open.described.clone()));
+            described.push((index, open.described.clone()));
             let (links, guard) = open.into_parts();
-            fleet._lines.push(guard);
-            let modem = Modem::new(dialect, modem_net).with_line_speed(speed);
-            fleet.tasks.push(tokio::spawn(modem.run(links)));
+            guards.push(guard);
+            let modem = Modem::new(dialect, modem_net).with_line_speed(speed).with_metrics(metrics.clone());
+            entries.push(ModemEntry { index, family, imei, number, handle: modem.handle() });
+            tasks.push(tokio::spawn(modem.run(links)));
         }
-        Ok(fleet)
+        Ok(Fleet { tasks, modems: Modems::new(entries, metrics), described, _lines: guards })
+    }
+
+    /// Its modems, for the API.
+    pub fn modems(&self) -> &Modems {
+        &self.modems
     }
 
     /// How many modems run.

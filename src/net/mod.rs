@@ -137,11 +137,13 @@ impl Net {
         self.faults.read().unwrap_or_else(|e| e.into_inner()).iter().any(test)
     }
 
-    /// The same network (its configuration, faults and SMS centre shared) with a link of its
-    /// own under `profile`: one modem of a fleet on another kind of cell than its neighbours.
+    /// The same network (its configuration and SMS centre shared) with a link of its own under
+    /// `profile` and faults of its own (this one's, at first): one modem of a fleet, on another
+    /// kind of cell than its neighbours, or struck by a fault they are spared.
     pub fn with_own_link(&self, profile: LinkProfile) -> Self {
         let link = Link { profile: watch::Sender::new(profile), connections: AtomicU64::new(0) };
-        Net { link: Arc::new(link), ..self.clone() }
+        let faults = self.faults.read().unwrap_or_else(|e| e.into_inner()).clone();
+        Net { link: Arc::new(link), faults: Arc::new(RwLock::new(faults)), ..self.clone() }
     }
 
     /// The same network under `profile`.

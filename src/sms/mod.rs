@@ -16,6 +16,7 @@ pub fn message(from: &str, text: &str, class: Option<u8>, timestamp: Timestamp) 
     let coding = if text.chars().all(gsm7::representable) { Coding::Gsm7 } else { Coding::Ucs2 };
     let reference = timestamp.second.wrapping_mul(4).wrapping_add(timestamp.minute);
     let originator = Address::parse(from);
+    originator.check()?;
     Ok(UserData::split(text, coding, reference)?
         .into_iter()
         .map(|user_data| Deliver {

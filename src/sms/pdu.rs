@@ -87,6 +87,9 @@ pub enum PduError {
     /// A character a numeric address cannot hold (only `0-9 * # a b c` and a leading `+`).
     #[error("{0:?} cannot be written in a numeric address")]
     AddressChar(char),
+    /// An empty address where a message needs one (its originator).
+    #[error("an empty address")]
+    EmptyAddress,
     /// TP-UDL beyond what a TPDU carries (TS 23.040 §9.2.3.16).
     #[error("user data of {length} {unit} (at most {max})")]
     UserDataLength {
@@ -254,6 +257,14 @@ impl Address {
             return Err(PduError::AddressLength { field, semi_octets: nibbles.len() });
         }
         Ok(nibbles)
+    }
+
+    /// Whether it can stand as a message's originator: not empty, and encodable as a TP address.
+    pub fn check(&self) -> Result<(), PduError> {
+        if self.number.is_empty() {
+            return Err(PduError::EmptyAddress);
+        }
+        self.encode_tp("TP-OA", &mut Vec::new())
     }
 
     /// Writes a TP address (TS 23.040 §9.1.2.5): length in useful semi-octets, type, value.

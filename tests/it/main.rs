@@ -7,6 +7,8 @@
 #[macro_use]
 mod support;
 
+mod api;
+mod deploy;
 mod emulators;
 mod extended;
 mod faults;

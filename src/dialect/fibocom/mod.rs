@@ -214,6 +214,11 @@ impl Machine for Fibocom {
         &self.config.identity.number
     }
 
+    fn attachment(&self) -> crate::dialect::Attachment {
+        let ip = self.call.active().then_some(self.config.network.ip);
+        crate::dialect::Attachment { registered: self.registered(), ip }
+    }
+
     fn cme_text(&self, code: u16) -> Option<&'static str> {
         cme::text(code)
     }

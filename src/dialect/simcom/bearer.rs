@@ -248,6 +248,15 @@ impl Simcom {
         self.gprs_network_lost(io);
     }
 
+    /// The address of the first open bearer: an `AT+CNACT` context, an `AT+SAPBR` profile or
+    /// the `AT+CIICR` context.
+    pub(super) fn bearer_ip(&self) -> Option<Ipv4Addr> {
+        let app = (0..APP_CONTEXTS).find(|i| self.bearers.apps[*i].active).map(|i| self.app_ip(i));
+        let sapbr =
+            || (1..=super::sapbr::PROFILES as u8).find(|cid| self.sapbr.open(*cid)).map(|cid| self.sapbr_ip(cid));
+        app.or_else(sapbr).or_else(|| self.gprs.state.active().then_some(self.config.network.ip))
+    }
+
     /// Whether a bearer can open: registered and attached.
     pub(super) fn packet_ready(&self) -> bool {
         self.registered() && self.bearers.attached

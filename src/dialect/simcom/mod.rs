@@ -233,6 +233,13 @@ impl Machine for Simcom {
         &self.config.identity.number
     }
 
+    fn attachment(&self) -> crate::dialect::Attachment {
+        crate::dialect::Attachment {
+            registered: crate::dialect::cellular::Cellular::registered(self),
+            ip: self.bearer_ip(),
+        }
+    }
+
     fn cme_text(&self, code: u16) -> Option<&'static str> {
         cme::text(code)
     }

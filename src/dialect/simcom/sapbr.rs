@@ -25,7 +25,7 @@ use crate::dialect::args::Args;
 use crate::dialect::{Ctx, Io, Outcome};
 
 /// Bearer profiles (cids 1 to 3).
-const PROFILES: usize = 3;
+pub(super) const PROFILES: usize = 3;
 
 /// One bearer profile.
 #[derive(Debug, Clone)]
@@ -135,7 +135,7 @@ fn set(p: &mut Profile, a: &Args<'_>) -> Result<(), Failure> {
 
 impl Simcom {
     /// The address bearer profile `cid` gets.
-    fn sapbr_ip(&self, cid: u8) -> Ipv4Addr {
+    pub(super) fn sapbr_ip(&self, cid: u8) -> Ipv4Addr {
         let [a, b, c, d] = self.config.network.ip.octets();
         Ipv4Addr::new(a, b, c, d.wrapping_add(cid - 1))
     }
