@@ -18,7 +18,7 @@
 #   logs/             one NAME.out per server plus the servers' own logs
 #   pids/             NAME.pid files ("pid exe") of what `start` started
 #
-# Passive port ranges: vsftpd 30000-30099 (explicit) / 30100-30199 (implicit),
+# Passive port ranges: vsftpd 31000-32999 (explicit: a thousand modems at once) / 30100-30199 (implicit),
 # pure-ftpd 30200-30299, proftpd 30300-30399 (explicit) / 30400-30499 (implicit).
 #
 # One FTP user on every FTP server: $FTP_USER / $FTP_PASS (default ftptest / Secr3t!).
@@ -329,7 +329,7 @@ start_vsftpd() {
   local mode port pmin pmax force
   for mode in explicit implicit; do
     if [ $mode = explicit ]; then
-      port=$VSFTPD_PORT pmin=30000 pmax=30099 force=NO
+      port=$VSFTPD_PORT pmin=31000 pmax=32999 force=NO
     else
       port=$VSFTPD_IMPLICIT_PORT pmin=30100 pmax=30199 force=YES
     fi
@@ -349,6 +349,8 @@ pasv_enable=YES
 pasv_min_port=$pmin
 pasv_max_port=$pmax
 pasv_address=127.0.0.1
+max_clients=2000
+max_per_ip=2000
 port_enable=YES
 connect_from_port_20=NO
 seccomp_sandbox=NO

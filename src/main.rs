@@ -453,18 +453,26 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         vars: args.vars.into_iter().collect(),
     };
     let indices = args.shard.shard()?.range(args.count);
-    let total = indices.end - indices.start;
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let failed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let (d, f) = (done.clone(), failed.clone());
-    let progress = move |r: &fleet::drive::DriveResult| {
-        use std::sync::atomic::Ordering::Relaxed;
-        let failed = f.fetch_add(u64::from(r.failure.is_some()), Relaxed) + u64::from(r.failure.is_some());
-        let done = d.fetch_add(1, Relaxed) + 1;
-        eprint!("\rvmodem drive: {done}/{total} done, {failed} failed");
+    let bar = indicatif::ProgressBar::new(indices.end - indices.start).with_style(
+        indicatif::ProgressStyle::with_template("vmodem drive {bar:40} {pos}/{len} done, {msg} [{elapsed}]")
+            .expect("a valid template"),
+    );
+    let counts = std::sync::Mutex::new((0u64, 0u64)); // running, failed
+    let shown = bar.clone();
+    let progress = move |p: fleet::drive::Progress<'_>| {
+        let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+        match p {
+            fleet::drive::Progress::Started(_) => counts.0 += 1,
+            fleet::drive::Progress::Ended(r) => {
+                counts.0 -= 1;
+                counts.1 += u64::from(r.failure.is_some());
+                shown.inc(1);
+            }
+        }
+        shown.set_message(format!("{} failed, {} running", counts.1, counts.0));
     };
     let results = fleet::drive::drive(&module, indices, &net, &script, &options, progress).await?;
-    eprintln!();
+    bar.finish();
     let summary = fleet::drive::Summary::of(&results);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -472,6 +480,14 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         let [p50, p90, p99, max] = summary.millis;
         println!("{} modems: {} passed, {} failed", summary.modems, summary.passed, summary.failed);
         println!("run time: p50 {p50:.1} ms, p90 {p90:.1} ms, p99 {p99:.1} ms, longest {max:.1} ms");
+        println!("bytes: {} sent, {} received", summary.bytes_sent, summary.bytes_received);
+        for step in &summary.steps {
+            let [p50, p99] = [step.millis[0], step.millis[2]];
+            println!(
+                "  {:<40} {:>6} passed {:>6} failed   p50 {p50:.1} ms  p99 {p99:.1} ms",
+                step.command, step.passed, step.failed
+            );
+        }
         for (kind, index) in &summary.first_failures {
             println!("first failure of its kind, modem {index}: {kind}");
         }

@@ -170,8 +170,20 @@ fn unquoted(body: &[u8], r: Range<usize>) -> Range<usize> {
 
 /// `cmd` as logs may show it: its secrets (see [`find`]) replaced by `****`.
 pub fn redact(family: Family, cmd: &Command) -> String {
-    let text = cmd.to_string();
-    let mut found = find(family, text.as_bytes());
+    masked(cmd.to_string(), find(family, cmd.to_string().as_bytes()))
+}
+
+/// A command line a host sends (`AT+FTPPW="x"`), its secrets as any family reads them replaced
+/// by `****`: for reports on scripts that may run on any family.
+pub fn redact_line(line: &str) -> String {
+    let body_at = if line.get(..2).is_some_and(|at| at.eq_ignore_ascii_case("AT")) { 2 } else { 0 };
+    let found = Family::ALL.iter().flat_map(|family| find(*family, &line.as_bytes()[body_at..]));
+    let found = found.map(|f| Found { range: f.range.start + body_at..f.range.end + body_at, name: f.name }).collect();
+    masked(line.to_string(), found)
+}
+
+/// `text` with the `found` ranges replaced by `****`.
+fn masked(text: String, mut found: Vec<Found>) -> String {
     if found.is_empty() {
         return text;
     }
@@ -200,6 +212,13 @@ mod tests {
 
     fn logged(family: Family, line: &str) -> String {
         redact(family, &one(line))
+    }
+
+    #[test]
+    fn a_line_of_any_family_is_masked() {
+        assert_eq!(redact_line("AT+FTPPW=\"Secr3t!\""), "AT+FTPPW=\"****\"");
+        assert_eq!(redact_line("AT+MIPCALL=1,\"apn\",\"user\",\"pw\""), "AT+MIPCALL=1,\"apn\",\"user\",\"****\"");
+        assert_eq!(redact_line("ATE0"), "ATE0");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::config::ModuleConfig;
 use crate::dialect;
 use crate::modem::Modem;
 use crate::net::Net;
-use crate::script::{Script, run_with};
+use crate::script::{Outcome, Script, StepTime, run_timed};
 use crate::transport::{Link, Links};
 
 /// How a drive runs.
@@ -39,6 +39,23 @@ pub struct DriveResult {
     pub took: Duration,
     /// `None` when it went as the script says; else the first difference, with its line.
     pub failure: Option<String>,
+    /// Bytes the host sent and received.
+    pub outcome: Outcome,
+    /// Its steps, up to the one that differed.
+    pub steps: Vec<StepTime>,
+}
+
+/// One step of the script over every modem that reached it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepSummary {
+    /// What the step sends (the command line, or `<N bytes>` of data).
+    pub command: String,
+    /// Modems for which it went as the script says.
+    pub passed: usize,
+    /// Modems for which it did not.
+    pub failed: usize,
+    /// Its time percentiles, ms: 50th, 90th, 99th and the longest.
+    pub millis: [f64; 4],
 }
 
 /// What a drive did, in all.
@@ -52,19 +69,49 @@ pub struct Summary {
     pub failed: usize,
     /// Run time percentiles, ms: 50th, 90th, 99th and the longest.
     pub millis: [f64; 4],
+    /// Bytes the hosts sent, in all.
+    pub bytes_sent: u64,
+    /// Bytes the hosts received, in all.
+    pub bytes_received: u64,
+    /// Each step, in the script's order.
+    pub steps: Vec<StepSummary>,
     /// The first failure of each kind (its reason) and the modem that had it.
     pub first_failures: Vec<(String, u64)>,
+}
+
+/// The 50th, 90th and 99th percentiles and the longest of `times`, in ms.
+fn percentiles(mut times: Vec<Duration>) -> [f64; 4] {
+    times.sort();
+    let at = |q: f64| {
+        let i = ((times.len() as f64 - 1.0) * q).round() as usize;
+        times.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    [at(0.5), at(0.9), at(0.99), at(1.0)]
 }
 
 impl Summary {
     /// The summary of `results`.
     pub fn of(results: &[DriveResult]) -> Summary {
-        let mut times: Vec<Duration> = results.iter().map(|r| r.took).collect();
-        times.sort();
-        let at = |q: f64| {
-            let i = ((times.len() as f64 - 1.0) * q).round() as usize;
-            times.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-        };
+        // Steps by position: a script sends the same commands in the same order on every modem.
+        let mut steps: Vec<(String, usize, Vec<Duration>)> = Vec::new();
+        for r in results {
+            for (i, step) in r.steps.iter().enumerate() {
+                if steps.len() <= i {
+                    steps.push((step.command.clone(), 0, Vec::new()));
+                }
+                steps[i].1 += usize::from(!step.passed);
+                steps[i].2.push(step.took);
+            }
+        }
+        let steps = steps
+            .into_iter()
+            .map(|(command, failed, times)| StepSummary {
+                command,
+                passed: times.len() - failed,
+                failed,
+                millis: percentiles(times),
+            })
+            .collect();
         let mut first_failures: Vec<(String, u64)> = Vec::new();
         for r in results {
             let Some(failure) = &r.failure else { continue };
@@ -78,21 +125,33 @@ impl Summary {
             modems: results.len(),
             passed: results.len() - failed,
             failed,
-            millis: [at(0.5), at(0.9), at(0.99), at(1.0)],
+            millis: percentiles(results.iter().map(|r| r.took).collect()),
+            bytes_sent: results.iter().map(|r| r.outcome.sent).sum(),
+            bytes_received: results.iter().map(|r| r.outcome.received).sum(),
+            steps,
             first_failures,
         }
     }
 }
 
+/// What a drive tells its observer as it goes.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// This modem has started its run.
+    Started(u64),
+    /// This modem's run has ended.
+    Ended(&'a DriveResult),
+}
+
 /// Runs `script` on modems `indices` of the fleet `base` describes, all on `net`; their
-/// results in index order. `progress` hears of each modem that ends.
+/// results in index order. `progress` hears of each modem that starts and ends.
 pub async fn drive(
     base: &ModuleConfig,
     indices: std::ops::Range<u64>,
     net: &Net,
     script: &Script,
     options: &DriveOptions,
-    progress: impl Fn(&DriveResult) + Send + Sync + 'static,
+    progress: impl Fn(Progress<'_>) + Send + Sync + 'static,
 ) -> Result<Vec<DriveResult>, FleetError> {
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let progress = Arc::new(progress);
@@ -114,13 +173,16 @@ pub async fn drive(
         let modem = Modem::new(dialect, net.clone());
         let handle = modem.handle();
         let (progress, started) = (progress.clone(), Instant::now());
+        progress(Progress::Started(index));
         tasks.push(tokio::spawn(async move {
             let running = tokio::spawn(modem.run(Links::single(line)));
-            let outcome = run_with(&program, &mut host, Some(&handle)).await;
+            let timed = run_timed(&program, &mut host, Some(&handle)).await;
             running.abort();
             drop(permit);
-            let result = DriveResult { index, took: started.elapsed(), failure: outcome.err().map(|m| m.to_string()) };
-            progress(&result);
+            let failure = timed.result.err().map(|m| m.to_string());
+            let result =
+                DriveResult { index, took: started.elapsed(), failure, outcome: timed.outcome, steps: timed.steps };
+            progress(Progress::Ended(&result));
             result
         }));
         if let Some(interval) = interval {

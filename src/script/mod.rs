@@ -67,4 +67,4 @@ mod run;
 
 pub use content::Content;
 pub use parse::{Expect, Header, PeerStep, Program, Script, Step};
-pub use run::{Mismatch, Outcome, run, run_with};
+pub use run::{Mismatch, Outcome, StepTime, Timed, run, run_timed, run_with};

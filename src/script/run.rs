@@ -70,6 +70,41 @@ pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
     line: &mut L,
     network: Option<&ModemHandle>,
 ) -> Result<Outcome, Mismatch> {
+    let timed = run_timed(program, line, network).await;
+    timed.result.map(|()| timed.outcome)
+}
+
+/// One step of a run: a command sent and what it brought, up to the next command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTime {
+    /// What was sent: the command line, or `<N bytes>` for data.
+    pub command: String,
+    /// From sending it to the last byte expected of it.
+    pub took: Duration,
+    /// Whether what came was what the transcript says.
+    pub passed: bool,
+}
+
+/// A run's result with what it moved and how long each step took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timed {
+    /// As [`run_with`] says, without the counts.
+    pub result: Result<(), Mismatch>,
+    /// Bytes sent and matched, up to the end or the difference.
+    pub outcome: Outcome,
+    /// The steps, in order, up to and including the one that differed.
+    pub steps: Vec<StepTime>,
+}
+
+/// Like [`run_with`], timing each step (a load generator's report).
+pub async fn run_timed<L: AsyncRead + AsyncWrite + Unpin>(
+    program: &Program,
+    line: &mut L,
+    network: Option<&ModemHandle>,
+) -> Timed {
+    let mut steps: Vec<StepTime> = Vec::new();
+    // The step in progress: what it sent, when, and when its last expectation was met.
+    let mut current: Option<(String, Instant, Instant)> = None;
     let mut r = Runner {
         line,
         buf: Vec::new(),
@@ -77,14 +112,76 @@ pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
         timeout: DEFAULT_TIMEOUT,
         outcome: Outcome { sent: 0, received: 0 },
     };
+    let result = steps_of(program, &mut r, network, &mut |mark: Mark<'_>| {
+        let now = Instant::now();
+        if let (Mark::Matched, Some((_, _, met))) = (&mark, current.as_mut()) {
+            *met = now;
+            return;
+        }
+        if let Some((command, started, met)) = current.take() {
+            let passed = !matches!(mark, Mark::End(false));
+            let end = if passed { met } else { now };
+            steps.push(StepTime { command, took: end - started, passed });
+        }
+        if let Mark::Sent(bytes) = mark {
+            current = Some((step_name(bytes), now, now));
+        }
+    })
+    .await;
+    Timed { result, outcome: r.outcome, steps }
+}
+
+/// How a step is named in a report: its command line with its secrets masked, or its size if
+/// it is data.
+fn step_name(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_end_matches(['\r', '\n']);
+    let printable = text.len() <= 80 && text.chars().all(|c| !c.is_control());
+    if printable { crate::dialect::secrets::redact_line(text) } else { format!("<{} bytes>", bytes.len()) }
+}
+
+/// What a run tells its observer as it goes.
+enum Mark<'a> {
+    /// These bytes were sent: a step starts.
+    Sent(&'a [u8]),
+    /// An expectation was met.
+    Matched,
+    /// The run ended: as the transcript says, or not.
+    End(bool),
+}
+
+/// Runs the steps of `program` on `r`, telling `mark` as it goes.
+async fn steps_of<L: AsyncRead + AsyncWrite + Unpin>(
+    program: &Program,
+    r: &mut Runner<'_, L>,
+    network: Option<&ModemHandle>,
+    mark: &mut impl FnMut(Mark<'_>),
+) -> Result<(), Mismatch> {
+    let result = steps_until_difference(program, r, network, mark).await;
+    mark(Mark::End(result.is_ok()));
+    result
+}
+
+async fn steps_until_difference<L: AsyncRead + AsyncWrite + Unpin>(
+    program: &Program,
+    r: &mut Runner<'_, L>,
+    network: Option<&ModemHandle>,
+    mark: &mut impl FnMut(Mark<'_>),
+) -> Result<(), Mismatch> {
     let mut peer = None;
     if !program.starts_with_expect {
         r.drain_until_quiet().await;
     }
     for step in &program.steps {
         match step {
-            Step::Send(bytes) => r.send(bytes).await?,
-            Step::Expect { line, parts } => r.expect(*line, parts).await?,
+            Step::Send(bytes) => {
+                mark(Mark::Sent(bytes));
+                r.send(bytes).await?
+            }
+            Step::Expect { line, parts } => {
+                r.expect(*line, parts).await?;
+                mark(Mark::Matched);
+            }
             Step::Sleep(d) => tokio::time::sleep(*d).await,
             Step::Timeout(d) => r.timeout = *d,
             Step::Network(event) => {
@@ -102,8 +199,7 @@ pub async fn run_with<L: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     }
-    r.expect_quiet().await?;
-    Ok(r.outcome)
+    r.expect_quiet().await
 }
 
 struct Runner<'a, L> {

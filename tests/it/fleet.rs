@@ -163,3 +163,52 @@ async fn drive_runs_a_transcript_on_every_modem_with_its_own_variables_and_sums_
     assert_eq!(summary.first_failures[0].1, 0, "modem 0 failed first in index order");
     assert!(results.iter().find(|r| r.index == 3).is_some_and(|r| r.failure.is_none()));
 }
+
+/// `vmodem drive` as a user runs it: a thousand SIM7080s each upload 256 KiB by FTP to vsftpd
+/// (tests/drive/ftp-upload.at). Every file arrives intact under its modem's name, and the JSON
+/// summary agrees with what the server holds: every modem and every step passed, and the bytes
+/// sent are the files' and the commands'.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian test servers (scripts/test.sh starts them)"]
+async fn drive_uploads_a_file_from_each_of_a_thousand_modems_to_vsftpd() {
+    use crate::support::rig::{Kind, Server};
+    const MODEMS: usize = 1000;
+    const SIZE: usize = 256 * 1024;
+    trace();
+    let server = Server::start(Kind::Vsftpd).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/drive/ftp-upload.at");
+    let mut drive = tokio::process::Command::new(env!("CARGO_BIN_EXE_vmodem"));
+    drive.args(["drive", script, "--count", &MODEMS.to_string(), "--concurrency", "250", "--json"]);
+    for (name, value) in [
+        ("ftp_host", server.addr.ip().to_string()),
+        ("ftp_port", server.addr.port().to_string()),
+        ("ftp_user", server.user.clone()),
+        ("ftp_pass", server.password.clone()),
+        ("ftp_dir", server.remote.clone()),
+    ] {
+        drive.arg("--var").arg(format!("{name}={value}"));
+    }
+    drive.kill_on_drop(true).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let run = tokio::time::timeout(Duration::from_secs(600), drive.output()).await.expect("the drive ends in time");
+    let output = run.expect("vmodem drive runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{:?}\n{stdout}\n{}", output.status, String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert!(!stdout.contains(&server.password), "the password is masked in the steps: {stdout}");
+    let pattern: Vec<u8> = b"0123456789".iter().copied().cycle().take(SIZE).collect();
+    let mut arrived = 0;
+    for index in 0..MODEMS {
+        let file = server.read_if_any(&format!("up-{index}.bin"));
+        assert!(file == pattern, "modem {index}'s file: {} bytes, not the 256 KiB it sent", file.len());
+        arrived += 1;
+    }
+    assert_eq!(summary["modems"], MODEMS, "{summary}");
+    assert_eq!((summary["passed"].as_u64(), summary["failed"].as_u64()), (Some(arrived), Some(0)), "{summary}");
+    let steps = summary["steps"].as_array().expect("steps");
+    let data = steps.iter().find(|s| s["command"] == format!("<{SIZE} bytes>")).expect("the data step");
+    assert_eq!(data["passed"], MODEMS, "{data}");
+    assert!(steps.iter().all(|s| s["passed"] == MODEMS && s["failed"] == 0), "{steps:?}");
+    let sent = summary["bytes_sent"].as_u64().unwrap();
+    let commands = sent - (MODEMS * SIZE) as u64;
+    assert!(sent > (MODEMS * SIZE) as u64 && commands < (MODEMS * 400) as u64, "{sent} bytes sent");
+}
