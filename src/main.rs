@@ -83,6 +83,9 @@ struct DriveArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Serve the drive's progress and job durations as Prometheus metrics on ADDR.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -408,6 +411,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
+    raise_open_files_limit();
     let Config { module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
     let lines = match (args.tcp, args.unix, args.pty) {
         (Some(addr), _, _) => fleet::Lines::Tcp(addr),
@@ -441,6 +445,7 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
+    raise_open_files_limit();
     let Config { module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
     let text = std::fs::read_to_string(&args.script).with_context(|| format!("reading {}", args.script.display()))?;
     let script = Script::parse(&text).map_err(|e| anyhow!("{}: {e}", args.script.display()))?;
@@ -451,25 +456,35 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency as usize,
         rate: args.rate,
         vars: args.vars.into_iter().collect(),
+        metrics: observe::JobMetrics::default(),
     };
     let indices = args.shard.shard()?.range(args.count);
     let bar = indicatif::ProgressBar::new(indices.end - indices.start).with_style(
         indicatif::ProgressStyle::with_template("vmodem drive {bar:40} {pos}/{len} done, {msg} [{elapsed}]")
             .expect("a valid template"),
     );
-    let counts = std::sync::Mutex::new((0u64, 0u64)); // running, failed
+    let counts = observe::DriveProgress::default();
+    let _metrics = match args.metrics {
+        Some(addr) => {
+            let mut registry = options.metrics.registry();
+            counts.register(&mut registry);
+            let server = api::serve_registry(addr, registry).await?;
+            eprintln!("vmodem: metrics on http://{}/metrics", server.addr);
+            Some(server)
+        }
+        None => None,
+    };
     let shown = bar.clone();
     let progress = move |p: fleet::drive::Progress<'_>| {
-        let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
         match p {
-            fleet::drive::Progress::Started(_) => counts.0 += 1,
+            fleet::drive::Progress::Started(_) => counts.started(),
             fleet::drive::Progress::Ended(r) => {
-                counts.0 -= 1;
-                counts.1 += u64::from(r.failure.is_some());
+                counts.ended(r.failure.is_none());
                 shown.inc(1);
             }
         }
-        shown.set_message(format!("{} failed, {} running", counts.1, counts.0));
+        let (running, failed) = counts.running_and_failed();
+        shown.set_message(format!("{failed} failed, {running} running"));
     };
     let results = fleet::drive::drive(&module, indices, &net, &script, &options, progress).await?;
     bar.finish();
@@ -493,6 +508,19 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Raises the soft limit on open files to the hard one: a fleet holds a listener, a host
+/// connection and the modems' own connections per modem, beyond the usual soft limit of 1024.
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            eprintln!("vmodem: cannot raise the open files limit: {e}");
+        }
+    }
 }
 
 /// The configuration file's settings (or the defaults), the family `--dialect` names taking

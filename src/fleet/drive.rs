@@ -16,6 +16,7 @@ use crate::config::ModuleConfig;
 use crate::dialect;
 use crate::modem::Modem;
 use crate::net::Net;
+use crate::observe::JobMetrics;
 use crate::script::{Outcome, Script, StepTime, run_timed};
 use crate::transport::{Link, Links};
 
@@ -28,6 +29,8 @@ pub struct DriveOptions {
     pub rate: u32,
     /// Variables every modem's run sees.
     pub vars: BTreeMap<String, String>,
+    /// Where the modems time their jobs.
+    pub metrics: JobMetrics,
 }
 
 /// One modem's result.
@@ -170,7 +173,7 @@ pub async fn drive(
         let permit = permits.clone().acquire_owned().await.expect("the semaphore stays open");
         let (mut host, line) = tokio::io::duplex(1 << 16);
         let line: Link = Box::new(line);
-        let modem = Modem::new(dialect, net.clone());
+        let modem = Modem::new(dialect, net.clone()).with_metrics(options.metrics.clone());
         let handle = modem.handle();
         let (progress, started) = (progress.clone(), Instant::now());
         progress(Progress::Started(index));

@@ -112,9 +112,17 @@ pub async fn serve(addr: SocketAddr, token: Option<String>, modems: Modems) -> R
 
 /// Serves `/metrics` alone for `modems` on `addr`: read-only, so open to a scraper.
 pub async fn serve_metrics(addr: SocketAddr, modems: Modems) -> Result<Server, ApiError> {
+    serve_registry(addr, registry(&modems)).await
+}
+
+/// Serves `registry` alone at `/metrics` on `addr` (`vmodem drive`'s progress).
+pub async fn serve_registry(
+    addr: SocketAddr,
+    registry: prometheus_client::registry::Registry,
+) -> Result<Server, ApiError> {
     let router = Router::new()
         .route("/metrics", get(metrics))
-        .with_state(Arc::new(registry(&modems)))
+        .with_state(Arc::new(registry))
         .fallback(|| async { failure(StatusCode::NOT_FOUND, "only /metrics is served here") });
     start(addr, router).await
 }

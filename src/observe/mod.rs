@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-pub use metrics::JobMetrics;
+pub use metrics::{DriveProgress, JobMetrics};
 
 use crate::core::Status;
 use crate::family::Family;

@@ -204,3 +204,29 @@ async fn a_token_once_set_is_required_and_other_addresses_need_one() {
     assert!(text.contains("vmodem_modems{state=\"off\"} 1"), "{text}");
     assert_eq!(request(metrics.addr, "GET", "/api/modems", None, None).await.0, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drive_s_progress_is_served_as_metrics() {
+    let progress = vmodem::observe::DriveProgress::default();
+    let metrics = vmodem::observe::JobMetrics::default();
+    let mut registry = metrics.registry();
+    progress.register(&mut registry);
+    let server = api::serve_registry("127.0.0.1:0".parse().unwrap(), registry).await.unwrap();
+    for passed in [true, false] {
+        progress.started();
+        progress.ended(passed);
+    }
+    progress.started();
+    metrics.job_ended(vmodem::dialect::Owner::Ftp, 0.5);
+    assert_eq!(progress.running_and_failed(), (1, 1));
+    let (status, text) = request(server.addr, "GET", "/metrics", None, None).await;
+    assert_eq!(status, 200);
+    for line in [
+        "vmodem_drive_modems_total{state=\"started\"} 3",
+        "vmodem_drive_modems_total{state=\"ended\"} 2",
+        "vmodem_drive_modems_total{state=\"failed\"} 1",
+        "vmodem_job_duration_seconds_count{service=\"ftp\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+}

@@ -146,7 +146,7 @@ async fn drive_runs_a_transcript_on_every_modem_with_its_own_variables_and_sums_
     let script =
         Script::parse("> ATE0\n< OK\n> AT+CGSN\n< {imei}\n< OK\n> AT+CNUM\n< +CNUM: \"\",\"{number}\",145\n< OK\n")
             .unwrap();
-    let options = DriveOptions { concurrency: 16, rate: 0, vars: Default::default() };
+    let options = DriveOptions { concurrency: 16, rate: 0, vars: Default::default(), metrics: Default::default() };
     let results = drive(&base, 0..40, &Net::default(), &script, &options, |_| {}).await.unwrap();
     let summary = Summary::of(&results);
     assert_eq!((summary.modems, summary.passed, summary.failed), (40, 40, 0), "{results:?}");
