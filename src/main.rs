@@ -107,6 +107,10 @@ struct FleetArgs {
     /// Modem i is a PTY linked at DIR/ttyVM<i> (the kernel's PTY limit, kernel.pty.max, bounds N).
     #[arg(long, group = "line", value_name = "DIR")]
     pty: Option<PathBuf>,
+    /// Modem i dials TEMPLATE with {index} replaced by i (unix:DIR/host-{index}.sock), or
+    /// HOST:PORT+i: each modem the serial line of an emulator or host that listens.
+    #[arg(long, group = "line", value_name = "TEMPLATE")]
+    connect: Option<String>,
     /// A TOML configuration file, shared by every modem (identities are indexed from its own).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -413,11 +417,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     raise_open_files_limit();
     let Config { module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
-    let lines = match (args.tcp, args.unix, args.pty) {
-        (Some(addr), _, _) => fleet::Lines::Tcp(addr),
-        (_, Some(dir), _) => fleet::Lines::Unix(dir),
-        (_, _, Some(dir)) => fleet::Lines::Pty(dir),
-        _ => bail!("say where the lines are: --tcp ADDR, --unix DIR or --pty DIR"),
+    let lines = match (args.tcp, args.unix, args.pty, args.connect) {
+        (Some(addr), ..) => fleet::Lines::Tcp(addr),
+        (_, Some(dir), ..) => fleet::Lines::Unix(dir),
+        (_, _, Some(dir), _) => fleet::Lines::Pty(dir),
+        (.., Some(template)) => fleet::Lines::Connect(template),
+        _ => bail!("say where the lines are: --tcp ADDR, --unix DIR, --pty DIR or --connect TEMPLATE"),
     };
     let mut redirects = config.net.parsed()?;
     redirects.extend(args.redirects);

@@ -103,6 +103,10 @@ pub enum Lines {
     Unix(PathBuf),
     /// `--pty DIR`: DIR/ttyVM<i>.
     Pty(PathBuf),
+    /// `--connect TEMPLATE`: modem i dials the template with `{index}` replaced by i (`unix:
+    /// DIR/host-{index}.sock`, `host-{index}.lab:7000`), or, for `HOST:PORT` without
+    /// `{index}`, HOST at PORT + i: each modem is the serial line of one emulator or host.
+    Connect(String),
 }
 
 impl Lines {
@@ -117,8 +121,23 @@ impl Lines {
             }
             Lines::Unix(dir) => Line::Unix(dir.join(format!("modem-{index}.sock"))),
             Lines::Pty(dir) => Line::Pty(dir.join(format!("ttyVM{index}"))),
+            Lines::Connect(template) => Line::Connect(connect_address(template, index)?.parse()?),
         })
     }
+}
+
+/// The address modem `index` dials for `--connect TEMPLATE` (see [`Lines::Connect`]).
+fn connect_address(template: &str, index: u64) -> Result<String, String> {
+    if template.contains("{index}") {
+        return Ok(template.replace("{index}", &index.to_string()));
+    }
+    let (host, port) = template
+        .rsplit_once(':')
+        .filter(|_| !template.starts_with("unix:"))
+        .ok_or_else(|| format!("{template:?}: a unix: template needs {{index}}, or give HOST:PORT"))?;
+    let port: u64 = port.parse().map_err(|_| format!("{template:?}: {port:?} is not a port"))?;
+    let port = u16::try_from(port + index).map_err(|_| format!("modem {index} would dial port {}", port + index))?;
+    Ok(format!("{host}:{port}"))
 }
 
 /// A running fleet: its modems' tasks (stopped when it is dropped) and their lines.
@@ -282,6 +301,17 @@ mod tests {
         let lines = Lines::Tcp("127.0.0.1:7000".parse().unwrap());
         assert!(matches!(lines.line(5), Ok(crate::transport::line::Line::Tcp(a)) if a.port() == 7005));
         assert!(Lines::Tcp("127.0.0.1:65535".parse().unwrap()).line(1).is_err());
+        let dial = |template: &str, index| match Lines::Connect(template.into()).line(index) {
+            Ok(crate::transport::line::Line::Connect(endpoint)) => Ok(endpoint.to_string()),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(e) => Err(e),
+        };
+        assert_eq!(dial("unix:/run/host-{index}.sock", 12), Ok("unix:/run/host-12.sock".into()));
+        assert_eq!(dial("bench-{index}.lab:7000", 3), Ok("bench-3.lab:7000".into()));
+        assert_eq!(dial("127.0.0.1:7000", 3), Ok("127.0.0.1:7003".into()));
+        assert!(dial("127.0.0.1:65535", 1).is_err());
+        assert!(dial("unix:/run/host.sock", 1).is_err(), "one socket for every modem");
+        assert!(dial("nowhere", 1).is_err());
         let mut base = ModuleConfig::default();
         base.fs.root = Some("/fleet".into());
         let module = module_of(&base, 3);

@@ -212,3 +212,29 @@ async fn drive_uploads_a_file_from_each_of_a_thousand_modems_to_vsftpd() {
     let commands = sent - (MODEMS * SIZE) as u64;
     assert!(sent > (MODEMS * SIZE) as u64 && commands < (MODEMS * 400) as u64, "{sent} bytes sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_dials_the_hosts_its_connect_template_names() {
+    trace();
+    let dir = tempfile::tempdir().unwrap();
+    let listeners: Vec<tokio::net::UnixListener> = (0..3)
+        .map(|i| tokio::net::UnixListener::bind(dir.path().join(format!("host-{i}.sock"))).unwrap())
+        .collect();
+    let base = ModuleConfig { family: "sim800".parse().unwrap(), ..ModuleConfig::default() };
+    let template = format!("unix:{}/host-{{index}}.sock", dir.path().display());
+    let _fleet =
+        Fleet::start(&base, &Lines::Connect(template), 0..3, &Net::default(), options(), &FleetSection::default())
+            .await
+            .unwrap();
+    let mut imeis = Vec::new();
+    for (index, listener) in listeners.iter().enumerate() {
+        let (mut line, _) = tokio::time::timeout(WAIT, listener.accept()).await.expect("modem dials").unwrap();
+        at(&mut line, "ATE0").await;
+        imeis.push(value(&mut line, "AT+CGSN").await);
+        let own = format!("+86138000000{:02}", index + 1);
+        assert!(at(&mut line, "AT+CNUM").await.contains(&own), "modem {index} dialled host {index}");
+    }
+    imeis.sort();
+    imeis.dedup();
+    assert_eq!(imeis.len(), 3, "{imeis:?}");
+}
