@@ -125,6 +125,40 @@ pub struct FleetSection {
     pub dialects: Vec<Weighted>,
     /// The link profiles, by weight; none: the network's.
     pub profiles: Vec<Weighted>,
+    /// Faults that strike a share of the modems in every period (`[[fleet.faults]]`).
+    pub faults: Vec<FleetFault>,
+}
+
+/// A fault that strikes a share of a fleet's modems in every period, each modem drawn from the
+/// seed, at a moment drawn within the period:
+///
+/// ```toml
+/// [[fleet.faults]]
+/// rate = 0.01                     # 1 % of the modems
+/// period = 3600                   # every hour
+/// fault = { kind = "drop_bearer" } # a fault plan entry, as in [[faults]]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetFault {
+    /// The share of the modems struck in each period, 0 to 1.
+    #[serde(deserialize_with = "share")]
+    pub rate: f64,
+    /// The period, in seconds.
+    #[serde(deserialize_with = "crate::limits::period")]
+    pub period: crate::limits::Seconds,
+    /// What strikes.
+    pub fault: crate::plan::PlanEntry,
+}
+
+/// A share from 0 to 1.
+fn share<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let rate = f64::deserialize(d)?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(serde::de::Error::custom(format!("rate {rate}: a share from 0 to 1")))
+    }
 }
 
 /// A choice and its weight.

@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::{FleetSection, ModuleConfig};
+use crate::config::{FleetFault, FleetSection, ModuleConfig};
 use crate::dialect;
 use crate::family::Family;
 use crate::modem::Modem;
@@ -83,6 +83,8 @@ impl std::str::FromStr for Shard {
 const DIALECT_DRAW: u64 = 1;
 /// See [`DIALECT_DRAW`].
 const PROFILE_DRAW: u64 = 2;
+/// See [`DIALECT_DRAW`].
+const FAULT_DRAW: u64 = 3;
 
 /// The module configuration of modem `index`: the fleet's, with the modem's own identity and a
 /// file system of its own under the fleet's (`<root>/modem-<index>`, or a temporary folder).
@@ -138,6 +140,38 @@ fn connect_address(template: &str, index: u64) -> Result<String, String> {
     let port: u64 = port.parse().map_err(|_| format!("{template:?}: {port:?} is not a port"))?;
     let port = u16::try_from(port + index).map_err(|_| format!("modem {index} would dial port {}", port + index))?;
     Ok(format!("{host}:{port}"))
+}
+
+/// The modems `[[fleet.faults]]` rule `rule` strikes in period `period`, with the moment in the
+/// period (a fraction of it), from the seed: the same on every run.
+pub fn struck(seed: u64, rule: u64, period: u64, rate: f64, indices: impl Iterator<Item = u64>) -> Vec<(f64, u64)> {
+    let mut struck: Vec<(f64, u64)> = indices
+        .filter_map(|index| {
+            let salt = rule.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ period.wrapping_mul(0x8CB9_2BA7_2F3D_8DD7);
+            let mut rng =
+                fastrand::Rng::with_seed(seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt ^ FAULT_DRAW);
+            (rng.f64() < rate).then(|| (rng.f64(), index))
+        })
+        .collect();
+    struck.sort_by(|a, b| a.0.total_cmp(&b.0));
+    struck
+}
+
+/// Strikes the share of `modems` that `fault` names in each of its periods, for ever.
+async fn strike_share(modems: Modems, seed: u64, rule: u64, fault: FleetFault) {
+    let period = fault.period.duration();
+    let start = tokio::time::Instant::now();
+    for n in 0u64.. {
+        let begins = start + period * u32::try_from(n).unwrap_or(u32::MAX);
+        for (at, index) in struck(seed, rule, n, fault.rate, modems.all().iter().map(|e| e.index)) {
+            tokio::time::sleep_until(begins + period.mul_f64(at)).await;
+            if let Some(entry) = modems.get(index) {
+                tracing::info!(target: "vmodem::fleet", "modem {index}: [[fleet.faults]] {rule} strikes");
+                entry.handle.fault(fault.fault.clone());
+            }
+        }
+        tokio::time::sleep_until(begins + period).await;
+    }
 }
 
 /// A running fleet: its modems' tasks (stopped when it is dropped) and their lines.
@@ -234,7 +268,11 @@ impl Fleet {
             entries.push(ModemEntry { index, family, imei, number, handle: modem.handle() });
             tasks.push(tokio::spawn(modem.run(links)));
         }
-        Ok(Fleet { tasks, modems: Modems::new(entries, metrics), described, _lines: guards })
+        let modems = Modems::new(entries, metrics);
+        for (rule, fault) in variety.faults.iter().enumerate() {
+            tasks.push(tokio::spawn(strike_share(modems.clone(), variety.seed, rule as u64, fault.clone())));
+        }
+        Ok(Fleet { tasks, modems, described, _lines: guards })
     }
 
     /// Its modems, for the API.
@@ -294,6 +332,19 @@ mod tests {
         let own = net.with_own_link("nbiot".parse().unwrap());
         assert_eq!(own.profile().to_string(), "nbiot");
         assert_eq!(net.profile().to_string(), "instant");
+    }
+
+    #[test]
+    fn fault_rates_strike_their_share_the_same_way_every_run() {
+        let first = struck(9, 0, 0, 0.1, 0..10_000);
+        assert!((900..=1_100).contains(&first.len()), "{} of 10,000 struck", first.len());
+        assert_eq!(first, struck(9, 0, 0, 0.1, 0..10_000), "the same seed, the same modems");
+        assert!(first.windows(2).all(|w| w[0].0 <= w[1].0), "in the order they strike");
+        assert!(first.iter().all(|(at, _)| (0.0..1.0).contains(at)));
+        assert_ne!(first, struck(9, 0, 1, 0.1, 0..10_000), "another period, other modems");
+        assert_ne!(first, struck(9, 1, 0, 0.1, 0..10_000), "another rule, other modems");
+        assert!(struck(9, 0, 0, 0.0, 0..10_000).is_empty());
+        assert_eq!(struck(9, 0, 0, 1.0, 0..100).len(), 100);
     }
 
     #[test]

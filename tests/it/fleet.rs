@@ -115,6 +115,7 @@ async fn a_mixed_fleet_draws_each_modem_s_family_from_the_seed_the_same_way_ever
         seed: 7,
         dialects: vec![weighted("sim800", 1), weighted("l610", 1), weighted("sim900", 0)],
         profiles: vec![weighted("catm", 1), weighted("nbiot", 1)],
+        faults: Vec::new(),
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
@@ -217,9 +218,8 @@ async fn drive_uploads_a_file_from_each_of_a_thousand_modems_to_vsftpd() {
 async fn a_fleet_dials_the_hosts_its_connect_template_names() {
     trace();
     let dir = tempfile::tempdir().unwrap();
-    let listeners: Vec<tokio::net::UnixListener> = (0..3)
-        .map(|i| tokio::net::UnixListener::bind(dir.path().join(format!("host-{i}.sock"))).unwrap())
-        .collect();
+    let listeners: Vec<tokio::net::UnixListener> =
+        (0..3).map(|i| tokio::net::UnixListener::bind(dir.path().join(format!("host-{i}.sock"))).unwrap()).collect();
     let base = ModuleConfig { family: "sim800".parse().unwrap(), ..ModuleConfig::default() };
     let template = format!("unix:{}/host-{{index}}.sock", dir.path().display());
     let _fleet =
@@ -237,4 +237,35 @@ async fn a_fleet_dials_the_hosts_its_connect_template_names() {
     imeis.sort();
     imeis.dedup();
     assert_eq!(imeis.len(), 3, "{imeis:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_rate_strikes_the_modems_the_seed_draws_at_their_moments() {
+    trace();
+    let dir = tempfile::tempdir().unwrap();
+    let base = ModuleConfig { family: "sim7080".parse().unwrap(), ..ModuleConfig::default() };
+    let config: vmodem::config::Config = toml::from_str(
+        "[fleet]\nseed = 5\n[[fleet.faults]]\nrate = 0.25\nperiod = 2\nfault = { kind = \"drop_bearer\" }\n",
+    )
+    .unwrap();
+    let bad = "[[fleet.faults]]\nrate = 1.5\nperiod = 2\nfault = { kind = \"drop_bearer\" }\n";
+    let refused = toml::from_str::<vmodem::config::Config>(bad).unwrap_err().to_string();
+    assert!(refused.contains("rate 1.5: a share from 0 to 1"), "{refused}");
+    let lines = Lines::Unix(dir.path().into());
+    let fleet = Fleet::start(&base, &lines, 0..40, &Net::default(), options(), &config.serve.fleet).await.unwrap();
+    let started = std::time::Instant::now();
+    let drawn = vmodem::fleet::struck(5, 0, 0, 0.25, 0..40);
+    assert!((4..=18).contains(&drawn.len()), "{drawn:?}");
+    // Halfway through the first period: those drawn early have been struck, those drawn late
+    // and those not drawn have not (0.2 of a period, 400 ms, either side for a slow machine).
+    tokio::time::sleep(Duration::from_secs(1).saturating_sub(started.elapsed())).await;
+    let faults = |index: u64| fleet.modems().get(index).unwrap().handle.status().status.counters.faults;
+    for index in 0..40 {
+        let moment = drawn.iter().find(|(_, i)| *i == index).map(|(at, _)| *at);
+        match moment {
+            Some(at) if at < 0.3 => assert_eq!(faults(index), 1, "modem {index}, drawn at {at}"),
+            Some(at) if at < 0.7 => {}
+            _ => assert_eq!(faults(index), 0, "modem {index}: {moment:?}"),
+        }
+    }
 }
