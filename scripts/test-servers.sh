@@ -99,6 +99,7 @@ APT_PACKAGES=(
   vsftpd nginx-light libnginx-mod-http-echo tinyproxy curl openssl ca-certificates passwd
   gammu  # an SMS client over a vmodem PTY
   chrony # an NTP server for AT+CNTP
+  chromium chromium-driver # the web console's browser tests (headless, through WebDriver)
   # runtime libraries of the unpacked pure-ftpd / proftpd-core / proftpd-mod-crypto
   libsodium23 libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libpcre2-8-0
   libcap2 libacl1 libidn2-0 libncursesw6 libcrypt1 libpam0g libssl3 zlib1g
@@ -169,7 +170,7 @@ install() {
     [ -z "$missing_libs" ] || die "unpacked servers miss libraries:"$'\n'"$missing_libs"
   fi
   local tool
-  for tool in vsftpd nginx tinyproxy chronyd curl openssl useradd chpasswd setsid flock; do
+  for tool in vsftpd nginx tinyproxy chronyd chromium chromedriver curl openssl useradd chpasswd setsid flock; do
     command -v "$tool" >/dev/null || die "$tool not found after install"
   done
   [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] || die "nginx echo module missing"

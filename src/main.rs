@@ -399,6 +399,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let metrics = observe::JobMetrics::default();
     let modem = Modem::new(dialect, net.clone()).with_line_speed(speed).with_plan(plan).with_metrics(metrics.clone());
     let entry = observe::ModemEntry { index: 0, family, imei, number, handle: modem.handle() };
+    if args.api.api.is_some() {
+        // One modem: the console shows its line from the start.
+        entry.handle.tap().watch(family);
+    }
     let _api = args.api.start(&observe::Modems::new(vec![entry], metrics)).await?;
     let _control = match &args.control.or(config.control.clone()) {
         Some(path) => Some(ControlSocket::bind(path, modem.handle(), net)?),

@@ -16,13 +16,14 @@ use crate::core::{Core, ModuleTimes};
 use crate::dialect::{Dialect, Order, Owner};
 use crate::net::{LinkProfile, Net};
 use crate::network::NetworkEvent;
-use crate::observe::{JobMetrics, Observed, Watch};
+use crate::observe::{JobMetrics, Observed, Tap, Watch};
 use crate::plan::PlanEntry;
 use crate::service::{Input, JobId, Report, job};
 use crate::sms::centre::Incoming;
 use crate::transport::pacing::{LineSpeed, icf_bits_per_char};
 use crate::transport::pty::LineSettings;
 use crate::transport::{Link, Links};
+use std::sync::Arc;
 
 /// Job events queued towards the modem at most; a job waits beyond that.
 const EVENT_QUEUE: usize = 256;
@@ -38,6 +39,8 @@ pub struct ModemHandle {
     net: Net,
     /// What the modem last published of itself.
     watch: Watch,
+    /// Its line, for consoles.
+    tap: Arc<Tap>,
 }
 
 /// What a [`ModemHandle`] asks of the modem.
@@ -47,6 +50,8 @@ enum Control {
     Sms(Incoming),
     Fault(PlanEntry),
     Clear,
+    /// Bytes a person typed in a console, while no host is connected.
+    Type(Vec<u8>),
 }
 
 impl ModemHandle {
@@ -89,6 +94,26 @@ impl ModemHandle {
         self.watch.get()
     }
 
+    /// The modem's line, for consoles.
+    pub fn tap(&self) -> &Tap {
+        &self.tap
+    }
+
+    /// Bytes received and sent over the modem's network connections so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        self.net.traffic()
+    }
+
+    /// Types `bytes` into the modem as a host would, for a console's terminal: refused while a
+    /// host is connected (a module has one UART, and the console never writes on the host's
+    /// line); `Ok(false)` once the modem has stopped.
+    pub fn type_in(&self, bytes: Vec<u8>) -> Result<bool, &'static str> {
+        if self.watch.get().host {
+            return Err("a host is connected: the console only watches its line");
+        }
+        Ok(self.send(Control::Type(bytes)))
+    }
+
     /// The modem's link profile.
     pub fn profile(&self) -> LinkProfile {
         self.net.profile()
@@ -128,6 +153,8 @@ pub struct Modem {
     metrics: Option<JobMetrics>,
     /// Bytes from and to the host.
     bytes: (u64, u64),
+    /// Its line, for consoles.
+    tap: Arc<Tap>,
 }
 
 impl Modem {
@@ -150,6 +177,7 @@ impl Modem {
             watch: Watch::default(),
             metrics: None,
             bytes: (0, 0),
+            tap: Arc::default(),
         }
     }
 
@@ -182,7 +210,12 @@ impl Modem {
 
     /// A handle that acts on this modem while it runs (tests, the control socket).
     pub fn handle(&self) -> ModemHandle {
-        ModemHandle { tx: self.control_tx.clone(), net: self.net.clone(), watch: self.watch.clone() }
+        ModemHandle {
+            tx: self.control_tx.clone(),
+            net: self.net.clone(),
+            watch: self.watch.clone(),
+            tap: self.tap.clone(),
+        }
     }
 
     /// Serves hosts until the transport ends and the last link closes. The modem powers on
@@ -209,6 +242,7 @@ impl Modem {
                 next = links.next(), if links_open => match next {
                     Some(new) => {
                         tracing::info!(target: "vmodem::modem", "host connected");
+                        self.tap.note("a host connected");
                         link = Some(new);
                         if !std::mem::replace(&mut booted, true) {
                             self.core.power_on(Instant::now());
@@ -219,10 +253,12 @@ impl Modem {
                 read = read(&mut link, &mut buf), if self.core.reads_host() => match read {
                     Ok(0) | Err(_) => {
                         tracing::info!(target: "vmodem::modem", "host disconnected");
+                        self.tap.note("the host left");
                         link = None;
                     }
                     Ok(n) => {
                         self.bytes.0 += n as u64;
+                        self.tap.host(&buf[..n]);
                         self.refresh_times();
                         self.core.handle_host_bytes(Instant::now(), &buf[..n]);
                     }
@@ -246,6 +282,14 @@ impl Modem {
                         Control::Sms(incoming) => self.core.handle_sms(now, incoming),
                         Control::Fault(entry) => self.core.handle_fault(now, entry),
                         Control::Clear => self.core.clear_faults(),
+                        Control::Type(bytes) if link.is_none() => {
+                            if !std::mem::replace(&mut booted, true) {
+                                self.core.power_on(now);
+                            }
+                            self.tap.host(&bytes);
+                            self.core.handle_host_bytes(now, &bytes);
+                        }
+                        Control::Type(_) => tracing::info!(target: "vmodem::modem", "console input refused: a host is connected"),
                     }
                 }
                 () = sleep_until(deadline) => {
@@ -316,6 +360,7 @@ impl Modem {
     /// Sends pending output to the host; with no host connected it is lost, as on a UART.
     async fn flush(&mut self, link: &mut Option<Link>) {
         let Some(out) = self.core.poll_output() else { return };
+        self.tap.modem(&out);
         if let Some(l) = link {
             self.bytes.1 += out.len() as u64;
             if l.write_all(&out).await.is_err() || l.flush().await.is_err() {

@@ -90,11 +90,17 @@ pub struct Net {
 struct Link {
     profile: watch::Sender<LinkProfile>,
     connections: AtomicU64,
+    /// Bytes received and sent over the link's connections.
+    traffic: Arc<[AtomicU64; 2]>,
 }
 
 impl Default for Link {
     fn default() -> Self {
-        Link { profile: watch::Sender::new(LinkProfile::INSTANT), connections: AtomicU64::new(0) }
+        Link {
+            profile: watch::Sender::new(LinkProfile::INSTANT),
+            connections: AtomicU64::new(0),
+            traffic: Arc::default(),
+        }
     }
 }
 
@@ -141,7 +147,8 @@ impl Net {
     /// `profile` and faults of its own (this one's, at first): one modem of a fleet, on another
     /// kind of cell than its neighbours, or struck by a fault they are spared.
     pub fn with_own_link(&self, profile: LinkProfile) -> Self {
-        let link = Link { profile: watch::Sender::new(profile), connections: AtomicU64::new(0) };
+        let link =
+            Link { profile: watch::Sender::new(profile), connections: AtomicU64::new(0), traffic: Arc::default() };
         let faults = self.faults.read().unwrap_or_else(|e| e.into_inner()).clone();
         Net { link: Arc::new(link), faults: Arc::new(RwLock::new(faults)), ..self.clone() }
     }
@@ -156,6 +163,13 @@ impl Net {
     pub fn set_profile(&self, profile: LinkProfile) {
         self.link.profile.send_replace(profile);
         tracing::info!(target: "vmodem::net", "link profile: {profile}");
+    }
+
+    /// Bytes received and sent over the link's TCP connections so far (a console's
+    /// throughput chart).
+    pub fn traffic(&self) -> (u64, u64) {
+        let [down, up] = self.link.traffic.each_ref().map(|n| n.load(Ordering::Relaxed));
+        (down, up)
     }
 
     /// The link profile in force.
@@ -244,7 +258,7 @@ impl Net {
         let seed = self.link.connections.fetch_add(1, Ordering::Relaxed);
         let inner = Box::new(Shaped::new(inner, self.link.profile.subscribe(), seed));
         let gate = Gate::new(&self.faults.read().unwrap_or_else(|e| e.into_inner()), role, host, addr);
-        NetStream { inner: Some(inner), gate }
+        NetStream { inner: Some(inner), gate, traffic: self.link.traffic.clone() }
     }
 
     /// The addresses `host:port` stands for, after redirects. A name (not an IP address)
@@ -293,6 +307,8 @@ pub struct NetStream {
     /// `None` once an injected reset broke the connection.
     inner: Option<Box<Shaped<TcpStream>>>,
     gate: Gate,
+    /// The link's byte counts, down and up.
+    traffic: Arc<[AtomicU64; 2]>,
 }
 
 impl NetStream {
@@ -346,6 +362,7 @@ impl AsyncRead for NetStream {
         let n = limited.filled().len();
         buf.advance(n);
         this.gate.delivered(n);
+        this.traffic[0].fetch_add(n as u64, Ordering::Relaxed);
         Poll::Ready(Ok(()))
     }
 }
@@ -358,6 +375,7 @@ impl AsyncWrite for NetStream {
         let (tcp, allowance) = this.open(allowance)?;
         let n = ready!(Pin::new(tcp).poll_write(cx, &buf[..allowance.min(buf.len())]))?;
         this.gate.sent(n);
+        this.traffic[1].fetch_add(n as u64, Ordering::Relaxed);
         Poll::Ready(Ok(n))
     }
 

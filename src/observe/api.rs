@@ -39,6 +39,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::console;
 use super::metrics::{registry, state};
 use super::{ModemEntry, Modems, Observed};
 use crate::net::{LinkProfile, ProfileSetting};
@@ -99,6 +100,13 @@ pub async fn serve(addr: SocketAddr, token: Option<String>, modems: Modems) -> R
         .route("/api/profile", put(profile_many))
         .route("/api/faults", post(fault_many))
         .route("/api/network", post(network_many))
+        .route("/api/stream", get(console::overview_stream))
+        .route("/api/modems/{index}/stream", get(console::modem_stream))
+        .route("/api/modems/{index}/transcript", get(console::transcript))
+        .route("/api/modems/{index}/type", post(console::type_in))
+        .route("/", get(console::page))
+        .route("/console.js", get(console::script))
+        .route("/console.css", get(console::style))
         .with_state(modems)
         .route("/metrics", get(metrics).with_state(registry))
         .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such resource") })
@@ -138,14 +146,43 @@ async fn start(addr: SocketAddr, router: Router) -> Result<Server, ApiError> {
     Ok(Server { addr, task })
 }
 
-/// Lets a request through only with `Authorization: Bearer <token>`.
+/// Lets a request through only with `Authorization: Bearer <token>`, or `?token=<token>` (a
+/// browser's `EventSource` and links cannot set headers).
 async fn authorise(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
-    let given = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let given = given.and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let header = header.and_then(|v| v.strip_prefix("Bearer ")).map(str::to_string);
+    let query = request.uri().query().unwrap_or_default();
+    let query = query.split('&').find_map(|pair| pair.strip_prefix("token=")).map(percent_decoded);
+    let given = header.or(query).unwrap_or_default();
     if !same(given.as_bytes(), token.as_bytes()) {
         return failure(StatusCode::UNAUTHORIZED, "a token is required: Authorization: Bearer <token>").into_response();
     }
     next.run(request).await
+}
+
+/// `%XX` escapes decoded (a token in a URL).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Compares in a time that does not depend on where the texts differ.
@@ -155,7 +192,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// An answer that refuses: a 4xx (or 5xx) status and `{"error": "<why>"}`.
 #[derive(Debug)]
-struct Refusal(StatusCode, String);
+pub(super) struct Refusal(StatusCode, String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -163,14 +200,14 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn failure(status: StatusCode, why: impl std::fmt::Display) -> Refusal {
+pub(super) fn failure(status: StatusCode, why: impl std::fmt::Display) -> Refusal {
     Refusal(status, why.to_string())
 }
 
 type Answer = Result<Response, Refusal>;
 
 /// A JSON body whose rejection is a JSON error.
-struct Body<T>(T);
+pub(super) struct Body<T>(pub(super) T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Refusal;
@@ -197,7 +234,7 @@ fn rejection(e: &JsonRejection) -> String {
 }
 
 /// Query parameters whose rejection is a JSON error.
-struct Params<T>(T);
+pub(super) struct Params<T>(pub(super) T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = Refusal;
@@ -216,26 +253,34 @@ fn query_rejection(e: &QueryRejection) -> String {
 
 /// A modem as the API shows it.
 #[derive(Serialize)]
-struct View<'a> {
+pub(super) struct View<'a> {
     index: u64,
     family: String,
     imei: &'a str,
     number: &'a str,
     profile: String,
+    /// The profile's rates, kbit/s down and up (0: unlimited).
+    profile_kbps: [f64; 2],
     state: &'static str,
+    /// Bytes received and sent over the network.
+    network_bytes: [u64; 2],
     #[serde(flatten)]
     observed: Observed,
 }
 
-fn view(entry: &ModemEntry) -> View<'_> {
+pub(super) fn view(entry: &ModemEntry) -> View<'_> {
     let observed = entry.handle.status();
+    let profile = entry.handle.profile();
+    let (down, up) = entry.handle.traffic();
     View {
         index: entry.index,
         family: entry.family.to_string(),
         imei: &entry.imei,
         number: &entry.number,
-        profile: entry.handle.profile().to_string(),
+        profile: profile.to_string(),
+        profile_kbps: [profile.down_kbps, profile.up_kbps],
         state: state(&observed),
+        network_bytes: [down, up],
         observed,
     }
 }
@@ -243,15 +288,25 @@ fn view(entry: &ModemEntry) -> View<'_> {
 /// `GET /api/modems`'s parameters.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+pub(super) struct ListQuery {
     #[serde(default)]
     offset: usize,
     limit: Option<usize>,
     /// One of the states, or `busy` (a job running).
     state: Option<String>,
+    /// Text the index, IMEI, number or family contains.
+    q: Option<String>,
+    /// The token, when it comes in the URL (checked before).
+    #[serde(default, rename = "token")]
+    _token: Option<String>,
 }
 
 async fn list(State(modems): State<Modems>, Params(q): Params<ListQuery>) -> Answer {
+    Ok(Json(page(&modems, &q)?).into_response())
+}
+
+/// The page of the modem list `q` asks for.
+pub(super) fn page<'a>(modems: &'a Modems, q: &ListQuery) -> Result<Page<'a>, Refusal> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
         return Err(failure(StatusCode::BAD_REQUEST, format!("limit {limit}: 1 to {MAX_PAGE}")));
@@ -260,24 +315,43 @@ async fn list(State(modems): State<Modems>, Params(q): Params<ListQuery>) -> Ans
     if let Some(s) = q.state.as_deref().filter(|s| !STATES.contains(s)) {
         return Err(failure(StatusCode::BAD_REQUEST, format!("state {s:?}: one of {}", STATES.join(", "))));
     }
-    let wanted = |v: &View| match q.state.as_deref() {
-        None => true,
-        Some("busy") => !v.observed.status.work.is_empty(),
-        Some(s) => v.state == s,
+    let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let wanted = |v: &View| {
+        let state = match q.state.as_deref() {
+            None => true,
+            Some("busy") => !v.observed.status.work.is_empty(),
+            Some(s) => v.state == s,
+        };
+        let text = text.is_none_or(|t| {
+            v.index.to_string() == t || v.imei.contains(t) || v.number.contains(t) || v.family.contains(t)
+        });
+        state && text
     };
-    let matching: Vec<View> = modems.all().iter().map(view).filter(wanted).collect();
+    let mut counts = std::collections::BTreeMap::new();
+    let mut matching = Vec::new();
+    for v in modems.all().iter().map(view) {
+        *counts.entry(v.state).or_insert(0usize) += 1;
+        if !v.observed.status.work.is_empty() {
+            *counts.entry("busy").or_insert(0) += 1;
+        }
+        if wanted(&v) {
+            matching.push(v);
+        }
+    }
     let total = matching.len();
     let modems: Vec<View> = matching.into_iter().skip(q.offset).take(limit).collect();
-    Ok(Json(Page { total, offset: q.offset, modems }).into_response())
+    Ok(Page { total, offset: q.offset, counts, modems })
 }
 
 /// A page of the modem list.
 #[derive(Serialize)]
-struct Page<'a> {
+pub(super) struct Page<'a> {
     /// How many modems match.
     total: usize,
     /// Where the page starts among them.
     offset: usize,
+    /// Every modem of the process by state (and `busy`), filter or not.
+    counts: std::collections::BTreeMap<&'static str, usize>,
     modems: Vec<View<'a>>,
 }
 
@@ -285,6 +359,10 @@ fn entry(modems: &Modems, index: &str) -> Result<ModemEntry, Refusal> {
     let index: u64 =
         index.parse().map_err(|_| failure(StatusCode::BAD_REQUEST, format!("{index:?} is not a modem index")))?;
     modems.get(index).cloned().ok_or_else(|| failure(StatusCode::NOT_FOUND, format!("no modem {index} here")))
+}
+
+pub(super) fn entry_of(modems: &Modems, index: &str) -> Result<ModemEntry, Refusal> {
+    entry(modems, index)
 }
 
 async fn one(State(modems): State<Modems>, Path(index): Path<String>) -> Answer {

@@ -5,13 +5,16 @@
 //! them at scrape time, so that an idle modem costs a snapshot and nothing per scrape interval.
 
 pub mod api;
+mod console;
 mod metrics;
+mod tap;
 
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 pub use metrics::{DriveProgress, JobMetrics};
+pub use tap::{MAX_TEXT, Tap};
 
 use crate::core::Status;
 use crate::family::Family;

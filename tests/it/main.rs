@@ -8,6 +8,7 @@
 mod support;
 
 mod api;
+mod console;
 mod deploy;
 mod emulators;
 mod extended;

@@ -4,6 +4,7 @@
 
 pub mod at_host;
 pub mod board;
+pub mod browser;
 pub mod fake_ftp;
 pub mod nginx;
 pub mod pki;
