@@ -18,6 +18,7 @@ use crate::net::{LinkProfile, Net};
 use crate::network::NetworkEvent;
 use crate::observe::{JobMetrics, Observed, Tap, Watch};
 use crate::plan::PlanEntry;
+use crate::service::fs::ModuleFs;
 use crate::service::{Input, JobId, Report, job};
 use crate::sms::centre::Incoming;
 use crate::transport::pacing::{LineSpeed, icf_bits_per_char};
@@ -41,6 +42,8 @@ pub struct ModemHandle {
     watch: Watch,
     /// Its line, for consoles.
     tap: Arc<Tap>,
+    /// Its file system, if the family has one.
+    fs: Option<ModuleFs>,
 }
 
 /// What a [`ModemHandle`] asks of the modem.
@@ -97,6 +100,11 @@ impl ModemHandle {
     /// The modem's line, for consoles.
     pub fn tap(&self) -> &Tap {
         &self.tap
+    }
+
+    /// The module file system, if the family has one.
+    pub fn fs(&self) -> Option<&ModuleFs> {
+        self.fs.as_ref()
     }
 
     /// Bytes received and sent over the modem's network connections so far.
@@ -215,6 +223,7 @@ impl Modem {
             net: self.net.clone(),
             watch: self.watch.clone(),
             tap: self.tap.clone(),
+            fs: self.core.fs(),
         }
     }
 

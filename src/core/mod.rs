@@ -253,6 +253,11 @@ impl Core {
         self.settle();
     }
 
+    /// The module file system, if the family has one (a handle on the same files).
+    pub fn fs(&self) -> Option<crate::service::fs::ModuleFs> {
+        self.dialect.fs().cloned()
+    }
+
     /// What an observer sees of the modem now.
     pub fn status(&self) -> Status {
         let mut work: Vec<Owner> = self.jobs.values().copied().collect();

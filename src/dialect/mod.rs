@@ -91,6 +91,9 @@ pub trait Dialect: Send {
     /// What an observer sees of the network side.
     fn attachment(&self) -> Attachment;
 
+    /// The module file system, if the family has one.
+    fn fs(&self) -> Option<&ModuleFs>;
+
     /// The verbose text of an error code (AT+CMEE=2).
     fn cme_text(&self, code: u16) -> Option<&'static str>;
 
@@ -139,6 +142,11 @@ pub trait Machine: Send + Sized + 'static {
 
     /// What an observer sees of the network side (the API, the console).
     fn attachment(&self) -> Attachment;
+
+    /// The module file system, if the family has one (the console lists it).
+    fn fs(&self) -> Option<&ModuleFs> {
+        None
+    }
 
     /// Tells every service that the bearer `cid` went: the sessions over it end.
     fn lose_bearer(&mut self, cid: u8, io: &mut Io) {
@@ -205,6 +213,10 @@ impl<M: Machine> Dialect for M {
 
     fn attachment(&self) -> Attachment {
         Machine::attachment(self)
+    }
+
+    fn fs(&self) -> Option<&ModuleFs> {
+        Machine::fs(self)
     }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {

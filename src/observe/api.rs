@@ -104,6 +104,8 @@ pub async fn serve(addr: SocketAddr, token: Option<String>, modems: Modems) -> R
         .route("/api/modems/{index}/stream", get(console::modem_stream))
         .route("/api/modems/{index}/transcript", get(console::transcript))
         .route("/api/modems/{index}/type", post(console::type_in))
+        .route("/api/modems/{index}/files", get(console::files))
+        .route("/api/modems/{index}/files/{area}/{name}", get(console::file))
         .route("/", get(console::page))
         .route("/console.js", get(console::script))
         .route("/console.css", get(console::style))

@@ -9,6 +9,8 @@
 //!   passes; `event: missed` if the console fell behind) and its state twice a second (`event:
 //!   status`, with the network's byte counts for the throughput chart).
 //! - `GET /api/modems/{index}/transcript` downloads the transcript (replay it with `vmodem chat`).
+//! - `GET /api/modems/{index}/files` lists the module file system, and
+//!   `GET /api/modems/{index}/files/{folder}/{name}` downloads one file.
 //! - `POST /api/modems/{index}/type` types into the modem as a host would, only while no host
 //!   is connected (409 otherwise): a module has one UART, and the console never writes on the
 //!   host's line.
@@ -146,6 +148,46 @@ pub(super) async fn transcript(State(modems): State<Modems>, Path(index): Path<S
     let text = entry.handle.tap().transcript().unwrap_or_else(|| entry.handle.tap().watch(entry.family).0);
     let name = format!("attachment; filename=\"modem-{}.at\"", entry.index);
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], text)
+        .into_response())
+}
+
+/// One file of the module file system, as the console lists it.
+#[derive(serde::Serialize)]
+struct File {
+    /// The folder (`customer`, `datatx`, ...).
+    area: &'static str,
+    name: String,
+    size: u64,
+}
+
+/// `GET /api/modems/{index}/files`: the module file system's files.
+pub(super) async fn files(State(modems): State<Modems>, Path(index): Path<String>) -> Result<Response, Refusal> {
+    let entry = entry_of(&modems, &index)?;
+    let fs = entry.handle.fs().ok_or_else(|| failure(StatusCode::NOT_FOUND, "this family has no file system"))?;
+    let files = fs.list().map_err(|e| failure(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let files: Vec<File> =
+        files.into_iter().map(|(area, name, size)| File { area: area.folder(), name, size }).collect();
+    Ok(axum::Json(files).into_response())
+}
+
+/// `GET /api/modems/{index}/files/{area}/{name}`: one file's bytes, to download.
+pub(super) async fn file(
+    State(modems): State<Modems>,
+    Path((index, area, name)): Path<(String, String, String)>,
+) -> Result<Response, Refusal> {
+    let entry = entry_of(&modems, &index)?;
+    let fs = entry.handle.fs().ok_or_else(|| failure(StatusCode::NOT_FOUND, "this family has no file system"))?;
+    let area = crate::service::fs::Area::ALL
+        .into_iter()
+        .find(|a| a.folder() == area)
+        .ok_or_else(|| failure(StatusCode::NOT_FOUND, format!("no folder {area:?}")))?;
+    // The file system checks the name: nothing outside its folders is reachable.
+    let bytes = fs.read_all(area, &name).map_err(|e| failure(StatusCode::NOT_FOUND, e))?;
+    let disposition = format!("attachment; filename=\"{}\"", name.replace(['"', '\\'], "_"));
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
         .into_response())
 }
 

@@ -333,6 +333,24 @@ impl ModuleFs {
         self.inner.quota / BLOCK
     }
 
+    /// Every file, by area and name, with its size (the console's list); names no host could
+    /// give are left out.
+    pub fn list(&self) -> Result<Vec<(Area, String, u64)>, FsError> {
+        let mut files = Vec::new();
+        for area in Area::ALL {
+            for entry in self.root()?.read_dir(area.folder())? {
+                let entry = entry?;
+                let meta = entry.metadata()?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if meta.is_file() && valid_name(&name) {
+                    files.push((area, name, meta.len()));
+                }
+            }
+        }
+        files.sort_by(|a, b| (a.0.folder(), &a.1).cmp(&(b.0.folder(), &b.1)));
+        Ok(files)
+    }
+
     /// Blocks the files on disk take, counted file by file: every regular file of the areas
     /// and of the staging folder. Run once, at open.
     fn scan(&self) -> io::Result<u64> {

@@ -195,6 +195,13 @@ async fn a_token_once_set_is_required_and_other_addresses_need_one() {
     assert_eq!(request(guarded.addr, "GET", "/api/modems", None, None).await.0, 401);
     assert_eq!(request(guarded.addr, "GET", "/metrics", None, Some("wrong!")).await.0, 401);
     assert_eq!(request(guarded.addr, "GET", "/api/modems", None, Some("s3cret")).await.0, 200);
+    // The console's live stream and page take the token in the URL (EventSource sets no header).
+    assert_eq!(request(guarded.addr, "GET", "/api/modems/0/stream", None, None).await.0, 401);
+    assert_eq!(request(guarded.addr, "GET", "/?token=wrong", None, None).await.0, 401);
+    let mut stream = TcpStream::connect(guarded.addr).await.unwrap();
+    stream.write_all(b"GET /api/modems/0/stream?token=s3cret HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let head = read_until(&mut stream, "event: transcript", WAIT).await;
+    assert!(head.starts_with("HTTP/1.1 200") && head.contains("text/event-stream"), "{head}");
     let everywhere = api::serve("0.0.0.0:0".parse().unwrap(), None, fleet.modems().clone()).await;
     assert!(matches!(everywhere, Err(ApiError::NeedsToken(_))), "{everywhere:?}");
     // The metrics alone are open: they carry no secret and steer nothing.

@@ -79,7 +79,7 @@ async fn the_exchange_appears_live_with_its_bytes_its_urcs_marked_and_secrets_ma
     assert!(urc.as_str().unwrap().contains("< +APP PDP: 0,ACTIVE"), "the URC is marked: {urc}");
     let source = browser.client.source().await.unwrap();
     assert!(!source.contains("topsecret"), "the password never reaches the page");
-    let transcript = reqwest_free_get(server.addr, "/api/modems/1/transcript").await;
+    let transcript = get_text(server.addr, "/api/modems/1/transcript").await;
     assert!(transcript.contains("> AT+CNACT=0,1") && !transcript.contains("topsecret"), "{transcript}");
     // The search hides what does not match.
     browser.client.find(Locator::Id("search")).await.unwrap().send_keys("CSQ").await.unwrap();
@@ -93,14 +93,31 @@ async fn the_exchange_appears_live_with_its_bytes_its_urcs_marked_and_secrets_ma
     line.write_all(b"AT\r").await.unwrap();
 }
 
-/// A GET over a bare socket; the body.
-async fn reqwest_free_get(addr: std::net::SocketAddr, path: &str) -> String {
+/// A GET over a bare socket: the whole answer.
+async fn get(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
     use tokio::io::AsyncReadExt;
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-    let mut text = String::new();
-    tokio::time::timeout(WAIT, stream.read_to_string(&mut text)).await.unwrap().unwrap();
-    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+    answer
+}
+
+/// A GET's body.
+async fn get_bytes(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
+    let answer = get(addr, path).await;
+    let at = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    answer[at..].to_vec()
+}
+
+/// A GET's status.
+async fn get_status(addr: std::net::SocketAddr, path: &str) -> u16 {
+    String::from_utf8_lossy(&get(addr, path).await[9..12]).parse().unwrap()
+}
+
+/// A GET's body as text.
+async fn get_text(addr: std::net::SocketAddr, path: &str) -> String {
+    String::from_utf8_lossy(&get_bytes(addr, path).await).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,6 +169,17 @@ async fn a_download_s_progress_reaches_the_file_s_size_and_page_faults_and_profi
         .until("work done", "const t = document.getElementById('work').innerText; return t.startsWith('done') && t")
         .await;
     assert_eq!(work, "done: ftp");
+    let listed = browser
+        .until(
+            "the file in the list",
+            "const t = document.getElementById('files').innerText; return t.includes('big.bin') && t",
+        )
+        .await;
+    assert!(listed.as_str().unwrap().contains("/customer/big.bin\t3.00 MiB"), "{listed}");
+    let href = browser.js("return document.querySelector('#files a').getAttribute('href')").await;
+    let downloaded = get_bytes(server.addr, href.as_str().unwrap()).await;
+    assert!(downloaded.len() == SIZE && downloaded.iter().all(|b| *b == 7), "{} bytes", downloaded.len());
+    assert_eq!(get_status(server.addr, "/api/modems/0/files/customer/..%2F..%2Fetc%2Fpasswd").await, 404);
     browser.shot("download").await;
 
     // A fault chosen in the page reaches the host as the SIM7080 reports it.

@@ -233,6 +233,10 @@ impl Machine for Simcom {
         &self.config.identity.number
     }
 
+    fn fs(&self) -> Option<&ModuleFs> {
+        Some(self.cfs.fs())
+    }
+
     fn attachment(&self) -> crate::dialect::Attachment {
         crate::dialect::Attachment {
             registered: crate::dialect::cellular::Cellular::registered(self),

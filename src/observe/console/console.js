@@ -220,6 +220,7 @@ function showModem(at, m) {
       work.received = m.network_bytes[0] - work.down;
       work.sent = m.network_bytes[1] - work.up;
       work.done = m.work.length === 0;
+      if (work.done) listFiles();
     }
     text($("work"), (work.done ? "done: " : "running: ") + work.services.join(", "));
     // The total is not known while it runs: the bar moves as an indeterminate one, and fills
@@ -240,12 +241,35 @@ function showModem(at, m) {
   drawChart(m.profile_kbps[0]);
 }
 
+async function listFiles() {
+  const body = $("files").tBodies[0];
+  try {
+    const files = await api("GET", `/api/modems/${index}/files`);
+    body.replaceChildren();
+    for (const f of files) {
+      const row = body.insertRow();
+      const a = document.createElement("a");
+      a.href = withToken(`/api/modems/${index}/files/${f.area}/${encodeURIComponent(f.name)}`);
+      a.download = f.name;
+      text(a, `/${f.area}/${f.name}`);
+      row.insertCell().append(a);
+      cell(row, bytes(f.size));
+    }
+    text($("no-files"), files.length ? "" : "no files");
+  } catch (e) {
+    body.replaceChildren();
+    text($("no-files"), e.message);
+  }
+}
+$("refresh-files").onclick = listFiles;
+
 function modem(i) {
   index = i; paused = false; held = []; waiting = false; dataBlock = null; samples = []; work = null;
   $("overview").hidden = true;
   $("modem").hidden = false;
   $("lines").replaceChildren();
   $("download").href = withToken(`/api/modems/${i}/transcript`);
+  listFiles();
   listen(`/api/modems/${i}/stream`, {
     transcript(t) { addLines(t, false); },
     lines(t) { if (paused) held.push(t); else addLines(t, true); },
