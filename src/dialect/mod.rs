@@ -284,12 +284,23 @@ pub enum BuildError {
 /// Builds the dialect of the module `module` describes, with the file system it names: the
 /// SIMCom dialect over the family's profile row, or the Fibocom L610's.
 pub fn build(module: Arc<ModuleConfig>) -> Result<Box<dyn Dialect>, BuildError> {
+    build_with(module, false)
+}
+
+/// Like [`build`], with the module file system created only when first used: a fleet's idle
+/// modems leave no folders behind (a folder it cannot use shows as the commands' errors).
+pub fn build_deferred(module: Arc<ModuleConfig>) -> Result<Box<dyn Dialect>, BuildError> {
+    build_with(module, true)
+}
+
+fn build_with(module: Arc<ModuleConfig>, deferred: bool) -> Result<Box<dyn Dialect>, BuildError> {
     let Some(profile) = simcom::Profile::of(module.family) else {
         return Ok(Box::new(fibocom::Fibocom::new(module)));
     };
-    let fs = match &module.fs.root {
-        Some(root) => ModuleFs::open(root, module.fs.quota)?,
-        None => ModuleFs::temporary(module.fs.quota)?,
+    let fs = match (&module.fs.root, deferred) {
+        (root, true) => ModuleFs::deferred(root.as_deref(), module.fs.quota),
+        (Some(root), false) => ModuleFs::open(root, module.fs.quota)?,
+        (None, false) => ModuleFs::temporary(module.fs.quota)?,
     };
     let trusted_ca = match &module.http.trusted_ca {
         Some(path) => std::fs::read(path).map_err(|e| BuildError::TrustedCa(path.clone(), e))?,

@@ -169,7 +169,7 @@ pub async fn drive(
         vars.insert("iccid".into(), module.identity.iccid.clone());
         vars.insert("number".into(), module.identity.number.clone());
         let program = script.compile(&vars).map_err(|message| FleetError::Script { index, message })?;
-        let dialect = dialect::build(module).map_err(|source| FleetError::Build { index, source })?;
+        let dialect = dialect::build_deferred(module).map_err(|source| FleetError::Build { index, source })?;
         let permit = permits.clone().acquire_owned().await.expect("the semaphore stays open");
         let (mut host, line) = tokio::io::duplex(1 << 16);
         let line: Link = Box::new(line);

@@ -256,7 +256,7 @@ impl Fleet {
                 None => net.with_own_link(net.profile()),
             };
             let (family, imei, number) = (module.family, module.identity.imei.clone(), module.identity.number.clone());
-            let dialect = dialect::build(module).map_err(|source| FleetError::Build { index, source })?;
+            let dialect = dialect::build_deferred(module).map_err(|source| FleetError::Build { index, source })?;
             let speed = LineSpeed::new();
             let open = line::open(&line, options, speed.clone())
                 .await

@@ -103,10 +103,14 @@ pub struct ModuleFs {
 
 #[derive(Debug)]
 struct Inner {
+    /// Where the root folder is to be: a host folder, or a temporary one (`None`).
+    place: Option<std::path::PathBuf>,
     /// The temporary folder it lives in, if it is one; removed with the last handle.
-    _temporary: Option<tempfile::TempDir>,
-    /// Where the root folder is.
-    path: std::path::PathBuf,
+    temporary: std::sync::OnceLock<tempfile::TempDir>,
+    /// Where the root folder is, once it has been prepared (created, cleaned and counted).
+    path: std::sync::OnceLock<std::path::PathBuf>,
+    /// Held while the root folder is prepared or opened.
+    preparing: Mutex<()>,
     /// The root folder, opened at first use: an idle modem holds no file descriptor for it
     /// (a fleet of thousands would run out).
     root: std::sync::OnceLock<Dir>,
@@ -115,6 +119,9 @@ struct Inner {
     /// holds this lock from its check to its count, so the count stays exact and two changes
     /// never interleave.
     used: Mutex<u64>,
+    /// The blocks the preparation counted, until `used` takes them (it is not locked while
+    /// preparing, so that preparing can never wait on a change in progress).
+    counted: Mutex<Option<u64>>,
     /// Names staging files uniquely.
     next_stage: AtomicU64,
     /// Directory entries [`ModuleFs::scan`] has visited, for the tests of its cost.
@@ -130,20 +137,77 @@ impl ModuleFs {
     /// `quota` bytes in all (counted in [`BLOCK`]s). Left-over staging files of an earlier run
     /// are removed, and the blocks the files take are counted.
     pub fn open(root: &Path, quota: u64) -> io::Result<ModuleFs> {
-        Self::open_in(root, quota, None)
+        Self::prepared(Some(root.to_path_buf()), quota)
     }
 
     /// A file system in a fresh temporary folder, removed when the last handle goes.
     pub fn temporary(quota: u64) -> io::Result<ModuleFs> {
-        let dir = tempfile::Builder::new().prefix("vmodem-fs-").tempdir()?;
-        let path = dir.path().to_path_buf();
-        Self::open_in(&path, quota, Some(dir))
+        Self::prepared(None, quota)
     }
 
-    fn open_in(root: &Path, quota: u64, temporary: Option<tempfile::TempDir>) -> io::Result<ModuleFs> {
-        std::fs::create_dir_all(root)?;
-        let path = root.to_path_buf();
-        let root = Dir::open_ambient_dir(root, ambient_authority())?;
+    /// A file system under `root` (or in a temporary folder) that is created, cleaned and
+    /// counted only when it is first used: a fleet's idle modems leave no folders behind.
+    pub fn deferred(root: Option<&Path>, quota: u64) -> ModuleFs {
+        let inner = Inner {
+            place: root.map(Path::to_path_buf),
+            temporary: std::sync::OnceLock::new(),
+            path: std::sync::OnceLock::new(),
+            preparing: Mutex::new(()),
+            root: std::sync::OnceLock::new(),
+            quota,
+            used: Mutex::new(0),
+            counted: Mutex::new(None),
+            next_stage: AtomicU64::new(0),
+            #[cfg(test)]
+            visited: AtomicU64::new(0),
+        };
+        ModuleFs { inner: Arc::new(inner) }
+    }
+
+    /// A file system prepared now, so that a folder it cannot use is an error at once; its
+    /// root folder is closed again until it is used.
+    fn prepared(root: Option<std::path::PathBuf>, quota: u64) -> io::Result<ModuleFs> {
+        let mut fs = Self::deferred(root.as_deref(), quota);
+        fs.root()?;
+        drop(fs.used());
+        if let Some(inner) = Arc::get_mut(&mut fs.inner) {
+            inner.root.take();
+        }
+        Ok(fs)
+    }
+
+    /// The root folder, prepared and opened if it is not yet.
+    fn root(&self) -> io::Result<&Dir> {
+        if let Some(root) = self.inner.root.get() {
+            return Ok(root);
+        }
+        let _preparing = self.inner.preparing.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(root) = self.inner.root.get() {
+            return Ok(root);
+        }
+        let opened = match self.inner.path.get() {
+            Some(path) => Dir::open_ambient_dir(path, ambient_authority())?,
+            None => self.prepare()?,
+        };
+        Ok(self.inner.root.get_or_init(|| opened))
+    }
+
+    /// Creates the root folder and its directories, removes left-over staging files and
+    /// counts the blocks the files take.
+    fn prepare(&self) -> io::Result<Dir> {
+        let path = match &self.inner.place {
+            Some(path) => {
+                std::fs::create_dir_all(path)?;
+                path.clone()
+            }
+            None => {
+                let dir = tempfile::Builder::new().prefix("vmodem-fs-").tempdir()?;
+                let path = dir.path().to_path_buf();
+                let _ = self.inner.temporary.set(dir);
+                path
+            }
+        };
+        let root = Dir::open_ambient_dir(&path, ambient_authority())?;
         for area in Area::ALL {
             root.create_dir_all(area.folder())?;
         }
@@ -151,33 +215,10 @@ impl ModuleFs {
             root.remove_dir_all(STAGING)?;
         }
         root.create_dir(STAGING)?;
-        let inner = Inner {
-            _temporary: temporary,
-            path,
-            root: std::sync::OnceLock::from(root),
-            quota,
-            used: Mutex::new(0),
-            next_stage: AtomicU64::new(0),
-            #[cfg(test)]
-            visited: AtomicU64::new(0),
-        };
-        let mut fs = ModuleFs { inner: Arc::new(inner) };
-        let used = fs.scan()?;
-        *fs.used() = used;
-        // Closed until the file system is used.
-        if let Some(inner) = Arc::get_mut(&mut fs.inner) {
-            inner.root.take();
-        }
-        Ok(fs)
-    }
-
-    /// The root folder, opened if it is not yet.
-    fn root(&self) -> io::Result<&Dir> {
-        if let Some(root) = self.inner.root.get() {
-            return Ok(root);
-        }
-        let opened = Dir::open_ambient_dir(&self.inner.path, ambient_authority())?;
-        Ok(self.inner.root.get_or_init(|| opened))
+        let counted = self.scan(&root)?;
+        *self.inner.counted.lock().unwrap_or_else(PoisonError::into_inner) = Some(counted);
+        let _ = self.inner.path.set(path);
+        Ok(root)
     }
 
     /// The quota in bytes.
@@ -323,9 +364,15 @@ impl ModuleFs {
         *used = used.saturating_sub(n);
     }
 
-    /// The blocks in use, locked.
+    /// The blocks in use, locked (the file system prepared first, if it can be: an error
+    /// shows at the operation's own use of the folder).
     fn used(&self) -> MutexGuard<'_, u64> {
-        self.inner.used.lock().unwrap_or_else(PoisonError::into_inner)
+        let _ = self.root();
+        let mut used = self.inner.used.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(counted) = self.inner.counted.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            *used += counted;
+        }
+        used
     }
 
     /// The whole blocks the quota holds.
@@ -353,10 +400,10 @@ impl ModuleFs {
 
     /// Blocks the files on disk take, counted file by file: every regular file of the areas
     /// and of the staging folder. Run once, at open.
-    fn scan(&self) -> io::Result<u64> {
+    fn scan(&self, root: &Dir) -> io::Result<u64> {
         let mut used = 0;
         for folder in Area::ALL.map(Area::folder).into_iter().chain([STAGING]) {
-            for entry in self.root()?.read_dir(folder)? {
+            for entry in root.read_dir(folder)? {
                 #[cfg(test)]
                 self.inner.visited.fetch_add(1, Ordering::Relaxed);
                 let meta = entry?.metadata()?;
@@ -487,7 +534,7 @@ mod tests {
     /// The running total against a count of what is on disk.
     fn assert_exact(fs: &ModuleFs) {
         let used = *fs.used();
-        assert_eq!(used, fs.scan().unwrap(), "the running total drifted from the files on disk");
+        assert_eq!(used, fs.scan(fs.root().unwrap()).unwrap(), "the running total drifted from the files on disk");
     }
 
     #[test]

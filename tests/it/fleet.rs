@@ -269,3 +269,22 @@ async fn a_fault_rate_strikes_the_modems_the_seed_draws_at_their_moments() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modem_s_file_system_folder_is_made_when_it_is_first_used() {
+    trace();
+    let dir = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut base = ModuleConfig { family: "sim7080".parse().unwrap(), ..ModuleConfig::default() };
+    base.fs.root = Some(root.path().to_path_buf());
+    let lines = Lines::Unix(dir.path().into());
+    let _fleet =
+        Fleet::start(&base, &lines, 0..50, &Net::default(), options(), &FleetSection::default()).await.unwrap();
+    let folders = || std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect::<Vec<_>>();
+    assert!(folders().is_empty(), "no folder before use: {:?}", folders());
+    let mut line = host(dir.path(), 7).await;
+    at(&mut line, "AT+CFSINIT").await;
+    assert!(at(&mut line, "AT+CFSGFRS?").await.contains("+CFSGFRS: "));
+    assert_eq!(folders(), [std::ffi::OsString::from("modem-7")]);
+    assert!(root.path().join("modem-7/customer").is_dir());
+}
