@@ -25,4 +25,5 @@ pub mod record;
 pub mod script;
 pub mod service;
 pub mod sms;
+pub mod telemetry;
 pub mod transport;

@@ -397,11 +397,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut plan = config.faults.clone();
     plan.extend(args.faults);
     let metrics = observe::JobMetrics::default();
-    let modem = Modem::new(dialect, net.clone()).with_line_speed(speed).with_plan(plan).with_metrics(metrics.clone());
-    let entry = observe::ModemEntry { index: 0, family, imei, number, handle: modem.handle() };
+    let tap = Arc::new(observe::Tap::default());
+    let modem = Modem::new(dialect, net.clone())
+        .with_line_speed(speed)
+        .with_plan(plan)
+        .with_metrics(metrics.clone())
+        .with_tap(tap.clone());
+    let entry = observe::ModemEntry { index: 0, family, imei, number, handle: modem.handle(), tap };
     if args.api.api.is_some() {
         // One modem: the console shows its line from the start.
-        entry.handle.tap().watch(family);
+        entry.tap.watch(family);
     }
     let _api = args.api.start(&observe::Modems::new(vec![entry], metrics)).await?;
     let _control = match &args.control.or(config.control.clone()) {

@@ -16,11 +16,11 @@ use crate::core::{Core, ModuleTimes};
 use crate::dialect::{Dialect, Order, Owner};
 use crate::net::{LinkProfile, Net};
 use crate::network::NetworkEvent;
-use crate::observe::{JobMetrics, Observed, Tap, Watch};
 use crate::plan::PlanEntry;
 use crate::service::fs::ModuleFs;
 use crate::service::{Input, JobId, Report, job};
 use crate::sms::centre::Incoming;
+use crate::telemetry::{JobMetrics, LineTap, Observed, Watch};
 use crate::transport::pacing::{LineSpeed, icf_bits_per_char};
 use crate::transport::pty::LineSettings;
 use crate::transport::{Link, Links};
@@ -40,8 +40,6 @@ pub struct ModemHandle {
     net: Net,
     /// What the modem last published of itself.
     watch: Watch,
-    /// Its line, for consoles.
-    tap: Arc<Tap>,
     /// Its file system, if the family has one.
     fs: Option<ModuleFs>,
 }
@@ -95,11 +93,6 @@ impl ModemHandle {
     /// The modem's state as it last published it.
     pub fn status(&self) -> Observed {
         self.watch.get()
-    }
-
-    /// The modem's line, for consoles.
-    pub fn tap(&self) -> &Tap {
-        &self.tap
     }
 
     /// The module file system, if the family has one.
@@ -161,8 +154,8 @@ pub struct Modem {
     metrics: Option<JobMetrics>,
     /// Bytes from and to the host.
     bytes: (u64, u64),
-    /// Its line, for consoles.
-    tap: Arc<Tap>,
+    /// Who hears the line's bytes, if anyone.
+    tap: Option<Arc<dyn LineTap>>,
 }
 
 impl Modem {
@@ -185,8 +178,14 @@ impl Modem {
             watch: Watch::default(),
             metrics: None,
             bytes: (0, 0),
-            tap: Arc::default(),
+            tap: None,
         }
+    }
+
+    /// Hands the line's bytes to `tap` as they pass (a console's transcript).
+    pub fn with_tap(mut self, tap: Arc<dyn LineTap>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// Times every job that ends into `metrics` (shared by the modems of a process).
@@ -222,7 +221,6 @@ impl Modem {
             tx: self.control_tx.clone(),
             net: self.net.clone(),
             watch: self.watch.clone(),
-            tap: self.tap.clone(),
             fs: self.core.fs(),
         }
     }
@@ -251,7 +249,7 @@ impl Modem {
                 next = links.next(), if links_open => match next {
                     Some(new) => {
                         tracing::info!(target: "vmodem::modem", "host connected");
-                        self.tap.note("a host connected");
+                        self.tapped(|tap| tap.note("a host connected"));
                         link = Some(new);
                         if !std::mem::replace(&mut booted, true) {
                             self.core.power_on(Instant::now());
@@ -262,12 +260,12 @@ impl Modem {
                 read = read(&mut link, &mut buf), if self.core.reads_host() => match read {
                     Ok(0) | Err(_) => {
                         tracing::info!(target: "vmodem::modem", "host disconnected");
-                        self.tap.note("the host left");
+                        self.tapped(|tap| tap.note("the host left"));
                         link = None;
                     }
                     Ok(n) => {
                         self.bytes.0 += n as u64;
-                        self.tap.host(&buf[..n]);
+                        self.tapped(|tap| tap.host(&buf[..n]));
                         self.refresh_times();
                         self.core.handle_host_bytes(Instant::now(), &buf[..n]);
                     }
@@ -295,7 +293,7 @@ impl Modem {
                             if !std::mem::replace(&mut booted, true) {
                                 self.core.power_on(now);
                             }
-                            self.tap.host(&bytes);
+                            self.tapped(|tap| tap.host(&bytes));
                             self.core.handle_host_bytes(now, &bytes);
                         }
                         Control::Type(_) => tracing::info!(target: "vmodem::modem", "console input refused: a host is connected"),
@@ -341,6 +339,13 @@ impl Modem {
         }
     }
 
+    /// Tells the tap, if there is one.
+    fn tapped(&self, f: impl FnOnce(&dyn LineTap)) {
+        if let Some(tap) = &self.tap {
+            f(tap.as_ref());
+        }
+    }
+
     /// A job has ended: its time goes to the metrics.
     fn job_ended(&mut self, job: JobId) {
         if let (Some(running), Some(metrics)) = (self.jobs.remove(&job), &self.metrics) {
@@ -369,7 +374,7 @@ impl Modem {
     /// Sends pending output to the host; with no host connected it is lost, as on a UART.
     async fn flush(&mut self, link: &mut Option<Link>) {
         let Some(out) = self.core.poll_output() else { return };
-        self.tap.modem(&out);
+        self.tapped(|tap| tap.modem(&out));
         if let Some(l) = link {
             self.bytes.1 += out.len() as u64;
             if l.write_all(&out).await.is_err() || l.flush().await.is_err() {

@@ -18,7 +18,7 @@ use crate::family::Family;
 use crate::modem::Modem;
 use crate::net::LinkProfile;
 use crate::net::Net;
-use crate::observe::{JobMetrics, ModemEntry, Modems};
+use crate::observe::{JobMetrics, ModemEntry, Modems, Tap};
 use crate::transport::line::{self, LineGuard, LineOptions};
 use crate::transport::pacing::LineSpeed;
 
@@ -264,8 +264,12 @@ impl Fleet {
             described.push((index, open.described.clone()));
             let (links, guard) = open.into_parts();
             guards.push(guard);
-            let modem = Modem::new(dialect, modem_net).with_line_speed(speed).with_metrics(metrics.clone());
-            entries.push(ModemEntry { index, family, imei, number, handle: modem.handle() });
+            let tap = Arc::new(Tap::default());
+            let modem = Modem::new(dialect, modem_net)
+                .with_line_speed(speed)
+                .with_metrics(metrics.clone())
+                .with_tap(tap.clone());
+            entries.push(ModemEntry { index, family, imei, number, handle: modem.handle(), tap });
             tasks.push(tokio::spawn(modem.run(links)));
         }
         let modems = Modems::new(entries, metrics);

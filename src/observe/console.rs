@@ -104,7 +104,7 @@ pub(super) async fn modem_stream(
     Params(_): Params<StreamQuery>,
 ) -> Result<Events, Refusal> {
     let entry = entry_of(&modems, &index)?;
-    let (so_far, mut live) = entry.handle.tap().watch(entry.family);
+    let (so_far, mut live) = entry.tap.watch(entry.family);
     let mut tick = tokio::time::interval(STATUS_EVERY);
     let stream = async_stream(move |tx| async move {
         if tx.send(json_event("transcript", &so_far)).await.is_err() {
@@ -145,7 +145,7 @@ where
 /// `GET /api/modems/{index}/transcript`: the transcript so far, to download.
 pub(super) async fn transcript(State(modems): State<Modems>, Path(index): Path<String>) -> Result<Response, Refusal> {
     let entry = entry_of(&modems, &index)?;
-    let text = entry.handle.tap().transcript().unwrap_or_else(|| entry.handle.tap().watch(entry.family).0);
+    let text = entry.tap.transcript().unwrap_or_else(|| entry.tap.watch(entry.family).0);
     let name = format!("attachment; filename=\"modem-{}.at\"", entry.index);
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], text)
         .into_response())
@@ -209,7 +209,7 @@ pub(super) async fn type_in(
         return Err(failure(StatusCode::BAD_REQUEST, format!("at most {MAX_TYPED} bytes at once")));
     }
     // The console watches the line it types on.
-    entry.handle.tap().watch(entry.family);
+    entry.tap.watch(entry.family);
     match entry.handle.type_in(typed.text.into_bytes()) {
         Ok(true) => Ok(axum::Json(serde_json::json!({ "modems": 1 })).into_response()),
         Ok(false) => Err(failure(StatusCode::GONE, "the modem has stopped")),

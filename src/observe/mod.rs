@@ -1,54 +1,21 @@
-//! Watching modems from outside: each modem's task publishes what an observer may see of it
-//! ([`Observed`]) into a [`Watch`] after every step, and times its jobs into the process's
-//! [`JobMetrics`]. The HTTP API ([`api`]) lists the modems of a process ([`Modems`]) from those
-//! snapshots, steers them through their handles, and exports Prometheus metrics summed over
-//! them at scrape time, so that an idle modem costs a snapshot and nothing per scrape interval.
+//! Watching and steering the modems of a process from outside. Each modem's task publishes
+//! what an observer may see of it into its [`Watch`] and line [`Tap`] ([`crate::telemetry`]);
+//! the HTTP API ([`api`]) lists the modems of a process ([`Modems`]) from those snapshots,
+//! steers them through their handles, serves the web console, and exports Prometheus metrics
+//! summed over them at scrape time, so that an idle modem costs a snapshot and nothing per
+//! scrape interval.
 
 pub mod api;
 mod console;
 mod metrics;
 mod tap;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde::Serialize;
-
-pub use metrics::{DriveProgress, JobMetrics};
-pub use tap::{MAX_TEXT, Tap};
-
-use crate::core::Status;
 use crate::family::Family;
 use crate::modem::ModemHandle;
-
-/// One modem as an observer sees it: the core's status and what the driver counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Observed {
-    /// The core's view: power, registration, bearer, work, counters.
-    #[serde(flatten)]
-    pub status: Status,
-    /// A host is connected to the line.
-    pub host: bool,
-    /// Bytes read from the host.
-    pub bytes_in: u64,
-    /// Bytes written to the host.
-    pub bytes_out: u64,
-}
-
-/// Where a modem publishes its [`Observed`] state; cloned into its handle.
-#[derive(Debug, Clone, Default)]
-pub struct Watch(Arc<Mutex<Observed>>);
-
-impl Watch {
-    /// The state last published.
-    pub fn get(&self) -> Observed {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Publishes `observed` (the modem's task, after every step).
-    pub(crate) fn publish(&self, observed: Observed) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = observed;
-    }
-}
+pub use crate::telemetry::{DriveProgress, JobMetrics, Observed, Watch};
+pub use tap::{MAX_TEXT, Tap};
 
 /// One modem of a process, for the API: who it is and the handle that steers it.
 #[derive(Debug, Clone)]
@@ -63,6 +30,10 @@ pub struct ModemEntry {
     pub number: String,
     /// Steers it and reads its state.
     pub handle: ModemHandle,
+    /// Its line, for consoles (the modem was given it with [`Modem::with_tap`]).
+    ///
+    /// [`Modem::with_tap`]: crate::modem::Modem::with_tap
+    pub tap: Arc<Tap>,
 }
 
 /// The modems of a process, by index, and the metrics they share.

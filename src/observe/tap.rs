@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::family::Family;
 use crate::record::{Options, Writer};
+use crate::telemetry::LineTap;
 
 /// The most transcript text a tap keeps (the download); beyond it the tap stops.
 pub const MAX_TEXT: usize = 8 << 20;
@@ -60,21 +61,6 @@ impl Tap {
         Some(session.text.clone())
     }
 
-    /// Bytes the host sent.
-    pub fn host(&self, bytes: &[u8]) {
-        self.with(|writer| writer.host(bytes, Instant::now()));
-    }
-
-    /// Bytes the modem sent.
-    pub fn modem(&self, bytes: &[u8]) {
-        self.with(|writer| writer.modem(bytes, Instant::now()));
-    }
-
-    /// A note about the line (a host came or went).
-    pub fn note(&self, what: &str) {
-        self.with(|writer| writer.note(what, Instant::now()));
-    }
-
     fn with(&self, f: impl FnOnce(&mut Writer)) {
         if !self.on.load(Ordering::Acquire) {
             return;
@@ -84,6 +70,20 @@ impl Tap {
             f(&mut session.writer);
             session.take_text();
         }
+    }
+}
+
+impl LineTap for Tap {
+    fn host(&self, bytes: &[u8]) {
+        self.with(|writer| writer.host(bytes, Instant::now()));
+    }
+
+    fn modem(&self, bytes: &[u8]) {
+        self.with(|writer| writer.modem(bytes, Instant::now()));
+    }
+
+    fn note(&self, what: &str) {
+        self.with(|writer| writer.note(what, Instant::now()));
     }
 }
 
