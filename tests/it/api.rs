@@ -54,7 +54,7 @@ async fn host(dir: &Path, index: u64) -> UnixStream {
 }
 
 /// A fleet of `count` modems of `family` on Unix sockets in `dir`, with its API on loopback.
-async fn fleet(dir: &Path, family: &str, count: u64) -> (Fleet, api::Server) {
+pub(crate) async fn fleet(dir: &Path, family: &str, count: u64) -> (Fleet, api::Server) {
     let base = ModuleConfig { family: family.parse().unwrap(), ..ModuleConfig::default() };
     let options = LineOptions { pacing: false, ..LineOptions::default() };
     let lines = Lines::Unix(dir.into());

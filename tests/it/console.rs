@@ -11,27 +11,12 @@ use std::time::Duration;
 use fantoccini::Locator;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
-use vmodem::config::{FleetSection, ModuleConfig};
-use vmodem::fleet::{Fleet, Lines};
-use vmodem::net::Net;
-use vmodem::observe::api;
-use vmodem::transport::line::LineOptions;
 
+use crate::api::fleet;
 use crate::support::browser::Browser;
 use crate::support::rig::{Kind, Server, at_ok, read_until, trace};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-/// A fleet of `count` modems of `family` on Unix sockets in `dir`, with its API and console.
-async fn fleet(dir: &Path, family: &str, count: u64) -> (Fleet, api::Server) {
-    let base = ModuleConfig { family: family.parse().unwrap(), ..ModuleConfig::default() };
-    let options = LineOptions { pacing: false, ..LineOptions::default() };
-    let lines = Lines::Unix(dir.into());
-    let fleet =
-        Fleet::start(&base, &lines, 0..count, &Net::default(), options, &FleetSection::default()).await.unwrap();
-    let server = api::serve("127.0.0.1:0".parse().unwrap(), None, fleet.modems().clone()).await.unwrap();
-    (fleet, server)
-}
 
 async fn host(dir: &Path, index: u64) -> UnixStream {
     UnixStream::connect(dir.join(format!("modem-{index}.sock"))).await.expect("the modem's socket")
