@@ -397,8 +397,13 @@ fn run_modems(
     let modems = settings.modems;
     let mut base = ModuleConfig { family: "sim7080".parse()?, ..ModuleConfig::default() };
     base.fs.root = Some(root.to_path_buf());
-    let options =
-        DriveOptions { concurrency: modems, rate: settings.rate, vars: vars.clone(), metrics: Default::default() };
+    let options = DriveOptions {
+        concurrency: modems,
+        rate: settings.rate,
+        vars: vars.clone(),
+        metrics: Default::default(),
+        lines: None,
+    };
     let net = Net::default();
     let start = Instant::now();
     let last_start = Arc::new(AtomicU64::new(0));

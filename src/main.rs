@@ -86,6 +86,14 @@ struct DriveArgs {
     /// Serve the drive's progress and job durations as Prometheus metrics on ADDR.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// Drive a fleet that runs elsewhere instead of modems in this process: modem i on this
+    /// address's port + i (as `vmodem fleet --tcp` serves them; the same --config gives the
+    /// same identities).
+    #[arg(long, group = "lines")]
+    tcp: Option<SocketAddr>,
+    /// Drive a fleet that runs elsewhere: modem i on DIR/modem-<i>.sock (`vmodem fleet --unix`).
+    #[arg(long, group = "lines", value_name = "DIR")]
+    unix: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -471,6 +479,7 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         rate: args.rate,
         vars: args.vars.into_iter().collect(),
         metrics: observe::JobMetrics::default(),
+        lines: args.tcp.map(fleet::Lines::Tcp).or(args.unix.map(fleet::Lines::Unix)),
     };
     let indices = args.shard.shard()?.range(args.count);
     let bar = indicatif::ProgressBar::new(indices.end - indices.start).with_style(

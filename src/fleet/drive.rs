@@ -1,5 +1,6 @@
 //! `vmodem drive`: one transcript run against every modem of a fleet, as a load generator with
-//! no firmware. Each modem runs in this process on an in-memory line; the script sees the
+//! no firmware. Each modem runs in this process on an in-memory line, or is one of a fleet's
+//! lines elsewhere (`--tcp`, `--unix`, as `vmodem fleet` serves them); the script sees the
 //! modem's own variables (`{index}`, `{imei}`, `{imsi}`, `{iccid}`, `{number}`) besides the
 //! given ones. At most `concurrency` run at once, started no faster than `rate` a second. The
 //! summary counts passes and failures, gives the run times' percentiles and the first failure
@@ -17,7 +18,8 @@ use crate::dialect;
 use crate::modem::Modem;
 use crate::net::Net;
 use crate::observe::JobMetrics;
-use crate::script::{Outcome, Script, StepTime, run_timed};
+use crate::script::{Mismatch, Outcome, Program, Script, StepTime, Timed, run_timed};
+use crate::transport::line::Line;
 use crate::transport::{Link, Links};
 
 /// How a drive runs.
@@ -31,6 +33,10 @@ pub struct DriveOptions {
     pub vars: BTreeMap<String, String>,
     /// Where the modems time their jobs.
     pub metrics: JobMetrics,
+    /// The lines of a fleet that runs elsewhere (`vmodem fleet`, on TCP or Unix sockets) to
+    /// drive instead of modems in this process; `None`: modems here. Over a line the script
+    /// has no hold on the modem: `@network` and `@sms` steps fail.
+    pub lines: Option<super::Lines>,
 }
 
 /// One modem's result.
@@ -137,6 +143,47 @@ impl Summary {
     }
 }
 
+/// The modem a run drives.
+enum Target {
+    /// A modem in this process, on an in-memory line.
+    Here(Modem),
+    /// A fleet's line elsewhere.
+    Line(Line),
+}
+
+impl Target {
+    /// Runs `program` on the modem.
+    async fn run(self, program: &Program) -> Timed {
+        match self {
+            Target::Here(modem) => {
+                let (mut host, line) = tokio::io::duplex(1 << 16);
+                let line: Link = Box::new(line);
+                let handle = modem.handle();
+                let running = tokio::spawn(modem.run(Links::single(line)));
+                let timed = run_timed(program, &mut host, Some(&handle)).await;
+                running.abort();
+                timed
+            }
+            Target::Line(Line::Tcp(addr)) => match tokio::net::TcpStream::connect(addr).await {
+                Ok(mut host) => run_timed(program, &mut host, None).await,
+                Err(e) => unreachable_line(&format!("tcp {addr}"), &e),
+            },
+            Target::Line(Line::Unix(path)) => match tokio::net::UnixStream::connect(&path).await {
+                Ok(mut host) => run_timed(program, &mut host, None).await,
+                Err(e) => unreachable_line(&path.display().to_string(), &e),
+            },
+            Target::Line(other) => unreachable_line(&format!("{other:?}"), &"drive dials TCP and Unix lines only"),
+        }
+    }
+}
+
+/// The run of a modem whose line could not be reached.
+fn unreachable_line(line: &str, why: &dyn std::fmt::Display) -> Timed {
+    let reason = format!("cannot reach the modem's line {line}: {why}");
+    let mismatch = Mismatch { line: 0, reason, expected: String::new(), received: String::new() };
+    Timed { result: Err(mismatch), outcome: Outcome { sent: 0, received: 0 }, steps: Vec::new() }
+}
+
 /// What a drive tells its observer as it goes.
 #[derive(Debug)]
 pub enum Progress<'a> {
@@ -169,18 +216,18 @@ pub async fn drive(
         vars.insert("iccid".into(), module.identity.iccid.clone());
         vars.insert("number".into(), module.identity.number.clone());
         let program = script.compile(&vars).map_err(|message| FleetError::Script { index, message })?;
-        let dialect = dialect::build_deferred(module).map_err(|source| FleetError::Build { index, source })?;
+        let target = match &options.lines {
+            Some(lines) => Target::Line(lines.line(index).map_err(|message| FleetError::Line { index, message })?),
+            None => {
+                let dialect = dialect::build_deferred(module).map_err(|source| FleetError::Build { index, source })?;
+                Target::Here(Modem::new(dialect, net.clone()).with_metrics(options.metrics.clone()))
+            }
+        };
         let permit = permits.clone().acquire_owned().await.expect("the semaphore stays open");
-        let (mut host, line) = tokio::io::duplex(1 << 16);
-        let line: Link = Box::new(line);
-        let modem = Modem::new(dialect, net.clone()).with_metrics(options.metrics.clone());
-        let handle = modem.handle();
         let (progress, started) = (progress.clone(), Instant::now());
         progress(Progress::Started(index));
         tasks.push(tokio::spawn(async move {
-            let running = tokio::spawn(modem.run(Links::single(line)));
-            let timed = run_timed(&program, &mut host, Some(&handle)).await;
-            running.abort();
+            let timed = target.run(&program).await;
             drop(permit);
             let failure = timed.result.err().map(|m| m.to_string());
             let result =

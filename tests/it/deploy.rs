@@ -334,7 +334,7 @@ async fn the_drive_script_uploads_one_file_per_modem_of_a_pod_s_slice() {
     let slice = shard.range(modems);
     assert_eq!(slice.end, modems, "the last pod drives the last modems");
     let indices = slice.start..slice.start + 3;
-    let options = DriveOptions { concurrency: 3, rate: 0, vars: given, metrics: Default::default() };
+    let options = DriveOptions { concurrency: 3, rate: 0, vars: given, metrics: Default::default(), lines: None };
     let results = drive(&config.module, indices.clone(), &net, &script, &options, |_| {}).await.unwrap();
     let summary = Summary::of(&results);
     assert_eq!((summary.modems, summary.passed), (3, 3), "{:?}", summary.first_failures);

@@ -147,7 +147,8 @@ async fn drive_runs_a_transcript_on_every_modem_with_its_own_variables_and_sums_
     let script =
         Script::parse("> ATE0\n< OK\n> AT+CGSN\n< {imei}\n< OK\n> AT+CNUM\n< +CNUM: \"\",\"{number}\",145\n< OK\n")
             .unwrap();
-    let options = DriveOptions { concurrency: 16, rate: 0, vars: Default::default(), metrics: Default::default() };
+    let options =
+        DriveOptions { concurrency: 16, rate: 0, vars: Default::default(), metrics: Default::default(), lines: None };
     let results = drive(&base, 0..40, &Net::default(), &script, &options, |_| {}).await.unwrap();
     let summary = Summary::of(&results);
     assert_eq!((summary.modems, summary.passed, summary.failed), (40, 40, 0), "{results:?}");
@@ -163,6 +164,22 @@ async fn drive_runs_a_transcript_on_every_modem_with_its_own_variables_and_sums_
     assert_eq!(summary.first_failures.len(), 1, "{:?}", summary.first_failures);
     assert_eq!(summary.first_failures[0].1, 0, "modem 0 failed first in index order");
     assert!(results.iter().find(|r| r.index == 3).is_some_and(|r| r.failure.is_none()));
+
+    // The same script over the lines of a fleet that runs apart (as `vmodem fleet --unix` would):
+    // each line is the modem with that index's identity.
+    let dir = tempfile::tempdir().unwrap();
+    let lines = Lines::Unix(dir.path().into());
+    let _fleet =
+        Fleet::start(&base, &lines, 0..6, &Net::default(), self::options(), &FleetSection::default()).await.unwrap();
+    let script =
+        Script::parse("> ATE0\n< OK\n> AT+CGSN\n< {imei}\n< OK\n> AT+CNUM\n< +CNUM: \"\",\"{number}\",145\n< OK\n")
+            .unwrap();
+    let over_lines = DriveOptions { lines: Some(lines), ..options.clone() };
+    let results = drive(&base, 0..7, &Net::default(), &script, &over_lines, |_| {}).await.unwrap();
+    let summary = Summary::of(&results);
+    assert_eq!((summary.passed, summary.failed), (6, 1), "{results:?}");
+    let missing = results.iter().find(|r| r.index == 6).and_then(|r| r.failure.clone()).unwrap();
+    assert!(missing.contains("cannot reach the modem's line"), "{missing}");
 }
 
 /// `vmodem drive` as a user runs it: a thousand SIM7080s each upload 256 KiB by FTP to vsftpd
