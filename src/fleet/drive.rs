@@ -146,7 +146,7 @@ impl Summary {
 /// The modem a run drives.
 enum Target {
     /// A modem in this process, on an in-memory line.
-    Here(Modem),
+    Here(Box<Modem>),
     /// A fleet's line elsewhere.
     Line(Line),
 }
@@ -220,7 +220,7 @@ pub async fn drive(
             Some(lines) => Target::Line(lines.line(index).map_err(|message| FleetError::Line { index, message })?),
             None => {
                 let dialect = dialect::build_deferred(module).map_err(|source| FleetError::Build { index, source })?;
-                Target::Here(Modem::new(dialect, net.clone()).with_metrics(options.metrics.clone()))
+                Target::Here(Box::new(Modem::new(dialect, net.clone()).with_metrics(options.metrics.clone())))
             }
         };
         let permit = permits.clone().acquire_owned().await.expect("the semaphore stays open");
