@@ -7,6 +7,7 @@
 //! one modem; [`script`] runs transcripts against any modem; [`record`] writes them from live
 //! sessions.
 
+pub mod cmux;
 pub mod config;
 pub mod control;
 pub mod core;
@@ -21,6 +22,7 @@ pub mod net;
 pub mod network;
 pub mod observe;
 pub mod plan;
+pub mod ppp;
 pub mod record;
 pub mod script;
 pub mod service;
