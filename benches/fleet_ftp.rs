@@ -45,11 +45,13 @@
 //! `VMODEM_BENCH_RATE` another start rate (0: all at once), `VMODEM_BENCH_RUNS` another number of
 //! runs.
 
+#[path = "support/proc.rs"]
+mod proc;
 mod support;
+#[path = "support/vsftpd.rs"]
+mod vsftpd;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -57,12 +59,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use sha2::{Digest, Sha256};
+use proc::{
+    busy_share, children_cpu, env_number, listen_overflows, loadavg, machine_cpu, median_f64, raise_open_files_limit,
+    self_cpu,
+};
 use support::{median, rate, runs};
 use vmodem::config::ModuleConfig;
 use vmodem::fleet::drive::{DriveOptions, Progress, Summary, drive};
 use vmodem::net::Net;
 use vmodem::script::Script;
+use vsftpd::{Served, Vsftpd, check, file_name};
 
 /// Modems (and curl transfers) unless `VMODEM_BENCH_MODEMS` says otherwise.
 const DEFAULT_MODEMS: usize = 1000;
@@ -87,8 +93,6 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(75);
 const QUIET_LIMIT: Duration = Duration::from_secs(60);
 /// How long the machine's busy share is sampled before each run.
 const BUSY_SAMPLE: Duration = Duration::from_secs(1);
-/// Clock ticks a second in /proc (`USER_HZ`).
-const TICKS: f64 = 100.0;
 
 /// What each modem runs: the boot URCs (as tests/transcripts/sim7080/boot.at; a transcript that
 /// begins with them is not held up by the runner's 300 ms wait for a quiet line), the bearer, the
@@ -170,36 +174,8 @@ struct Run {
     transfer_time: Duration,
 }
 
-/// vsftpd as scripts/test-servers.sh runs it.
-struct Vsftpd {
-    addr: SocketAddr,
-    user: String,
-    password: String,
-    root: PathBuf,
-    /// The listening process (from scripts/test-servers.sh's pid file), whose children are the
-    /// sessions.
-    pid: Option<u32>,
-}
-
-impl Vsftpd {
-    /// The CPU time of vsftpd and of its sessions it has reaped so far, seconds.
-    fn cpu(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid?)).ok()?;
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        // utime, stime, cutime, cstime: the 14th to 17th fields of the whole line.
-        let ticks: u64 = fields.get(11..15)?.iter().map(|f| f.parse::<u64>().ok()).sum::<Option<u64>>()?;
-        Some(ticks as f64 / TICKS)
-    }
-}
-
 fn main() -> anyhow::Result<()> {
-    let curl = Command::new("curl").arg("--version").output();
-    ensure!(
-        curl.as_ref().is_ok_and(|o| o.status.success()),
-        "this benchmark compares vmodem with curl, and `curl --version` does not run ({}); install curl \
-         (apt-get install curl)",
-        curl.err().map(|e| e.to_string()).unwrap_or_else(|| "it failed".into())
-    );
+    support::require_curl()?;
     let settings = Settings {
         modems: env_number("VMODEM_BENCH_MODEMS", DEFAULT_MODEMS)?,
         rate: env_number("VMODEM_BENCH_RATE", DEFAULT_RATE)?,
@@ -207,27 +183,13 @@ fn main() -> anyhow::Result<()> {
     };
     let modems = settings.modems;
     ensure!(modems > 0 && settings.runs > 0, "VMODEM_BENCH_MODEMS and VMODEM_BENCH_RUNS must be at least 1");
-    let server = vsftpd()?;
+    let server = Vsftpd::find()?;
+    // Each modem holds a control and a data connection and a file.
     raise_open_files_limit();
     let load_before = loadavg();
 
-    // The files, in a folder of vsftpd's root that goes away with `_served`.
-    let dir_name = format!("fleet-ftp-{}", std::process::id());
-    let served = server.root.join(&dir_name);
-    std::fs::create_dir(&served).with_context(|| format!("creating {}", served.display()))?;
-    let _served = RemoveDirOnDrop(served.clone());
-    std::fs::set_permissions(&served, std::fs::Permissions::from_mode(0o755))?;
-    let mut digests = Vec::with_capacity(modems);
-    let mut data = vec![0u8; FILE_SIZE];
-    for index in 0..modems {
-        fastrand::Rng::with_seed(0x5eed_0000 + index as u64).fill(&mut data);
-        let path = served.join(file_name(index));
-        std::fs::write(&path, &data)?;
-        // vsftpd reads it as the FTP user.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
-        digests.push(sha256(&data));
-    }
-    drop(data);
+    // The files, in a folder of vsftpd's root that goes away with `served`.
+    let served = Served::create(&server, "fleet-ftp", modems, FILE_SIZE)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let script = Script::parse(SCRIPT).map_err(|e| anyhow::anyhow!("the script: {e}"))?;
@@ -236,7 +198,7 @@ fn main() -> anyhow::Result<()> {
         ("ftp_port", server.addr.port().to_string()),
         ("ftp_user", server.user.clone()),
         ("ftp_pass", server.password.clone()),
-        ("ftp_dir", dir_name.clone()),
+        ("ftp_dir", served.dir_name.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -247,7 +209,7 @@ fn main() -> anyhow::Result<()> {
     for round in 0..settings.runs {
         let order = if round % 2 == 0 { [Client::Vmodem, Client::Curl] } else { [Client::Curl, Client::Vmodem] };
         for client in order {
-            wait_for_quiet(server.addr.port())?;
+            server.wait_for_quiet(QUIET_LIMIT)?;
             let out = tempfile::tempdir()?;
             let load = loadavg();
             let busy = busy_share(BUSY_SAMPLE)?;
@@ -257,7 +219,7 @@ fn main() -> anyhow::Result<()> {
             let start = Instant::now();
             let ran = match client {
                 Client::Vmodem => run_modems(&runtime, &script, &vars, &settings, out.path()),
-                Client::Curl => curl_all(&server, &dir_name, &settings, out.path()),
+                Client::Curl => curl_all(&server, &served.dir_name, &settings, out.path()),
             };
             let took = start.elapsed();
             let overflows = listen_overflows()? - overflows_before;
@@ -277,10 +239,11 @@ fn main() -> anyhow::Result<()> {
                 Client::Curl => (children_cpu()? - cpu_children, machine_cpu()? - cpu_machine),
             };
             // vsftpd's sessions count once they have ended and vsftpd has reaped them.
-            wait_for_quiet(server.addr.port())?;
+            server.wait_for_quiet(QUIET_LIMIT)?;
             std::thread::sleep(Duration::from_millis(200));
             let server_cpu = server.cpu().zip(cpu_server).map(|(after, before)| after - before);
-            check(&paths, &digests).with_context(|| format!("{} run {}", label(client), round + 1))?;
+            check(&paths, &served.digests, FILE_SIZE)
+                .with_context(|| format!("{} run {}", label(client), round + 1))?;
             if summary.is_some() {
                 last_summary = summary;
             }
@@ -441,40 +404,6 @@ fn label(client: Client) -> &'static str {
     }
 }
 
-fn file_name(index: usize) -> String {
-    format!("file-{index}.bin")
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-/// Checks that `paths[i]` holds the file whose SHA-256 is `digests[i]`, on two threads.
-fn check(paths: &[PathBuf], digests: &[[u8; 32]]) -> anyhow::Result<()> {
-    let half = paths.len().div_ceil(2);
-    std::thread::scope(|s| {
-        let halves: Vec<_> = paths
-            .chunks(half)
-            .zip(digests.chunks(half))
-            .map(|(paths, digests)| {
-                s.spawn(move || -> anyhow::Result<()> {
-                    for (path, digest) in paths.iter().zip(digests) {
-                        let got = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                        ensure!(
-                            got.len() == FILE_SIZE && sha256(&got) == *digest,
-                            "{} differs from the file served ({} bytes)",
-                            path.display(),
-                            got.len()
-                        );
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        halves.into_iter().try_for_each(|h| h.join().expect("the check does not panic"))
-    })
-}
-
 /// Fetches the files with curl into `out`: all at once in processes of [`CURL_PER_PROCESS`]
 /// transfers, or, at a rate, in processes of [`CURL_BURST`] started one after the other at that
 /// rate at most (a pause after each). The files' paths and when the last process started.
@@ -531,149 +460,4 @@ fn curl_all(server: &Vsftpd, dir: &str, settings: &Settings, out: &Path) -> anyh
         failed.iter().map(|(m, n)| format!("{n} × {m}")).collect::<Vec<_>>().join("; ")
     );
     Ok(Ran { paths, spread, transfer_time, summary: None })
-}
-
-/// vsftpd from scripts/test-servers.sh (its servers.env), answering; an error with advice when
-/// the servers are not up.
-fn vsftpd() -> anyhow::Result<Vsftpd> {
-    let base = std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into());
-    let path = Path::new(&base).join("servers.env");
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!("{} is missing: start the test servers first (scripts/test-servers.sh start)", path.display())
-    })?;
-    let env: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    let get = |k: &str| env.get(k).copied().with_context(|| format!("{k} missing from {}", path.display()));
-    let port: u16 = get("VSFTPD_PORT")?.parse().context("VSFTPD_PORT is not a port")?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    TcpStream::connect_timeout(&addr, Duration::from_secs(5)).with_context(|| {
-        format!("vsftpd does not answer on {addr}: start the test servers first (scripts/test-servers.sh start)")
-    })?;
-    // "pid exe", as scripts/test-servers.sh writes it; the process must still be vsftpd.
-    let pid = std::fs::read_to_string(Path::new(&base).join("pids").join("vsftpd-explicit.pid"))
-        .ok()
-        .and_then(|t| t.split_whitespace().next()?.parse::<u32>().ok())
-        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "vsftpd"));
-    Ok(Vsftpd {
-        addr,
-        user: get("FTP_USER")?.into(),
-        password: get("FTP_PASS")?.into(),
-        root: PathBuf::from(get("VSFTPD_ROOT")?),
-        pid,
-    })
-}
-
-/// Waits (at most [`QUIET_LIMIT`]) until no TCP connection to `port` on loopback is open, so
-/// that a run does not meet the sessions of the one before.
-fn wait_for_quiet(port: u16) -> anyhow::Result<()> {
-    let deadline = Instant::now() + QUIET_LIMIT;
-    loop {
-        let open = connections_to(port)?;
-        if open == 0 {
-            return Ok(());
-        }
-        ensure!(Instant::now() < deadline, "{open} connections to port {port} still open after {QUIET_LIMIT:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Established TCP connections whose server side is `port` (/proc/net/tcp).
-fn connections_to(port: u16) -> anyhow::Result<usize> {
-    let table = std::fs::read_to_string("/proc/net/tcp")?;
-    let local = format!(":{port:04X}");
-    Ok(table
-        .lines()
-        .skip(1)
-        .filter(|l| {
-            let fields: Vec<&str> = l.split_whitespace().collect();
-            // local_address, rem_address, st (01: established)
-            fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "01"
-        })
-        .count())
-}
-
-/// The process's user and system CPU time so far, seconds (/proc/self/stat).
-fn self_cpu() -> anyhow::Result<f64> {
-    let fields = stat_fields()?;
-    Ok((fields[11].parse::<u64>()? + fields[12].parse::<u64>()?) as f64 / TICKS)
-}
-
-/// The user and system CPU time of the process's children that it has waited for, seconds.
-fn children_cpu() -> anyhow::Result<f64> {
-    let fields = stat_fields()?;
-    Ok((fields[13].parse::<u64>()? + fields[14].parse::<u64>()?) as f64 / TICKS)
-}
-
-/// The fields of /proc/self/stat after the command's closing parenthesis (utime is the 12th).
-fn stat_fields() -> anyhow::Result<Vec<String>> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    let rest = stat.rsplit_once(')').context("no command in /proc/self/stat")?.1;
-    Ok(rest.split_whitespace().map(str::to_string).collect())
-}
-
-/// The busy CPU time of the whole machine so far (every state of /proc/stat's `cpu` line but
-/// idle and iowait), seconds.
-fn machine_cpu() -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string("/proc/stat")?;
-    let line = stat.lines().find(|l| l.starts_with("cpu ")).context("no cpu line in /proc/stat")?;
-    let ticks: Vec<u64> = line.split_whitespace().skip(1).map(str::parse).collect::<Result<_, _>>()?;
-    // user nice system idle iowait irq softirq steal (guest time is counted in user already).
-    let busy: u64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
-    Ok(busy as f64 / TICKS)
-}
-
-/// Connections the kernel has dropped because a listener's accept queue was full, so far
-/// (`ListenOverflows` of /proc/net/netstat, every listener of the machine).
-fn listen_overflows() -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string("/proc/net/netstat")?;
-    let mut tcp_ext = text.lines().filter(|l| l.starts_with("TcpExt:"));
-    let (names, values) = (tcp_ext.next().context("no TcpExt")?, tcp_ext.next().context("no TcpExt values")?);
-    let at = names.split_whitespace().position(|n| n == "ListenOverflows").context("no ListenOverflows")?;
-    Ok(values.split_whitespace().nth(at).context("no ListenOverflows value")?.parse()?)
-}
-
-/// The number in the environment variable `name`, or `default`.
-fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) => v.parse().map_err(|_| anyhow::anyhow!("{name}={v:?} is not a number")),
-        Err(_) => Ok(default),
-    }
-}
-
-/// The share of the machine's CPUs busy over the next `over`: what else the machine is doing.
-fn busy_share(over: Duration) -> anyhow::Result<f64> {
-    let before = machine_cpu()?;
-    std::thread::sleep(over);
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Ok((machine_cpu()? - before) / over.as_secs_f64() / cpus as f64)
-}
-
-fn median_f64(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// /proc/loadavg's three load averages.
-fn loadavg() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-}
-
-/// Raises the soft limit on open files to the hard one (as `vmodem drive` does): each modem
-/// holds a control and a data connection and a file.
-fn raise_open_files_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        limit.current = limit.maximum;
-        setrlimit(Resource::Nofile, limit).ok();
-    }
-}
-
-/// Removes a folder and what it holds when dropped.
-struct RemoveDirOnDrop(PathBuf);
-
-impl Drop for RemoveDirOnDrop {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
 }

@@ -25,8 +25,9 @@
 //! `VMODEM_BENCH_MIB` sets another file size in MiB (for a quick check).
 
 mod support;
+#[path = "support/vsftpd.rs"]
+mod vsftpd;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ use vmodem::config::ModuleConfig;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem_at::dle::Unescaper;
+use vsftpd::Vsftpd;
 
 /// The file size in MiB unless `VMODEM_BENCH_MIB` says otherwise.
 const DEFAULT_MIB: usize = 256;
@@ -127,13 +129,7 @@ impl Row {
 }
 
 fn main() -> anyhow::Result<()> {
-    let curl = Command::new("curl").arg("--version").output();
-    ensure!(
-        curl.as_ref().is_ok_and(|o| o.status.success()),
-        "this benchmark compares vmodem with curl, and `curl --version` does not run ({}); install curl \
-         (apt-get install curl)",
-        curl.err().map(|e| e.to_string()).unwrap_or_else(|| "it failed".into())
-    );
+    support::require_curl()?;
     let mib = support::file_mib(DEFAULT_MIB)?;
     let data = random_bytes(mib << 20);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -155,15 +151,14 @@ fn main() -> anyhow::Result<()> {
         password: password.into(),
         ca: None,
     }];
-    let (vsftpd, vsftpd_tls, vsftpd_root) = vsftpd()?;
-    let vsftpd_path = vsftpd_root.join(FILE_NAME);
+    let vsftpd = Vsftpd::find()?;
+    let vsftpd_path = vsftpd.root.join(FILE_NAME);
     // The copy in vsftpd's root goes away when this is dropped.
     let _vsftpd_file = RemoveOnDrop(vsftpd_path.clone());
     std::fs::write(&vsftpd_path, &data)?;
     // vsftpd reads it as the FTP user.
     std::fs::set_permissions(&vsftpd_path, std::fs::Permissions::from_mode(0o644))?;
-    servers.push(vsftpd);
-    servers.push(vsftpd_tls);
+    servers.extend(vsftpd_servers(vsftpd));
 
     let redirects = servers.iter().map(|s| Redirect::new(s.host, Some(21), s.addr)).collect();
     let mut config = ModuleConfig::default();
@@ -289,34 +284,25 @@ async fn canned_responder() -> std::io::Result<SocketAddr> {
     .await
 }
 
-/// vsftpd from scripts/test-servers.sh, plain and with explicit FTPS, and its FTP root; an
-/// error when the servers are not up.
-fn vsftpd() -> anyhow::Result<(Server, Server, PathBuf)> {
-    let base = std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into());
-    let path = Path::new(&base).join("servers.env");
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!("{} is missing: start the test servers first (scripts/test-servers.sh start)", path.display())
-    })?;
-    let env: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    let get = |k: &str| env.get(k).copied().with_context(|| format!("{k} missing from {}", path.display()));
-    let port: u16 = get("VSFTPD_PORT")?.parse().context("VSFTPD_PORT is not a port")?;
+/// vsftpd from scripts/test-servers.sh as two servers: plain, and with explicit FTPS.
+fn vsftpd_servers(vsftpd: Vsftpd) -> [Server; 2] {
     let server = Server {
         name: "vsftpd",
         host: "vsftpd.bench.invalid",
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        user: get("FTP_USER")?.into(),
-        password: get("FTP_PASS")?.into(),
+        addr: vsftpd.addr,
+        user: vsftpd.user,
+        password: vsftpd.password,
         ca: None,
     };
     let tls = Server {
         name: "vsftpd (explicit FTPS)",
         host: "vsftpd-tls.bench.invalid",
-        ca: Some(PathBuf::from(get("CA_PEM")?)),
+        ca: Some(vsftpd.ca),
         user: server.user.clone(),
         password: server.password.clone(),
         ..server
     };
-    Ok((server, tls, PathBuf::from(get("VSFTPD_ROOT")?)))
+    [server, tls]
 }
 
 /// Deletes a file when dropped.

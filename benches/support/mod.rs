@@ -1,6 +1,6 @@
 //! What the benchmarks share: a modem on the TCP transport, the host's end of its line (a plain
-//! blocking socket, as a driver's), a loopback responder to set beside it, the test data and
-//! the median.
+//! blocking socket, as a driver's), a loopback responder to set beside it, the test data, the
+//! median and the check that curl runs.
 //!
 //! Each benchmark uses a part of it.
 #![allow(dead_code)]
@@ -80,6 +80,19 @@ pub fn file_mib(default: usize) -> anyhow::Result<usize> {
         Ok(v) => v.parse().with_context(|| format!("VMODEM_BENCH_MIB={v:?} is not a number")),
         Err(_) => Ok(default),
     }
+}
+
+/// Fails with advice unless `curl --version` runs, for the benchmarks that compare vmodem with
+/// curl.
+pub fn require_curl() -> anyhow::Result<()> {
+    let curl = std::process::Command::new("curl").arg("--version").output();
+    ensure!(
+        curl.as_ref().is_ok_and(|o| o.status.success()),
+        "this benchmark compares vmodem with curl, and `curl --version` does not run ({}); install curl \
+         (apt-get install curl)",
+        curl.err().map(|e| e.to_string()).unwrap_or_else(|| "it failed".into())
+    );
+    Ok(())
 }
 
 /// The median of `v` (the upper one of an even count).

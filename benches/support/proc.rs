@@ -1,6 +1,7 @@
 //! What /proc says about the machine and its processes, for the benchmarks that report CPU
-//! time beside their timings: this process's CPU time, a process group's, the whole machine's
-//! busy time and share, the load average, and the connections dropped at full accept queues.
+//! time beside their timings: this process's CPU time and its reaped children's, a process
+//! group's, the whole machine's busy time and share, the load average, and the connections
+//! dropped at full accept queues.
 //! CPU times come in clock ticks of 10 ms.
 //!
 //! Include with `#[path = "support/proc.rs"] mod proc;`.
@@ -17,6 +18,13 @@ pub const TICKS: f64 = 100.0;
 pub fn self_cpu() -> anyhow::Result<f64> {
     let fields = stat_fields("/proc/self/stat")?;
     Ok((fields[11].parse::<u64>()? + fields[12].parse::<u64>()?) as f64 / TICKS)
+}
+
+/// The user and system CPU time of the process's children that it has waited for, seconds
+/// (/proc/self/stat).
+pub fn children_cpu() -> anyhow::Result<f64> {
+    let fields = stat_fields("/proc/self/stat")?;
+    Ok((fields[13].parse::<u64>()? + fields[14].parse::<u64>()?) as f64 / TICKS)
 }
 
 /// The fields of a /proc/<pid>/stat after the command's closing parenthesis (state first,

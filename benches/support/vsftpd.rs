@@ -2,8 +2,7 @@
 //! it listens, its user, its root, the CPU time of its process and sessions, a folder of random
 //! files served from its root (removed when dropped) and a wait until it holds no session.
 //!
-//! The same as fleet_ftp's own helpers, which it keeps; include with
-//! `#[path = "support/vsftpd.rs"] mod vsftpd;`.
+//! Include with `#[path = "support/vsftpd.rs"] mod vsftpd;`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -24,6 +23,8 @@ pub struct Vsftpd {
     pub user: String,
     pub password: String,
     pub root: PathBuf,
+    /// The test CA's certificate (PEM), which issued vsftpd's for explicit FTPS.
+    pub ca: PathBuf,
     /// The listening process (from scripts/test-servers.sh's pid file), whose children are the
     /// sessions.
     pub pid: Option<u32>,
@@ -55,6 +56,7 @@ impl Vsftpd {
             user: get("FTP_USER")?.into(),
             password: get("FTP_PASS")?.into(),
             root: PathBuf::from(get("VSFTPD_ROOT")?),
+            ca: PathBuf::from(get("CA_PEM")?),
             pid,
         })
     }
@@ -111,8 +113,8 @@ pub struct Served {
 
 impl Served {
     /// `count` files of `size` pseudo-random bytes each (`file-<index>.bin`, file `i` from the
-    /// seed `0x5eed_0000 + i`, as fleet_ftp makes them), in a new folder `<prefix>-<pid>` of
-    /// vsftpd's root that vsftpd's user can read.
+    /// seed `0x5eed_0000 + i`), in a new folder `<prefix>-<pid>` of vsftpd's root that vsftpd's
+    /// user can read.
     pub fn create(server: &Vsftpd, prefix: &str, count: usize, size: usize) -> anyhow::Result<Served> {
         let dir_name = format!("{prefix}-{}", std::process::id());
         let dir = server.root.join(&dir_name);
