@@ -8,6 +8,7 @@
 //! kind = "freeze", seconds = 5                    (modem faults strike now, or `at` seconds
 //! kind = "drop_bearer", when = "AT+FTPGET=1"       from now, or after their command)
 //! release | deregister | register                 a network event, at once
+//! signal 12                                       the signal AT+CSQ reports (0-31, 99)
 //! clear                                           lift every fault and URC rule
 //! sms +8613900000000 Hello there                  a message arrives from that number (7-bit,
 //! sms-flash +8613900000000 Look now                 UCS2 when it needs; long: several parts;
@@ -171,7 +172,7 @@ fn command(text: &str, modem: &ModemHandle, net: &Net) -> Result<(), String> {
             true
         }
         "clear" => modem.clear_faults(),
-        "release" | "deregister" | "register" => modem.network(word.parse::<NetworkEvent>()?),
+        "release" | "deregister" | "register" | "signal" => modem.network(text.parse::<NetworkEvent>()?),
         "sms" | "sms-flash" => {
             let (from, body) = rest.trim().split_once(char::is_whitespace).ok_or("sms FROM TEXT")?;
             let class = (word == "sms-flash").then_some(0);

@@ -267,6 +267,11 @@ impl Modem {
                         self.bytes.0 += n as u64;
                         self.tapped(|tap| tap.host(&buf[..n]));
                         self.refresh_times();
+                        // What the outside world asked before these bytes came happens first
+                        // (a test's `@network` step, then its next command).
+                        while self.core.takes_events() && let Ok(control) = self.control_rx.try_recv() {
+                            self.control(control, true, &mut booted);
+                        }
                         self.core.handle_host_bytes(Instant::now(), &buf[..n]);
                     }
                 },
@@ -283,21 +288,7 @@ impl Modem {
                 }
                 Some(control) = self.control_rx.recv(), if takes_events => {
                     self.refresh_times();
-                    let now = Instant::now();
-                    match control {
-                        Control::Network(event) => self.core.handle_network(now, event),
-                        Control::Sms(incoming) => self.core.handle_sms(now, incoming),
-                        Control::Fault(entry) => self.core.handle_fault(now, entry),
-                        Control::Clear => self.core.clear_faults(),
-                        Control::Type(bytes) if link.is_none() => {
-                            if !std::mem::replace(&mut booted, true) {
-                                self.core.power_on(now);
-                            }
-                            self.tapped(|tap| tap.host(&bytes));
-                            self.core.handle_host_bytes(now, &bytes);
-                        }
-                        Control::Type(_) => tracing::info!(target: "vmodem::modem", "console input refused: a host is connected"),
-                    }
+                    self.control(control, link.is_some(), &mut booted);
                 }
                 () = sleep_until(deadline) => {
                     self.refresh_times();
@@ -335,6 +326,28 @@ impl Modem {
                         running.task.abort();
                     }
                 }
+            }
+        }
+    }
+
+    /// Carries out what a handle asked (`host`: a host is connected, so typing is refused;
+    /// `booted`: the modem has powered on).
+    fn control(&mut self, control: Control, host: bool, booted: &mut bool) {
+        let now = Instant::now();
+        match control {
+            Control::Network(event) => self.core.handle_network(now, event),
+            Control::Sms(incoming) => self.core.handle_sms(now, incoming),
+            Control::Fault(entry) => self.core.handle_fault(now, entry),
+            Control::Clear => self.core.clear_faults(),
+            Control::Type(_) if host => {
+                tracing::info!(target: "vmodem::modem", "console input refused: a host is connected")
+            }
+            Control::Type(bytes) => {
+                if !std::mem::replace(booted, true) {
+                    self.core.power_on(now);
+                }
+                self.tapped(|tap| tap.host(&bytes));
+                self.core.handle_host_bytes(now, &bytes);
             }
         }
     }

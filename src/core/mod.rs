@@ -73,6 +73,8 @@ pub struct Counters {
     pub faults: u64,
     /// Jobs started (transfers, sockets, look-ups, messages).
     pub jobs: u64,
+    /// Commands that ended in an error result (`ERROR`, `+CME ERROR`, `+CMS ERROR`).
+    pub errors: u64,
 }
 
 /// What an observer sees of the modem now ([`Core::status`]).
@@ -515,9 +517,12 @@ impl Exec<'_> {
         }
     }
 
-    /// Records the owner a reply that opens a data phase or waits named; such a reply without
-    /// an owner is a dialect's mistake, traced.
+    /// Records the owner a reply that opens a data phase or waits named (such a reply without
+    /// an owner is a dialect's mistake, traced), and counts errors.
     fn noted(&mut self, reply: &Reply) {
+        if matches!(reply, Reply::Error(_)) {
+            self.counters.errors += 1;
+        }
         match (self.io.take_owner(), reply) {
             (Some(owner), Reply::Data(_) | Reply::Pending) => *self.owner = Some(owner),
             (None, Reply::Data(_) | Reply::Pending) => {

@@ -36,6 +36,9 @@ pub struct Radio {
     ///
     /// [`NetworkEvent::LoseRegistration`]: super::NetworkEvent::LoseRegistration
     pub coverage: bool,
+    /// The signal `AT+CSQ` reports, once the network changed it (`NetworkEvent::Signal`); the
+    /// configured one until then.
+    pub rssi: Option<u8>,
 }
 
 impl Radio {
@@ -48,6 +51,7 @@ impl Radio {
             cops_format: 0,
             pin_locked: identity.sim_pin.is_some(),
             coverage: true,
+            rssi: None,
         }
     }
 }
@@ -134,6 +138,11 @@ pub fn set_coverage<S: Cellular>(s: &mut S, coverage: bool, io: &mut Io) {
     registration_changed(s, was, io);
 }
 
+/// The signal `AT+CSQ` reports now: the `<rssi>`, 99 while not registered.
+pub fn signal<S: Cellular>(s: &S) -> u8 {
+    if s.registered() { s.radio().rssi.unwrap_or(s.network().rssi) } else { 99 }
+}
+
 /// The commands, for a family's tables.
 pub const fn commands<S: Cellular>() -> [Entry<S>; 8] {
     [
@@ -183,7 +192,7 @@ fn cpin_write<S: Cellular>(s: &mut S, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> O
 
 fn csq<S: Cellular>(s: &mut S, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let n = s.network();
-    let (rssi, ber) = if s.registered() { (n.rssi, n.ber) } else { (99, 99) };
+    let (rssi, ber) = if s.registered() { (s.radio().rssi.unwrap_or(n.rssi), n.ber) } else { (99, 99) };
     info(ctx, &format!("+CSQ: {rssi},{ber}"))
 }
 

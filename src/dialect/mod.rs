@@ -240,6 +240,8 @@ pub struct Attachment {
     pub registered: bool,
     /// The address of the first open bearer (`AT+CNACT`, `AT+SAPBR`, `AT+CIICR`, `AT+MIPCALL`).
     pub ip: Option<std::net::Ipv4Addr>,
+    /// The `<rssi>` `AT+CSQ` reports (99 unknown or not registered).
+    pub rssi: u8,
 }
 
 /// Writes the data prompt `> `, after a line break in verbose mode (TS 27.005 §3.5.1's

@@ -11,7 +11,7 @@
 //! | `POST /api/modems/{index}/faults` | a fault plan entry: `{"kind": "drop_bearer", "at": 0}` | `{"modems": 1}` |
 //! | `POST /api/faults?from=0&to=99` | a fault plan entry | `{"modems": n}` |
 //! | `DELETE /api/modems/{index}/faults` | | `{"modems": 1}` |
-//! | `POST /api/modems/{index}/network` | `{"event": "release"}` (`deregister`, `register`) | `{"modems": 1}` |
+//! | `POST /api/modems/{index}/network` | `{"event": "release"}` (`deregister`, `register`; `{"event": "signal", "rssi": 12}`) | `{"modems": 1}` |
 //! | `POST /api/network?from=0&to=99` | `{"event": "deregister"}`: a cell's worth at once | `{"modems": n}` |
 //! | `POST /api/modems/{index}/sms` | `{"from": "+8613900000000", "text": "Hi"}` | `{"modems": 1}` |
 //! | `GET /metrics` | | Prometheus text |
@@ -457,15 +457,22 @@ async fn clear_one(State(modems): State<Modems>, Path(index): Path<String>) -> A
     reached(usize::from(entry.handle.clear_faults()))
 }
 
-/// A body naming a network event.
+/// A body naming a network event (`signal` with its `rssi`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NetworkBody {
     event: String,
+    rssi: Option<u8>,
 }
 
 fn network_event(body: &NetworkBody) -> Result<NetworkEvent, Refusal> {
-    body.event.parse().map_err(|e: String| failure(StatusCode::BAD_REQUEST, e))
+    let text = match (body.event.as_str(), body.rssi) {
+        ("signal", Some(rssi)) => format!("signal {rssi}"),
+        ("signal", None) => return Err(failure(StatusCode::BAD_REQUEST, "a signal event needs its rssi")),
+        (_, Some(_)) => return Err(failure(StatusCode::BAD_REQUEST, "only a signal event takes an rssi")),
+        (event, None) => event.to_string(),
+    };
+    text.parse().map_err(|e: String| failure(StatusCode::BAD_REQUEST, e))
 }
 
 async fn network_one(State(modems): State<Modems>, Path(index): Path<String>, Body(body): Body<NetworkBody>) -> Answer {

@@ -34,14 +34,16 @@ impl Collector for Sums {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let mut by_state = [0i64; STATES.len()];
         let (mut busy, mut hosts) = (0i64, 0i64);
-        let mut totals = [0u64; 6];
+        let mut totals = [0u64; 7];
         for entry in self.0.all() {
             let o = entry.handle.status();
             by_state[STATES.iter().position(|s| *s == state(&o)).unwrap_or(0)] += 1;
             busy += i64::from(!o.status.work.is_empty());
             hosts += i64::from(o.host);
             let c = &o.status.counters;
-            for (total, n) in totals.iter_mut().zip([c.commands, c.urcs, c.faults, c.jobs, o.bytes_in, o.bytes_out]) {
+            for (total, n) in
+                totals.iter_mut().zip([c.commands, c.urcs, c.faults, c.jobs, c.errors, o.bytes_in, o.bytes_out])
+            {
                 *total += n;
             }
         }
@@ -57,12 +59,13 @@ impl Collector for Sums {
             let gauge = ConstGauge::new(n);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
-        let [commands, urcs, faults, jobs, bytes_in, bytes_out] = totals;
+        let [commands, urcs, faults, jobs, errors, bytes_in, bytes_out] = totals;
         for (name, help, n) in [
             ("vmodem_commands", "AT commands run", commands),
             ("vmodem_urcs", "URCs raised", urcs),
             ("vmodem_faults", "Fault plan entries that struck", faults),
             ("vmodem_jobs", "Jobs started (transfers, sockets, look-ups, messages)", jobs),
+            ("vmodem_errors", "Commands that ended in an error result", errors),
         ] {
             let counter = ConstCounter::new(n);
             counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;

@@ -120,6 +120,17 @@ async fn the_api_lists_what_the_hosts_did_and_its_faults_and_events_reach_them()
     json(api, "POST", "/api/network?from=1&to=1", Some(r#"{"event": "register"}"#), 200).await;
     assert_eq!(read_until(&mut one, "+CREG: 1\r\n", WAIT).await, "\r\n+CREG: 1\r\n");
 
+    // The signal the network gives, as AT+CSQ reports it.
+    json(api, "POST", "/api/modems/1/network", Some(r#"{"event": "signal", "rssi": 12}"#), 200).await;
+    assert!(at_ok(&mut one, "AT+CSQ", WAIT).await.starts_with("\r\n+CSQ: 12,"));
+    assert_eq!(json(api, "GET", "/api/modems/1", None, 200).await["rssi"], 12);
+    // A command that fails is counted.
+    one.write_all(b"AT+NOSUCH\r").await.unwrap();
+    assert_eq!(read_until(&mut one, "ERROR\r\n", WAIT).await, "\r\nERROR\r\n");
+    assert_eq!(json(api, "GET", "/api/modems/1", None, 200).await["counters"]["errors"], 1);
+    let metrics = request(api, "GET", "/metrics", None, None).await.1;
+    assert!(metrics.lines().any(|l| l == "vmodem_errors_total 1"), "{metrics}");
+
     // A short message injected through the API.
     json(api, "POST", "/api/modems/1/sms", Some(r#"{"from": "+8613900000000", "text": "Hi"}"#), 200).await;
     assert_eq!(read_until(&mut one, "+CMTI: \"SM\",1\r\n", WAIT).await, "\r\n+CMTI: \"SM\",1\r\n");
@@ -170,6 +181,9 @@ async fn bad_requests_get_a_4xx_answer_and_change_nothing() {
         ("POST", "/api/modems/1/faults", Some(r#"{"kind": "melt"}"#), 400, "melt"),
         ("POST", "/api/faults", Some(r#"{"kind": "freeze", "seconds": 1e300}"#), 400, "seconds"),
         ("POST", "/api/modems/1/network", Some(r#"{"event": "flood"}"#), 400, "flood"),
+        ("POST", "/api/modems/1/network", Some(r#"{"event": "signal"}"#), 400, "needs its rssi"),
+        ("POST", "/api/modems/1/network", Some(r#"{"event": "signal", "rssi": 40}"#), 400, "0 to 31"),
+        ("POST", "/api/modems/1/network", Some(r#"{"event": "release", "rssi": 4}"#), 400, "only a signal"),
         ("POST", "/api/modems/1/sms", Some(r#"{"from": "", "text": "x"}"#), 400, "empty address"),
         ("GET", "/api/nothing", None, 404, "no such resource"),
     ] {

@@ -173,6 +173,15 @@ async fn a_download_s_progress_reaches_the_file_s_size_and_page_faults_and_profi
     assert_eq!(read_until(&mut line, "+APP PDP: 0,DEACTIVE\r\n", WAIT).await, "\r\n+APP PDP: 0,DEACTIVE\r\n");
     browser.until("the fault counted", "return document.querySelector('[data-field=faults]').innerText === '1'").await;
 
+    // A signal set in the page: AT+CSQ reports it, and the page shows it.
+    let rssi = browser.client.find(Locator::Id("rssi")).await.unwrap();
+    rssi.clear().await.unwrap();
+    rssi.send_keys("7").await.unwrap();
+    browser.client.find(Locator::Id("set-signal")).await.unwrap().click().await.unwrap();
+    browser.until("the signal set", "return document.getElementById('said').innerText === 'signal 7: done'").await;
+    assert!(at_ok(&mut line, "AT+CSQ", WAIT).await.starts_with("\r\n+CSQ: 7,"));
+    browser.until("the signal shown", "return document.querySelector('[data-field=signal]').innerText === '7'").await;
+
     // A profile chosen in the page: the modem answers as slowly, and the chart draws its rate.
     browser.client.find(Locator::Id("profile")).await.unwrap().select_by_value("gsm").await.unwrap();
     browser.client.find(Locator::Id("set-profile")).await.unwrap().click().await.unwrap();

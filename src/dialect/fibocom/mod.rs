@@ -203,6 +203,7 @@ impl Machine for Fibocom {
             NetworkEvent::ReleaseBearers => self.call_lost(io),
             NetworkEvent::LoseRegistration => cellular::set_coverage(self, false, io),
             NetworkEvent::Register => cellular::set_coverage(self, true, io),
+            NetworkEvent::Signal(rssi) => crate::dialect::cellular::Cellular::radio_mut(self).rssi = Some(rssi),
         }
     }
 
@@ -216,7 +217,7 @@ impl Machine for Fibocom {
 
     fn attachment(&self) -> crate::dialect::Attachment {
         let ip = self.call.active().then_some(self.config.network.ip);
-        crate::dialect::Attachment { registered: self.registered(), ip }
+        crate::dialect::Attachment { registered: self.registered(), ip, rssi: cellular::signal(self) }
     }
 
     fn cme_text(&self, code: u16) -> Option<&'static str> {

@@ -222,6 +222,7 @@ impl Machine for Simcom {
             NetworkEvent::ReleaseBearers => self.network_lost(io),
             NetworkEvent::LoseRegistration => crate::dialect::cellular::set_coverage(self, false, io),
             NetworkEvent::Register => crate::dialect::cellular::set_coverage(self, true, io),
+            NetworkEvent::Signal(rssi) => crate::dialect::cellular::Cellular::radio_mut(self).rssi = Some(rssi),
         }
     }
 
@@ -241,6 +242,7 @@ impl Machine for Simcom {
         crate::dialect::Attachment {
             registered: crate::dialect::cellular::Cellular::registered(self),
             ip: self.bearer_ip(),
+            rssi: crate::dialect::cellular::signal(self),
         }
     }
 

@@ -77,10 +77,12 @@ function overview() {
         cell(row, m.imei);
         cell(row, m.number);
         cell(row, m.state, "state-" + m.state);
+        cell(row, m.rssi);
         cell(row, m.ip || "");
         cell(row, m.profile.split(" ")[0]);
         cell(row, m.work.join(", "));
         cell(row, "↓" + bytes(m.network_bytes[0]) + " ↑" + bytes(m.network_bytes[1]));
+        cell(row, m.counters.errors);
         cell(row, m.counters.faults);
       }
     },
@@ -195,8 +197,10 @@ function showModem(at, m) {
   id.append(h2);
   const rows = [
     ["IMEI", m.imei], ["number", m.number], ["state", m.state], ["registered", m.registered ? "yes" : "no"],
+    ["signal", m.rssi === 99 ? "99 (unknown)" : m.rssi],
     ["bearer", m.ip || "none"], ["profile", m.profile], ["host", m.host ? "connected" : "none"],
-    ["commands", m.counters.commands], ["URCs", m.counters.urcs], ["faults", m.counters.faults],
+    ["commands", m.counters.commands], ["errors", m.counters.errors], ["URCs", m.counters.urcs],
+    ["faults", m.counters.faults],
     ["jobs", m.counters.jobs], ["host bytes", `in ${bytes(m.bytes_in)}, out ${bytes(m.bytes_out)}`],
   ];
   const dl = document.createElement("dl");
@@ -292,6 +296,8 @@ $("set-profile").onclick = async () => {
     text($("said"), "profile: " + $("profile").value);
   } catch (e) { text($("said"), "profile: " + e.message); }
 };
+$("set-signal").onclick = () =>
+  act("signal " + $("rssi").value, `/api/modems/${index}/network`, { event: "signal", rssi: Number($("rssi").value) });
 for (const button of document.querySelectorAll("[data-event]")) {
   button.onclick = () => act(button.dataset.event, `/api/modems/${index}/network`, { event: button.dataset.event });
 }
