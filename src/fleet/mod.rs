@@ -101,9 +101,9 @@ pub fn module_of(base: &ModuleConfig, index: u64) -> Arc<ModuleConfig> {
 pub enum Lines {
     /// `--tcp ADDR`: modem i listens on ADDR's port + i.
     Tcp(std::net::SocketAddr),
-    /// `--unix DIR`: DIR/modem-<i>.sock.
+    /// `--unix DIR`: `DIR/modem-<i>.sock`.
     Unix(PathBuf),
-    /// `--pty DIR`: DIR/ttyVM<i>.
+    /// `--pty DIR`: `DIR/ttyVM<i>`.
     Pty(PathBuf),
     /// `--connect TEMPLATE`: modem i dials the template with `{index}` replaced by i (`unix:
     /// DIR/host-{index}.sock`, `host-{index}.lab:7000`), or, for `HOST:PORT` without
