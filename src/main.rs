@@ -57,17 +57,8 @@ struct DriveArgs {
     /// The transcript each modem runs (`{index}`, `{imei}`, `{imsi}`, `{iccid}`, `{number}` are
     /// the modem's own).
     script: PathBuf,
-    /// How many modems the whole fleet has (this process drives its shard of them).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    count: u64,
     #[command(flatten)]
-    shard: ShardArgs,
-    /// The family of every modem (or the configuration's).
-    #[arg(long)]
-    dialect: Option<Family>,
-    /// A TOML configuration file, shared by every modem.
-    #[arg(long)]
-    config: Option<PathBuf>,
+    fleet: FleetOf,
     /// How many modems run at once, at most.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     concurrency: u64,
@@ -77,9 +68,6 @@ struct DriveArgs {
     /// Set a variable the script uses, NAME=VALUE (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
-    /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
-    #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
-    redirects: Vec<Redirect>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -98,14 +86,8 @@ struct DriveArgs {
 
 #[derive(Args)]
 struct FleetArgs {
-    /// How many modems the whole fleet has (this process serves its shard of them).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    count: u64,
     #[command(flatten)]
-    shard: ShardArgs,
-    /// The family of every modem (or the configuration's).
-    #[arg(long)]
-    dialect: Option<Family>,
+    fleet: FleetOf,
     /// Modem i listens on this address's port + i.
     #[arg(long, group = "line")]
     tcp: Option<SocketAddr>,
@@ -119,12 +101,6 @@ struct FleetArgs {
     /// HOST:PORT+i: each modem the serial line of an emulator or host that listens.
     #[arg(long, group = "line", value_name = "TEMPLATE")]
     connect: Option<String>,
-    /// A TOML configuration file, shared by every modem (identities are indexed from its own).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
-    #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
-    redirects: Vec<Redirect>,
     /// The link's speed and latency, for every modem.
     #[arg(long)]
     profile: Option<LinkProfile>,
@@ -133,6 +109,38 @@ struct FleetArgs {
     no_pacing: bool,
     #[command(flatten)]
     api: ApiArgs,
+}
+
+/// Which fleet, and which slice of it, a process takes: `fleet` serves it, `drive` drives it.
+#[derive(Args)]
+struct FleetOf {
+    /// How many modems the whole fleet has (this process takes its shard of them).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    count: u64,
+    #[command(flatten)]
+    shard: ShardArgs,
+    /// The family of every modem (or the configuration's).
+    #[arg(long)]
+    dialect: Option<Family>,
+    /// A TOML configuration file, shared by every modem (identities are indexed from its own).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Send connections for HOST[:PORT] to ADDR:PORT instead (repeatable).
+    #[arg(long = "redirect", value_name = "HOST[:PORT]=ADDR:PORT")]
+    redirects: Vec<Redirect>,
+}
+
+impl FleetOf {
+    /// The configuration, the network the modems share (with every redirect), and this
+    /// process's modem indices.
+    fn open(&self) -> anyhow::Result<(Config, vmodem::net::Net, std::ops::Range<u64>)> {
+        let config = load_config(self.config.as_deref(), self.dialect)?;
+        let mut redirects = config.serve.net.parsed()?;
+        redirects.extend(self.redirects.iter().cloned());
+        let net = config.serve.net.net(redirects)?;
+        let indices = self.shard.shard()?.range(self.count);
+        Ok((config, net, indices))
+    }
 }
 
 /// Which slice of a fleet this process takes (the whole fleet unless one is named).
@@ -433,7 +441,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
     raise_open_files_limit();
-    let Config { module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
+    let (Config { module, serve: config }, net, indices) = args.fleet.open()?;
     let lines = match (args.tcp, args.unix, args.pty, args.connect) {
         (Some(addr), ..) => fleet::Lines::Tcp(addr),
         (_, Some(dir), ..) => fleet::Lines::Unix(dir),
@@ -441,15 +449,11 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
         (.., Some(template)) => fleet::Lines::Connect(template),
         _ => bail!("say where the lines are: --tcp ADDR, --unix DIR, --pty DIR or --connect TEMPLATE"),
     };
-    let mut redirects = config.net.parsed()?;
-    redirects.extend(args.redirects);
-    let net = config.net.net(redirects)?;
     if let Some(profile) = args.profile {
         net.set_profile(profile);
     }
     let mut options = config.line.options();
     options.pacing &= !args.no_pacing;
-    let indices = args.shard.shard()?.range(args.count);
     let family = module.family;
     let running = fleet::Fleet::start(&module, &lines, indices.clone(), &net, options, &config.fleet).await?;
     let _api = args.api.start(running.modems()).await?;
@@ -468,12 +472,9 @@ async fn run_fleet(args: FleetArgs) -> anyhow::Result<ExitCode> {
 
 async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
     raise_open_files_limit();
-    let Config { module, serve: config } = load_config(args.config.as_deref(), args.dialect)?;
+    let (Config { module, .. }, net, indices) = args.fleet.open()?;
     let text = std::fs::read_to_string(&args.script).with_context(|| format!("reading {}", args.script.display()))?;
     let script = Script::parse(&text).map_err(|e| anyhow!("{}: {e}", args.script.display()))?;
-    let mut redirects = config.net.parsed()?;
-    redirects.extend(args.redirects);
-    let net = config.net.net(redirects)?;
     let options = fleet::drive::DriveOptions {
         concurrency: args.concurrency as usize,
         rate: args.rate,
@@ -481,7 +482,6 @@ async fn drive(args: DriveArgs) -> anyhow::Result<ExitCode> {
         metrics: observe::JobMetrics::default(),
         lines: args.tcp.map(fleet::Lines::Tcp).or(args.unix.map(fleet::Lines::Unix)),
     };
-    let indices = args.shard.shard()?.range(args.count);
     let bar = indicatif::ProgressBar::new(indices.end - indices.start).with_style(
         indicatif::ProgressStyle::with_template("vmodem drive {bar:40} {pos}/{len} done, {msg} [{elapsed}]")
             .expect("a valid template"),
