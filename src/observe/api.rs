@@ -153,38 +153,13 @@ async fn start(addr: SocketAddr, router: Router) -> Result<Server, ApiError> {
 async fn authorise(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
     let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let header = header.and_then(|v| v.strip_prefix("Bearer ")).map(str::to_string);
-    let query = request.uri().query().unwrap_or_default();
-    let query = query.split('&').find_map(|pair| pair.strip_prefix("token=")).map(percent_decoded);
+    let query = request.uri().query().unwrap_or_default().as_bytes();
+    let query = form_urlencoded::parse(query).find(|(key, _)| key == "token").map(|(_, token)| token.into_owned());
     let given = header.or(query).unwrap_or_default();
     if !same(given.as_bytes(), token.as_bytes()) {
         return failure(StatusCode::UNAUTHORIZED, "a token is required: Authorization: Bearer <token>").into_response();
     }
     next.run(request).await
-}
-
-/// `%XX` escapes decoded (a token in a URL).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Compares in a time that does not depend on where the texts differ.
