@@ -77,8 +77,37 @@ pub struct Counters {
     pub errors: u64,
 }
 
+/// A set of services: those with jobs running. A bit per [`Owner`], so that the driver can
+/// publish it after every step without allocating.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work(u16);
+
+impl Work {
+    /// Whether no service has a job running.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The services, in [`Owner::ALL`]'s order.
+    pub fn owners(self) -> impl Iterator<Item = Owner> {
+        Owner::ALL.into_iter().enumerate().filter(move |(bit, _)| self.0 & (1 << bit) != 0).map(|(_, o)| o)
+    }
+
+    fn with(self, owner: Owner) -> Work {
+        let bit = Owner::ALL.iter().position(|o| *o == owner).unwrap_or(0);
+        Work(self.0 | 1 << bit)
+    }
+}
+
+impl serde::Serialize for Work {
+    /// The services' names (`["ftp"]`).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.owners().map(Owner::name))
+    }
+}
+
 /// What an observer sees of the modem now ([`Core::status`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Status {
     /// Powered on (a host has connected once).
     pub powered: bool,
@@ -87,15 +116,10 @@ pub struct Status {
     /// Registration and bearer.
     #[serde(flatten)]
     pub attachment: Attachment,
-    /// The services with jobs running, each once.
-    #[serde(serialize_with = "owner_names")]
-    pub work: Vec<Owner>,
+    /// The services with jobs running.
+    pub work: Work,
     /// What it has done.
     pub counters: Counters,
-}
-
-fn owner_names<S: serde::Serializer>(owners: &[Owner], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(owners.iter().map(|o| o.name()))
 }
 
 /// One modem, IO-free. See the module docs for the driving contract.
@@ -262,9 +286,7 @@ impl Core {
 
     /// What an observer sees of the modem now.
     pub fn status(&self) -> Status {
-        let mut work: Vec<Owner> = self.jobs.values().copied().collect();
-        work.sort();
-        work.dedup();
+        let work = self.jobs.values().fold(Work::default(), |work, owner| work.with(*owner));
         Status {
             powered: self.powered,
             frozen: self.frozen(),

@@ -33,6 +33,10 @@ pub enum Owner {
 }
 
 impl Owner {
+    /// Every owner.
+    pub const ALL: [Owner; 8] =
+        [Owner::Ftp, Owner::FtpBuffer, Owner::Http, Owner::Fs, Owner::Socket, Owner::AppSocket, Owner::Sms, Owner::Ntp];
+
     /// Its name in the API and in metrics labels (`ftp`, `app_socket`, ...).
     pub fn name(self) -> &'static str {
         match self {

@@ -14,7 +14,7 @@ pub use metrics::{DriveProgress, JobMetrics};
 use crate::core::Status;
 
 /// One modem as an observer sees it: the core's status and what the driver counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Observed {
     /// The core's view: power, registration, bearer, work, counters.
     #[serde(flatten)]
@@ -34,7 +34,7 @@ pub struct Watch(Arc<Mutex<Observed>>);
 impl Watch {
     /// The state last published.
     pub fn get(&self) -> Observed {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Publishes `observed` (the modem's task, after every step).
