@@ -185,7 +185,7 @@ fn command(text: &str, modem: &ModemHandle, net: &Net) -> Result<(), String> {
         }
         _ => modem.fault(PlanEntry::parse(text)?),
     };
-    if delivered { Ok(()) } else { Err("the modem has stopped".into()) }
+    if delivered { Ok(()) } else { Err("the modem has stopped, or takes no more requests now".into()) }
 }
 
 #[cfg(test)]

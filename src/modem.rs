@@ -28,6 +28,9 @@ use std::sync::Arc;
 
 /// Job events queued towards the modem at most; a job waits beyond that.
 const EVENT_QUEUE: usize = 256;
+/// Requests of handles (network events, faults, messages, typing) waiting for the modem, at
+/// most; beyond that a request is refused.
+pub const CONTROL_QUEUE: usize = 1024;
 /// Bytes read from the host at once.
 const READ_CHUNK: usize = 4096;
 
@@ -35,7 +38,7 @@ const READ_CHUNK: usize = 4096;
 /// the fault plan's entries, for tests and the control socket.
 #[derive(Debug, Clone)]
 pub struct ModemHandle {
-    tx: mpsc::UnboundedSender<Control>,
+    tx: mpsc::Sender<Control>,
     /// Connection faults go straight to the net layer, in force when the call returns.
     net: Net,
     /// What the modem last published of itself.
@@ -56,23 +59,33 @@ enum Control {
 }
 
 impl ModemHandle {
+    /// Queues `control`; `false` if the modem has stopped, or has [`CONTROL_QUEUE`] requests
+    /// waiting already (a frozen modem takes none): the request is dropped, not queued for ever.
     fn send(&self, control: Control) -> bool {
-        self.tx.send(control).is_ok()
+        match self.tx.try_send(control) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(target: "vmodem::modem", "{CONTROL_QUEUE} requests wait already: one more dropped");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     }
 
-    /// Delivers a network event; `false` once the modem has stopped.
+    /// Delivers a network event; `false` once the modem has stopped (or its queue is full).
     pub fn network(&self, event: NetworkEvent) -> bool {
         self.send(Control::Network(event))
     }
 
     /// Delivers a short message or status report as the SMS centre would (an injected
-    /// message); `false` once the modem has stopped.
+    /// message); `false` once the modem has stopped (or its queue is full).
     pub fn sms(&self, incoming: Incoming) -> bool {
         self.send(Control::Sms(incoming))
     }
 
     /// Adds a fault plan entry, striking from now (a connection fault applies to the
-    /// connections opened from now on); `false` once the modem has stopped.
+    /// connections opened from now on); `false` once the modem has stopped (or its queue is
+    /// full).
     pub fn fault(&self, entry: PlanEntry) -> bool {
         match entry {
             PlanEntry::Net(fault) if !self.tx.is_closed() => {
@@ -107,7 +120,7 @@ impl ModemHandle {
 
     /// Types `bytes` into the modem as a host would, for a console's terminal: refused while a
     /// host is connected (a module has one UART, and the console never writes on the host's
-    /// line); `Ok(false)` once the modem has stopped.
+    /// line); `Ok(false)` once the modem has stopped (or its queue is full).
     pub fn type_in(&self, bytes: Vec<u8>) -> Result<bool, &'static str> {
         if self.watch.get().host {
             return Err("a host is connected: the console only watches its line");
@@ -141,8 +154,8 @@ pub struct Modem {
     net: Net,
     events_tx: mpsc::Sender<Report>,
     events_rx: mpsc::Receiver<Report>,
-    control_tx: mpsc::UnboundedSender<Control>,
-    control_rx: mpsc::UnboundedReceiver<Control>,
+    control_tx: mpsc::Sender<Control>,
+    control_rx: mpsc::Receiver<Control>,
     jobs: HashMap<JobId, RunningJob>,
     /// Where the rate and frame the host sets with `AT+IPR`/`AT+ICF` go, for the pacer.
     line_speed: LineSpeed,
@@ -163,7 +176,7 @@ impl Modem {
     pub fn new(dialect: Box<dyn Dialect>, net: Net) -> Self {
         let core = Core::new(dialect);
         let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
-        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
         let dte = core.line_settings().dte;
         Modem {
             core,

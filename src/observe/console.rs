@@ -212,7 +212,9 @@ pub(super) async fn type_in(
     entry.tap.watch(entry.family);
     match entry.handle.type_in(typed.text.into_bytes()) {
         Ok(true) => Ok(axum::Json(serde_json::json!({ "modems": 1 })).into_response()),
-        Ok(false) => Err(failure(StatusCode::GONE, "the modem has stopped")),
+        Ok(false) => {
+            Err(failure(StatusCode::SERVICE_UNAVAILABLE, "the modem has stopped, or takes no more requests now"))
+        }
         Err(why) => Err(failure(StatusCode::CONFLICT, why)),
     }
 }

@@ -251,3 +251,34 @@ async fn a_drive_s_progress_is_served_as_metrics() {
         assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
     }
 }
+
+/// A frozen modem takes no requests; they wait in a bounded queue, and one more is refused
+/// rather than kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_modem_s_requests_wait_in_a_bounded_queue() {
+    use vmodem::modem::{CONTROL_QUEUE, Modem};
+    use vmodem::network::NetworkEvent;
+    use vmodem::plan::PlanEntry;
+    let dialect = vmodem::dialect::build(Default::default()).unwrap();
+    let modem = Modem::new(dialect, Net::default());
+    let handle = modem.handle();
+    let (mut host, line) = tokio::io::duplex(4096);
+    let _task = tokio::spawn(modem.run(vmodem::transport::Links::single(Box::new(line))));
+    at_ok(&mut host, "ATE0", WAIT).await;
+    assert!(handle.fault(PlanEntry::parse("kind = \"freeze\", seconds = 3").unwrap()));
+    let deadline = Instant::now() + WAIT;
+    while !handle.status().status.frozen {
+        assert!(Instant::now() < deadline, "the modem never froze");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let taken = (0..CONTROL_QUEUE + 100).filter(|_| handle.network(NetworkEvent::Signal(5))).count();
+    assert_eq!(taken, CONTROL_QUEUE);
+    // Thawed, it carries out what waited and takes requests again.
+    let deadline = Instant::now() + WAIT;
+    while handle.status().status.frozen {
+        assert!(Instant::now() < deadline, "the modem never thawed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(at_ok(&mut host, "AT+CSQ", WAIT).await.contains("+CSQ: 5,"));
+    assert!(handle.network(NetworkEvent::Signal(6)));
+}
