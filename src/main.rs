@@ -277,7 +277,7 @@ impl ApiArgs {
         let mut servers = Vec::new();
         if let Some(addr) = self.api {
             let server = api::serve(addr, self.api_token.clone(), modems.clone()).await?;
-            eprintln!("vmodem: API on http://{}/api/modems", server.addr);
+            eprintln!("vmodem: web console on http://{0}/ (JSON at http://{0}/api/modems)", server.addr);
             servers.push(server);
         }
         if let Some(addr) = self.metrics {
