@@ -332,14 +332,11 @@ pub(super) struct Page<'a> {
     modems: Vec<View<'a>>,
 }
 
-fn entry(modems: &Modems, index: &str) -> Result<ModemEntry, Refusal> {
+/// The modem a path names; 400 if it names none, 404 if this process has none such.
+pub(super) fn entry(modems: &Modems, index: &str) -> Result<ModemEntry, Refusal> {
     let index: u64 =
         index.parse().map_err(|_| failure(StatusCode::BAD_REQUEST, format!("{index:?} is not a modem index")))?;
     modems.get(index).cloned().ok_or_else(|| failure(StatusCode::NOT_FOUND, format!("no modem {index} here")))
-}
-
-pub(super) fn entry_of(modems: &Modems, index: &str) -> Result<ModemEntry, Refusal> {
-    entry(modems, index)
 }
 
 async fn one(State(modems): State<Modems>, Path(index): Path<String>) -> Answer {

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use super::Modems;
-use super::api::{Body, ListQuery, Params, Refusal, entry_of, failure, page as list_page, view};
+use super::api::{Body, ListQuery, Params, Refusal, entry, failure, page as list_page, view};
 
 /// How often the overview is sent.
 const OVERVIEW_EVERY: Duration = Duration::from_secs(1);
@@ -103,7 +103,7 @@ pub(super) async fn modem_stream(
     Path(index): Path<String>,
     Params(_): Params<StreamQuery>,
 ) -> Result<Events, Refusal> {
-    let entry = entry_of(&modems, &index)?;
+    let entry = entry(&modems, &index)?;
     let (so_far, mut live) = entry.tap.watch(entry.family);
     let mut tick = tokio::time::interval(STATUS_EVERY);
     let stream = async_stream(move |tx| async move {
@@ -144,7 +144,7 @@ where
 
 /// `GET /api/modems/{index}/transcript`: the transcript so far, to download.
 pub(super) async fn transcript(State(modems): State<Modems>, Path(index): Path<String>) -> Result<Response, Refusal> {
-    let entry = entry_of(&modems, &index)?;
+    let entry = entry(&modems, &index)?;
     let text = entry.tap.transcript().unwrap_or_else(|| entry.tap.watch(entry.family).0);
     let name = format!("attachment; filename=\"modem-{}.at\"", entry.index);
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, name)], text)
@@ -162,7 +162,7 @@ struct File {
 
 /// `GET /api/modems/{index}/files`: the module file system's files.
 pub(super) async fn files(State(modems): State<Modems>, Path(index): Path<String>) -> Result<Response, Refusal> {
-    let entry = entry_of(&modems, &index)?;
+    let entry = entry(&modems, &index)?;
     let fs = entry.handle.fs().ok_or_else(|| failure(StatusCode::NOT_FOUND, "this family has no file system"))?;
     let files = fs.list().map_err(|e| failure(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     let files: Vec<File> =
@@ -175,7 +175,7 @@ pub(super) async fn file(
     State(modems): State<Modems>,
     Path((index, area, name)): Path<(String, String, String)>,
 ) -> Result<Response, Refusal> {
-    let entry = entry_of(&modems, &index)?;
+    let entry = entry(&modems, &index)?;
     let fs = entry.handle.fs().ok_or_else(|| failure(StatusCode::NOT_FOUND, "this family has no file system"))?;
     let area = crate::service::fs::Area::ALL
         .into_iter()
@@ -204,7 +204,7 @@ pub(super) async fn type_in(
     Path(index): Path<String>,
     Body(typed): Body<Typed>,
 ) -> Result<Response, Refusal> {
-    let entry = entry_of(&modems, &index)?;
+    let entry = entry(&modems, &index)?;
     if typed.text.len() > MAX_TYPED {
         return Err(failure(StatusCode::BAD_REQUEST, format!("at most {MAX_TYPED} bytes at once")));
     }
