@@ -1,4 +1,6 @@
-//! PPP, the modem's side (RFC 1661): so far its HDLC-like framing ([`hdlc`]), which the link,
-//! authentication and IP control protocols will be built on.
+//! PPP, the modem's side (RFC 1661): its HDLC-like framing ([`hdlc`]), the link's control
+//! protocols ([`link`]) and the relay that carries the host's IP traffic ([`relay`]).
 
 pub mod hdlc;
+pub mod link;
+pub mod relay;

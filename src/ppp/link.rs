@@ -1,0 +1,1 @@
+//! The PPP link's control protocols, the modem's side (being written).

@@ -1,0 +1,1 @@
+//! The host's IP traffic, terminated and relayed through `Net` (being written).
