@@ -171,6 +171,11 @@ impl Mux {
         self.send_control(Message { kind: message::MSC, command: true, value });
     }
 
+    /// Whether bytes wait for the line.
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty()
+    }
+
     /// The bytes for the line, if any.
     pub fn take_output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.out)

@@ -32,6 +32,7 @@
 //! resumption goes to that service. An event of a job that no longer runs (cancelled, or
 //! from before a reboot) is dropped with a debug trace.
 
+mod channels;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
@@ -45,6 +46,8 @@ use tokio::time::Instant;
 use vmodem_at::{Command, DataEnd, Engine, Executor, Failure, ParseError, Reply, Response, Settings};
 
 pub use timers::{Timer, Timers};
+
+use channels::{Channel, ChannelId, Channels, LINE};
 
 use crate::dialect::{Attachment, DataTimer, Dialect, Io, Order, Owner, Unsolicited};
 use crate::network::NetworkEvent;
@@ -124,7 +127,8 @@ pub struct Status {
 
 /// One modem, IO-free. See the module docs for the driving contract.
 pub struct Core {
-    engine: Engine,
+    /// The AT interpreters: the plain line's, or the multiplexer's channels'.
+    channels: Channels,
     dialect: Box<dyn Dialect>,
     /// The fault plan's modem side.
     plan: Plan,
@@ -136,10 +140,6 @@ pub struct Core {
     jobs: HashMap<JobId, Owner>,
     /// The id the next job gets.
     next_job: JobId,
-    /// The service that owns the data phase or pending command in progress.
-    line_owner: Option<Owner>,
-    /// Set while the data input timer moves on with every host byte ([`DataTimer::Idle`]).
-    data_idle: Option<Duration>,
     times: ModuleTimes,
     orders: VecDeque<Order>,
     /// The network's time: Unix seconds at an instant.
@@ -158,7 +158,7 @@ impl Core {
     pub fn new(dialect: Box<dyn Dialect>) -> Self {
         let (settings, limits) = dialect.line();
         Core {
-            engine: Engine::new(settings, limits),
+            channels: Channels::new(Engine::new(settings, limits)),
             dialect,
             plan: Plan::default(),
             planned: Vec::new(),
@@ -166,8 +166,6 @@ impl Core {
             timers: Timers::default(),
             jobs: HashMap::new(),
             next_job: 1,
-            line_owner: None,
-            data_idle: None,
             times: ModuleTimes::default(),
             orders: VecDeque::new(),
             network_time: None,
@@ -188,7 +186,7 @@ impl Core {
 
     /// The line's settings (the rate and frame the host set with `AT+IPR`/`AT+ICF`).
     pub fn line_settings(&self) -> &Settings {
-        self.engine.settings()
+        self.channels.line().engine.settings()
     }
 
     /// Powers the modem on: the boot URCs; at the first power-on the fault plan starts.
@@ -231,17 +229,31 @@ impl Core {
         if self.frozen() {
             return;
         }
-        if let Some(idle) = self.data_idle.filter(|_| self.engine.in_data_phase()) {
-            self.timers.set(Timer::DataInput, Some(now + idle));
+        if self.channels.multiplexed() {
+            let mut data = Vec::new();
+            self.channels.demultiplex(bytes, &mut data);
+            for (id, bytes) in data {
+                self.line_input(now, id, &bytes);
+            }
+        } else {
+            self.line_input(now, LINE, bytes);
         }
-        let mut io = self.io(now);
-        self.with_line(&mut io, |engine, exec| engine.receive(bytes, exec));
         // The module takes its time to answer (a link profile's answer time).
-        if !self.times.answer.is_zero() && self.engine.has_output() && self.timers.get(Timer::Answer).is_none() {
+        if !self.times.answer.is_zero() && self.channels.has_output() && self.timers.get(Timer::Answer).is_none() {
             self.timers.set(Timer::Answer, Some(now + self.times.answer));
         }
-        self.apply(io);
         self.settle();
+    }
+
+    /// Bytes for the interpreter `id`.
+    fn line_input(&mut self, now: Instant, id: ChannelId, bytes: &[u8]) {
+        let Some(channel) = self.channels.get(id) else { return };
+        if let Some(idle) = channel.data_idle.filter(|_| channel.engine.in_data_phase()) {
+            self.timers.set(Timer::DataInput(id), Some(now + idle));
+        }
+        let mut io = self.io(now, id);
+        self.with_line(id, &mut io, |engine, exec| engine.receive(bytes, exec));
+        self.apply(io, id);
     }
 
     /// An event of job `job`: routed to the service that started it.
@@ -253,9 +265,10 @@ impl Core {
         if event.is_final() {
             self.jobs.remove(&job);
         }
-        let mut io = self.io(now);
+        let id = self.channels.of(Some(owner)).unwrap_or(LINE);
+        let mut io = self.io(now, id);
         self.dialect.event(owner, job, event, &mut io);
-        self.apply(io);
+        self.apply(io, id);
         self.settle();
     }
 
@@ -273,9 +286,10 @@ impl Core {
 
     /// A short message or status report from the SMS centre, at `now`.
     pub fn handle_sms(&mut self, now: Instant, incoming: Incoming) {
-        let mut io = self.io(now);
+        let id = self.urc_channel();
+        let mut io = self.io(now, id);
         self.dialect.sms(incoming, &mut io);
-        self.apply(io);
+        self.apply(io, id);
         self.settle();
     }
 
@@ -326,18 +340,23 @@ impl Core {
             }
             return self.settle();
         }
-        let mut io = self.io(now);
-        if self.timers.due(Timer::DataInput, now) {
-            self.timers.set(Timer::DataInput, None);
-            self.with_line(&mut io, |engine, exec| engine.data_timeout(exec));
+        for id in self.channels.ids() {
+            if self.timers.due(Timer::DataInput(id), now) {
+                self.timers.set(Timer::DataInput(id), None);
+                let mut io = self.io(now, id);
+                self.with_line(id, &mut io, |engine, exec| engine.data_timeout(exec));
+                self.apply(io, id);
+            }
         }
         for owner in self.timers.due_services(now) {
+            let id = self.channels.of(Some(owner)).unwrap_or(LINE);
+            let mut io = self.io(now, id);
             self.dialect.tick(owner, &mut io);
+            self.apply(io, id);
         }
-        self.apply(io);
         for urc in self.plan.released(now) {
             self.counters.urcs += 1;
-            self.engine.urc(urc);
+            self.urc(urc);
         }
         for action in self.plan.due(now) {
             self.strike(action, now);
@@ -352,10 +371,10 @@ impl Core {
 
     /// Bytes for the host, if any may go now (none while the module's answer time runs).
     pub fn poll_output(&mut self) -> Option<Vec<u8>> {
-        if !self.engine.has_output() || self.timers.get(Timer::Answer).is_some() {
+        if !self.channels.has_output() || self.timers.get(Timer::Answer).is_some() {
             return None;
         }
-        Some(self.engine.take_output())
+        Some(self.channels.take_output())
     }
 
     /// When [`Core::handle_timeout`] is next due, if ever. While frozen only the thaw and an
@@ -365,24 +384,40 @@ impl Core {
         self.timers.earliest(|t| !frozen || matches!(t, Timer::Answer | Timer::Thaw))
     }
 
-    /// A context for one dialect call.
-    fn io(&self, now: Instant) -> Io {
-        let mut io = Io::new(now, self.engine.raw_backlog(), self.next_job);
+    /// A context for one dialect call whose output goes to the interpreter `id`.
+    fn io(&self, now: Instant, id: ChannelId) -> Io {
+        let backlog = self.channels.get(id).map_or(0, |c| c.engine.raw_backlog());
+        let mut io = Io::new(now, backlog, self.next_job);
         io.utc = self.network_time.map(|(at, utc)| utc + now.saturating_duration_since(at).as_secs() as i64);
         io
     }
 
-    /// Runs `f` on the line engine with the dialect behind it, in the context `io`.
-    fn with_line(&mut self, io: &mut Io, f: impl FnOnce(&mut Engine, &mut Exec<'_>)) {
+    /// Runs `f` on the interpreter `id` with the dialect behind it, in the context `io`.
+    fn with_line(&mut self, id: ChannelId, io: &mut Io, f: impl FnOnce(&mut Engine, &mut Exec<'_>)) {
+        let Some(Channel { engine, owner, .. }) = self.channels.get_mut(id) else { return };
         let mut exec = Exec {
             dialect: self.dialect.as_mut(),
             io,
             plan: &mut self.plan,
             urc_delay: self.times.urc,
-            owner: &mut self.line_owner,
+            owner,
             counters: &mut self.counters,
         };
-        f(&mut self.engine, &mut exec);
+        f(engine, &mut exec);
+    }
+
+    /// Where URCs go now: the plain line, or a channel of the multiplexer ([`LINE`] while
+    /// none is open: nothing reaches the host then).
+    fn urc_channel(&self) -> ChannelId {
+        self.channels.urc_channel().unwrap_or(LINE)
+    }
+
+    /// Queues a URC where URCs go; lost while the multiplexer has no channel open.
+    fn urc(&mut self, urc: Vec<u8>) {
+        match self.channels.urc_channel().and_then(|id| self.channels.get_mut(id)) {
+            Some(channel) => channel.engine.urc(urc),
+            None => tracing::debug!(target: "vmodem::cmux", "no channel open: a URC is lost"),
+        }
     }
 
     /// A fault of the plan strikes.
@@ -398,15 +433,17 @@ impl Core {
 
     fn network(&mut self, event: NetworkEvent, now: Instant) {
         tracing::info!(target: "vmodem::modem", "network event {event:?}");
-        let mut io = self.io(now);
+        let id = self.urc_channel();
+        let mut io = self.io(now, id);
         self.dialect.network(event, &mut io);
-        self.apply(io);
+        self.apply(io, id);
     }
 
     fn boot(&mut self, now: Instant) {
-        let mut io = self.io(now);
+        let id = self.urc_channel();
+        let mut io = self.io(now, id);
         self.dialect.boot(&mut io);
-        self.apply(io);
+        self.apply(io, id);
     }
 
     /// A power cycle: jobs stop, state resets, the boot URCs follow the last response.
@@ -416,16 +453,17 @@ impl Core {
             self.orders.push_back(Order::Cancel { job });
         }
         self.dialect.reset();
-        self.engine.reset();
-        self.timers.set(Timer::DataInput, None);
-        self.data_idle = None;
-        self.line_owner = None;
+        for id in self.channels.ids() {
+            self.timers.set(Timer::DataInput(id), None);
+        }
+        self.channels.reset();
         self.boot(now);
     }
 
-    /// Carries out what the dialect asked for: URCs, job orders, a resumed command, a data
-    /// phase and its timer, a reboot.
-    fn apply(&mut self, mut io: Io) {
+    /// Carries out what the dialect asked for in a call whose output goes to the interpreter
+    /// `id`: URCs, stream bytes, job orders, a resumed command, a data phase and its timer,
+    /// multiplexing, a reboot.
+    fn apply(&mut self, mut io: Io, id: ChannelId) {
         self.next_job = io.next_job();
         for out in io.take_urcs() {
             match out {
@@ -433,10 +471,13 @@ impl Core {
                     tracing::debug!(target: "vmodem::at", "urc {}", String::from_utf8_lossy(&urc));
                     if let Some(urc) = self.plan.urc(urc, io.now, self.times.urc) {
                         self.counters.urcs += 1;
-                        self.engine.urc(urc);
+                        self.urc(urc);
                     }
                 }
-                Unsolicited::Raw(bytes) => self.engine.raw(bytes),
+                Unsolicited::Raw(bytes) => match self.channels.get_mut(id) {
+                    Some(channel) => channel.engine.raw(bytes),
+                    None => tracing::debug!(target: "vmodem::cmux", "channel {id} closed: {} bytes lost", bytes.len()),
+                },
             }
         }
         for order in io.take_orders() {
@@ -457,40 +498,49 @@ impl Core {
             self.orders.push_back(order);
         }
         if io.take_resume() {
-            self.resume(io.now);
+            self.resume(io.now, id);
         }
-        if let Some((owner, phase)) = io.take_open_data() {
-            self.line_owner = Some(owner);
-            self.engine.open_data(phase);
-        }
-        match io.take_data_timer() {
-            Some(DataTimer::By(deadline)) => {
-                self.timers.set(Timer::DataInput, Some(deadline));
-                self.data_idle = None;
+        let timer = io.take_data_timer();
+        if let Some(channel) = self.channels.get_mut(id) {
+            if let Some((owner, phase)) = io.take_open_data() {
+                channel.owner = Some(owner);
+                channel.engine.open_data(phase);
             }
-            Some(DataTimer::Idle(idle)) => {
-                self.timers.set(Timer::DataInput, Some(io.now + idle));
-                self.data_idle = Some(idle);
+            let input = match timer {
+                Some(DataTimer::By(deadline)) => {
+                    channel.data_idle = None;
+                    Some(deadline)
+                }
+                Some(DataTimer::Idle(idle)) => {
+                    channel.data_idle = Some(idle);
+                    Some(io.now + idle)
+                }
+                None => self.timers.get(Timer::DataInput(id)),
+            };
+            if channel.engine.in_data_phase() {
+                self.timers.set(Timer::DataInput(id), input);
+            } else {
+                channel.data_idle = None;
+                self.timers.set(Timer::DataInput(id), None);
             }
-            None => {}
         }
-        if !self.engine.in_data_phase() {
-            self.timers.set(Timer::DataInput, None);
-            self.data_idle = None;
+        if let Some(n1) = io.take_multiplex() {
+            self.channels.multiplex(n1);
         }
         if io.take_reboot() {
             self.reboot(io.now);
         }
     }
 
-    /// Finishes the pending command: its owner gives what it prints and its result.
-    fn resume(&mut self, now: Instant) {
-        let Some(owner) = self.line_owner else {
+    /// Finishes the command pending on the interpreter `id`: its owner gives what it prints
+    /// and its result.
+    fn resume(&mut self, now: Instant, id: ChannelId) {
+        let Some(owner) = self.channels.get(id).and_then(|c| c.owner) else {
             tracing::warn!(target: "vmodem::modem", "a resumption with no command pending");
             return;
         };
-        let mut next = self.io(now);
-        self.with_line(&mut next, |engine, exec| {
+        let mut next = self.io(now, id);
+        self.with_line(id, &mut next, |engine, exec| {
             engine.resume(exec, |exec, rsp| {
                 let reply = exec.dialect.resume(owner, rsp, exec.io);
                 exec.noted(&reply);
@@ -498,7 +548,7 @@ impl Core {
                 reply
             });
         });
-        self.apply(next);
+        self.apply(next, id);
     }
 
     /// Names the timers the plan and the services want now.

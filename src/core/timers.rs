@@ -12,8 +12,9 @@ pub enum Timer {
     Answer,
     /// A freeze of the fault plan ends.
     Thaw,
-    /// The data phase in progress ends incomplete (the host stopped sending).
-    DataInput,
+    /// The data phase in progress on an interpreter (the plain line's or a channel's) ends
+    /// incomplete (the host stopped sending).
+    DataInput(super::channels::ChannelId),
     /// The fault plan strikes, or releases a held URC.
     Plan,
     /// A service of the dialect wants to be woken (an unread-data notice, a stream retry).

@@ -1,5 +1,5 @@
 //! The 3GPP TS 27.007 commands every family answers alike: `+CPIN`, `+CSQ`, `+CREG`,
-//! `+CGREG`, `+CEREG`, `+COPS`, `+CFUN`, `+CGDCONT`, over the radio state, the PDP contexts
+//! `+CGREG`, `+CEREG`, `+COPS`, `+CFUN`, `+CGDCONT`, `+CMUX` (in [`multiplex`]), over the radio state, the PDP contexts
 //! and the configured network. A family supplies its state through [`Cellular`] and puts
 //! [`commands`] in its tables.
 //!
@@ -16,6 +16,7 @@
 use vmodem_at::{Command, Failure, Reply};
 
 use super::args::Args;
+use super::multiplex::{self, CmuxProfile};
 use super::{Ctx, Entry, Io, Outcome};
 use crate::config::{Identity, ModuleConfig, Network};
 
@@ -39,6 +40,8 @@ pub struct Radio {
     /// The signal `AT+CSQ` reports, once the network changed it (`NetworkEvent::Signal`); the
     /// configured one until then.
     pub rssi: Option<u8>,
+    /// The `AT+CMUX` parameters last set.
+    pub cmux: Option<Vec<u32>>,
 }
 
 impl Radio {
@@ -52,6 +55,7 @@ impl Radio {
             pin_locked: identity.sim_pin.is_some(),
             coverage: true,
             rssi: None,
+            cmux: None,
         }
     }
 }
@@ -115,6 +119,8 @@ pub trait Cellular: Sized + 'static {
     }
     /// The failure a bad value gets (the family's `ERROR` or `+CME ERROR`).
     fn bad(&self) -> Failure;
+    /// Its `AT+CMUX` ranges.
+    fn cmux_profile(&self) -> &'static CmuxProfile;
     /// Registration came (`true`) or went: the family's bearers follow.
     fn registration(&mut self, registered: bool, io: &mut Io);
 
@@ -144,7 +150,7 @@ pub fn signal<S: Cellular>(s: &S) -> u8 {
 }
 
 /// The commands, for a family's tables.
-pub const fn commands<S: Cellular>() -> [Entry<S>; 8] {
+pub const fn commands<S: Cellular>() -> [Entry<S>; 9] {
     [
         Entry::new("+CPIN").test_ok().read(cpin_read::<S>).write(cpin_write::<S>),
         Entry::new("+CSQ").test("+CSQ: (0-31,99),(0-7,99)").read(csq_read::<S>).exec(csq::<S>),
@@ -154,6 +160,7 @@ pub const fn commands<S: Cellular>() -> [Entry<S>; 8] {
         Entry::new("+COPS").test_with(cops_test::<S>).read(cops_read::<S>).write(cops_write::<S>),
         Entry::new("+CFUN").test("+CFUN: (0-1,4-7),(0-1)").read(cfun_read::<S>).write(cfun_write::<S>),
         Entry::new("+CGDCONT").test_with(cgdcont_test).read(cgdcont_read::<S>).write(cgdcont_write::<S>),
+        Entry::new("+CMUX").test_with(multiplex::test::<S>).read(multiplex::read::<S>).write(multiplex::write::<S>),
     ]
 }
 

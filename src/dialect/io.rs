@@ -77,6 +77,7 @@ pub struct Io {
     open_data: Option<(Owner, DataPhase)>,
     resume: bool,
     reboot: bool,
+    multiplex: Option<usize>,
 }
 
 impl Io {
@@ -94,6 +95,7 @@ impl Io {
             open_data: None,
             resume: false,
             reboot: false,
+            multiplex: None,
         }
     }
 
@@ -168,6 +170,12 @@ impl Io {
         self.reboot = true;
     }
 
+    /// The line becomes a 27.010 multiplexer once the current command's result has gone out
+    /// (`AT+CMUX`); the modem's frames carry at most `n1` octets of information each.
+    pub fn multiplex(&mut self, n1: usize) {
+        self.multiplex = Some(n1);
+    }
+
     /// The id the next job started in a later context gets.
     pub fn next_job(&self) -> JobId {
         self.next_job
@@ -201,6 +209,11 @@ impl Io {
     /// Whether [`Io::resume`] was asked for (and clears the request).
     pub fn take_resume(&mut self) -> bool {
         std::mem::take(&mut self.resume)
+    }
+
+    /// The N1 of a multiplexer asked for with [`Io::multiplex`] (and clears the request).
+    pub fn take_multiplex(&mut self) -> Option<usize> {
+        self.multiplex.take()
     }
 
     /// Whether a reboot was asked for (and clears the request).

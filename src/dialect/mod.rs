@@ -13,6 +13,7 @@ pub mod cellular;
 pub mod clock;
 pub mod fibocom;
 mod io;
+pub mod multiplex;
 pub mod secrets;
 mod service;
 pub mod simcom;

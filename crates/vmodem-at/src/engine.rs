@@ -259,6 +259,12 @@ impl Engine {
         }
     }
 
+    /// A second interpreter on the same line (a 27.010 channel): this one's current, stored
+    /// and factory settings and limits, with nothing in progress.
+    pub fn channel(&self) -> Engine {
+        Engine { settings: self.settings, stored: self.stored, ..Engine::new(self.factory, self.limits) }
+    }
+
     /// The current settings.
     pub fn settings(&self) -> &Settings {
         &self.settings

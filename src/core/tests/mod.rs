@@ -3,6 +3,7 @@
 //! AT commands, while the test plays the services.
 
 mod clock;
+mod cmux;
 mod l610_ftp;
 mod l610_mip;
 mod rules;

@@ -136,6 +136,10 @@ impl Cellular for Fibocom {
         Failure::Cme(cme::BAD_PARAMETERS)
     }
 
+    fn cmux_profile(&self) -> &'static crate::dialect::multiplex::CmuxProfile {
+        &crate::dialect::multiplex::GSM
+    }
+
     fn csq_read(&self) -> bool {
         true
     }

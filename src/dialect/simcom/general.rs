@@ -117,6 +117,13 @@ impl Cellular for Simcom {
         Failure::Plain
     }
 
+    fn cmux_profile(&self) -> &'static crate::dialect::multiplex::CmuxProfile {
+        match self.profile.family {
+            crate::family::Family::Sim800 | crate::family::Family::Sim900 => &crate::dialect::multiplex::GSM,
+            _ => &crate::dialect::multiplex::LTE,
+        }
+    }
+
     /// Registration back: the default bearer comes up, and with `AT+CLTS=1` the network's
     /// time sets the clock and is announced; gone: every bearer goes down.
     fn registration(&mut self, registered: bool, io: &mut Io) {
