@@ -1,1 +1,0 @@
-//! The host's IP traffic, terminated and relayed through `Net` (being written).
