@@ -307,6 +307,9 @@ pub struct Network {
     pub apn: String,
     /// The IP address a PDP context gets when activated; further contexts get the next ones.
     pub ip: Ipv4Addr,
+    /// The DNS servers the network gives a packet data call (PPP's IPCP, RFC 1877): queries
+    /// to them are answered by resolving through the modem's network.
+    pub dns: [Ipv4Addr; 2],
     /// Tracking area code reported with `AT+CEREG=2`.
     pub tac: String,
     /// Cell identity reported with `AT+CEREG=2`.
@@ -355,6 +358,7 @@ impl Default for Network {
             registered: true,
             apn: "ctnb".into(),
             ip: Ipv4Addr::new(10, 94, 36, 44),
+            dns: [Ipv4Addr::new(10, 94, 0, 53), Ipv4Addr::new(10, 94, 1, 53)],
             tac: "1A2B".into(),
             cell: "0A3B4C01".into(),
             timezone: 32,

@@ -11,6 +11,7 @@
 pub mod args;
 pub mod cellular;
 pub mod clock;
+pub mod data_call;
 pub mod fibocom;
 mod io;
 pub mod multiplex;

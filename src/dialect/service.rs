@@ -30,12 +30,23 @@ pub enum Owner {
     Sms,
     /// Network time by NTP (`AT+CNTP`).
     Ntp,
+    /// The packet data call: PPP on the line (`ATD*99#`).
+    Ppp,
 }
 
 impl Owner {
     /// Every owner.
-    pub const ALL: [Owner; 8] =
-        [Owner::Ftp, Owner::FtpBuffer, Owner::Http, Owner::Fs, Owner::Socket, Owner::AppSocket, Owner::Sms, Owner::Ntp];
+    pub const ALL: [Owner; 9] = [
+        Owner::Ftp,
+        Owner::FtpBuffer,
+        Owner::Http,
+        Owner::Fs,
+        Owner::Socket,
+        Owner::AppSocket,
+        Owner::Sms,
+        Owner::Ntp,
+        Owner::Ppp,
+    ];
 
     /// Its name in the API and in metrics labels (`ftp`, `app_socket`, ...).
     pub fn name(self) -> &'static str {
@@ -48,6 +59,7 @@ impl Owner {
             Owner::AppSocket => "app_socket",
             Owner::Sms => "sms",
             Owner::Ntp => "ntp",
+            Owner::Ppp => "ppp",
         }
     }
 }

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 pub use job::{Job, JobId, Report};
 
 use crate::net::Net;
+use crate::ppp;
 
 /// Makes [`Request`], [`Event`] and [`Input`] from the list of services: each `Name =>
 /// module` line adds a variant to each enum holding `module::Request`, `module::Event` and
@@ -157,6 +158,8 @@ services! {
     Sms => sms::job,
     /// The network time the host asks an NTP server for.
     Ntp => ntp::job,
+    /// A data call's PPP and the host's IP traffic.
+    Ppp => ppp::job,
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod l610;
 mod layers;
 mod link_profile;
 mod ntp;
+mod ppp;
 mod record;
 mod robustness;
 mod scenarios;

@@ -76,5 +76,6 @@ impl Fibocom {
             self.lose_bearer(CALL, io);
             io.urc("+MIPCALL: 0");
         }
+        crate::dialect::data_call::lost(self, io);
     }
 }

@@ -26,6 +26,7 @@ use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
 
 use super::cellular::{self, Cellular, PdpContext, Radio};
 use super::clock::{self, Clock, Timekeeping};
+use super::data_call::{self, DataCall};
 use super::sms::{self, Messaging, Sms};
 use super::{Ctx, Io, Machine, Service, table};
 use crate::config::ModuleConfig;
@@ -41,6 +42,8 @@ pub struct Fibocom {
     /// `AT+CGDCONT` contexts.
     contexts: Vec<PdpContext>,
     call: mipcall::Call,
+    /// The packet data call (`ATD*99#`), apart from the `AT+MIPCALL` bearer.
+    data_call: data_call::Call,
     ftp: ftp::Ftp,
     mip: mip::Mip,
     sms: Sms,
@@ -60,10 +63,14 @@ const SMS: &[table::Entry<Fibocom>] = &sms::commands::<Fibocom>();
 /// `AT+CCLK`.
 const CLOCK: &[table::Entry<Fibocom>] = &clock::commands::<Fibocom>();
 
+/// The packet data call: `ATD*99#`, `AT+CGDATA`, `ATO`, `ATH`.
+const DATA_CALL: &[table::Entry<Fibocom>] = &data_call::commands::<Fibocom>();
+
 /// The command tables, searched in order.
 const TABLES: &[&[table::Entry<Fibocom>]] = &[
     general::COMMANDS,
     CELLULAR,
+    DATA_CALL,
     mipcall::COMMANDS,
     ftp::SESSION,
     ftp::COMMANDS,
@@ -106,12 +113,27 @@ impl Fibocom {
             radio: Radio::new(&config.identity),
             contexts: PdpContext::power_on(&config.network.apn),
             call: mipcall::Call::default(),
+            data_call: data_call::Call::default(),
             ftp: ftp::Ftp::default(),
             mip: mip::Mip::default(),
             sms: Sms::new(&config, &sms::L610),
             clock: Clock::default(),
             config,
         }
+    }
+}
+
+impl DataCall for Fibocom {
+    fn call(&mut self) -> &mut data_call::Call {
+        &mut self.data_call
+    }
+
+    fn call_ref(&self) -> &data_call::Call {
+        &self.data_call
+    }
+
+    fn call_profile(&self) -> data_call::CallProfile {
+        data_call::L610
     }
 }
 
@@ -166,7 +188,8 @@ impl Messaging for Fibocom {
 
 impl Machine for Fibocom {
     /// The services, one row each.
-    const SERVICES: &'static [Service<Self>] = &[ftp::SERVICE, mip::SERVICE, sms::service::<Fibocom>()];
+    const SERVICES: &'static [Service<Self>] =
+        &[ftp::SERVICE, mip::SERVICE, sms::service::<Fibocom>(), data_call::service::<Fibocom>()];
 
     fn line(&self) -> (Settings, Limits) {
         (SETTINGS, Limits { line_chars: 1024, commands: 39 })

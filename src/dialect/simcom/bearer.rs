@@ -246,6 +246,7 @@ impl Simcom {
         }
         self.sapbr_network_lost(io);
         self.gprs_network_lost(io);
+        crate::dialect::data_call::lost(self, io);
     }
 
     /// The address of the first open bearer: an `AT+CNACT` context, an `AT+SAPBR` profile or

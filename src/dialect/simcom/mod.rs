@@ -24,6 +24,7 @@ use vmodem_at::{Command, Failure, Limits, Reply, Response, Settings, v250};
 use super::{Ctx, Io, Machine, Service, table};
 use crate::config::ModuleConfig;
 use crate::dialect::clock::{self, Clock, Timekeeping};
+use crate::dialect::data_call::{self, Call, DataCall};
 use crate::dialect::sms::{self, Messaging, Sms};
 use crate::network::NetworkEvent;
 use crate::service::fs::ModuleFs;
@@ -50,6 +51,7 @@ pub struct Simcom {
     sms: Sms,
     clock: Clock,
     ntp: ntp::Ntp,
+    call: Call,
     /// The built-in HTTPS trust store (`[http] trusted_ca`).
     trusted_ca: Vec<u8>,
 }
@@ -66,11 +68,14 @@ const CELLULAR: &[table::Entry<Simcom>] = &crate::dialect::cellular::commands::<
 const SMS: &[table::Entry<Simcom>] = &sms::commands::<Simcom>();
 /// `AT+CCLK`.
 const CLOCK: &[table::Entry<Simcom>] = &clock::commands::<Simcom>();
+/// The packet data call: `ATD*99#`, `AT+CGDATA`, `ATO`, `ATH`.
+const DATA_CALL: &[table::Entry<Simcom>] = &data_call::commands::<Simcom>();
 
 /// The SIM7080's (and SIM7070's, SIM7090's) command tables, searched in order.
 const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
     general::COMMANDS,
     CELLULAR,
+    DATA_CALL,
     bearer::PACKET,
     bearer::APP_NETWORK,
     ftp::PARAMS,
@@ -90,6 +95,7 @@ const SIM7080_TABLES: &[&[table::Entry<Simcom>]] = &[
 const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
     general::COMMANDS,
     CELLULAR,
+    DATA_CALL,
     bearer::PACKET,
     bearer::APP_NETWORK,
     sapbr::COMMANDS,
@@ -113,6 +119,7 @@ const SIM7000_TABLES: &[&[table::Entry<Simcom>]] = &[
 const GSM_TABLES: &[&[table::Entry<Simcom>]] = &[
     general::COMMANDS,
     CELLULAR,
+    DATA_CALL,
     general::GSM_IDENTITY,
     bearer::PACKET,
     sapbr::COMMANDS,
@@ -149,6 +156,7 @@ impl Simcom {
             sms: Sms::new(&config, profile.sms),
             clock: Clock::default(),
             ntp: ntp::Ntp::default(),
+            call: Call::default(),
             trusted_ca,
             config,
         }
@@ -166,6 +174,30 @@ impl Simcom {
 
 /// The short message service's row.
 const SMS_SERVICE: Service<Simcom> = sms::service::<Simcom>();
+/// The packet data call's row.
+const CALL_SERVICE: Service<Simcom> = data_call::service::<Simcom>();
+
+impl DataCall for Simcom {
+    fn call(&mut self) -> &mut Call {
+        &mut self.call
+    }
+
+    fn call_ref(&self) -> &Call {
+        &self.call
+    }
+
+    fn call_profile(&self) -> data_call::CallProfile {
+        self.profile.call
+    }
+
+    /// Transparent mode's connection (SIM800 manual §2.2.13), where the family has it.
+    fn other_online(&mut self, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> crate::dialect::Outcome {
+        if self.profile.cip_links == 0 {
+            return Err(Failure::Plain);
+        }
+        cip::ato(self, cmd, ctx)
+    }
+}
 
 impl Timekeeping for Simcom {
     fn clock(&mut self) -> &mut Clock {
@@ -181,8 +213,17 @@ impl Messaging for Simcom {
 
 impl Machine for Simcom {
     /// The services, one row each.
-    const SERVICES: &'static [Service<Self>] =
-        &[ftp::SERVICE, ftp::BUFFER, http::SERVICE, cfs::SERVICE, cip::SERVICE, ca::SERVICE, SMS_SERVICE, ntp::SERVICE];
+    const SERVICES: &'static [Service<Self>] = &[
+        ftp::SERVICE,
+        ftp::BUFFER,
+        http::SERVICE,
+        cfs::SERVICE,
+        cip::SERVICE,
+        ca::SERVICE,
+        SMS_SERVICE,
+        ntp::SERVICE,
+        CALL_SERVICE,
+    ];
 
     fn line(&self) -> (Settings, Limits) {
         (self.profile.settings, self.profile.limits)

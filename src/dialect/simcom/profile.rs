@@ -2,6 +2,7 @@
 //! handlers are shared. Identity strings are those real modules print (captured logs:
 //! `AT+CGMM` → `SIMCOM_SIM7080`, `AT+CGMR` → `Revision:1951B16SIM7080`, `ATI` → `R1951.07`).
 
+use crate::dialect::data_call::{self, CallProfile};
 use crate::dialect::sms::{self, SmsProfile};
 use vmodem_at::v250::{SRegister, V250};
 use vmodem_at::{Failure, Limits, Settings};
@@ -73,6 +74,8 @@ pub struct Profile {
     pub ca: Option<CaProfile>,
     /// The message service's differences (`AT+CPMS` storages, `AT+CNMI` values ...).
     pub sms: &'static SmsProfile,
+    /// How a packet data call (`ATD*99#`) answers and negotiates.
+    pub call: CallProfile,
 }
 
 /// What differs between the families' application network sockets (`docs/sim7080.md`
@@ -254,6 +257,7 @@ const fn sim70x0(
             ssl_protocol: false,
         }),
         sms: &sms::SIM7080,
+        call: data_call::LTE,
     }
 }
 
@@ -311,6 +315,7 @@ pub static SIM7000: Profile = Profile {
         ssl_protocol: true,
     }),
     sms: &sms::CLASSIC,
+    call: data_call::SIM7000,
 };
 
 /// SIMCom SIM800 (`SIM800 R14.18`, the most common firmware in the field), 2G on MediaTek:
@@ -343,6 +348,7 @@ const SIM800_ROW: Profile = Profile {
     cip_accept_space: false,
     ca: None,
     sms: &sms::CLASSIC,
+    call: data_call::GSM,
 };
 
 /// SIMCom SIM900: the SIM800's command set but `AT+CIPSSL`; no space after the colon in its

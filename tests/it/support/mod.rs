@@ -8,6 +8,7 @@ pub mod browser;
 pub mod fake_ftp;
 pub mod nginx;
 pub mod pki;
+pub mod ppp_host;
 #[macro_use]
 pub mod rig;
 pub mod transfers;

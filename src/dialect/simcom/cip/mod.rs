@@ -22,6 +22,8 @@
 //! `docs/sim800.md` "Sockets" decisions.
 
 mod online;
+
+pub(super) use online::ato;
 mod receive;
 mod send;
 mod server;
@@ -184,7 +186,6 @@ pub(super) const COMMANDS: &[crate::dialect::Entry<Simcom>] = &[
     cmd("+CIPSRIP").test("+CIPSRIP: (0,1)").read(flag_read).write(flag_write),
     cmd("+CIPSHOWTP").test("+CIPSHOWTP: (0,1)").read(flag_read).write(flag_write),
     cmd("+CIPMODE").test("+CIPMODE: (0-NORMAL MODE,1-TRANSPARENT MODE)").read(flag_read).write(online::cipmode),
-    cmd("O").exec(online::ato),
     cmd("+CIPSSL").test("+CIPSSL: (0-1)").read(flag_read).write(flag_write),
     cmd("+SSLOPT").test_with(sslopt).read(sslopt).write(sslopt),
 ];

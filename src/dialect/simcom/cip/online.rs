@@ -60,7 +60,7 @@ pub(super) fn cipmode(s: &mut Simcom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> O
 
 /// `ATO`: back to online data with `CONNECT`, if transparent mode's connection is open and the
 /// line left it with `+++`; `ERROR` otherwise (V.250 §6.3.7).
-pub(super) fn ato(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
+pub(in crate::dialect::simcom) fn ato(s: &mut Simcom, _: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let open = s.cip_connected(0);
     let Some(online) = s.cip.online.as_mut().filter(|o| open && !o.active) else { return Err(Failure::Plain) };
     online.active = true;
