@@ -209,14 +209,10 @@ fn connect<S: DataCall>(s: &mut S, cid: u8, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let host = Ipv4Addr::from(u32::from(network.ip).wrapping_add(u32::from(cid) - 1));
     let dns = network.dns;
     let flavour = s.call_profile().flavour;
-    // The magic number and CHAP challenges are drawn from the modem's identity and the call:
-    // a run repeats exactly.
-    let seed = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        (&s.config().identity.imei, cid, s.call_ref().calls).hash(&mut h);
-        h.finish()
-    };
+    // The magic number and CHAP challenges are drawn from the modem's IMEI and the call's
+    // number, so a run repeats exactly (and a transcript can hold the modem's first frame).
+    let imei = s.config().identity.imei.parse::<u64>().unwrap_or(0);
+    let seed = imei ^ (u64::from(cid) << 56) ^ (s.call_ref().calls << 48);
     let link = LinkConfig { flavour, credentials: None, host, dns, mru: MRU, seed };
     let relay = RelayConfig { host, dns, mtu: usize::from(MRU) };
     let job = ctx.io.start(Owner::Ppp, Request { link, relay });
