@@ -26,6 +26,7 @@ mod layers;
 mod link_profile;
 mod ntp;
 mod ppp;
+mod ppp_faults;
 mod record;
 mod robustness;
 mod scenarios;

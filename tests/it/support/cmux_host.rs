@@ -80,15 +80,22 @@ impl Parser {
                 return;
             }
             let (address, control, l1) = (self.buf[1], self.buf[2], self.buf[3]);
-            let (len, header) =
-                if l1 & 1 == 1 { (usize::from(l1 >> 1), 3) } else { (usize::from(l1 >> 1) | usize::from(*self.buf.get(4).unwrap_or(&0)) << 7, 4) };
+            let (len, header) = if l1 & 1 == 1 {
+                (usize::from(l1 >> 1), 3)
+            } else {
+                (usize::from(l1 >> 1) | usize::from(*self.buf.get(4).unwrap_or(&0)) << 7, 4)
+            };
             let total = 1 + header + len + 2;
             if self.buf.len() < total {
                 return;
             }
             let info = self.buf[1 + header..1 + header + len].to_vec();
             let good = self.buf[total - 1] == FLAG && {
-                let covered = if control & !0x10 == UIH & !0x10 { &self.buf[1..1 + header] } else { &self.buf[1..1 + header + len] };
+                let covered = if control & !0x10 == UIH & !0x10 {
+                    &self.buf[1..1 + header]
+                } else {
+                    &self.buf[1..1 + header + len]
+                };
                 fcs(covered) == self.buf[total - 2]
             };
             if good {
