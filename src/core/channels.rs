@@ -127,8 +127,9 @@ impl Channels {
     }
 
     /// Takes the line's bytes while multiplexed: channels open and close here; the channels'
-    /// bytes go to `data`, in order, for their interpreters.
-    pub fn demultiplex(&mut self, bytes: &[u8], data: &mut Vec<(ChannelId, Vec<u8>)>) {
+    /// bytes go to `data`, in order, for their interpreters, and the channels that closed (all
+    /// of them at the close-down) to `closed`, for what was in progress on them to end.
+    pub fn demultiplex(&mut self, bytes: &[u8], data: &mut Vec<(ChannelId, Vec<u8>)>, closed: &mut Vec<Channel>) {
         let Some(m) = &mut self.mux else { return };
         let mut events = Vec::new();
         m.mux.receive(bytes, &mut events);
@@ -141,7 +142,9 @@ impl Channels {
                 }
                 MuxEvent::Closed(dlci) => {
                     tracing::info!(target: "vmodem::cmux", "channel {dlci} closed");
-                    m.open.remove(&dlci);
+                    if let Some(channel) = m.open.remove(&dlci) {
+                        closed.push(channel);
+                    }
                 }
                 MuxEvent::Data(dlci, bytes) => data.push((dlci, bytes)),
                 MuxEvent::CloseDown => {
@@ -149,6 +152,7 @@ impl Channels {
                     // Its answer goes out before the line turns plain.
                     let last = m.mux.take_output();
                     self.line.engine.raw(last);
+                    closed.extend(std::mem::take(&mut m.open).into_values());
                     self.mux = None;
                     return;
                 }

@@ -230,10 +230,13 @@ impl Core {
             return;
         }
         if self.channels.multiplexed() {
-            let mut data = Vec::new();
-            self.channels.demultiplex(bytes, &mut data);
+            let (mut data, mut closed) = (Vec::new(), Vec::new());
+            self.channels.demultiplex(bytes, &mut data, &mut closed);
             for (id, bytes) in data {
                 self.line_input(now, id, &bytes);
+            }
+            for channel in closed {
+                self.channel_closed(now, channel);
             }
         } else {
             self.line_input(now, LINE, bytes);
@@ -243,6 +246,27 @@ impl Core {
             self.timers.set(Timer::Answer, Some(now + self.times.answer));
         }
         self.settle();
+    }
+
+    /// A channel closed under whatever was in progress on it: its data phase ends incomplete
+    /// (a data call hangs up), its output goes nowhere.
+    fn channel_closed(&mut self, now: Instant, mut channel: Channel) {
+        if !channel.engine.in_data_phase() {
+            return;
+        }
+        let mut io = self.io(now, LINE);
+        let mut exec = Exec {
+            dialect: self.dialect.as_mut(),
+            io: &mut io,
+            plan: &mut self.plan,
+            urc_delay: self.times.urc,
+            owner: &mut channel.owner,
+            counters: &mut self.counters,
+        };
+        channel.engine.line_lost(&mut exec);
+        // What it printed went with the channel; the jobs' orders stand.
+        io.take_urcs();
+        self.apply(io, LINE);
     }
 
     /// Bytes for the interpreter `id`.

@@ -183,6 +183,11 @@ impl Bench {
         self.fed.remove(0)
     }
 
+    /// How many inputs fed to jobs wait to be taken.
+    pub(crate) fn fed_count(&self) -> usize {
+        self.fed.len()
+    }
+
     /// Whether `job` has been cancelled.
     pub(crate) fn cancelled(&self, job: JobId) -> bool {
         self.cancelled.contains(&job)

@@ -218,7 +218,7 @@ fn connect<S: DataCall>(s: &mut S, cid: u8, ctx: &mut Ctx<'_, '_>) -> Outcome {
     let job = ctx.io.start(Owner::Ppp, Request { link, relay });
     tracing::info!(target: "vmodem::ppp", "data call on context {cid}: host {host}");
     let (dropped, calls) = (s.call_ref().dropped, s.call_ref().calls + 1);
-    *s.call() = Call { state: State::Online, job: Some(job), dropped, calls, ..Call::default() };
+    *s.call() = Call { state: State::Online, job: Some(job), now: Some(ctx.io.now), dropped, calls, ..Call::default() };
     online(s, ctx)
 }
 
@@ -282,12 +282,25 @@ fn data<S: DataCall>(s: &mut S, payload: &[u8]) {
     s.call().held.extend_from_slice(payload);
 }
 
-/// The host escaped with `+++`: command mode, the call stays; `OK`.
-fn data_end<S: DataCall>(s: &mut S, _: DataEnd, _: &mut Response<'_>, io: &mut Io) -> Reply {
+/// The host escaped with `+++`: command mode, the call stays; `OK`. The line gone under the
+/// call (its CMUX channel closed): the call ends, as a module hangs up when DTR drops with
+/// `AT&D2` (V.250 §6.2.9).
+fn data_end<S: DataCall>(s: &mut S, end: DataEnd, _: &mut Response<'_>, io: &mut Io) -> Reply {
     let call = s.call();
     call.now = Some(io.now);
-    if call.state == State::Online {
-        call.state = State::Command;
+    match end {
+        DataEnd::Complete => {
+            if call.state == State::Online {
+                call.state = State::Command;
+            }
+        }
+        DataEnd::Incomplete => {
+            tracing::info!(target: "vmodem::ppp", "the data call's line went: hung up");
+            if let Some(job) = call.job.take() {
+                io.cancel(job);
+            }
+            call.end();
+        }
     }
     Reply::Ok
 }

@@ -534,6 +534,14 @@ impl Engine {
         }
     }
 
+    /// The line went away under a data phase (its 27.010 channel closed): the phase ends
+    /// incomplete, and whatever it prints goes nowhere. Nothing happens outside a data phase.
+    pub fn line_lost(&mut self, exec: &mut impl Executor) {
+        if matches!(self.state, State::Data { .. }) {
+            self.end_data(DataEnd::Incomplete, true, exec);
+        }
+    }
+
     /// Opens a data phase without a command (the L610 enters online data mode when its
     /// `+FTPSTOR: 2` URC says the server is ready): input goes to [`Executor::data`] until the
     /// phase ends, and its end prints no result code. Nothing happens unless the line is idle.

@@ -167,3 +167,22 @@ fn a_reboot_leaves_the_multiplexer() {
     // Plain AT, with the power-on settings (echo on).
     assert_eq!(b.at("AT"), "AT\r\r\nOK\r\n");
 }
+
+#[test]
+fn closing_a_channel_under_a_data_call_hangs_it_up() {
+    let mut b = Bench::new(Family::Sim7080);
+    zephyr_start(&mut b);
+    b.send(&uih(1, true, b"ATD*99***1#\r"));
+    assert_eq!(text_on(&mut b, 1, 127), "\r\nCONNECT 150000000\r\n");
+    let (job, owner, _) = b.started();
+    assert_eq!(owner, crate::dialect::Owner::Ppp);
+    // DISC on DLCI 1 under the call: UA, and the call's PPP stops.
+    b.send(&hex("F9 07 53 01 3F F9"));
+    assert_eq!(b.take_bytes(), hex("F9 07 73 01 15 F9"));
+    assert!(b.cancelled(job), "the call's job runs on");
+    // No call is left: another can be made on DLCI 2.
+    b.send(&uih(2, true, b"ATD*99#\r"));
+    assert_eq!(text_on(&mut b, 2, 127), "\r\nCONNECT 150000000\r\n");
+    let (_, owner, _) = b.started();
+    assert_eq!(owner, crate::dialect::Owner::Ppp);
+}

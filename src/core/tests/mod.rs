@@ -4,6 +4,7 @@
 
 mod clock;
 mod cmux;
+mod data_call;
 mod l610_ftp;
 mod l610_mip;
 mod rules;
