@@ -138,7 +138,12 @@ impl Engine {
                 self.lookup(port, to, payload);
             }
             Ok(Inbound::Udp { port, to, payload }) => {
-                if !self.udp.forward(udp::Key { port, to }, payload.to_vec(), &self.ends, &mut self.tasks) {
+                if !self.udp.forward(
+                    super::Key { protocol: "udp", port, to },
+                    payload.to_vec(),
+                    &self.ends,
+                    &mut self.tasks,
+                ) {
                     outbox.shared().dropped();
                 }
             }

@@ -5,10 +5,10 @@
 //! # Driving contract
 //!
 //! [`Relay::spawn`] (inside a tokio runtime) starts the relay's task and returns its handle.
-//! The PPP link hands it every IPv4 packet of the host's ([`Relay::send`], or
-//! [`Relay::try_send`] where it must not wait) and sends the host every packet
-//! [`Relay::recv`] gives. `recv` is cancel-safe; a `send` cancelled while waiting loses its
-//! packet, which IP tolerates (the host retransmits), so both may sit in one `tokio::select!`.
+//! The PPP link hands it every IPv4 packet of the host's ([`Relay::send`], or, in a
+//! `tokio::select!`, through the room [`Relay::reserve`] gives) and sends the host every packet
+//! [`Relay::recv`] (or [`Relay::try_recv`]) gives. `reserve` and `recv` are cancel-safe and may
+//! wait side by side; a `send` cancelled while waiting loses its packet.
 //! A link that stops taking packets from `recv` makes the relay stop reading the network (TCP
 //! windows close towards the servers); one that stops sending simply idles it. Dropping the
 //! handle ends the task and closes every connection it made.
@@ -106,6 +106,21 @@ pub struct Stats {
     /// Packets dropped: from the host (malformed, unsupported, over a bound) or for it (its
     /// queue full, too large for the MTU).
     pub dropped: u64,
+}
+
+/// A TCP or UDP flow: its protocol, the host's port and the destination (the host's address
+/// is fixed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    protocol: &'static str,
+    port: u16,
+    to: std::net::SocketAddrV4,
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} :{} -> {}", self.protocol, self.port, self.to)
+    }
 }
 
 /// What every flow needs: the network, the way back to the host, the host's address, the MTU.

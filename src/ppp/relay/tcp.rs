@@ -15,10 +15,8 @@
 //! - At most [`MAX_FLOWS`] flows, connecting ones included; a SYN beyond them gets a RST.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddrV4;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,10 +26,10 @@ use smoltcp::socket::tcp::{self, RecvError, State};
 use smoltcp::wire::IpListenEndpoint;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::Ends;
 use super::inbound::Segment;
 use super::reply;
 use super::stack::{OWN_ADDRESS, Stack};
+use super::{Ends, Key};
 use crate::net::{Net, NetError, NetStream};
 
 /// Each socket's receive and send buffer: what the relay holds of a flow at most, each way.
@@ -44,19 +42,6 @@ pub(super) const MAX_FLOWS: usize = 256;
 /// A connection whose host has answered nothing for this long while data waits is aborted
 /// (the host went away without a RST).
 const SILENCE: Duration = Duration::from_secs(300);
-
-/// A flow: the host's port and the destination it connects to (the host's address is fixed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct Key {
-    pub(super) port: u16,
-    pub(super) to: SocketAddrV4,
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tcp :{} -> {}", self.port, self.to)
-    }
-}
 
 type Connect = Pin<Box<dyn Future<Output = Result<NetStream, NetError>> + Send>>;
 
@@ -132,7 +117,7 @@ impl Flows {
     /// for a new flow is held while Net connects; anything else is answered as a closed port
     /// answers it (RFC 9293 §3.10.7.1).
     pub(super) fn admit(&mut self, segment: Segment, packet: Vec<u8>, net: &Net, sockets: &mut SocketSet<'_>) -> Admit {
-        let key = Key { port: segment.port, to: segment.to };
+        let key = Key { protocol: "tcp", port: segment.port, to: segment.to };
         // A new SYN on the flow of a finished connection (TIME-WAIT): a new connection.
         if let Some(Flow::Open(open)) = self.table.get(&key)
             && segment.opens()

@@ -18,7 +18,7 @@ use smoltcp::wire::{
     HardwareAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr, IpProtocol, Ipv4Packet, TcpPacket, UdpPacket,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use super::tcp::{MAX_FLOWS, SOCKET_BUFFER};
 use super::{OUTBOUND_QUEUE, Relay, RelayConfig, dns, reply};
@@ -453,17 +453,24 @@ async fn a_stalled_host_holds_the_relay_to_its_bounds() {
     server.await.unwrap();
 }
 
-#[tokio::test]
-async fn dropping_the_relay_closes_its_connections() {
+/// A host with one TCP connection through the relay to a loopback server, established: the
+/// host, its socket, the server's end.
+async fn established() -> (Host, SocketHandle, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut host = Host::new(net());
     let handle = host.connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
-    let (mut stream, _) = tokio::select! {
+    let (stream, _) = tokio::select! {
         accepted = listener.accept() => accepted.unwrap(),
         () = async { loop { host.step().await } } => unreachable!(),
     };
     host.until("the connection", |host| (host.tcp(handle).state() == State::Established).then_some(())).await;
+    (host, handle, stream)
+}
+
+#[tokio::test]
+async fn dropping_the_relay_closes_its_connections() {
+    let (host, _, mut stream) = established().await;
     drop(host);
     let mut buf = [0; 16];
     let read = tokio::time::timeout(PATIENCE, stream.read(&mut buf)).await.expect("the connection stays open");
@@ -472,15 +479,7 @@ async fn dropping_the_relay_closes_its_connections() {
 
 #[tokio::test]
 async fn a_reset_by_the_host_closes_the_net_connection() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut host = Host::new(net());
-    let handle = host.connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
-    let (mut stream, _) = tokio::select! {
-        accepted = listener.accept() => accepted.unwrap(),
-        () = async { loop { host.step().await } } => unreachable!(),
-    };
-    host.until("the connection", |host| (host.tcp(handle).state() == State::Established).then_some(())).await;
+    let (mut host, handle, mut stream) = established().await;
     host.tcp(handle).abort();
     let mut buf = [0; 16];
     let read = tokio::select! {

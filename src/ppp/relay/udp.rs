@@ -6,15 +6,14 @@
 //! (the relay does not fragment).
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::Ends;
 use super::reply::{self, IPV4_HEADER, UDP_HEADER};
+use super::{Ends, Key};
 
 /// The most UDP flows at once.
 pub(super) const MAX_FLOWS: usize = 256;
@@ -24,19 +23,6 @@ pub(super) const IDLE: Duration = Duration::from_secs(60);
 
 /// The host's datagrams a flow holds while its socket opens or sends.
 const QUEUE: usize = 16;
-
-/// A flow: the host's port and the destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct Key {
-    pub(super) port: u16,
-    pub(super) to: SocketAddrV4,
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "udp :{} -> {}", self.port, self.to)
-    }
-}
 
 /// The UDP flows: each one's queue to its task.
 #[derive(Default)]
