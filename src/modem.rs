@@ -425,8 +425,12 @@ async fn read(link: &mut Option<Link>, buf: &mut [u8]) -> std::io::Result<usize>
     }
 }
 
+/// Waits for `deadline`. One that has come already is ready at once: tokio's timer rounds
+/// every deadline up to its next millisecond tick, which would put a millisecond into each
+/// step a service asks for "now" (a data call handing the host's bytes on).
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
+        Some(d) if d <= Instant::now() => {}
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }

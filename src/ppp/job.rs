@@ -85,12 +85,18 @@ pub async fn run(net: Net, request: Request, job: Job<Event, Input>) {
     let mut out = Vec::new();
     loop {
         link.take_output(&mut out);
-        for piece in out.chunks(LINE_MAX) {
-            if !reporter.report(Event::Line(piece.to_vec())).await {
+        if out.len() <= LINE_MAX {
+            if !out.is_empty() && !reporter.report(Event::Line(std::mem::take(&mut out))).await {
                 return;
             }
+        } else {
+            for piece in out.chunks(LINE_MAX) {
+                if !reporter.report(Event::Line(piece.to_vec())).await {
+                    return;
+                }
+            }
+            out.clear();
         }
-        out.clear();
         if link.is_dead() {
             let end = if closing { End::Modem } else { End::Host };
             reporter.report(Event::Ended(end)).await;

@@ -117,6 +117,9 @@ async fn cmux_session(family: &str, cmux: &str, dial: &str) {
         assert!(urc.starts_with("\r\n+CMTI: \"") && urc.ends_with("\",1\r\n"), "{family}: the URC on DLCI 2: {urc:?}");
     };
     tokio::join!(peers.traffic(&mut host, family), chat_side);
+    // Every byte came in frames of at most N1 (127) octets.
+    let frames = mux.frames().load(std::sync::atomic::Ordering::Relaxed);
+    assert!(frames as usize >= BIG / 127, "{family}: 16 MiB in {frames} frames");
     let mut data = host.terminate(STEP).await.unwrap_or_else(|e| panic!("{family}: {e}"));
     read_until(&mut data, "\r\nNO CARRIER").await;
     chat(&mut data, "AT", "\r\nOK\r\n").await;

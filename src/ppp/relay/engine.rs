@@ -109,8 +109,9 @@ impl Engine {
     /// come while the outbound queue is full waits for room instead.
     fn timer_due(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(at) = self.stack.deadline() else { return false };
-        if self.stack.device.starved && at <= tokio::time::Instant::now() {
-            return false;
+        if at <= tokio::time::Instant::now() {
+            // Come already: tokio's timer would round it up to its next millisecond tick.
+            return !self.stack.device.starved;
         }
         self.timer.as_mut().reset(at);
         self.timer.as_mut().poll(cx).is_ready()

@@ -6,9 +6,11 @@
 //! with CLD. One task pumps the line; every wait is bounded.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -115,23 +117,26 @@ enum Ask {
     Frame { bytes: Vec<u8>, dlci: u8, reply: oneshot::Sender<Received> },
 }
 
-/// A multiplexed line: channels as streams, the control channel through the pump.
-pub struct CmuxHost {
+/// A multiplexed line `S`: channels as streams, the control channel through the pump, which
+/// runs while this lives.
+pub struct CmuxHost<S> {
     asks: mpsc::Sender<Ask>,
     channels: mpsc::Sender<(u8, DuplexStream)>,
-    pump: JoinHandle<(ReadHalf<DuplexStream>, WriteHalf<DuplexStream>)>,
+    pump: JoinHandle<(ReadHalf<S>, WriteHalf<S>)>,
     stop: oneshot::Sender<()>,
+    frames: Arc<AtomicU64>,
 }
 
-impl CmuxHost {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> CmuxHost<S> {
     /// Starts multiplexing on `line` (the modem has answered `AT+CMUX` with `OK`), sending
     /// information fields of at most `n1` octets, and opens the control channel.
-    pub async fn start(line: DuplexStream, n1: usize, within: Duration) -> Result<CmuxHost, String> {
+    pub async fn start(line: S, n1: usize, within: Duration) -> Result<CmuxHost<S>, String> {
         let (asks, asks_rx) = mpsc::channel(4);
         let (channels, channels_rx) = mpsc::channel(4);
         let (stop, stop_rx) = oneshot::channel();
-        let pump = tokio::spawn(pump(line, n1, asks_rx, channels_rx, stop_rx));
-        let host = CmuxHost { asks, channels, pump, stop };
+        let frames = Arc::new(AtomicU64::new(0));
+        let pump = tokio::spawn(pump(line, n1, asks_rx, channels_rx, stop_rx, frames.clone()));
+        let host = CmuxHost { asks, channels, pump, stop, frames };
         host.expect(0, SABM, UA, within).await?;
         Ok(host)
     }
@@ -168,8 +173,13 @@ impl CmuxHost {
             .map_err(|_| "the pump stopped".to_string())
     }
 
+    /// How many frames the modem has sent so far.
+    pub fn frames(&self) -> &AtomicU64 {
+        &self.frames
+    }
+
     /// The close-down (CLD on DLCI 0), its response awaited; the line, plain again.
-    pub async fn close_down(self, within: Duration) -> Result<DuplexStream, String> {
+    pub async fn close_down(self, within: Duration) -> Result<S, String> {
         let answer = self.ask(frame(0, UIH, &[CLD_COMMAND, 0x01]), 0, within).await?;
         if answer.info.first() != Some(&CLD_RESPONSE) {
             return Err(format!("CLD answered {:02x?}", answer.info));
@@ -180,14 +190,16 @@ impl CmuxHost {
     }
 }
 
-/// Moves frames between the line and the channels' streams until stopped.
-async fn pump(
-    line: DuplexStream,
+/// Moves frames between the line and the channels' streams until stopped, counting the
+/// modem's frames.
+async fn pump<S: AsyncRead + AsyncWrite>(
+    line: S,
     n1: usize,
     mut asks: mpsc::Receiver<Ask>,
     mut channels: mpsc::Receiver<(u8, DuplexStream)>,
     mut stop: oneshot::Receiver<()>,
-) -> (ReadHalf<DuplexStream>, WriteHalf<DuplexStream>) {
+    frames_seen: Arc<AtomicU64>,
+) -> (ReadHalf<S>, WriteHalf<S>) {
     let (mut rd, mut wr) = tokio::io::split(line);
     let mut parser = Parser::default();
     let mut open: HashMap<u8, WriteHalf<DuplexStream>> = HashMap::new();
@@ -229,6 +241,7 @@ async fn pump(
                 }
                 let mut frames = Vec::new();
                 parser.push(&buf[..n], &mut frames);
+                frames_seen.fetch_add(frames.len() as u64, Ordering::Relaxed);
                 for f in frames {
                     if f.control & !0x10 == UIH & !0x10 && f.dlci != 0 {
                         if let Some(cwr) = open.get_mut(&f.dlci) {

@@ -100,7 +100,7 @@ impl Default for PppOptions {
 }
 
 /// A host with a PPP link up over `S` (a TCP stream to the modem's line, a PTY, a duplex pipe)
-/// and a TCP/IP stack on it. Made by [`PppHost::connect`], [`PppHost::connect_with`] or
+/// and a TCP/IP stack on it. Made by [`PppHost::connect_with`] or
 /// [`PppHost::dial`]; the link is serviced (LCP echoes answered, TCP acked) only while one of its
 /// async methods runs.
 pub struct PppHost<S> {
@@ -146,15 +146,8 @@ pub struct PppHost<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PppHost<S> {
-    /// Runs PPP on `line` (already past `CONNECT`; text before the first flag is ignored by the
-    /// framing) until IPCP is up, within `within`, authenticating with PAP as `user` / `pass`
-    /// if the modem asks. The host's address and name servers are then [`PppHost::address`] and
-    /// [`PppHost::dns`].
-    pub async fn connect(line: S, within: Duration) -> Result<PppHost<S>, String> {
-        PppHost::connect_with(line, PppOptions::default(), within).await
-    }
-
-    /// [`PppHost::connect`] with other credentials, or with bytes already read after `CONNECT`.
+    /// Runs PPP on `line` (already past `CONNECT`) until IPCP is up, within `within`, with the
+    /// credentials and the bytes already read after `CONNECT` that `options` gives.
     pub async fn connect_with(line: S, options: PppOptions, within: Duration) -> Result<PppHost<S>, String> {
         let deadline = Instant::now() + within;
         if options.username.len() > 255 || options.password.len() > 255 {
@@ -207,7 +200,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PppHost<S> {
     }
 
     /// Sends `command` (e.g. `ATD*99#`, `AT+CGDATA="PPP",1`) with a CR, waits for `CONNECT`,
-    /// then runs [`PppHost::connect`] on what follows; all within `within`. `Err` with the result
+    /// then runs [`PppHost::connect_with`] on what follows; all within `within`. `Err` with the result
     /// line if the modem answers `NO CARRIER`, `ERROR`, `+CME ERROR: ...`, `BUSY`, `NO ANSWER` or
     /// `NO DIALTONE`. Needs verbose result codes (ATV1).
     pub async fn dial(mut line: S, command: &str, within: Duration) -> Result<PppHost<S>, String> {
@@ -250,11 +243,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PppHost<S> {
     /// The host's address, as IPCP gave it.
     pub fn address(&self) -> Ipv4Addr {
         self.address
-    }
-
-    /// The modem's address as its IPCP Configure-Request named it (10.64.64.64 if it named none).
-    pub fn peer_address(&self) -> Ipv4Addr {
-        self.peer
     }
 
     /// The name servers IPCP gave (RFC 1877 primary, then secondary; those not given left out).
@@ -414,20 +402,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PppHost<S> {
         self.sockets.remove(handle);
         self.settle().await;
         result
-    }
-
-    /// Services the link for `duration` (answers the modem's LCP echoes, acks TCP); `Err` if it
-    /// goes down meanwhile.
-    pub async fn idle(&mut self, duration: Duration) -> Result<(), String> {
-        let end = Instant::now() + duration;
-        loop {
-            self.alive()?;
-            if Instant::now() >= end {
-                self.settle().await;
-                return Ok(());
-            }
-            self.step(end).await?;
-        }
     }
 
     /// Services the link until the modem ends it (an LCP or IPCP Terminate-Request, `NO
