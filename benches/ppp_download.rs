@@ -348,13 +348,16 @@ fn start_pty_modem(runtime: &Runtime, path: &std::path::Path) -> anyhow::Result<
 trait Line: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Line for T {}
 
+/// Under CMUX: the meter on the line itself, and the multiplexer (it counts the modem's frames).
+type Muxed = (Arc<Mutex<Meter>>, CmuxHost<Counted<Box<dyn Line>>>);
+
 /// A host with its PPP link up, and the meters on its line.
 struct Hosted {
     host: PppHost<Counted<Box<dyn Line>>>,
     /// The PPP stream (the line itself unless multiplexed).
     ppp: Arc<Mutex<Meter>>,
     /// Under CMUX: the line itself, and the multiplexer (it counts the modem's frames).
-    mux: Option<(Arc<Mutex<Meter>>, CmuxHost<Counted<Box<dyn Line>>>)>,
+    mux: Option<Muxed>,
 }
 
 async fn dial_tcp(what: Medium, addr: SocketAddr) -> anyhow::Result<Hosted> {
@@ -395,7 +398,7 @@ async fn dial(
     what: Medium,
     line: Counted<Box<dyn Line>>,
     ppp: Arc<Mutex<Meter>>,
-    mux: Option<(Arc<Mutex<Meter>>, CmuxHost<Counted<Box<dyn Line>>>)>,
+    mux: Option<Muxed>,
 ) -> anyhow::Result<Hosted> {
     let start = Instant::now();
     let mut host = PppHost::dial(line, "ATD*99#", STEP).await.map_err(|e| anyhow::anyhow!("ATD*99#: {e}"))?;

@@ -21,7 +21,7 @@
 //!   command mode (V.250 §5.7.1).
 //!
 //! The call's PPP side (the link's control protocols and the relay of the host's IP traffic)
-//! runs as a job ([`crate::ppp::job`]). The host's bytes wait in a buffer of [`HOLD_MAX`]
+//! runs as a job ([`crate::service::ppp::job`]). The host's bytes wait in a buffer of [`HOLD_MAX`]
 //! bytes and go to the job one piece at a time, each acknowledged before the next (the line
 //! stops being read while the buffer is full, as a module drops CTS); the job's bytes go to
 //! the line as they come while online, and are dropped in command mode (the host's TCP sends
@@ -35,10 +35,10 @@ use vmodem_at::{Command, DataEnd, DataPhase, Failure, Reply, Response};
 
 use super::cellular::Cellular;
 use super::{Ctx, Entry, Io, Outcome, Owner, Service, expect};
-use crate::ppp::job::{End, Event, Input, Request};
 use crate::ppp::link::{Flavour, LinkConfig};
 use crate::ppp::relay::RelayConfig;
 use crate::service::JobId;
+use crate::service::ppp::job::{End, Event, Input, Request};
 
 /// The silence before and after `+++` (SIM800 manual §2.2.12: one second).
 const GUARD: Duration = Duration::from_secs(1);

@@ -1,6 +1,6 @@
 //! The PPP link's control protocols, the modem's side, IO-free: LCP (RFC 1661), the host's
 //! authentication by PAP or CHAP (RFC 1334, RFC 1994), IPCP (RFC 1332, RFC 1877), and the IPv4
-//! packets that flow once IPCP is up, over HDLC-like framing ([`hdlc`](super::hdlc)).
+//! packets that flow once IPCP is up, over HDLC-like framing ([`hdlc`]).
 //!
 //! # Driving contract
 //!

@@ -12,6 +12,7 @@ pub mod http;
 pub mod job;
 pub mod ntp;
 pub mod pipe;
+pub mod ppp;
 pub mod sink;
 pub mod sms;
 pub mod socket;
@@ -23,7 +24,6 @@ use tokio::task::JoinHandle;
 pub use job::{Job, JobId, Report};
 
 use crate::net::Net;
-use crate::ppp;
 
 /// Makes [`Request`], [`Event`] and [`Input`] from the list of services: each `Name =>
 /// module` line adds a variant to each enum holding `module::Request`, `module::Event` and

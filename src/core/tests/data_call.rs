@@ -10,7 +10,7 @@ use crate::core::testing::Bench;
 use crate::dialect::Owner;
 use crate::family::Family;
 use crate::network::NetworkEvent;
-use crate::ppp::job::{End, Event, Input};
+use crate::service::ppp::job::{End, Event, Input};
 use crate::service::{Input as JobInput, JobId, Request};
 
 const OK: &str = "\r\nOK\r\n";

@@ -13,9 +13,9 @@ use std::collections::VecDeque;
 
 use tokio::time::Instant;
 
-use super::link::{Link, LinkConfig};
-use super::relay::{Relay, RelayConfig};
 use crate::net::Net;
+use crate::ppp::link::{Link, LinkConfig};
+use crate::ppp::relay::{Relay, RelayConfig};
 use crate::service::job::Job;
 
 /// The most bytes of one [`Event::Line`].
