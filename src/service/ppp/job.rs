@@ -2,8 +2,9 @@
 //! and the host's IP packets carried by the [`Relay`] through the modem's network.
 //!
 //! The modem feeds the job the host's bytes one piece at a time ([`Input::Line`]); the job
-//! acknowledges each ([`Event::Taken`]) once the link has taken it and its packets are with
-//! the relay, so the host's bytes never pile up here. The link's bytes for the host go out as
+//! acknowledges each ([`Event::Taken`]) once the link has taken it; the host's packets wait
+//! for room in the relay in a queue of at most 64, and while it is full the job takes no
+//! more, so the host's bytes never pile up here. The link's bytes for the host go out as
 //! [`Event::Line`], at most [`LINE_MAX`] bytes each; the modem's bounded event queue holds the
 //! job back while the host reads slowly, and the relay's queues hold the network back in
 //! turn. The job ends, with [`Event::Ended`], when the link is dead: the host terminated it,
