@@ -1,33 +1,48 @@
-//! Download throughput: a 256 MiB file fetched through a sim7080 vmodem on the TCP transport,
-//! no pacing, three ways: `AT+FTPGET=1` then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`;
-//! `AT+FTPEXTGET=2` into the module file system; and the `AT+FTPETGET` DLE/ETX stream. Beside
-//! them `curl` fetches the same file from the same server in the same run, into /dev/null and
-//! into a file in the same folder as the module file system (the reference for EXTGET). vsftpd
-//! serves the file twice: plain, and over explicit FTPS (`AT+FTPSSL=2` with the test CA
-//! converted; curl with `--ssl-reqd --cacert`), where only EXTGET and ETGET run. The server is the embedded
-//! libunftp server on loopback, and vsftpd as scripts/test-servers.sh starts it (run
-//! `scripts/test-servers.sh start` first; without it the benchmark stops with that advice).
+//! Download throughput at the limit, measured so that the figures hold: a file fetched through
+//! a sim7080 vmodem on the TCP transport (no pacing, the `instant` link profile) three ways,
+//! each interleaved run by run with its reference:
 //!
-//! `cargo bench --bench ftp_download` prints one Markdown table: seconds per download (median
-//! of [`RUNS`], runs alternating between vmodem and curl), MiB/s, and the ratio vmodem/curl.
-//! Each vmodem download is checked byte for byte against the file; each curl download by its
-//! size. A vmodem download is timed from sending `AT+FTPGET=1` to reading `+FTPGET: 1,0`, so
-//! like curl's it includes the login and the data connection. curl is timed from spawn to exit.
+//! - `AT+FTPEXTGET=2` into the module file system, against `curl` writing a file in the same
+//!   folder;
+//! - the `AT+FTPETGET` DLE/ETX stream (escaped by the modem, unescaped by the host), against
+//!   `curl > /dev/null`;
+//! - `AT+FTPGET=1` then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`, against the *host-loop
+//!   ceiling*: the same host loop against a loopback task that answers every read at once with
+//!   a canned full response (a modem that costs nothing and never runs dry).
 //!
-//! The host is a plain thread with a blocking socket, as a driver would be: it sends one
-//! command, reads its whole response, then sends the next. `+FTPGET: 1,1` URCs between
-//! responses are skipped; a `+FTPGET: 2,0` (nothing buffered yet) is counted and read again.
+//! Servers: the embedded libunftp server on loopback, and vsftpd as scripts/test-servers.sh
+//! starts it, plain and over explicit FTPS (`AT+FTPSSL=2` with the test CA converted; curl with
+//! `--ssl-reqd --cacert`; the FTPGET row is left out there, bound by its round trips either
+//! way). Run `scripts/test-servers.sh start` first.
 //!
-//! A third client shows the ceiling of this way of reading: the same host loop against a
-//! loopback TCP task that answers every `AT+FTPGET=2,1460` at once with a canned full response
-//! (`+FTPGET: 2,1460`, 1460 bytes, `OK`), a modem that costs nothing and never runs dry.
+//! Method: [`runs`] rounds (`VMODEM_BENCH_RUNS`, at least 10); in each round every row runs its
+//! vmodem client and its reference back to back, the order swapped every other round. The
+//! table gives minimum, median and maximum seconds of each, and the vmodem/reference ratio of
+//! throughput at the medians and at the minima. EXTGET, ETGET and curl move
+//! `VMODEM_BENCH_MIB` MiB (default 1024: over a second a run even from vsftpd); FTPGET and its
+//! ceiling, bound near 25 MiB/s by one round trip per 1460 bytes, move `VMODEM_BENCH_FTPGET_MIB`
+//! (default 32, over a second a run). The machine's load average and busy share are printed
+//! before and after.
 //!
-//! `VMODEM_BENCH_MIB` sets another file size in MiB (for a quick check).
+//! Every vmodem download is checked byte for byte against the file (streamed, never held
+//! whole), each curl download by its size. Memory: the modem runs in this process; before each
+//! vmodem download /proc/self/clear_refs resets VmHWM to the current resident size, and after
+//! it VmHWM minus that size is the peak growth of the process during the download (the host's
+//! own buffers are a few hundred KiB; the file's bytes are resident before, in the test data).
+//!
+//! A vmodem download is timed from sending its first command to reading its final URC, so like
+//! curl's (spawn to exit) it includes the login and the data connection.
+//!
+//! `VMODEM_BENCH_ONLY=extget,etget,ftpget` picks rows, `VMODEM_BENCH_SERVERS=vsftpd` servers
+//! (a substring of the name), for a quick before/after.
 
+#[path = "support/proc.rs"]
+mod proc;
 mod support;
 #[path = "support/vsftpd.rs"]
 mod vsftpd;
 
+use std::io::Read;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -35,25 +50,32 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use support::{Host, OK, median, random_bytes, rate, runs};
+use support::{Host, OK, random_bytes};
 use vmodem::config::ModuleConfig;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem_at::dle::Unescaper;
 use vsftpd::Vsftpd;
 
-/// The file size in MiB unless `VMODEM_BENCH_MIB` says otherwise.
-const DEFAULT_MIB: usize = 256;
-/// Downloads per client and server; the table shows the median.
-const RUNS: usize = 3;
+/// The large file's size in MiB unless `VMODEM_BENCH_MIB` says otherwise.
+const DEFAULT_MIB: usize = 1024;
+/// The FTPGET file's size in MiB unless `VMODEM_BENCH_FTPGET_MIB` says otherwise.
+const DEFAULT_FTPGET_MIB: usize = 32;
+/// Rounds unless `VMODEM_BENCH_RUNS` says otherwise.
+const DEFAULT_RUNS: usize = 10;
 /// Bytes the host asks for per `AT+FTPGET=2`: the most the SIM7080 allows.
 const CHUNK: usize = 1460;
 /// The host's read command, for [`CHUNK`] bytes.
 const REQUEST: &[u8] = b"AT+FTPGET=2,1460\r";
 /// The longest one download may take, through vmodem or curl.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(900);
-/// The remote file's name.
+/// The large remote file's name.
 const FILE_NAME: &str = "vmodem-bench.bin";
+/// The FTPGET remote file's name (the large file's first bytes).
+const SMALL_NAME: &str = "vmodem-bench-small.bin";
+/// The bound on a vmodem download's peak growth of resident memory (VmHWM): the file is
+/// never held, only a few buffers of at most 256 KiB.
+const PEAK_BOUND: u64 = 16 << 20;
 /// The embedded server's login.
 const EMBEDDED_LOGIN: (&str, &str) = ("bench", "bench");
 
@@ -70,8 +92,8 @@ struct Server {
     ca: Option<PathBuf>,
 }
 
-/// How one client fetched the file.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// One client.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Client {
     /// vmodem, `AT+FTPGET=2,1460` until `+FTPGET: 1,0`.
     FtpGet,
@@ -83,15 +105,21 @@ enum Client {
     CurlNull,
     /// curl into a file beside the module file system's.
     CurlFile,
+    /// The host loop against the canned responder.
+    Ceiling,
 }
 
 impl Client {
-    const ALL: [Client; 5] = [Client::FtpGet, Client::ExtGetToFs, Client::EtGet, Client::CurlNull, Client::CurlFile];
+    /// The vmodem clients, each the first of a row.
+    const VMODEM: [Client; 3] = [Client::ExtGetToFs, Client::EtGet, Client::FtpGet];
 
-    /// Whether this client runs against `server`: over FTPS only the transfers the FTPS
-    /// benchmark is about (the `AT+FTPGET` host loop is bound by its round trips either way).
-    fn runs_on(self, server: &Server) -> bool {
-        server.ca.is_none() || self != Client::FtpGet
+    fn key(self) -> &'static str {
+        match self {
+            Client::FtpGet => "ftpget",
+            Client::ExtGetToFs => "extget",
+            Client::EtGet => "etget",
+            _ => "",
+        }
     }
 
     fn label(self) -> &'static str {
@@ -101,41 +129,84 @@ impl Client {
             Client::EtGet => "vmodem `AT+FTPETGET` (DLE/ETX stream)",
             Client::CurlNull => "curl → /dev/null",
             Client::CurlFile => "curl → file",
+            Client::Ceiling => "host loop, canned responder (ceiling)",
         }
     }
 
-    /// The curl client the vmodem one is compared with: the same destination.
-    fn reference(self) -> Option<Client> {
+    /// The reference a vmodem client is compared with.
+    fn reference(self) -> Client {
         match self {
-            Client::FtpGet | Client::EtGet => Some(Client::CurlNull),
-            Client::ExtGetToFs => Some(Client::CurlFile),
-            _ => None,
+            Client::FtpGet => Client::Ceiling,
+            Client::EtGet => Client::CurlNull,
+            _ => Client::CurlFile,
         }
+    }
+
+    /// Whether this vmodem client runs against `server`.
+    fn runs_on(self, server: &Server) -> bool {
+        server.ca.is_none() || self != Client::FtpGet
     }
 }
 
-/// One server's results: every run of every client.
-struct Row {
-    server: &'static str,
-    runs: Vec<(Client, Duration)>,
-    /// `+FTPGET: 2,0` answers over all `AT+FTPGET` runs.
+/// The runs of one client in one row.
+#[derive(Default)]
+struct Runs {
+    times: Vec<Duration>,
+    /// The largest growth of VmHWM over one run (vmodem clients only), bytes.
+    peak_growth: u64,
+    /// `+FTPGET: 2,0` answers over all runs (FTPGET only).
     empty_reads: u64,
 }
 
-impl Row {
-    fn of(&self, client: Client) -> Vec<Duration> {
-        self.runs.iter().filter(|(c, _)| *c == client).map(|(_, d)| *d).collect()
+impl Runs {
+    fn sorted(&self) -> Vec<Duration> {
+        let mut v = self.times.clone();
+        v.sort_unstable();
+        v
     }
+    fn min(&self) -> Duration {
+        self.sorted()[0]
+    }
+    /// The median (the mean of the middle two of an even count).
+    fn median(&self) -> Duration {
+        let v = self.sorted();
+        let n = v.len();
+        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 }
+    }
+    fn max(&self) -> Duration {
+        *self.sorted().last().unwrap()
+    }
+}
+
+/// One vmodem client against one server, beside its reference.
+struct Row {
+    server: &'static str,
+    client: Client,
+    bytes: usize,
+    vmodem: Runs,
+    reference: Runs,
 }
 
 fn main() -> anyhow::Result<()> {
     support::require_curl()?;
     let mib = support::file_mib(DEFAULT_MIB)?;
+    let small_mib: usize = proc::env_number("VMODEM_BENCH_FTPGET_MIB", DEFAULT_FTPGET_MIB)?;
+    let rounds: usize = proc::env_number("VMODEM_BENCH_RUNS", DEFAULT_RUNS)?;
+    ensure!(rounds >= 1, "VMODEM_BENCH_RUNS must be at least 1");
+    let only = std::env::var("VMODEM_BENCH_ONLY").unwrap_or_default();
+    let clients: Vec<Client> = Client::VMODEM
+        .into_iter()
+        .filter(|c| only.is_empty() || only.split(',').any(|k| k.trim() == c.key()))
+        .collect();
+    let server_filter = std::env::var("VMODEM_BENCH_SERVERS").unwrap_or_default();
+
     let data = random_bytes(mib << 20);
+    let small_len = (small_mib << 20).min(data.len());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join(FILE_NAME), &data)?;
+    std::fs::write(dir.path().join(SMALL_NAME), &data[..small_len])?;
     let (user, password) = EMBEDDED_LOGIN;
     let embedded = runtime.block_on(EmbeddedFtp::start(EmbeddedFtpConfig {
         root: dir.path().to_path_buf(),
@@ -152,13 +223,17 @@ fn main() -> anyhow::Result<()> {
         ca: None,
     }];
     let vsftpd = Vsftpd::find()?;
-    let vsftpd_path = vsftpd.root.join(FILE_NAME);
-    // The copy in vsftpd's root goes away when this is dropped.
-    let _vsftpd_file = RemoveOnDrop(vsftpd_path.clone());
-    std::fs::write(&vsftpd_path, &data)?;
-    // vsftpd reads it as the FTP user.
-    std::fs::set_permissions(&vsftpd_path, std::fs::Permissions::from_mode(0o644))?;
+    // The copies in vsftpd's root go away when these are dropped.
+    let mut _vsftpd_files = Vec::new();
+    for (name, bytes) in [(FILE_NAME, &data[..]), (SMALL_NAME, &data[..small_len])] {
+        let path = vsftpd.root.join(name);
+        _vsftpd_files.push(RemoveOnDrop(path.clone()));
+        std::fs::write(&path, bytes)?;
+        // vsftpd reads it as the FTP user.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    }
     servers.extend(vsftpd_servers(vsftpd));
+    servers.retain(|s| server_filter.is_empty() || s.name.contains(server_filter.as_str()));
 
     let redirects = servers.iter().map(|s| Redirect::new(s.host, Some(21), s.addr)).collect();
     let mut config = ModuleConfig::default();
@@ -173,12 +248,15 @@ fn main() -> anyhow::Result<()> {
     for cmd in ["AT+FTPCID=0", "AT+FTPMODE=1", "AT+FTPTYPE=\"I\"", "AT+FTPGETPATH=\"/\""] {
         host.command(cmd)?;
     }
-    host.command(&format!("AT+FTPGETNAME=\"{FILE_NAME}\""))?;
     let in_module_fs = fs_dir.path().join("fota").join(FILE_NAME);
     let curl_file = fs_dir.path().join("curl.bin");
+    let mut canned = Host::connect(runtime.block_on(canned_responder())?)?;
+    let ceiling_len = small_len - small_len % CHUNK;
 
+    let load_before = proc::loadavg();
+    let busy_before = proc::busy_share(Duration::from_secs(2))?;
+    let started = Instant::now();
     let mut rows = Vec::new();
-    let mut received = Vec::with_capacity(data.len());
     for server in &servers {
         host.command(&format!("AT+FTPSERV=\"{}\"", server.host))?;
         host.command(&format!("AT+FTPUN=\"{}\"", server.user))?;
@@ -191,83 +269,245 @@ fn main() -> anyhow::Result<()> {
             None => "AT+FTPSSL=0",
         };
         host.command(tls)?;
-        let mut row = Row { server: server.name, runs: Vec::new(), empty_reads: 0 };
-        for _ in 0..RUNS {
-            for client in Client::ALL.into_iter().filter(|c| c.runs_on(server)) {
-                received.clear();
-                let start = Instant::now();
-                match client {
-                    Client::FtpGet => row.empty_reads += host.download(&mut received, data.len())?,
-                    Client::ExtGetToFs => host.extget_to_fs()?,
-                    Client::EtGet => host.etget(&mut received, data.len())?,
-                    Client::CurlNull => curl_download(server, data.len(), Path::new("/dev/null"))?,
-                    Client::CurlFile => curl_download(server, data.len(), &curl_file)?,
+        let first = rows.len();
+        for &client in clients.iter().filter(|c| c.runs_on(server)) {
+            let bytes = if client == Client::FtpGet { small_len } else { data.len() };
+            rows.push(Row { server: server.name, client, bytes, vmodem: Runs::default(), reference: Runs::default() });
+        }
+        for round in 0..rounds {
+            for row in &mut rows[first..] {
+                let order = if round % 2 == 0 { [true, false] } else { [false, true] };
+                for vmodem in order {
+                    if vmodem {
+                        let (time, growth, empty) =
+                            run_vmodem(&mut host, row.client, &data[..row.bytes], &in_module_fs)?;
+                        row.vmodem.times.push(time);
+                        row.vmodem.peak_growth = row.vmodem.peak_growth.max(growth);
+                        row.vmodem.empty_reads += empty;
+                    } else {
+                        let start = Instant::now();
+                        match row.client.reference() {
+                            Client::Ceiling => {
+                                let mut n = 0;
+                                while n < ceiling_len {
+                                    n += canned.chunk(&mut Check::Count(0), ceiling_len - n)?;
+                                }
+                            }
+                            Client::CurlNull => curl_download(server, data.len(), Path::new("/dev/null"))?,
+                            _ => curl_download(server, data.len(), &curl_file)?,
+                        }
+                        row.reference.times.push(start.elapsed());
+                        std::fs::remove_file(&curl_file).ok();
+                    }
                 }
-                row.runs.push((client, start.elapsed()));
-                let check = match client {
-                    Client::FtpGet | Client::EtGet => received == data,
-                    Client::ExtGetToFs => std::fs::read(&in_module_fs)? == data,
-                    Client::CurlFile => std::fs::metadata(&curl_file)?.len() == data.len() as u64,
-                    Client::CurlNull => true,
-                };
-                ensure!(check, "{}: {} delivered different bytes than the file holds", server.name, client.label());
-                std::fs::remove_file(&in_module_fs).ok();
-                std::fs::remove_file(&curl_file).ok();
             }
         }
-        rows.push(row);
     }
+    let took = started.elapsed();
+    let load_after = proc::loadavg();
+    let (escape, unescape, growth) = escaping_cost(&data)?;
+    let busy_after = proc::busy_share(Duration::from_secs(2))?;
 
-    let ceiling_len = data.len() - data.len() % CHUNK;
-    let mut canned = Host::connect(runtime.block_on(canned_responder())?)?;
-    let mut ceiling = Vec::new();
-    for _ in 0..RUNS {
-        received.clear();
-        let start = Instant::now();
-        while received.len() < ceiling_len {
-            canned.chunk(&mut received, ceiling_len)?;
-        }
-        ceiling.push(start.elapsed());
-    }
-    let ceiling_rate = rate(ceiling_len, median(&ceiling));
-
-    println!("FTP download of {mib} MiB through vmodem (sim7080 on TCP, no pacing) beside curl");
-    println!("same server, same run; {RUNS} runs of each client, in turn; median shown, every run in the last column");
-    println!();
-    println!("| server | client | seconds | MiB/s | ratio | runs (s) |");
-    println!("| --- | --- | ---: | ---: | ---: | --- |");
-    for row in &rows {
-        for client in Client::ALL.into_iter().filter(|c| !row.of(*c).is_empty()) {
-            let times = row.of(client);
-            let m = median(&times);
-            let m_rate = rate(data.len(), m);
-            let ratio = match client.reference() {
-                Some(r) => format!("{:.3} of {}", m_rate / rate(data.len(), median(&row.of(r))), r.label()),
-                None => String::new(),
-            };
-            let mut all = runs(&times);
-            if client == Client::FtpGet {
-                all = format!(
-                    "{all} ({} × `+FTPGET: 2,0`; {:.3} of the host-loop ceiling)",
-                    row.empty_reads,
-                    m_rate / ceiling_rate
-                );
-            }
-            println!(
-                "| {} | {} | {:.2} | {m_rate:.1} | {ratio} | {all} |",
-                row.server,
-                client.label(),
-                m.as_secs_f64()
-            );
-        }
-    }
     println!(
-        "| canned responder | host loop (ceiling) | {:.2} | {ceiling_rate:.1} | | {} |",
-        median(&ceiling).as_secs_f64(),
-        runs(&ceiling)
+        "FTP download through vmodem (sim7080 on TCP, no pacing, `instant` profile), each row interleaved with its \
+         reference"
     );
+    println!(
+        "{rounds} rounds; {mib} MiB for EXTGET/ETGET/curl, {small_mib} MiB for FTPGET and its ceiling; {:.0} s in all",
+        took.as_secs_f64()
+    );
+    println!(
+        "load average before {load_before}, after {load_after}; machine busy (2 s idle sample) before {:.0} %, after {:.0} %",
+        busy_before * 100.0,
+        busy_after * 100.0
+    );
+    println!();
+    println!(
+        "| server | client | MiB | s min / median / max | MiB/s (median) | reference: s min / median / max | MiB/s \
+         (median) | ratio of medians | ratio of minima | peak RSS growth |"
+    );
+    println!("| --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |");
+    for row in &rows {
+        let (v, r) = (&row.vmodem, &row.reference);
+        let bytes_ref = if row.client == Client::FtpGet { ceiling_len } else { row.bytes };
+        let v_rate = support::rate(row.bytes, v.median());
+        let r_rate = support::rate(bytes_ref, r.median());
+        let ratio_min = support::rate(row.bytes, v.min()) / support::rate(bytes_ref, r.min());
+        let extra = if row.client == Client::FtpGet {
+            format!(" ({} × `+FTPGET: 2,0`)", v.empty_reads)
+        } else {
+            String::new()
+        };
+        println!(
+            "| {} | {}{extra} | {} | {} | {v_rate:.1} | {}: {} | {r_rate:.1} | {:.3} | {ratio_min:.3} | {:.1} MiB |",
+            row.server,
+            row.client.label(),
+            row.bytes >> 20,
+            three(v),
+            row.client.reference().label(),
+            three(r),
+            v_rate / r_rate,
+            v.peak_growth as f64 / f64::from(1 << 20),
+        );
+    }
+    println!();
+    println!(
+        "The cost of escaping (ETGET), in memory on one core, 64 KiB at a time: DLE/ETX escaping {escape:.0} MiB/s, \
+         unescaping {unescape:.0} MiB/s; the escaped stream is {:.2} % longer",
+        growth * 100.0
+    );
+    println!();
+    for row in &rows {
+        println!(
+            "- {} / {}: vmodem {}; reference {}",
+            row.server,
+            row.client.key(),
+            support::runs(&row.vmodem.times),
+            support::runs(&row.reference.times)
+        );
+    }
+    let peak = rows.iter().map(|r| r.vmodem.peak_growth).max().unwrap_or(0);
+    println!();
+    println!(
+        "Peak growth of resident memory over any one vmodem download: {:.1} MiB (bound {} MiB)",
+        peak as f64 / f64::from(1 << 20),
+        PEAK_BOUND >> 20
+    );
+    ensure!(peak <= PEAK_BOUND, "a download grew resident memory by {peak} bytes, beyond {PEAK_BOUND}");
     drop(embedded);
     Ok(())
+}
+
+/// What escaping costs on its own: MiB/s of `vmodem_at::dle::escape_into` and of the host's
+/// `Unescaper` over `data`, 64 KiB at a time (the modem's pump escapes pipe-loads of that
+/// order), best of three, and how much longer the escaped stream is.
+fn escaping_cost(data: &[u8]) -> anyhow::Result<(f64, f64, f64)> {
+    const PIECE: usize = 64 * 1024;
+    let (mut escape, mut unescape) = (Duration::MAX, Duration::MAX);
+    let mut escaped_len = 0;
+    let mut escaped = Vec::with_capacity(PIECE * 2);
+    let mut plain = Vec::with_capacity(PIECE * 2);
+    for _ in 0..3 {
+        let (mut e, mut u) = (Duration::ZERO, Duration::ZERO);
+        let mut unescaper = Unescaper::default();
+        escaped_len = 0;
+        for piece in data.chunks(PIECE) {
+            escaped.clear();
+            let t = Instant::now();
+            vmodem_at::dle::escape_into(piece, &mut escaped);
+            e += t.elapsed();
+            escaped_len += escaped.len();
+            plain.clear();
+            let t = Instant::now();
+            let r = unescaper.push(&escaped, &mut plain);
+            u += t.elapsed();
+            ensure!(!r.ended && plain == piece, "escaping does not round-trip");
+        }
+        escape = escape.min(e);
+        unescape = unescape.min(u);
+    }
+    Ok((
+        support::rate(data.len(), escape),
+        support::rate(data.len(), unescape),
+        escaped_len as f64 / data.len() as f64 - 1.0,
+    ))
+}
+
+/// "min / median / max" in seconds.
+fn three(r: &Runs) -> String {
+    format!("{:.3} / {:.3} / {:.3}", r.min().as_secs_f64(), r.median().as_secs_f64(), r.max().as_secs_f64())
+}
+
+/// One vmodem download of `data`: its time, the growth of VmHWM over it, and the empty reads.
+fn run_vmodem(
+    host: &mut Host,
+    client: Client,
+    data: &[u8],
+    in_module_fs: &Path,
+) -> anyhow::Result<(Duration, u64, u64)> {
+    let name = if client == Client::FtpGet { SMALL_NAME } else { FILE_NAME };
+    host.command(&format!("AT+FTPGETNAME=\"{name}\""))?;
+    let base = reset_hwm()?;
+    let mut check = Check::Against { data, at: 0 };
+    let mut empty = 0;
+    let start = Instant::now();
+    match client {
+        Client::FtpGet => empty = host.download(&mut check, data.len())?,
+        Client::ExtGetToFs => host.extget_to_fs()?,
+        Client::EtGet => host.etget(&mut check, data.len())?,
+        _ => unreachable!(),
+    }
+    let time = start.elapsed();
+    let growth = status_kib("VmHWM")?.saturating_sub(base) * 1024;
+    match client {
+        Client::ExtGetToFs => {
+            ensure!(same_file(in_module_fs, data)?, "{}: the module file system's copy differs", client.label());
+            std::fs::remove_file(in_module_fs)?;
+        }
+        _ => ensure!(check.at() == data.len(), "{}: {} bytes of {}", client.label(), check.at(), data.len()),
+    }
+    Ok((time, growth, empty))
+}
+
+/// Resets this process's VmHWM to its resident size and returns that size, KiB.
+fn reset_hwm() -> anyhow::Result<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").context("resetting VmHWM (/proc/self/clear_refs)")?;
+    status_kib("VmRSS")
+}
+
+/// A `kB` field of /proc/self/status.
+fn status_kib(field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status.lines().find(|l| l.starts_with(field)).with_context(|| format!("no {field}"))?;
+    Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+}
+
+/// Whether the file at `path` holds `data`, read in pieces.
+fn same_file(path: &Path, data: &[u8]) -> anyhow::Result<bool> {
+    let mut file = std::fs::File::open(path)?;
+    if file.metadata()?.len() != data.len() as u64 {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(at == data.len());
+        }
+        if buf[..n] != data[at..at + n] {
+            return Ok(false);
+        }
+        at += n;
+    }
+}
+
+/// Where the host puts received bytes: compared on the fly with the file, or only counted.
+enum Check<'a> {
+    Against { data: &'a [u8], at: usize },
+    Count(usize),
+}
+
+impl Check<'_> {
+    /// Takes `bytes`, failing on any that differ from the file's.
+    fn push(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        match self {
+            Check::Against { data, at } => {
+                ensure!(*at + bytes.len() <= data.len(), "more bytes than the file holds");
+                ensure!(data[*at..*at + bytes.len()] == *bytes, "different bytes than the file holds after {at}");
+                *at += bytes.len();
+            }
+            Check::Count(n) => *n += bytes.len(),
+        }
+        Ok(())
+    }
+
+    fn at(&self) -> usize {
+        match self {
+            Check::Against { at, .. } => *at,
+            Check::Count(n) => *n,
+        }
+    }
 }
 
 /// A loopback TCP task that answers each `\r`-terminated request with a full `AT+FTPGET=2,1460`
@@ -314,7 +554,7 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-/// Fetches the file with curl (passive mode, as vmodem is set to) into `output`.
+/// Fetches the large file with curl (passive mode, as vmodem is set to) into `output`.
 fn curl_download(server: &Server, len: usize, output: &Path) -> anyhow::Result<()> {
     let url = format!("ftp://{}/{FILE_NAME}", server.addr);
     let out = Command::new("curl")
@@ -341,21 +581,23 @@ fn is_failure_urc(line: &str) -> bool {
 
 /// The FTP side of the host: the read loops and the FS set-up.
 impl Host {
-    /// One `AT+FTPGET=2,1460` and its response: appends the data to `out` (which must not grow
-    /// beyond `len`) and returns its length. `+FTPGET: 1,1` URCs before the response are skipped.
-    fn chunk(&mut self, out: &mut Vec<u8>, len: usize) -> anyhow::Result<usize> {
+    /// One `AT+FTPGET=2,1460` and its response: pushes the data into `out` (at most `room`
+    /// bytes) and returns its length. `+FTPGET: 1,1` URCs before the response are skipped.
+    fn chunk(&mut self, out: &mut Check, room: usize) -> anyhow::Result<usize> {
         self.send(REQUEST)?;
         let n = loop {
             match self.line()? {
                 line if line == "+FTPGET: 1,1" => {}
                 line => match line.strip_prefix("+FTPGET: 2,").map(str::parse::<usize>) {
                     Some(Ok(n)) => break n,
-                    _ => bail!("after {} of {len} bytes: {line:?}", out.len()),
+                    _ => bail!("after {} bytes: {line:?}", out.at()),
                 },
             }
         };
-        ensure!(out.len() + n <= len, "more bytes than the file holds");
-        self.take(n, out)?;
+        ensure!(n <= room, "more bytes than the file holds");
+        let mut bytes = Vec::with_capacity(n);
+        self.take(n, &mut bytes)?;
+        out.push(&bytes)?;
         self.expect_bytes(OK).with_context(|| format!("after {n} bytes of data"))?;
         Ok(n)
     }
@@ -380,16 +622,19 @@ impl Host {
     }
 
     /// The `AT+FTPETGET` stream of the file, unescaped into `out`, expecting `len` bytes.
-    fn etget(&mut self, out: &mut Vec<u8>, len: usize) -> anyhow::Result<()> {
+    fn etget(&mut self, out: &mut Check, len: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + DOWNLOAD_LIMIT;
         self.command("AT+FTPETGET=1")?;
         self.wait_for("+FTPETGET: 1,1")?;
         let mut unescaper = Unescaper::default();
+        let mut piece = Vec::with_capacity(256 * 1024);
         loop {
             ensure!(Instant::now() < deadline, "the stream took longer than {DOWNLOAD_LIMIT:?}");
-            let r = unescaper.push(self.pending(), out);
+            piece.clear();
+            let r = unescaper.push(self.pending(), &mut piece);
             self.consume(r.consumed);
-            ensure!(out.len() <= len, "more bytes than the file holds");
+            out.push(&piece)?;
+            ensure!(out.at() <= len, "more bytes than the file holds");
             if r.ended {
                 break;
             }
@@ -400,14 +645,14 @@ impl Host {
 
     /// Downloads the file set up by the FTP parameters into `out`, expecting `len` bytes.
     /// Returns how many reads found nothing buffered.
-    fn download(&mut self, out: &mut Vec<u8>, len: usize) -> anyhow::Result<u64> {
+    fn download(&mut self, out: &mut Check, len: usize) -> anyhow::Result<u64> {
         let deadline = Instant::now() + DOWNLOAD_LIMIT;
         self.command("AT+FTPGET=1")?;
         self.wait_for("+FTPGET: 1,1")?;
         let mut empty = 0;
-        while out.len() < len {
+        while out.at() < len {
             ensure!(Instant::now() < deadline, "the download took longer than {DOWNLOAD_LIMIT:?}");
-            if self.chunk(out, len)? == 0 {
+            if self.chunk(out, len - out.at())? == 0 {
                 empty += 1;
             }
         }
