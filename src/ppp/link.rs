@@ -64,6 +64,7 @@ use std::net::Ipv4Addr;
 use fastrand::Rng;
 use tokio::time::Instant;
 
+pub use self::auth::pap_passwords;
 use self::auth::{Authenticator, Outcome};
 use self::fsm::{Control, Fsm, Layer, State};
 use self::ipcp::Ipcp;

@@ -268,3 +268,19 @@ proptest! {
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }
 }
+
+/// A data call's host authenticating with PAP: its password never reaches the recording (nor,
+/// through the same writer, the console), in the frame or anywhere after it.
+#[test]
+fn a_ppp_password_is_masked_in_the_line_s_frames() {
+    // PAP Authenticate-Request (RFC 1334 §2.2.1): id 1, peer "user", password "s3cr3tPw".
+    let pap = [&[0xFF, 0x03, 0xC0, 0x23, 0x01, 0x01, 0x00, 0x12, 0x04][..], b"user", &[0x08], b"s3cr3tPw"].concat();
+    let mut frame = Vec::new();
+    crate::ppp::hdlc::encode(&pap, 0, &mut frame);
+    let events = [host("ATD*99#\r"), modem("\r\nCONNECT\r\n"), Host(frame), Wait(Duration::from_millis(10))];
+    let text = record(&events, Options::default());
+    assert!(!text.contains("s3cr3tPw"), "{text}");
+    assert!(text.contains("{ppp_pass}"), "{text}");
+    let kept = record(&events, Options { keep_secrets: true });
+    assert!(kept.contains("s3cr3tPw"), "{kept}");
+}

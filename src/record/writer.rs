@@ -243,8 +243,14 @@ impl Writer {
         self.out.append(&mut self.echo);
     }
 
-    /// Notes the secrets and the addresses in the command lines of host bytes.
+    /// Notes the secrets and the addresses in the command lines of host bytes, and the
+    /// passwords of PPP's PAP in its frames (a data call's host authenticating).
     fn learn(&mut self, bytes: &[u8]) {
+        if !self.options.keep_secrets {
+            for password in crate::ppp::link::pap_passwords(bytes) {
+                self.keep_secret(password, "ppp_pass");
+            }
+        }
         for piece in bytes.split(|&b| b == b'\r' || b == b'\n') {
             self.host_addresses.extend(text::ipv4_addresses(piece).into_iter().map(|r| piece[r].to_vec()));
             if self.options.keep_secrets {
@@ -253,16 +259,20 @@ impl Writer {
             let Some(at) = piece.windows(2).position(|w| w.eq_ignore_ascii_case(b"AT")) else { continue };
             let body = &piece[at + 2..];
             for secret in secrets::find(self.family, body) {
-                let value = body[secret.range].to_vec();
-                if value.is_empty() || self.secrets.iter().any(|(v, _)| *v == value) {
-                    continue;
-                }
-                let taken = self.secrets.iter().filter(|(_, n)| n.starts_with(secret.name)).count();
-                let name = if taken == 0 { secret.name.to_string() } else { format!("{}_{}", secret.name, taken + 1) };
-                self.emit(format!("# {{{name}}} masks a secret: replay with --var {name}=VALUE"));
-                self.secrets.push((value, name));
+                self.keep_secret(body[secret.range].to_vec(), secret.name);
             }
         }
+    }
+
+    /// Masks `value` from now on as `{name}` (`{name_2}` ... for further ones), saying so.
+    fn keep_secret(&mut self, value: Vec<u8>, name: &str) {
+        if value.is_empty() || self.secrets.iter().any(|(v, _)| *v == value) {
+            return;
+        }
+        let taken = self.secrets.iter().filter(|(_, n)| n.starts_with(name)).count();
+        let name = if taken == 0 { name.to_string() } else { format!("{name}_{}", taken + 1) };
+        self.emit(format!("# {{{name}}} masks a secret: replay with --var {name}=VALUE"));
+        self.secrets.push((value, name));
     }
 
     fn masked(&self, tokens: Vec<Token>) -> Vec<Token> {

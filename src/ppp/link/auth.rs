@@ -240,6 +240,28 @@ pub(super) fn chap_md5(id: u8, secret: &[u8], challenge: &[u8]) -> [u8; 16] {
     md5::Md5::new().chain_update([id]).chain_update(secret).chain_update(challenge).finalize().into()
 }
 
+/// The passwords of the PAP Authenticate-Requests (RFC 1334 §2.2.1) framed in `line`, bytes a
+/// host sent: what a recording or a console must mask.
+pub fn pap_passwords(line: &[u8]) -> Vec<Vec<u8>> {
+    let mut decoder = super::Decoder::new(usize::from(u16::MAX));
+    // Control characters are kept: a host that negotiated ACCM 0 sends them unescaped.
+    decoder.set_accm(0);
+    let mut frames = Vec::new();
+    decoder.decode(line, &mut frames);
+    decoder.decode(&[super::hdlc::FLAG], &mut frames);
+    frames
+        .iter()
+        .filter_map(|content| {
+            let (protocol, information) = super::split(content)?;
+            let packet =
+                Packet::parse(information).filter(|p| protocol == protocol::PAP && p.code == code::PAP_REQUEST)?;
+            let (_, rest) = length_prefixed(packet.data)?;
+            let (password, _) = length_prefixed(rest)?;
+            (!password.is_empty()).then(|| password.to_vec())
+        })
+        .collect()
+}
+
 /// A field after its one-octet length, and what follows it.
 fn length_prefixed(data: &[u8]) -> Option<(&[u8], &[u8])> {
     let (&length, rest) = data.split_first()?;
