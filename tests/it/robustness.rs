@@ -10,6 +10,8 @@
 //! - `AT&F` restores echo, ATV and ATQ before the final result is framed.
 //! - The probe writes and reads back a nonce (`AT+FTPUN`), so its answer cannot be confused
 //!   with anything the garbage made the modem say, and URCs never land inside it.
+//! - If it gets no answer and the garbage dialled a data call (`CONNECT`), the line may be
+//!   online in PPP: the host escapes (`+++` between guard times), hangs up and probes again.
 //! - The terminator and backspace characters (S3, S5) must keep their defaults, or no line
 //!   could be typed at all, and `AT+FTPSERV` may only name the test's own hosts (which stay on
 //!   loopback). [`hazard`] checks both conservatively: it assembles a line from every `AT` in
@@ -40,6 +42,8 @@ const CASES: u32 = 128;
 const SEND_LIMIT: Duration = Duration::from_secs(10);
 /// The longest the modem may take to answer the probe.
 const ANSWER_LIMIT: Duration = Duration::from_secs(10);
+/// A little more than a data call's guard time around `+++` (1 s, fixed).
+const DATA_GUARD: Duration = Duration::from_millis(1200);
 /// The longest the modem may take to stop once the host is gone.
 const STOP_LIMIT: Duration = Duration::from_secs(5);
 /// SIM7080 line limit (characters after `AT`).
@@ -383,21 +387,13 @@ async fn run_case(pieces: &[Piece], chunks: &[usize], redirects: &[Redirect]) ->
         Ok(Ok(())) => {}
     }
 
-    let nonce = format!("probe{:016x}", rand_u64());
-    let mut probe = vec![b'x'; 1460];
-    probe.push(b'\r');
-    probe.extend(format!("AT&F;+FTPUN=\"{nonce}\";+FTPUN?\r").as_bytes());
-    let expected = format!("\r\n+FTPUN: \"{nonce}\"\r\n\r\nOK\r\n");
     let mut output = Vec::new();
-    let answered = timeout(ANSWER_LIMIT, async {
-        tx.write_all(&probe).await.ok()?;
-        while !contains(&output, expected.as_bytes()) {
-            output.extend(out_rx.recv().await?);
-        }
-        Some(())
-    })
-    .await;
-    if !matches!(answered, Ok(Some(()))) {
+    let mut answered = probe(&mut tx, &mut out_rx, &mut output).await;
+    if !answered && contains(&output, b"CONNECT") {
+        // The garbage dialled a data call and the line is online: escape as a host does.
+        answered = escape_online(&mut tx).await.is_ok() && probe(&mut tx, &mut out_rx, &mut output).await;
+    }
+    if !answered {
         let tail = String::from_utf8_lossy(&output[output.len().saturating_sub(300)..]).into_owned();
         return Err(died(&task, &format!("no answer to the probe; output ends with {tail:?}")));
     }
@@ -413,6 +409,37 @@ async fn run_case(pieces: &[Piece], chunks: &[usize], redirects: &[Redirect]) ->
         Ok(Err(e)) if e.is_panic() => Err(format!("the modem task panicked: {e}")),
         Ok(_) => Ok(()),
     }
+}
+
+/// Sends the probe and waits for its answer, gathering the modem's output; `false` if it does
+/// not come within [`ANSWER_LIMIT`].
+async fn probe(
+    tx: &mut (impl AsyncWriteExt + Unpin),
+    out_rx: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+    output: &mut Vec<u8>,
+) -> bool {
+    let nonce = format!("probe{:016x}", rand_u64());
+    let mut probe = vec![b'x'; 1460];
+    probe.push(b'\r');
+    probe.extend(format!("AT&F;+FTPUN=\"{nonce}\";+FTPUN?\r").as_bytes());
+    let expected = format!("\r\n+FTPUN: \"{nonce}\"\r\n\r\nOK\r\n");
+    let answered = timeout(ANSWER_LIMIT, async {
+        tx.write_all(&probe).await.ok()?;
+        while !contains(output, expected.as_bytes()) {
+            output.extend(out_rx.recv().await?);
+        }
+        Some(())
+    })
+    .await;
+    matches!(answered, Ok(Some(())))
+}
+
+/// Leaves a data call the garbage dialled: `+++` between the guard times, then `ATH`.
+async fn escape_online(tx: &mut (impl AsyncWriteExt + Unpin)) -> std::io::Result<()> {
+    tokio::time::sleep(DATA_GUARD).await;
+    tx.write_all(b"+++").await?;
+    tokio::time::sleep(DATA_GUARD).await;
+    tx.write_all(b"ATH\r").await
 }
 
 /// A nonce for the probe (not from proptest, so no case can contain it).
@@ -460,6 +487,7 @@ fn nasty_inputs_never_panic_or_wedge() {
         b"AT+CFUN=1,1\rAT+FTP".to_vec(),
         b"AT+CFUN=0\rAT+CNACT=0,1\rAT+CFUN=1\rAT+CFUN=6\r".to_vec(),
         b"ATE0V0Q1&W\rATZ\rAT+CMEE=2\rAT+FTPQUIT\r".to_vec(),
+        b"AT+CNACT=0,1\ratD*99#\n+r? ; AT+FTPPUT=2,649\rmmmm\x05a\xed\x7e\x7d".to_vec(),
         b"AT+FTPSERV=\"ftp.robust.invalid\"\rAT+CNACT=0,1\rAT+FTPUN=\"robust\";+FTPPW=\"robust\"\r\
           AT+FTPPUTNAME=\"n.txt\";+FTPPUT=1\r"
             .to_vec(),
