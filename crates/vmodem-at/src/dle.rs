@@ -8,15 +8,18 @@ pub const ETX: u8 = 0x03;
 /// Data link escape.
 pub const DLE: u8 = 0x10;
 
-/// Appends `data` to `out` with ETX and DLE escaped (no terminating ETX).
+/// Appends `data` to `out` with ETX and DLE escaped (no terminating ETX). The runs between
+/// the two bytes are found with `memchr2` and copied whole: a stream of random bytes has one
+/// of them every 128 bytes on average.
 pub fn escape_into(data: &[u8], out: &mut Vec<u8>) {
-    out.reserve(data.len() + data.len() / 16);
-    for &b in data {
-        if b == ETX || b == DLE {
-            out.push(DLE);
-        }
-        out.push(b);
+    out.reserve(data.len() + data.len() / 64);
+    let mut rest = data;
+    while let Some(i) = memchr::memchr2(ETX, DLE, rest) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(&[DLE, rest[i]]);
+        rest = &rest[i + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// Incremental decoder for an escaped stream; keeps its state across chunks.
@@ -35,24 +38,40 @@ pub struct Unescaped {
 }
 
 impl Unescaper {
-    /// Decodes `input` into `out`, stopping right after a bare ETX.
+    /// Decodes `input` into `out`, stopping right after a bare ETX. Runs without either byte
+    /// are copied whole, as [`escape_into`] writes them.
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Unescaped {
-        for (i, &b) in input.iter().enumerate() {
-            if self.after_dle {
-                self.after_dle = false;
-                if b != ETX && b != DLE {
-                    out.push(DLE);
-                }
-                out.push(b);
-            } else if b == DLE {
-                self.after_dle = true;
-            } else if b == ETX {
-                return Unescaped { consumed: i + 1, ended: true };
-            } else {
-                out.push(b);
-            }
+        let mut at = 0;
+        if self.after_dle {
+            let Some(&b) = input.first() else { return Unescaped { consumed: 0, ended: false } };
+            self.literal(b, out);
+            at = 1;
         }
+        while let Some(i) = memchr::memchr2(ETX, DLE, &input[at..]) {
+            out.extend_from_slice(&input[at..at + i]);
+            at += i;
+            if input[at] == ETX {
+                return Unescaped { consumed: at + 1, ended: true };
+            }
+            let Some(&b) = input.get(at + 1) else {
+                self.after_dle = true;
+                return Unescaped { consumed: input.len(), ended: false };
+            };
+            self.literal(b, out);
+            at += 2;
+        }
+        out.extend_from_slice(&input[at..]);
         Unescaped { consumed: input.len(), ended: false }
+    }
+
+    /// The byte after a DLE: an escaped ETX or DLE stands for itself, any other byte keeps
+    /// the DLE before it.
+    fn literal(&mut self, b: u8, out: &mut Vec<u8>) {
+        self.after_dle = false;
+        if b != ETX && b != DLE {
+            out.push(DLE);
+        }
+        out.push(b);
     }
 }
 
@@ -85,7 +104,61 @@ mod tests {
         assert_eq!(out, [0x10, 0x41]);
     }
 
+    /// The decoding rule one byte at a time, to hold the run-copying decoder to.
+    fn bytewise(input: &[u8]) -> (Vec<u8>, Option<usize>) {
+        let mut out = Vec::new();
+        let mut after_dle = false;
+        for (i, &b) in input.iter().enumerate() {
+            match (after_dle, b) {
+                (true, _) => {
+                    after_dle = false;
+                    if b != ETX && b != DLE {
+                        out.push(DLE);
+                    }
+                    out.push(b);
+                }
+                (false, DLE) => after_dle = true,
+                (false, ETX) => return (out, Some(i + 1)),
+                (false, _) => out.push(b),
+            }
+        }
+        (out, None)
+    }
+
     proptest! {
+        #[test]
+        fn any_bytes_decode_as_one_at_a_time(
+            input in proptest::collection::vec(prop_oneof![Just(ETX), Just(DLE), Just(0x41), any::<u8>()], 0..256),
+            splits in proptest::collection::vec(0usize..256, 0..4),
+        ) {
+            let (expected, end) = bytewise(&input);
+            let mut cuts: Vec<usize> = splits.into_iter().map(|c| c.min(input.len())).collect();
+            cuts.sort_unstable();
+            cuts.push(input.len());
+            let (mut d, mut out, mut from, mut ended_at) = (Unescaper::default(), Vec::new(), 0, None);
+            for cut in cuts {
+                if ended_at.is_some() || cut < from {
+                    continue;
+                }
+                let r = d.push(&input[from..cut], &mut out);
+                if r.ended {
+                    ended_at = Some(from + r.consumed);
+                }
+                from += r.consumed;
+            }
+            prop_assert_eq!(out, expected);
+            prop_assert_eq!(ended_at, end);
+        }
+
+        #[test]
+        fn escaping_matches_one_at_a_time(data in proptest::collection::vec(prop_oneof![Just(ETX), Just(DLE), any::<u8>()], 0..256)) {
+            let mut out = Vec::new();
+            escape_into(&data, &mut out);
+            let expected: Vec<u8> =
+                data.iter().flat_map(|&b| if b == ETX || b == DLE { vec![DLE, b] } else { vec![b] }).collect();
+            prop_assert_eq!(out, expected);
+        }
+
         #[test]
         fn round_trip(data in proptest::collection::vec(any::<u8>(), 0..512), split in 0usize..600) {
             let mut wire = Vec::new();
