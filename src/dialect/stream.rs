@@ -15,10 +15,9 @@ use crate::service::pipe::{PipeReader, PipeWriter};
 
 /// Escaped stream bytes the line may hold behind a response before the stream waits.
 const BACKLOG_MAX: usize = 64 * 1024;
-/// The most one pump moves before the line is written out.
+/// The most one pump moves (one piece of stream, escaped straight out of the pipe), so that
+/// the line is written out between pumps.
 const PUMP_MAX: usize = 64 * 1024;
-/// Bytes taken from the download pipe per piece of stream.
-const PIECE: usize = 16 * 1024;
 /// How soon a stream held back by the backlog tries again.
 const RETRY: Duration = Duration::from_millis(10);
 
@@ -27,16 +26,9 @@ const RETRY: Duration = Duration::from_millis(10);
 /// at once, or after `RETRY` while the line holds a backlog behind a response.
 pub fn pump_escaped(pipe: &PipeReader, io: &mut Io) -> Option<Instant> {
     let held_back = io.backlog >= BACKLOG_MAX;
-    let mut buf = vec![0u8; PIECE];
-    let mut moved = 0;
-    while !held_back && moved < PUMP_MAX {
-        let n = pipe.try_read(&mut buf).n;
-        if n == 0 {
-            break;
-        }
-        moved += n;
-        let mut out = Vec::with_capacity(n + n / 8);
-        dle::escape_into(&buf[..n], &mut out);
+    if !held_back && pipe.available() > 0 {
+        let mut out = Vec::with_capacity(PUMP_MAX + PUMP_MAX / 32);
+        pipe.take(PUMP_MAX, |run| dle::escape_into(run, &mut out));
         io.raw(out);
     }
     let wait = if held_back { RETRY } else { Duration::ZERO };

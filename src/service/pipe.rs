@@ -174,6 +174,26 @@ impl PipeReader {
         Read { n, eof }
     }
 
+    /// Takes up to `max` bytes out without waiting, handing them to `f` in at most two slices
+    /// (for a reader that transforms them anyway, such as an escaper: no copy into a buffer
+    /// first). Returns how many were taken.
+    pub fn take(&self, max: usize, mut f: impl FnMut(&[u8])) -> usize {
+        let mut st = self.shared.lock();
+        let n = max.min(st.buf.len());
+        let (front, back) = st.buf.as_slices();
+        let k = n.min(front.len());
+        f(&front[..k]);
+        if n > k {
+            f(&back[..n - k]);
+        }
+        st.buf.drain(..n);
+        drop(st);
+        if n > 0 {
+            self.shared.changed.notify_waiters();
+        }
+        n
+    }
+
     /// Waits until bytes are available or the writer has finished, then reads like
     /// [`try_read`](Self::try_read). `n == 0` means end of stream.
     pub async fn read(&self, buf: &mut [u8]) -> usize {

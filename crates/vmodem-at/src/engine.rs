@@ -319,7 +319,17 @@ impl Engine {
         if self.busy() && !self.online() {
             self.urcs.push_back(Unsolicited::Raw(bytes.into()));
         } else {
-            self.out.extend_from_slice(&bytes.into());
+            self.send_raw(bytes.into());
+        }
+    }
+
+    /// Appends stream bytes to the output, taking the buffer itself when nothing is before
+    /// them (the usual case while a stream runs: no copy).
+    fn send_raw(&mut self, bytes: Vec<u8>) {
+        if self.out.is_empty() {
+            self.out = bytes;
+        } else {
+            self.out.extend_from_slice(&bytes);
         }
     }
 
@@ -568,7 +578,7 @@ impl Engine {
         while let Some(next) = self.urcs.pop_front() {
             match next {
                 Unsolicited::Line(urc) => frame::urc(&self.settings, &urc, &mut self.out),
-                Unsolicited::Raw(bytes) => self.out.extend_from_slice(&bytes),
+                Unsolicited::Raw(bytes) => self.send_raw(bytes),
             }
         }
     }

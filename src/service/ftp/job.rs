@@ -196,6 +196,11 @@ const CHUNK: usize = 16 * 1024;
 /// more; BENCHMARKS.md, "FTP download"). Held only while such a download runs.
 const FILE_CHUNK: usize = 256 * 1024;
 
+/// Bytes moved per socket read when a download goes into a pipe the host drains (a stream
+/// or the module's buffer): a pipe's worth (64 KiB), so that the modem's loop wakes once a
+/// pipe-load rather than once every 16 KiB.
+const PIPE_CHUNK: usize = 64 * 1024;
+
 /// Runs `request` to its end, reporting through `job`. Stops early if the modem has gone.
 pub async fn run(net: Net, request: Request, job: FtpJob) {
     match request {
@@ -287,6 +292,7 @@ async fn fetch_into(session: &mut FtpSession, source: Source, mut sink: Sink, jo
     }
     let size = match &sink {
         Sink::File { .. } => FILE_CHUNK,
+        Sink::Pipe(_) => PIPE_CHUNK,
         _ => CHUNK,
     };
     let mut buf = vec![0u8; size];
