@@ -53,6 +53,7 @@ use anyhow::{Context, bail, ensure};
 use support::{Host, OK, random_bytes};
 use vmodem::config::ModuleConfig;
 use vmodem::embedded::ftp::{EmbeddedFtp, EmbeddedFtpConfig};
+use vmodem::family::Family;
 use vmodem::net::{Net, NetConfig, Redirect};
 use vmodem_at::dle::Unescaper;
 use vsftpd::Vsftpd;
@@ -67,6 +68,10 @@ const DEFAULT_RUNS: usize = 10;
 const CHUNK: usize = 1460;
 /// The host's read command, for [`CHUNK`] bytes.
 const REQUEST: &[u8] = b"AT+FTPGET=2,1460\r";
+/// Bytes an L610 host asks for per `AT+FTPRECV`: the most the L610 allows.
+const RECV_CHUNK: usize = 3000;
+/// The L610 host's read command, for [`RECV_CHUNK`] bytes.
+const RECV_REQUEST: &[u8] = b"AT+FTPRECV=3000\r";
 /// The longest one download may take, through vmodem or curl.
 const DOWNLOAD_LIMIT: Duration = Duration::from_secs(900);
 /// The large remote file's name.
@@ -101,23 +106,29 @@ enum Client {
     ExtGetToFs,
     /// vmodem, the `AT+FTPETGET` DLE/ETX stream.
     EtGet,
+    /// vmodem as an L610: `AT+FTPGET="<file>"` into the module's buffer, then
+    /// `AT+FTPRECV=3000` until the whole file has come.
+    FtpRecv,
     /// curl into /dev/null.
     CurlNull,
     /// curl into a file beside the module file system's.
     CurlFile,
     /// The host loop against the canned responder.
     Ceiling,
+    /// The `AT+FTPRECV` host loop against its canned responder.
+    RecvCeiling,
 }
 
 impl Client {
     /// The vmodem clients, each the first of a row.
-    const VMODEM: [Client; 3] = [Client::ExtGetToFs, Client::EtGet, Client::FtpGet];
+    const VMODEM: [Client; 4] = [Client::ExtGetToFs, Client::EtGet, Client::FtpGet, Client::FtpRecv];
 
     fn key(self) -> &'static str {
         match self {
             Client::FtpGet => "ftpget",
             Client::ExtGetToFs => "extget",
             Client::EtGet => "etget",
+            Client::FtpRecv => "ftprecv",
             _ => "",
         }
     }
@@ -127,9 +138,10 @@ impl Client {
             Client::FtpGet => "vmodem `AT+FTPGET=2,1460`",
             Client::ExtGetToFs => "vmodem `AT+FTPEXTGET=2` (to the module file system)",
             Client::EtGet => "vmodem `AT+FTPETGET` (DLE/ETX stream)",
+            Client::FtpRecv => "vmodem L610 `AT+FTPRECV=3000`",
             Client::CurlNull => "curl → /dev/null",
             Client::CurlFile => "curl → file",
-            Client::Ceiling => "host loop, canned responder (ceiling)",
+            Client::Ceiling | Client::RecvCeiling => "host loop, canned responder (ceiling)",
         }
     }
 
@@ -137,14 +149,26 @@ impl Client {
     fn reference(self) -> Client {
         match self {
             Client::FtpGet => Client::Ceiling,
+            Client::FtpRecv => Client::RecvCeiling,
             Client::EtGet => Client::CurlNull,
             _ => Client::CurlFile,
         }
     }
 
-    /// Whether this vmodem client runs against `server`.
+    /// Whether this vmodem client runs against `server`: the read-on-request loops only on
+    /// plain FTP (their round trips bound them either way; the L610 has no FTPS).
     fn runs_on(self, server: &Server) -> bool {
-        server.ca.is_none() || self != Client::FtpGet
+        server.ca.is_none() || !self.reads_on_request()
+    }
+
+    /// Whether the host reads piece by piece on request (the small file, a ceiling).
+    fn reads_on_request(self) -> bool {
+        matches!(self, Client::FtpGet | Client::FtpRecv)
+    }
+
+    /// The bytes a read on request asks for.
+    fn piece(self) -> usize {
+        if self == Client::FtpRecv { RECV_CHUNK } else { CHUNK }
     }
 }
 
@@ -154,7 +178,7 @@ struct Runs {
     times: Vec<Duration>,
     /// The largest growth of VmHWM over one run (vmodem clients only), bytes.
     peak_growth: u64,
-    /// `+FTPGET: 2,0` answers over all runs (FTPGET only).
+    /// Reads that found nothing buffered over all runs (`+FTPGET: 2,0`, `+FTPRECV: 0`).
     empty_reads: u64,
 }
 
@@ -223,16 +247,23 @@ fn main() -> anyhow::Result<()> {
         ca: None,
     }];
     let vsftpd = Vsftpd::find()?;
-    // The copies in vsftpd's root go away when these are dropped.
-    let mut _vsftpd_files = Vec::new();
+    let debian = debian_servers(vsftpd)?;
+    // The copies in the servers' roots go away when these are dropped.
+    let mut _served = Vec::new();
     for (name, bytes) in [(FILE_NAME, &data[..]), (SMALL_NAME, &data[..small_len])] {
-        let path = vsftpd.root.join(name);
-        _vsftpd_files.push(RemoveOnDrop(path.clone()));
-        std::fs::write(&path, bytes)?;
-        // vsftpd reads it as the FTP user.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+        let first = debian[0].root.join(name);
+        _served.push(RemoveOnDrop(first.clone()));
+        std::fs::write(&first, bytes)?;
+        // The servers read it as the FTP user.
+        std::fs::set_permissions(&first, std::fs::Permissions::from_mode(0o644))?;
+        for other in debian.iter().map(|d| d.root.join(name)).filter(|p| *p != first) {
+            std::fs::remove_file(&other).ok();
+            _served.push(RemoveOnDrop(other.clone()));
+            // One copy on the disk: the roots share a file system.
+            std::fs::hard_link(&first, &other).or_else(|_| std::fs::write(&other, bytes))?;
+        }
     }
-    servers.extend(vsftpd_servers(vsftpd));
+    servers.extend(debian.into_iter().flat_map(|d| d.servers));
     servers.retain(|s| server_filter.is_empty() || s.name.contains(server_filter.as_str()));
 
     let redirects = servers.iter().map(|s| Redirect::new(s.host, Some(21), s.addr)).collect();
@@ -240,8 +271,14 @@ fn main() -> anyhow::Result<()> {
     let fs_dir = tempfile::tempdir()?;
     config.fs.root = Some(fs_dir.path().to_path_buf());
     config.fs.quota = u64::MAX;
-    let addr = support::start_modem(&runtime, config, Net::new(NetConfig::redirecting(redirects)))?;
+    let net = Net::new(NetConfig::redirecting(redirects));
+    let l610_config = ModuleConfig { family: Family::L610, ..ModuleConfig::default() };
+    let addr = support::start_modem(&runtime, config, net.clone())?;
     let mut host = Host::connect(addr)?.failing_on(is_failure_urc);
+    let mut l610 = Host::connect(support::start_modem(&runtime, l610_config, net)?)?.failing_on(is_failure_urc);
+    l610.command("ATE0")?;
+    l610.command("AT+MIPCALL=1,\"CMNET\"")?;
+    l610.wait_for_prefix("+MIPCALL: ")?;
     host.command("ATE0")?;
     host.command("AT+CNACT=0,1")?;
     host.wait_for("+APP PDP: 0,ACTIVE")?;
@@ -250,8 +287,10 @@ fn main() -> anyhow::Result<()> {
     }
     let in_module_fs = fs_dir.path().join("fota").join(FILE_NAME);
     let curl_file = fs_dir.path().join("curl.bin");
-    let mut canned = Host::connect(runtime.block_on(canned_responder())?)?;
-    let ceiling_len = small_len - small_len % CHUNK;
+    let mut canned = Host::connect(runtime.block_on(canned_responder(&format!("+FTPGET: 2,{CHUNK}"), CHUNK))?)?;
+    let mut canned_recv =
+        Host::connect(runtime.block_on(canned_responder(&format!("+FTPRECV: {RECV_CHUNK}"), RECV_CHUNK))?)?;
+    let ceiling_len = |client: Client| small_len - small_len % client.piece();
 
     let load_before = proc::loadavg();
     let busy_before = proc::busy_share(Duration::from_secs(2))?;
@@ -271,7 +310,7 @@ fn main() -> anyhow::Result<()> {
         host.command(tls)?;
         let first = rows.len();
         for &client in clients.iter().filter(|c| c.runs_on(server)) {
-            let bytes = if client == Client::FtpGet { small_len } else { data.len() };
+            let bytes = if client.reads_on_request() { small_len } else { data.len() };
             rows.push(Row { server: server.name, client, bytes, vmodem: Runs::default(), reference: Runs::default() });
         }
         for round in 0..rounds {
@@ -279,8 +318,9 @@ fn main() -> anyhow::Result<()> {
                 let order = if round % 2 == 0 { [true, false] } else { [false, true] };
                 for vmodem in order {
                     if vmodem {
+                        let host = if row.client == Client::FtpRecv { &mut l610 } else { &mut host };
                         let (time, growth, empty) =
-                            run_vmodem(&mut host, row.client, &data[..row.bytes], &in_module_fs)?;
+                            run_vmodem(host, server, row.client, &data[..row.bytes], &in_module_fs)?;
                         row.vmodem.times.push(time);
                         row.vmodem.peak_growth = row.vmodem.peak_growth.max(growth);
                         row.vmodem.empty_reads += empty;
@@ -288,9 +328,15 @@ fn main() -> anyhow::Result<()> {
                         let start = Instant::now();
                         match row.client.reference() {
                             Client::Ceiling => {
-                                let mut n = 0;
-                                while n < ceiling_len {
-                                    n += canned.chunk(&mut Check::Count(0), ceiling_len - n)?;
+                                let (mut n, len) = (0, ceiling_len(row.client));
+                                while n < len {
+                                    n += canned.chunk(&mut Check::Count(0), len - n)?;
+                                }
+                            }
+                            Client::RecvCeiling => {
+                                let (mut n, len) = (0, ceiling_len(row.client));
+                                while n < len {
+                                    n += canned_recv.recv_chunk(&mut Check::Count(0), len - n)?.0;
                                 }
                             }
                             Client::CurlNull => curl_download(server, data.len(), Path::new("/dev/null"))?,
@@ -306,6 +352,7 @@ fn main() -> anyhow::Result<()> {
     let took = started.elapsed();
     let load_after = proc::loadavg();
     let (escape, unescape, growth) = escaping_cost(&data)?;
+    let hop = line_hop(&data)?;
     let busy_after = proc::busy_share(Duration::from_secs(2))?;
 
     println!(
@@ -313,7 +360,8 @@ fn main() -> anyhow::Result<()> {
          reference"
     );
     println!(
-        "{rounds} rounds; {mib} MiB for EXTGET/ETGET/curl, {small_mib} MiB for FTPGET and its ceiling; {:.0} s in all",
+        "{rounds} rounds; {mib} MiB for EXTGET/ETGET/curl, {small_mib} MiB for FTPGET, FTPRECV and their ceilings; {:.0} \
+         s in all",
         took.as_secs_f64()
     );
     println!(
@@ -329,14 +377,14 @@ fn main() -> anyhow::Result<()> {
     println!("| --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |");
     for row in &rows {
         let (v, r) = (&row.vmodem, &row.reference);
-        let bytes_ref = if row.client == Client::FtpGet { ceiling_len } else { row.bytes };
+        let bytes_ref = if row.client.reads_on_request() { ceiling_len(row.client) } else { row.bytes };
         let v_rate = support::rate(row.bytes, v.median());
         let r_rate = support::rate(bytes_ref, r.median());
         let ratio_min = support::rate(row.bytes, v.min()) / support::rate(bytes_ref, r.min());
-        let extra = if row.client == Client::FtpGet {
-            format!(" ({} × `+FTPGET: 2,0`)", v.empty_reads)
-        } else {
-            String::new()
+        let extra = match row.client {
+            Client::FtpGet => format!(" ({} × `+FTPGET: 2,0`)", v.empty_reads),
+            Client::FtpRecv => format!(" ({} × `+FTPRECV: 0`)", v.empty_reads),
+            _ => String::new(),
         };
         println!(
             "| {} | {}{extra} | {} | {} | {v_rate:.1} | {}: {} | {r_rate:.1} | {:.3} | {ratio_min:.3} | {:.1} MiB |",
@@ -355,6 +403,12 @@ fn main() -> anyhow::Result<()> {
         "The cost of escaping (ETGET), in memory on one core, 64 KiB at a time: DLE/ETX escaping {escape:.0} MiB/s, \
          unescaping {unescape:.0} MiB/s; the escaped stream is {:.2} % longer",
         growth * 100.0
+    );
+    println!(
+        "The line's own hop (ETGET): {mib} MiB written 64 KiB at a time into a loopback TCP socket and read by another \
+         thread 64 KiB at a time, as the modem and the host move the stream: {:.3} s ({:.0} MiB/s), best of three",
+        hop.as_secs_f64(),
+        support::rate(data.len(), hop)
     );
     println!();
     for row in &rows {
@@ -413,6 +467,42 @@ fn escaping_cost(data: &[u8]) -> anyhow::Result<(f64, f64, f64)> {
     ))
 }
 
+/// What the line's own hop costs: `data` written 64 KiB at a time into a loopback TCP socket
+/// and read 64 KiB at a time by another thread (as the modem writes the ETGET stream and the
+/// host reads it), best of three.
+fn line_hop(data: &[u8]) -> anyhow::Result<Duration> {
+    use std::io::Write;
+    const PIECE: usize = 64 * 1024;
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let addr = listener.local_addr()?;
+        let start = Instant::now();
+        let read = std::thread::scope(|s| -> anyhow::Result<usize> {
+            let reader = s.spawn(move || -> anyhow::Result<usize> {
+                let (mut stream, _) = listener.accept()?;
+                let mut buf = vec![0u8; PIECE];
+                let mut n = 0;
+                loop {
+                    match stream.read(&mut buf)? {
+                        0 => return Ok(n),
+                        k => n += k,
+                    }
+                }
+            });
+            let mut stream = std::net::TcpStream::connect(addr)?;
+            for piece in data.chunks(PIECE) {
+                stream.write_all(piece)?;
+            }
+            drop(stream);
+            reader.join().expect("the reader does not panic")
+        })?;
+        best = best.min(start.elapsed());
+        ensure!(read == data.len(), "the hop carried {read} bytes of {}", data.len());
+    }
+    Ok(best)
+}
+
 /// "min / median / max" in seconds.
 fn three(r: &Runs) -> String {
     format!("{:.3} / {:.3} / {:.3}", r.min().as_secs_f64(), r.median().as_secs_f64(), r.max().as_secs_f64())
@@ -421,12 +511,15 @@ fn three(r: &Runs) -> String {
 /// One vmodem download of `data`: its time, the growth of VmHWM over it, and the empty reads.
 fn run_vmodem(
     host: &mut Host,
+    server: &Server,
     client: Client,
     data: &[u8],
     in_module_fs: &Path,
 ) -> anyhow::Result<(Duration, u64, u64)> {
-    let name = if client == Client::FtpGet { SMALL_NAME } else { FILE_NAME };
-    host.command(&format!("AT+FTPGETNAME=\"{name}\""))?;
+    let name = if client.reads_on_request() { SMALL_NAME } else { FILE_NAME };
+    if client != Client::FtpRecv {
+        host.command(&format!("AT+FTPGETNAME=\"{name}\""))?;
+    }
     let base = reset_hwm()?;
     let mut check = Check::Against { data, at: 0 };
     let mut empty = 0;
@@ -435,9 +528,14 @@ fn run_vmodem(
         Client::FtpGet => empty = host.download(&mut check, data.len())?,
         Client::ExtGetToFs => host.extget_to_fs()?,
         Client::EtGet => host.etget(&mut check, data.len())?,
+        Client::FtpRecv => empty = host.ftprecv(server, &mut check, data.len())?,
         _ => unreachable!(),
     }
     let time = start.elapsed();
+    if client == Client::FtpRecv {
+        host.command("AT+FTPCLOSE")?;
+        host.wait_for("+FTPCLOSE: 1")?;
+    }
     let growth = status_kib("VmHWM")?.saturating_sub(base) * 1024;
     match client {
         Client::ExtGetToFs => {
@@ -510,11 +608,12 @@ impl Check<'_> {
     }
 }
 
-/// A loopback TCP task that answers each `\r`-terminated request with a full `AT+FTPGET=2,1460`
-/// response at once: the fastest modem this host loop could talk to.
-async fn canned_responder() -> std::io::Result<SocketAddr> {
-    let mut response = format!("\r\n+FTPGET: 2,{CHUNK}\r\n").into_bytes();
-    response.extend(random_bytes(CHUNK));
+/// A loopback TCP task that answers each `\r`-terminated request at once with a full read
+/// response (`header`, `len` bytes, OK), as to `AT+FTPGET=2,1460` or `AT+FTPRECV=3000`: the
+/// fastest modem such a host loop could talk to.
+async fn canned_responder(header: &str, len: usize) -> std::io::Result<SocketAddr> {
+    let mut response = format!("\r\n{header}\r\n").into_bytes();
+    response.extend(random_bytes(len));
     response.extend(OK);
     support::loopback_responder(move |read, out| {
         for _ in read.iter().filter(|&&b| b == b'\r') {
@@ -524,25 +623,66 @@ async fn canned_responder() -> std::io::Result<SocketAddr> {
     .await
 }
 
-/// vsftpd from scripts/test-servers.sh as two servers: plain, and with explicit FTPS.
-fn vsftpd_servers(vsftpd: Vsftpd) -> [Server; 2] {
-    let server = Server {
-        name: "vsftpd",
-        host: "vsftpd.bench.invalid",
-        addr: vsftpd.addr,
-        user: vsftpd.user,
-        password: vsftpd.password,
-        ca: None,
+/// A Debian FTP server from scripts/test-servers.sh: its root, and the two servers it is in
+/// the table (plain, and with explicit FTPS on the same port).
+struct Debian {
+    root: PathBuf,
+    servers: [Server; 2],
+}
+
+/// vsftpd, proftpd and pure-ftpd as scripts/test-servers.sh runs them (one login, one CA).
+fn debian_servers(vsftpd: Vsftpd) -> anyhow::Result<Vec<Debian>> {
+    let (_, env) = vsftpd::servers_env()?;
+    let get = |k: &str| env.get(k).with_context(|| format!("{k} missing from servers.env"));
+    let port = |k: &str| -> anyhow::Result<SocketAddr> {
+        let port: u16 = get(k)?.parse().with_context(|| format!("{k} is not a port"))?;
+        Ok(SocketAddr::from(([127, 0, 0, 1], port)))
     };
-    let tls = Server {
-        name: "vsftpd (explicit FTPS)",
-        host: "vsftpd-tls.bench.invalid",
-        ca: Some(vsftpd.ca),
-        user: server.user.clone(),
-        password: server.password.clone(),
-        ..server
+    let pair = |name: &'static str, tls: &'static str, host: &'static str, tls_host: &'static str, addr| {
+        let plain = Server {
+            name,
+            host,
+            addr,
+            user: vsftpd.user.clone(),
+            password: vsftpd.password.clone(),
+            ca: None,
+        };
+        let tls = Server {
+            name: tls,
+            host: tls_host,
+            ca: Some(vsftpd.ca.clone()),
+            user: plain.user.clone(),
+            password: plain.password.clone(),
+            ..plain
+        };
+        [plain, tls]
     };
-    [server, tls]
+    Ok(vec![
+        Debian {
+            root: vsftpd.root.clone(),
+            servers: pair("vsftpd", "vsftpd (explicit FTPS)", "vsftpd.bench.invalid", "vsftpd-tls.bench.invalid", vsftpd.addr),
+        },
+        Debian {
+            root: PathBuf::from(get("PROFTPD_ROOT")?),
+            servers: pair(
+                "proftpd",
+                "proftpd (explicit FTPS)",
+                "proftpd.bench.invalid",
+                "proftpd-tls.bench.invalid",
+                port("PROFTPD_PORT")?,
+            ),
+        },
+        Debian {
+            root: PathBuf::from(get("PUREFTPD_ROOT")?),
+            servers: pair(
+                "pure-ftpd",
+                "pure-ftpd (explicit FTPS)",
+                "pure-ftpd.bench.invalid",
+                "pure-ftpd-tls.bench.invalid",
+                port("PUREFTPD_PORT")?,
+            ),
+        },
+    ])
 }
 
 /// Deletes a file when dropped.
@@ -572,9 +712,11 @@ fn curl_download(server: &Server, len: usize, output: &Path) -> anyhow::Result<(
     Ok(())
 }
 
-/// Whether `line` ends an FTP session in failure (`+FTPGET: 1,72`, `+FTPEXTGETFILE: 1,79`).
+/// Whether `line` ends an FTP session or download in failure (`+FTPGET: 1,72`,
+/// `+FTPEXTGETFILE: 1,79`; the L610's `+FTPGET: 0`).
 fn is_failure_urc(line: &str) -> bool {
-    ["+FTPGET: 1,", "+FTPEXTGETFILE: 1,", "+FTPETGET: 1,"]
+    line == "+FTPGET: 0"
+        || ["+FTPGET: 1,", "+FTPEXTGETFILE: 1,", "+FTPETGET: 1,"]
         .iter()
         .any(|p| line.strip_prefix(p).is_some_and(|code| code != "0" && code != "1"))
 }
@@ -600,6 +742,68 @@ impl Host {
         out.push(&bytes)?;
         self.expect_bytes(OK).with_context(|| format!("after {n} bytes of data"))?;
         Ok(n)
+    }
+
+    /// One `AT+FTPRECV=3000` and its response: pushes the data into `out` (at most `room`
+    /// bytes) and returns its length, and whether `+FTPGET: 1` (the whole file is in the
+    /// buffer) came before it. `+FTPGET: 2` URCs are skipped.
+    fn recv_chunk(&mut self, out: &mut Check, room: usize) -> anyhow::Result<(usize, bool)> {
+        self.send(RECV_REQUEST)?;
+        let mut complete = false;
+        let n = loop {
+            match self.line()? {
+                line if line == "+FTPGET: 2" => {}
+                line if line == "+FTPGET: 1" => complete = true,
+                line => match line.strip_prefix("+FTPRECV: ").map(str::parse::<usize>) {
+                    Some(Ok(n)) => break n,
+                    _ => bail!("after {} bytes: {line:?}", out.at()),
+                },
+            }
+        };
+        ensure!(n <= room, "more bytes than the file holds");
+        let mut bytes = Vec::with_capacity(n);
+        self.take(n, &mut bytes)?;
+        out.push(&bytes)?;
+        self.expect_bytes(OK).with_context(|| format!("after {n} bytes of data"))?;
+        Ok((n, complete))
+    }
+
+    /// As an L610 host: opens a session with `server`, `AT+FTPGET` of the small file into the
+    /// module's buffer, waits for `+FTPGET: 2`, and `AT+FTPRECV=3000` until `len` bytes and `+FTPGET: 1` have come.
+    /// Returns how many reads found the buffer empty.
+    fn ftprecv(&mut self, server: &Server, out: &mut Check, len: usize) -> anyhow::Result<u64> {
+        let deadline = Instant::now() + DOWNLOAD_LIMIT;
+        self.command(&format!("AT+FTPOPEN=\"{}\",\"{}\",\"{}\"", server.host, server.user, server.password))?;
+        self.wait_for("+FTPOPEN: 1")?;
+        self.command(&format!("AT+FTPGET=\"{SMALL_NAME}\""))?;
+        // As L610 hosts do: data can be read once "+FTPGET: 2" says the buffer has some.
+        self.wait_for("+FTPGET: 2")?;
+        let (mut empty, mut complete) = (0, false);
+        while out.at() < len {
+            ensure!(Instant::now() < deadline, "the download took longer than {DOWNLOAD_LIMIT:?}");
+            let (n, ended) = self.recv_chunk(out, len - out.at())?;
+            complete |= ended;
+            if n == 0 {
+                empty += 1;
+            }
+        }
+        if !complete {
+            self.wait_for("+FTPGET: 1").context("after the last byte")?;
+        }
+        Ok(empty)
+    }
+
+    /// Reads lines until one starts with `prefix`, failing as [`Host::wait_for`] does.
+    fn wait_for_prefix(&mut self, prefix: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + support::READ_TIMEOUT;
+        while Instant::now() < deadline {
+            match self.line()? {
+                line if line.starts_with(prefix) => return Ok(()),
+                line if line == "ERROR" || line.starts_with("+CME ERROR") => bail!("{line}"),
+                _ => {}
+            }
+        }
+        bail!("no {prefix:?}... within {:?}", support::READ_TIMEOUT)
     }
 
     /// Stores `ca` as /customer/ca.pem, converts it, and names the server `localhost` (the

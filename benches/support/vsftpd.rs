@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
@@ -34,20 +34,15 @@ impl Vsftpd {
     /// vsftpd from scripts/test-servers.sh (its servers.env), answering; an error with advice
     /// when the servers are not up.
     pub fn find() -> anyhow::Result<Vsftpd> {
-        let base = std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into());
-        let path = Path::new(&base).join("servers.env");
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!("{} is missing: start the test servers first (scripts/test-servers.sh start)", path.display())
-        })?;
-        let env: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-        let get = |k: &str| env.get(k).copied().with_context(|| format!("{k} missing from {}", path.display()));
+        let (base, env) = servers_env()?;
+        let get = |k: &str| env.get(k).map(String::as_str).with_context(|| format!("{k} missing from servers.env"));
         let port: u16 = get("VSFTPD_PORT")?.parse().context("VSFTPD_PORT is not a port")?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         TcpStream::connect_timeout(&addr, Duration::from_secs(5)).with_context(|| {
             format!("vsftpd does not answer on {addr}: start the test servers first (scripts/test-servers.sh start)")
         })?;
         // "pid exe", as scripts/test-servers.sh writes it; the process must still be vsftpd.
-        let pid = std::fs::read_to_string(Path::new(&base).join("pids").join("vsftpd-explicit.pid"))
+        let pid = std::fs::read_to_string(base.join("pids").join("vsftpd-explicit.pid"))
             .ok()
             .and_then(|t| t.split_whitespace().next()?.parse::<u32>().ok())
             .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "vsftpd"));
@@ -84,6 +79,19 @@ impl Vsftpd {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The folder scripts/test-servers.sh works in (`VMODEM_SERVERS`, by default
+/// /tmp/vmodem-servers) and the settings of its servers.env; an error with advice when the
+/// servers have not been started.
+pub fn servers_env() -> anyhow::Result<(PathBuf, BTreeMap<String, String>)> {
+    let base = PathBuf::from(std::env::var("VMODEM_SERVERS").unwrap_or_else(|_| "/tmp/vmodem-servers".into()));
+    let path = base.join("servers.env");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("{} is missing: start the test servers first (scripts/test-servers.sh start)", path.display())
+    })?;
+    let env = text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Ok((base, env))
 }
 
 /// Established TCP connections whose server side is `port` on this machine (/proc/net/tcp).
