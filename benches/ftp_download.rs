@@ -1,31 +1,36 @@
 //! Download throughput at the limit, measured so that the figures hold: a file fetched through
-//! a sim7080 vmodem on the TCP transport (no pacing, the `instant` link profile) three ways,
-//! each interleaved run by run with its reference:
+//! a vmodem on the TCP transport (no pacing, the `instant` link profile), each way interleaved
+//! run by run with its reference:
 //!
-//! - `AT+FTPEXTGET=2` into the module file system, against `curl` writing a file in the same
-//!   folder;
-//! - the `AT+FTPETGET` DLE/ETX stream (escaped by the modem, unescaped by the host), against
-//!   `curl > /dev/null`;
-//! - `AT+FTPGET=1` then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`, against the *host-loop
+//! - sim7080 `AT+FTPEXTGET=2` into the module file system, against `curl` writing a file in the
+//!   same folder;
+//! - the sim7080 `AT+FTPETGET` DLE/ETX stream (escaped by the modem, unescaped by the host),
+//!   against `curl > /dev/null`;
+//! - sim7080 `AT+FTPGET=1` then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`, against the *host-loop
 //!   ceiling*: the same host loop against a loopback task that answers every read at once with
-//!   a canned full response (a modem that costs nothing and never runs dry).
+//!   a canned full response (a modem that costs nothing and never runs dry);
+//! - l610 `AT+FTPOPEN`, `AT+FTPGET="<file>"`, then `AT+FTPRECV=3000` until the file and
+//!   `+FTPGET: 1` have come, against the same kind of ceiling answering `+FTPRECV: 3000`.
 //!
-//! Servers: the embedded libunftp server on loopback, and vsftpd as scripts/test-servers.sh
-//! starts it, plain and over explicit FTPS (`AT+FTPSSL=2` with the test CA converted; curl with
-//! `--ssl-reqd --cacert`; the FTPGET row is left out there, bound by its round trips either
-//! way). Run `scripts/test-servers.sh start` first.
+//! Servers: the embedded libunftp server on loopback, and vsftpd, proftpd and pure-ftpd as
+//! scripts/test-servers.sh starts them, each plain and over explicit FTPS (`AT+FTPSSL=2` with
+//! the test CA converted; curl with `--ssl-reqd --cacert`; the read-on-request rows are left
+//! out there, bound by their round trips either way, and the L610 has no FTPS). Run
+//! `scripts/test-servers.sh start` first.
 //!
-//! Method: [`runs`] rounds (`VMODEM_BENCH_RUNS`, at least 10); in each round every row runs its
+//! Method: [`DEFAULT_RUNS`] rounds (`VMODEM_BENCH_RUNS`); in each round every row runs its
 //! vmodem client and its reference back to back, the order swapped every other round. The
 //! table gives minimum, median and maximum seconds of each, and the vmodem/reference ratio of
 //! throughput at the medians and at the minima. EXTGET, ETGET and curl move
-//! `VMODEM_BENCH_MIB` MiB (default 1024: over a second a run even from vsftpd); FTPGET and its
-//! ceiling, bound near 25 MiB/s by one round trip per 1460 bytes, move `VMODEM_BENCH_FTPGET_MIB`
-//! (default 32, over a second a run). The machine's load average and busy share are printed
-//! before and after.
+//! `VMODEM_BENCH_MIB` MiB (default 1024: over a second a run even from vsftpd); FTPGET, FTPRECV
+//! and their ceilings, bound by one round trip per read, move `VMODEM_BENCH_FTPGET_MIB`
+//! (default 32, about a second a run). The machine's load average and busy share are printed
+//! before and after. What the ETGET stream costs apart from the download is measured in the
+//! same run: escaping and unescaping in memory, and the line's own hop (the same bytes through
+//! a loopback TCP socket between two threads).
 //!
 //! Every vmodem download is checked byte for byte against the file (streamed, never held
-//! whole), each curl download by its size. Memory: the modem runs in this process; before each
+//! whole), each curl download by its size. Memory: the modems run in this process; before each
 //! vmodem download /proc/self/clear_refs resets VmHWM to the current resident size, and after
 //! it VmHWM minus that size is the peak growth of the process during the download (the host's
 //! own buffers are a few hundred KiB; the file's bytes are resident before, in the test data).
@@ -33,8 +38,8 @@
 //! A vmodem download is timed from sending its first command to reading its final URC, so like
 //! curl's (spawn to exit) it includes the login and the data connection.
 //!
-//! `VMODEM_BENCH_ONLY=extget,etget,ftpget` picks rows, `VMODEM_BENCH_SERVERS=vsftpd` servers
-//! (a substring of the name), for a quick before/after.
+//! `VMODEM_BENCH_ONLY=extget,etget,ftpget,ftprecv` picks rows, `VMODEM_BENCH_SERVERS=vsftpd`
+//! servers (a substring of the name), for a quick before/after.
 
 #[path = "support/proc.rs"]
 mod proc;
@@ -639,14 +644,7 @@ fn debian_servers(vsftpd: Vsftpd) -> anyhow::Result<Vec<Debian>> {
         Ok(SocketAddr::from(([127, 0, 0, 1], port)))
     };
     let pair = |name: &'static str, tls: &'static str, host: &'static str, tls_host: &'static str, addr| {
-        let plain = Server {
-            name,
-            host,
-            addr,
-            user: vsftpd.user.clone(),
-            password: vsftpd.password.clone(),
-            ca: None,
-        };
+        let plain = Server { name, host, addr, user: vsftpd.user.clone(), password: vsftpd.password.clone(), ca: None };
         let tls = Server {
             name: tls,
             host: tls_host,
@@ -660,7 +658,13 @@ fn debian_servers(vsftpd: Vsftpd) -> anyhow::Result<Vec<Debian>> {
     Ok(vec![
         Debian {
             root: vsftpd.root.clone(),
-            servers: pair("vsftpd", "vsftpd (explicit FTPS)", "vsftpd.bench.invalid", "vsftpd-tls.bench.invalid", vsftpd.addr),
+            servers: pair(
+                "vsftpd",
+                "vsftpd (explicit FTPS)",
+                "vsftpd.bench.invalid",
+                "vsftpd-tls.bench.invalid",
+                vsftpd.addr,
+            ),
         },
         Debian {
             root: PathBuf::from(get("PROFTPD_ROOT")?),
@@ -717,8 +721,8 @@ fn curl_download(server: &Server, len: usize, output: &Path) -> anyhow::Result<(
 fn is_failure_urc(line: &str) -> bool {
     line == "+FTPGET: 0"
         || ["+FTPGET: 1,", "+FTPEXTGETFILE: 1,", "+FTPETGET: 1,"]
-        .iter()
-        .any(|p| line.strip_prefix(p).is_some_and(|code| code != "0" && code != "1"))
+            .iter()
+            .any(|p| line.strip_prefix(p).is_some_and(|code| code != "0" && code != "1"))
 }
 
 /// The FTP side of the host: the read loops and the FS set-up.

@@ -37,6 +37,13 @@ impl Shared {
         // A panic while holding this lock cannot leave the byte queue inconsistent.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Whether a read that left `st` should wake the writer: only a stalled writer waits, and
+    /// only for the resume mark. Waking it on every read cost a task wake-up per
+    /// `AT+FTPGET=2,1460` while the pipe was full.
+    fn resumes(&self, st: &State) -> bool {
+        st.stalled && st.buf.len() <= self.resume_at
+    }
 }
 
 /// The sending end.
@@ -97,6 +104,9 @@ impl PipeWriter {
                     st.stalled = false;
                 }
                 let room = if st.stalled { 0 } else { self.shared.capacity - st.buf.len() };
+                // A full pipe (also one that `try_write` filled) stalls: the reader wakes
+                // this writer only once it has drained to the resume mark.
+                st.stalled |= room == 0;
                 let n = data.len().min(room);
                 if n > 0 || data.is_empty() {
                     let was_empty = st.buf.is_empty();
@@ -167,8 +177,9 @@ impl PipeReader {
         buf[k..n].copy_from_slice(&back[..n - k]);
         st.buf.drain(..n);
         let eof = st.closed && st.buf.is_empty();
+        let resume = self.shared.resumes(&st);
         drop(st);
-        if n > 0 {
+        if n > 0 && resume {
             self.shared.changed.notify_waiters();
         }
         Read { n, eof }
@@ -187,8 +198,9 @@ impl PipeReader {
             f(&back[..n - k]);
         }
         st.buf.drain(..n);
+        let resume = self.shared.resumes(&st);
         drop(st);
-        if n > 0 {
+        if n > 0 && resume {
             self.shared.changed.notify_waiters();
         }
         n

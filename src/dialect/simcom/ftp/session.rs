@@ -275,7 +275,9 @@ pub(super) fn start(s: &mut Simcom, kind: Kind, ctx: &mut Ctx<'_, '_>) -> Outcom
     let settings = TransferSettings::default();
     let (work, transfer) = match kind {
         Kind::Get | Kind::List | Kind::EtGet => {
-            let (sink, pipe) = pipe::pipe(pipe::DEFAULT_CAPACITY);
+            // Once full, the download resumes when half the buffer is free, so that the
+            // host's reads (1460 bytes at a time) do not each wake the download.
+            let (sink, pipe) = pipe::pipe_with_resume(pipe::DEFAULT_CAPACITY, pipe::DEFAULT_CAPACITY / 2);
             let source = match kind {
                 Kind::List => Source::Listing { path: p.get_path.clone() },
                 _ => Source::File { path: get, offset: p.rest },
