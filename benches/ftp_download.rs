@@ -207,10 +207,67 @@ impl Runs {
     }
 }
 
+/// Where the benchmark's threads run during a row's downloads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Placement {
+    /// Wherever the scheduler puts them.
+    Free,
+    /// The host (this process's main thread) on CPU 0, everything else (the modems' and the
+    /// canned responder's runtime) on CPU 1: every request and response crosses cores.
+    Apart,
+    /// Every thread on CPU 0: a request costs what its code and system calls cost, with no
+    /// wake-up across cores.
+    OneCore,
+}
+
+impl Placement {
+    fn label(self) -> &'static str {
+        match self {
+            Placement::Free => "",
+            Placement::Apart => ", host and modem on two cores",
+            Placement::OneCore => ", one core",
+        }
+    }
+
+    /// Pins every thread of this process as the placement says (servers and curl, separate
+    /// processes, stay free).
+    fn apply(self) -> anyhow::Result<()> {
+        use rustix::thread::{CpuSet, Pid, sched_setaffinity};
+        // Counted once, before any pinning narrows what this thread may use.
+        static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        ensure!(cpus >= 2 || self != Placement::Apart, "two cores are needed to put the host and the modem apart");
+        let set = |cpu: Option<usize>| {
+            let mut set = CpuSet::new();
+            match cpu {
+                Some(cpu) => set.set(cpu),
+                None => (0..cpus).for_each(|c| set.set(c)),
+            }
+            set
+        };
+        let (host, rest) = match self {
+            Placement::Free => (set(None), set(None)),
+            Placement::Apart => (set(Some(0)), set(Some(1))),
+            Placement::OneCore => (set(Some(0)), set(Some(0))),
+        };
+        let me = std::process::id();
+        for task in std::fs::read_dir("/proc/self/task")? {
+            let Some(tid) = task?.file_name().to_str().and_then(|t| t.parse::<i32>().ok()) else { continue };
+            let cpus = if tid as u32 == me { &host } else { &rest };
+            // A thread may have ended since the listing.
+            if let Some(pid) = Pid::from_raw(tid) {
+                sched_setaffinity(Some(pid), cpus).ok();
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One vmodem client against one server, beside its reference.
 struct Row {
     server: &'static str,
     client: Client,
+    placement: Placement,
     bytes: usize,
     vmodem: Runs,
     reference: Runs,
@@ -315,12 +372,20 @@ fn main() -> anyhow::Result<()> {
         host.command(tls)?;
         let first = rows.len();
         for &client in clients.iter().filter(|c| c.runs_on(server)) {
-            let bytes = if client.reads_on_request() { small_len } else { data.len() };
-            rows.push(Row { server: server.name, client, bytes, vmodem: Runs::default(), reference: Runs::default() });
+            let (bytes, placements) = if client.reads_on_request() {
+                (small_len, &[Placement::Apart, Placement::OneCore][..])
+            } else {
+                (data.len(), &[Placement::Free][..])
+            };
+            for &placement in placements {
+                let (vmodem, reference) = (Runs::default(), Runs::default());
+                rows.push(Row { server: server.name, client, placement, bytes, vmodem, reference });
+            }
         }
         for round in 0..rounds {
             for row in &mut rows[first..] {
                 let order = if round % 2 == 0 { [true, false] } else { [false, true] };
+                row.placement.apply()?;
                 for vmodem in order {
                     if vmodem {
                         let host = if row.client == Client::FtpRecv { &mut l610 } else { &mut host };
@@ -354,6 +419,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+    Placement::Free.apply()?;
     let took = started.elapsed();
     let load_after = proc::loadavg();
     let (escape, unescape, growth) = escaping_cost(&data)?;
@@ -387,8 +453,8 @@ fn main() -> anyhow::Result<()> {
         let r_rate = support::rate(bytes_ref, r.median());
         let ratio_min = support::rate(row.bytes, v.min()) / support::rate(bytes_ref, r.min());
         let extra = match row.client {
-            Client::FtpGet => format!(" ({} × `+FTPGET: 2,0`)", v.empty_reads),
-            Client::FtpRecv => format!(" ({} × `+FTPRECV: 0`)", v.empty_reads),
+            Client::FtpGet => format!(" ({} × `+FTPGET: 2,0`{})", v.empty_reads, row.placement.label()),
+            Client::FtpRecv => format!(" ({} × `+FTPRECV: 0`{})", v.empty_reads, row.placement.label()),
             _ => String::new(),
         };
         println!(
@@ -418,9 +484,10 @@ fn main() -> anyhow::Result<()> {
     println!();
     for row in &rows {
         println!(
-            "- {} / {}: vmodem {}; reference {}",
+            "- {} / {}{}: vmodem {}; reference {}",
             row.server,
             row.client.key(),
+            row.placement.label(),
             support::runs(&row.vmodem.times),
             support::runs(&row.reference.times)
         );
