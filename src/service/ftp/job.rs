@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{DataMode, FtpConfig, FtpError, FtpSession, StoreMode, TraceLine};
@@ -297,9 +298,19 @@ async fn fetch_into(session: &mut FtpSession, source: Source, mut sink: Sink, jo
     };
     let mut buf = vec![0u8; size];
     loop {
-        let n = stream.read(&mut buf).await.map_err(|e| session.broken(e))?;
+        let mut n = stream.read(&mut buf).await.map_err(|e| session.broken(e))?;
         if n == 0 {
             break;
+        }
+        // A TLS stream hands over one record (16 KiB at most) a read: what else is ready
+        // now joins it, so that a file is written in large pieces over FTPS too.
+        while n < buf.len() {
+            match stream.read(&mut buf[n..]).now_or_never() {
+                Some(Ok(more @ 1..)) => n += more,
+                Some(Err(e)) => return Err(session.broken(e)),
+                // Nothing ready, or the end (the next read finds it again).
+                Some(Ok(0)) | None => break,
+            }
         }
         // Batch by batch: the host may find the pipe empty while this waits for room, and
         // must hear of the bytes that then go into the empty pipe at once, not after the
