@@ -53,6 +53,22 @@ fn escape_into(bytes: &[u8], accm: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(rest);
 }
 
+/// How `bytes` may look on the line when a host escapes them under the maps hosts negotiate
+/// (every control character, XON/XOFF only, none), the forms that differ from `bytes`: what
+/// a recording must mask besides the bytes themselves (a PAP password with a control
+/// character or a flag in it).
+pub fn escaped_forms(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut forms: Vec<Vec<u8>> = Vec::new();
+    for accm in [u32::MAX, 0x000A_0000, 0] {
+        let mut form = Vec::with_capacity(bytes.len() * 2);
+        escape_into(bytes, accm, &mut form);
+        if form != bytes && !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
 /// Finds frames in the bytes of a line.
 #[derive(Debug)]
 pub struct Decoder {

@@ -284,3 +284,19 @@ fn a_ppp_password_is_masked_in_the_line_s_frames() {
     let kept = record(&events, Options { keep_secrets: true });
     assert!(kept.contains("s3cr3tPw"), "{kept}");
 }
+
+/// A PAP password with bytes the host escapes (a control character, a flag) is masked as it
+/// crossed the line, escaped, under whatever map the host used.
+#[test]
+fn an_escaped_ppp_password_is_masked_too() {
+    let password = b"pw\x01\x7e\x11end";
+    let pap = [&[0xFF, 0x03, 0xC0, 0x23, 0x01, 0x01, 0x00, 0x12, 0x04][..], b"user", &[8], password].concat();
+    for accm in [u32::MAX, 0x000A_0000, 0] {
+        let mut frame = Vec::new();
+        crate::ppp::hdlc::encode(&pap, accm, &mut frame);
+        let events = [host("ATD*99#\r"), modem("\r\nCONNECT\r\n"), Host(frame), Wait(Duration::from_millis(10))];
+        let text = record(&events, Options::default());
+        assert!(!text.contains("end"), "ACCM {accm:#x}: {text}");
+        assert!(text.contains("{ppp_pass"), "ACCM {accm:#x}: {text}");
+    }
+}

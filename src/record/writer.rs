@@ -248,6 +248,10 @@ impl Writer {
     fn learn(&mut self, bytes: &[u8]) {
         if !self.options.keep_secrets {
             for password in crate::ppp::link::pap_passwords(bytes) {
+                // As escaped in the frame, when the host had to escape some of it.
+                for form in crate::ppp::hdlc::escaped_forms(&password) {
+                    self.keep_secret(form, "ppp_pass_escaped");
+                }
                 self.keep_secret(password, "ppp_pass");
             }
         }
