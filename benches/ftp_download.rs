@@ -797,35 +797,34 @@ impl Host {
     /// One `AT+FTPGET=2,1460` and its response: pushes the data into `out` (at most `room`
     /// bytes) and returns its length. `+FTPGET: 1,1` URCs before the response are skipped.
     fn chunk(&mut self, out: &mut Check, room: usize) -> anyhow::Result<usize> {
-        self.send(REQUEST)?;
-        let n = loop {
-            match self.line()? {
-                line if line == "+FTPGET: 1,1" => {}
-                line => match line.strip_prefix("+FTPGET: 2,").map(str::parse::<usize>) {
-                    Some(Ok(n)) => break n,
-                    _ => bail!("after {} bytes: {line:?}", out.at()),
-                },
-            }
-        };
-        ensure!(n <= room, "more bytes than the file holds");
-        let mut bytes = Vec::with_capacity(n);
-        self.take(n, &mut bytes)?;
-        out.push(&bytes)?;
-        self.expect_bytes(OK).with_context(|| format!("after {n} bytes of data"))?;
-        Ok(n)
+        Ok(self.read_on_request(REQUEST, "+FTPGET: 2,", &["+FTPGET: 1,1"], out, room)?.0)
     }
 
     /// One `AT+FTPRECV=3000` and its response: pushes the data into `out` (at most `room`
     /// bytes) and returns its length, and whether `+FTPGET: 1` (the whole file is in the
     /// buffer) came before it. `+FTPGET: 2` URCs are skipped.
     fn recv_chunk(&mut self, out: &mut Check, room: usize) -> anyhow::Result<(usize, bool)> {
-        self.send(RECV_REQUEST)?;
-        let mut complete = false;
+        let (n, urcs) = self.read_on_request(RECV_REQUEST, "+FTPRECV: ", &["+FTPGET: 2", "+FTPGET: 1"], out, room)?;
+        Ok((n, urcs.iter().any(|u| u == "+FTPGET: 1")))
+    }
+
+    /// Sends `request` and reads its response, `<header><n>`, n bytes of data and OK: pushes
+    /// the data into `out` (at most `room` bytes), and returns n and the URCs among `urcs`
+    /// that came before the response; any other line fails.
+    fn read_on_request(
+        &mut self,
+        request: &[u8],
+        header: &str,
+        urcs: &[&str],
+        out: &mut Check,
+        room: usize,
+    ) -> anyhow::Result<(usize, Vec<String>)> {
+        self.send(request)?;
+        let mut seen = Vec::new();
         let n = loop {
             match self.line()? {
-                line if line == "+FTPGET: 2" => {}
-                line if line == "+FTPGET: 1" => complete = true,
-                line => match line.strip_prefix("+FTPRECV: ").map(str::parse::<usize>) {
+                line if urcs.contains(&line.as_str()) => seen.push(line),
+                line => match line.strip_prefix(header).map(str::parse::<usize>) {
                     Some(Ok(n)) => break n,
                     _ => bail!("after {} bytes: {line:?}", out.at()),
                 },
@@ -836,12 +835,12 @@ impl Host {
         self.take(n, &mut bytes)?;
         out.push(&bytes)?;
         self.expect_bytes(OK).with_context(|| format!("after {n} bytes of data"))?;
-        Ok((n, complete))
+        Ok((n, seen))
     }
 
     /// As an L610 host: opens a session with `server`, `AT+FTPGET` of the small file into the
-    /// module's buffer, waits for `+FTPGET: 2`, and `AT+FTPRECV=3000` until `len` bytes and `+FTPGET: 1` have come.
-    /// Returns how many reads found the buffer empty.
+    /// module's buffer, waits for `+FTPGET: 2`, and `AT+FTPRECV=3000` until `len` bytes and
+    /// `+FTPGET: 1` have come. Returns how many reads found the buffer empty.
     fn ftprecv(&mut self, server: &Server, out: &mut Check, len: usize) -> anyhow::Result<u64> {
         let deadline = Instant::now() + DOWNLOAD_LIMIT;
         self.command(&format!("AT+FTPOPEN=\"{}\",\"{}\",\"{}\"", server.host, server.user, server.password))?;

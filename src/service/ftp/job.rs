@@ -297,7 +297,12 @@ async fn fetch_into(session: &mut FtpSession, source: Source, mut sink: Sink, jo
         _ => CHUNK,
     };
     let mut buf = vec![0u8; size];
+    // A failure found while gathering: it ends the download once the bytes before it are in.
+    let mut failed = None;
     loop {
+        if let Some(e) = failed.take() {
+            return Err(session.broken(e));
+        }
         let mut n = stream.read(&mut buf).await.map_err(|e| session.broken(e))?;
         if n == 0 {
             break;
@@ -307,7 +312,10 @@ async fn fetch_into(session: &mut FtpSession, source: Source, mut sink: Sink, jo
         while n < buf.len() {
             match stream.read(&mut buf[n..]).now_or_never() {
                 Some(Ok(more @ 1..)) => n += more,
-                Some(Err(e)) => return Err(session.broken(e)),
+                Some(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
                 // Nothing ready, or the end (the next read finds it again).
                 Some(Ok(0)) | None => break,
             }
