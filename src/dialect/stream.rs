@@ -26,10 +26,11 @@ const RETRY: Duration = Duration::from_millis(10);
 /// at once, or after `RETRY` while the line holds a backlog behind a response.
 pub fn pump_escaped(pipe: &PipeReader, io: &mut Io) -> Option<Instant> {
     let held_back = io.backlog >= BACKLOG_MAX;
-    if !held_back && pipe.available() > 0 {
-        let mut out = Vec::with_capacity(PUMP_MAX + PUMP_MAX / 32);
-        pipe.take(PUMP_MAX, |run| dle::escape_into(run, &mut out));
-        io.raw(out);
+    if !held_back {
+        let mut out = Vec::new();
+        if pipe.take(PUMP_MAX, |run| dle::escape_into(run, &mut out)).n > 0 {
+            io.raw(out);
+        }
     }
     let wait = if held_back { RETRY } else { Duration::ZERO };
     (pipe.available() > 0).then(|| io.now + wait)
