@@ -28,6 +28,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 export VMODEM_SERVERS=${VMODEM_SERVERS:-/tmp/vmodem-servers}
+# A one-shot build gains nothing from incremental artifacts, which would double the size of the
+# target directory on a CI machine's disk.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 if [ "${VMODEM_KEEP_SERVERS:-0}" = 1 ]; then
   echo "test.sh: VMODEM_KEEP_SERVERS=1: servers stay up after the tests" >&2
