@@ -35,8 +35,13 @@
 //! it VmHWM minus that size is the peak growth of the process during the download (the host's
 //! own buffers are a few hundred KiB; the file's bytes are resident before, in the test data).
 //!
-//! A vmodem download is timed from sending its first command to reading its final URC, so like
-//! curl's (spawn to exit) it includes the login and the data connection.
+//! An EXTGET or ETGET download is timed from sending its first command to reading its final
+//! URC, so like curl's (spawn to exit) it includes the login and the data connection. A read on
+//! request is timed as its ceiling is, over the host loop alone: from the URC that says data
+//! is ready (`+FTPGET: 1,1`, the L610's first `+FTPGET: 2`) to the final URC. Opening its session
+//! before (login, `RETR`, the first data) is the server's pace, not the loop's: curl's own
+//! logins take 35-60 ms on vsftpd, and proftpd's master pauses up to 0.4 s after a session ends
+//! before it greets the next. Those times are printed apart, beside each row's runs.
 //!
 //! `VMODEM_BENCH_ONLY=extget,etget,ftpget,ftprecv` picks rows, `VMODEM_BENCH_SERVERS=vsftpd`
 //! servers (a substring of the name), for a quick before/after.
@@ -185,6 +190,8 @@ struct Runs {
     peak_growth: u64,
     /// Reads that found nothing buffered over all runs (`+FTPGET: 2,0`, `+FTPRECV: 0`).
     empty_reads: u64,
+    /// How long opening the session took before each timed read loop (read-on-request clients).
+    opening: Vec<Duration>,
 }
 
 impl Runs {
@@ -389,9 +396,10 @@ fn main() -> anyhow::Result<()> {
                 for vmodem in order {
                     if vmodem {
                         let host = if row.client == Client::FtpRecv { &mut l610 } else { &mut host };
-                        let (time, growth, empty) =
+                        let (time, growth, empty, opening) =
                             run_vmodem(host, server, row.client, &data[..row.bytes], &in_module_fs)?;
                         row.vmodem.times.push(time);
+                        row.vmodem.opening.extend(opening);
                         row.vmodem.peak_growth = row.vmodem.peak_growth.max(growth);
                         row.vmodem.empty_reads += empty;
                     } else {
@@ -483,8 +491,15 @@ fn main() -> anyhow::Result<()> {
     );
     println!();
     for row in &rows {
+        let opening = match row.vmodem.opening.as_slice() {
+            [] => String::new(),
+            times => {
+                let ms: Vec<String> = times.iter().map(|t| format!("{:.0}", t.as_secs_f64() * 1e3)).collect();
+                format!("; opening the session before the loop, ms: {}", ms.join(", "))
+            }
+        };
         println!(
-            "- {} / {}{}: vmodem {}; reference {}",
+            "- {} / {}{}: vmodem {}; reference {}{opening}",
             row.server,
             row.client.key(),
             row.placement.label(),
@@ -580,30 +595,32 @@ fn three(r: &Runs) -> String {
     format!("{:.3} / {:.3} / {:.3}", r.min().as_secs_f64(), r.median().as_secs_f64(), r.max().as_secs_f64())
 }
 
-/// One vmodem download of `data`: its time, the growth of VmHWM over it, and the empty reads.
+/// One vmodem download of `data`: its time, the growth of VmHWM over it, the empty reads, and
+/// for a read on request the time its session took to open (outside the timed loop).
 fn run_vmodem(
     host: &mut Host,
     server: &Server,
     client: Client,
     data: &[u8],
     in_module_fs: &Path,
-) -> anyhow::Result<(Duration, u64, u64)> {
+) -> anyhow::Result<(Duration, u64, u64, Option<Duration>)> {
     let name = if client.reads_on_request() { SMALL_NAME } else { FILE_NAME };
     if client != Client::FtpRecv {
         host.command(&format!("AT+FTPGETNAME=\"{name}\""))?;
     }
     let base = reset_hwm()?;
     let mut check = Check::Against { data, at: 0 };
-    let mut empty = 0;
+    let (mut empty, mut ready) = (0, None);
     let start = Instant::now();
     match client {
-        Client::FtpGet => empty = host.download(&mut check, data.len())?,
+        Client::FtpGet => (empty, ready) = host.download(&mut check, data.len()).map(|(e, r)| (e, Some(r)))?,
         Client::ExtGetToFs => host.extget_to_fs()?,
         Client::EtGet => host.etget(&mut check, data.len())?,
-        Client::FtpRecv => empty = host.ftprecv(server, &mut check, data.len())?,
+        Client::FtpRecv => (empty, ready) = host.ftprecv(server, &mut check, data.len()).map(|(e, r)| (e, Some(r)))?,
         _ => unreachable!(),
     }
-    let time = start.elapsed();
+    let time = ready.unwrap_or(start).elapsed();
+    let opening = ready.map(|ready| ready - start);
     if client == Client::FtpRecv {
         host.command("AT+FTPCLOSE")?;
         host.wait_for("+FTPCLOSE: 1")?;
@@ -616,7 +633,7 @@ fn run_vmodem(
         }
         _ => ensure!(check.at() == data.len(), "{}: {} bytes of {}", client.label(), check.at(), data.len()),
     }
-    Ok((time, growth, empty))
+    Ok((time, growth, empty, opening))
 }
 
 /// Resets this process's VmHWM to its resident size and returns that size, KiB.
@@ -840,14 +857,16 @@ impl Host {
 
     /// As an L610 host: opens a session with `server`, `AT+FTPGET` of the small file into the
     /// module's buffer, waits for `+FTPGET: 2`, and `AT+FTPRECV=3000` until `len` bytes and
-    /// `+FTPGET: 1` have come. Returns how many reads found the buffer empty.
-    fn ftprecv(&mut self, server: &Server, out: &mut Check, len: usize) -> anyhow::Result<u64> {
+    /// `+FTPGET: 1` have come. Returns how many reads found the buffer empty, and when the
+    /// read loop began.
+    fn ftprecv(&mut self, server: &Server, out: &mut Check, len: usize) -> anyhow::Result<(u64, Instant)> {
         let deadline = Instant::now() + DOWNLOAD_LIMIT;
         self.command(&format!("AT+FTPOPEN=\"{}\",\"{}\",\"{}\"", server.host, server.user, server.password))?;
         self.wait_for("+FTPOPEN: 1")?;
         self.command(&format!("AT+FTPGET=\"{SMALL_NAME}\""))?;
         // As L610 hosts do: data can be read once "+FTPGET: 2" says the buffer has some.
         self.wait_for("+FTPGET: 2")?;
+        let ready = Instant::now();
         let (mut empty, mut complete) = (0, false);
         while out.at() < len {
             ensure!(Instant::now() < deadline, "the download took longer than {DOWNLOAD_LIMIT:?}");
@@ -860,7 +879,7 @@ impl Host {
         if !complete {
             self.wait_for("+FTPGET: 1").context("after the last byte")?;
         }
-        Ok(empty)
+        Ok((empty, ready))
     }
 
     /// Reads lines until one starts with `prefix`, failing as [`Host::wait_for`] does.
@@ -918,11 +937,12 @@ impl Host {
     }
 
     /// Downloads the file set up by the FTP parameters into `out`, expecting `len` bytes.
-    /// Returns how many reads found nothing buffered.
-    fn download(&mut self, out: &mut Check, len: usize) -> anyhow::Result<u64> {
+    /// Returns how many reads found nothing buffered, and when the read loop began.
+    fn download(&mut self, out: &mut Check, len: usize) -> anyhow::Result<(u64, Instant)> {
         let deadline = Instant::now() + DOWNLOAD_LIMIT;
         self.command("AT+FTPGET=1")?;
         self.wait_for("+FTPGET: 1,1")?;
+        let ready = Instant::now();
         let mut empty = 0;
         while out.at() < len {
             ensure!(Instant::now() < deadline, "the download took longer than {DOWNLOAD_LIMIT:?}");
@@ -931,6 +951,6 @@ impl Host {
             }
         }
         self.wait_for("+FTPGET: 1,0").context("after the last byte")?;
-        Ok(empty)
+        Ok((empty, ready))
     }
 }

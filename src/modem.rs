@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::core::{Core, ModuleTimes};
 use crate::dialect::{Dialect, Order, Owner};
@@ -24,6 +24,7 @@ use crate::telemetry::{JobMetrics, LineTap, Observed, Watch};
 use crate::transport::pacing::{LineSpeed, icf_bits_per_char};
 use crate::transport::pty::LineSettings;
 use crate::transport::{Link, Links};
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// Job events queued towards the modem at most; a job waits beyond that.
@@ -167,6 +168,9 @@ pub struct Modem {
     metrics: Option<JobMetrics>,
     /// Bytes from and to the host.
     bytes: (u64, u64),
+    /// The output being written to the host, kept empty between writes and lent to the core
+    /// for the next (its room is reused).
+    out: Vec<u8>,
     /// Who hears the line's bytes, if anyone.
     tap: Option<Arc<dyn LineTap>>,
 }
@@ -191,6 +195,7 @@ impl Modem {
             watch: Watch::default(),
             metrics: None,
             bytes: (0, 0),
+            out: Vec::new(),
             tap: None,
         }
     }
@@ -247,6 +252,12 @@ impl Modem {
         let mut links_open = true;
         let mut booted = false;
         let mut buf = vec![0u8; READ_CHUNK];
+        // One timer for the modem's life, moved as the core's deadline moves. Moving a tokio
+        // timer later costs one atomic operation, where a new timer each step goes into the
+        // timer wheel and out again under its lock: a download read on request moves its
+        // unread-data deadline with every read.
+        let timer = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(timer);
         loop {
             self.carry_out();
             self.flush(&mut link).await;
@@ -303,7 +314,7 @@ impl Modem {
                     self.refresh_times();
                     self.control(control, link.is_some(), &mut booted);
                 }
-                () = sleep_until(deadline) => {
+                () = wait_until(timer.as_mut(), deadline) => {
                     self.refresh_times();
                     self.core.handle_timeout(Instant::now());
                 }
@@ -399,14 +410,20 @@ impl Modem {
 
     /// Sends pending output to the host; with no host connected it is lost, as on a UART.
     async fn flush(&mut self, link: &mut Option<Link>) {
-        let Some(out) = self.core.poll_output() else { return };
-        self.tapped(|tap| tap.modem(&out));
+        if !self.core.poll_output(&mut self.out) {
+            return;
+        }
+        let out = &self.out;
+        if let Some(tap) = &self.tap {
+            tap.modem(out);
+        }
         if let Some(l) = link {
             self.bytes.1 += out.len() as u64;
-            if l.write_all(&out).await.is_err() || l.flush().await.is_err() {
+            if l.write_all(out).await.is_err() || l.flush().await.is_err() {
                 *link = None;
             }
         }
+        self.out.clear();
     }
 }
 
@@ -425,13 +442,19 @@ async fn read(link: &mut Option<Link>, buf: &mut [u8]) -> std::io::Result<usize>
     }
 }
 
-/// Waits for `deadline`. One that has come already is ready at once: tokio's timer rounds
-/// every deadline up to its next millisecond tick, which would put a millisecond into each
-/// step a service asks for "now" (a data call handing the host's bytes on).
-async fn sleep_until(deadline: Option<Instant>) {
+/// Waits on `timer` for `deadline`, moving the timer there first. A deadline that has come
+/// already is ready at once: tokio's timer rounds every deadline up to its next millisecond
+/// tick, which would put a millisecond into each step a service asks for "now" (a data call
+/// handing the host's bytes on).
+async fn wait_until(mut timer: Pin<&mut Sleep>, deadline: Option<Instant>) {
     match deadline {
         Some(d) if d <= Instant::now() => {}
-        Some(d) => tokio::time::sleep_until(d).await,
+        Some(d) => {
+            if timer.deadline() != d {
+                timer.as_mut().reset(d);
+            }
+            timer.await
+        }
         None => std::future::pending().await,
     }
 }

@@ -166,10 +166,11 @@ impl Channels {
             || self.mux.as_ref().is_some_and(|m| m.open.values().any(|c| c.engine.has_output()) || m.mux.has_output())
     }
 
-    /// The bytes for the line: the plain line's as they are (the `OK` of `AT+CMUX` comes
-    /// before the first frame), then each channel's in UIH frames.
-    pub fn take_output(&mut self) -> Vec<u8> {
-        let mut out = self.line.engine.take_output();
+    /// Moves the bytes for the line to the end of `out` (see [`Engine::take_output_into`]):
+    /// the plain line's as they are (the `OK` of `AT+CMUX` comes before the first frame), then
+    /// each channel's in UIH frames.
+    pub fn take_output(&mut self, out: &mut Vec<u8>) {
+        self.line.engine.take_output_into(out);
         if let Some(m) = &mut self.mux {
             for (dlci, channel) in &mut m.open {
                 if channel.engine.has_output() {
@@ -178,13 +179,15 @@ impl Channels {
             }
             out.extend(m.mux.take_output());
         }
-        out
     }
 
     /// A power cycle: the line is plain AT again, its interpreter reset. What the channels
     /// printed last (the `OK` of `AT+CFUN=1,1`) still goes out, framed.
     pub fn reset(&mut self) {
-        let last = if self.mux.is_some() { self.take_output() } else { Vec::new() };
+        let mut last = Vec::new();
+        if self.mux.is_some() {
+            self.take_output(&mut last);
+        }
         self.mux = None;
         self.line.engine.reset();
         self.line.engine.raw(last);

@@ -393,12 +393,15 @@ impl Core {
         self.orders.pop_front()
     }
 
-    /// Bytes for the host, if any may go now (none while the module's answer time runs).
-    pub fn poll_output(&mut self) -> Option<Vec<u8>> {
+    /// Moves the bytes for the host to the end of `out`, if any may go now (none while the
+    /// module's answer time runs); `false` if none did. A driver that clears `out` after
+    /// writing it and passes it again lends the core its room: no allocation per response.
+    pub fn poll_output(&mut self, out: &mut Vec<u8>) -> bool {
         if !self.channels.has_output() || self.timers.get(Timer::Answer).is_some() {
-            return None;
+            return false;
         }
-        Some(self.channels.take_output())
+        self.channels.take_output(out);
+        true
     }
 
     /// When [`Core::handle_timeout`] is next due, if ever. While frozen only the thaw and an

@@ -217,9 +217,7 @@ impl Bench {
                 Order::Cancel { job } => self.cancelled.push(job),
             }
         }
-        if let Some(out) = self.core.poll_output() {
-            self.out.extend_from_slice(&out);
-        }
+        self.core.poll_output(&mut self.out);
     }
 }
 

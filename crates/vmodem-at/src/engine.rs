@@ -282,7 +282,21 @@ impl Engine {
 
     /// Takes the bytes to send to the host.
     pub fn take_output(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.out)
+        let mut out = Vec::new();
+        self.take_output_into(&mut out);
+        out
+    }
+
+    /// Moves the bytes to send to the host to the end of `out`. Into an empty `out` the
+    /// buffers are swapped, not copied: a caller that clears `out` after writing it and hands
+    /// it back gives the engine a buffer with room, so a steady run of responses allocates
+    /// nothing.
+    pub fn take_output_into(&mut self, out: &mut Vec<u8>) {
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.out);
+        } else {
+            out.append(&mut self.out);
+        }
     }
 
     /// Whether there are bytes to send.

@@ -99,16 +99,15 @@ fn recv(s: &mut Fibocom, cmd: &Command, ctx: &mut Ctx<'_, '_>) -> Outcome {
     if s.ftp.session.is_none() {
         return Err(WRONG_STATE);
     }
-    let mut buf = vec![0u8; n];
-    let got = match s.ftp.fetch.as_mut() {
-        Some(f) => {
-            f.last_read = ctx.io.now;
-            f.pipe.try_read(&mut buf).n
-        }
-        None => 0,
+    let Some(f) = s.ftp.fetch.as_mut() else {
+        ctx.rsp.line("+FTPRECV: 0");
+        return Ok(Reply::Ok);
     };
+    f.last_read = ctx.io.now;
+    // The buffer has one reader: what it holds now can all be taken below.
+    let got = n.min(f.pipe.available());
     ctx.rsp.line(format!("+FTPRECV: {got}"));
-    ctx.rsp.raw(&buf[..got]);
+    f.pipe.take(got, |run| ctx.rsp.raw(run));
     Ok(Reply::Ok)
 }
 
