@@ -8,7 +8,8 @@
 //!   against `curl > /dev/null`;
 //! - sim7080 `AT+FTPGET=1` then `AT+FTPGET=2,1460` until `+FTPGET: 1,0`, against the *host-loop
 //!   ceiling*: the same host loop against a loopback task that answers every read at once with
-//!   a canned full response (a modem that costs nothing and never runs dry);
+//!   a full response holding the file's next bytes (a modem that costs nothing but that copy
+//!   and never runs dry), checked by the host as vmodem's are;
 //! - l610 `AT+FTPOPEN`, `AT+FTPGET="<file>"`, then `AT+FTPRECV=3000` until the file and
 //!   `+FTPGET: 1` have come, against the same kind of ceiling answering `+FTPRECV: 3000`.
 //!
@@ -29,8 +30,11 @@
 //! same run: escaping and unescaping in memory, and the line's own hop (the same bytes through
 //! a loopback TCP socket between two threads).
 //!
-//! Every vmodem download is checked byte for byte against the file (streamed, never held
-//! whole), each curl download by its size. Memory: the modems run in this process; before each
+//! Every vmodem download and every ceiling run is checked byte for byte against the file
+//! (streamed, never held whole), each curl download by its size. For the read-on-request rows
+//! the time on a CPU of the host's thread and of the process's other threads (the modem's
+//! runtime, or the canned responder's) is printed per read
+//! (/proc/self/task/*/schedstat). Memory: the modems run in this process; before each
 //! vmodem download /proc/self/clear_refs resets VmHWM to the current resident size, and after
 //! it VmHWM minus that size is the peak growth of the process during the download (the host's
 //! own buffers are a few hundred KiB; the file's bytes are resident before, in the test data).
@@ -57,6 +61,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -192,6 +197,9 @@ struct Runs {
     empty_reads: u64,
     /// How long opening the session took before each timed read loop (read-on-request clients).
     opening: Vec<Duration>,
+    /// Time on a CPU over each run: the host's thread, and every other thread of the process
+    /// (the modems' runtime with the canned responders, the embedded server).
+    cpu: Vec<(Duration, Duration)>,
 }
 
 impl Runs {
@@ -356,10 +364,13 @@ fn main() -> anyhow::Result<()> {
     }
     let in_module_fs = fs_dir.path().join("fota").join(FILE_NAME);
     let curl_file = fs_dir.path().join("curl.bin");
-    let mut canned = Host::connect(runtime.block_on(canned_responder(&format!("+FTPGET: 2,{CHUNK}"), CHUNK))?)?;
-    let mut canned_recv =
-        Host::connect(runtime.block_on(canned_responder(&format!("+FTPRECV: {RECV_CHUNK}"), RECV_CHUNK))?)?;
     let ceiling_len = |client: Client| small_len - small_len % client.piece();
+    let canned = |header: String, client: Client| {
+        let file = Arc::new(data[..ceiling_len(client)].to_vec());
+        anyhow::Ok(Host::connect(runtime.block_on(canned_responder(header, client.piece(), file))?)?)
+    };
+    let mut canned_get = canned(format!("+FTPGET: 2,{CHUNK}"), Client::FtpGet)?;
+    let mut canned_recv = canned(format!("+FTPRECV: {RECV_CHUNK}"), Client::FtpRecv)?;
 
     let load_before = proc::loadavg();
     let busy_before = proc::busy_share(Duration::from_secs(2))?;
@@ -394,6 +405,7 @@ fn main() -> anyhow::Result<()> {
                 let order = if round % 2 == 0 { [true, false] } else { [false, true] };
                 row.placement.apply()?;
                 for vmodem in order {
+                    let cpu_before = proc::threads_cpu()?;
                     if vmodem {
                         let host = if row.client == Client::FtpRecv { &mut l610 } else { &mut host };
                         let (time, growth, empty, opening) =
@@ -405,16 +417,16 @@ fn main() -> anyhow::Result<()> {
                     } else {
                         let start = Instant::now();
                         match row.client.reference() {
-                            Client::Ceiling => {
-                                let (mut n, len) = (0, ceiling_len(row.client));
-                                while n < len {
-                                    n += canned.chunk(&mut Check::Count(0), len - n)?;
-                                }
-                            }
-                            Client::RecvCeiling => {
-                                let (mut n, len) = (0, ceiling_len(row.client));
-                                while n < len {
-                                    n += canned_recv.recv_chunk(&mut Check::Count(0), len - n)?.0;
+                            Client::Ceiling | Client::RecvCeiling => {
+                                let len = ceiling_len(row.client);
+                                let mut check = Check::new(&data[..len]);
+                                while check.at() < len {
+                                    let room = len - check.at();
+                                    if row.client == Client::FtpRecv {
+                                        canned_recv.recv_chunk(&mut check, room)?;
+                                    } else {
+                                        canned_get.chunk(&mut check, room)?;
+                                    }
                                 }
                             }
                             Client::CurlNull => curl_download(server, data.len(), Path::new("/dev/null"))?,
@@ -423,6 +435,9 @@ fn main() -> anyhow::Result<()> {
                         row.reference.times.push(start.elapsed());
                         std::fs::remove_file(&curl_file).ok();
                     }
+                    let cpu_after = proc::threads_cpu()?;
+                    let runs = if vmodem { &mut row.vmodem } else { &mut row.reference };
+                    runs.cpu.push((cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1));
                 }
             }
         }
@@ -498,8 +513,24 @@ fn main() -> anyhow::Result<()> {
                 format!("; opening the session before the loop, ms: {}", ms.join(", "))
             }
         };
+        let cpu = if row.client.reads_on_request() {
+            let reads = (row.bytes / row.client.piece()) as f64;
+            let per_read = |runs: &Runs| {
+                let us = |f: fn(&(Duration, Duration)) -> Duration| {
+                    proc::median_f64(runs.cpu.iter().map(|c| f(c).as_secs_f64() * 1e6 / reads).collect())
+                };
+                format!("host {:.2}, the rest {:.2}", us(|c| c.0), us(|c| c.1))
+            };
+            format!(
+                "; CPU per read, µs (medians): vmodem {}; reference {}",
+                per_read(&row.vmodem),
+                per_read(&row.reference)
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "- {} / {}{}: vmodem {}; reference {}{opening}",
+            "- {} / {}{}: vmodem {}; reference {}{opening}{cpu}",
             row.server,
             row.client.key(),
             row.placement.label(),
@@ -609,7 +640,7 @@ fn run_vmodem(
         host.command(&format!("AT+FTPGETNAME=\"{name}\""))?;
     }
     let base = reset_hwm()?;
-    let mut check = Check::Against { data, at: 0 };
+    let mut check = Check::new(data);
     let (mut empty, mut ready) = (0, None);
     let start = Instant::now();
     match client {
@@ -669,44 +700,49 @@ fn same_file(path: &Path, data: &[u8]) -> anyhow::Result<bool> {
     }
 }
 
-/// Where the host puts received bytes: compared on the fly with the file, or only counted.
-enum Check<'a> {
-    Against { data: &'a [u8], at: usize },
-    Count(usize),
+/// Where the host puts received bytes: compared on the fly with the file.
+struct Check<'a> {
+    data: &'a [u8],
+    at: usize,
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
+    /// A check of bytes against `data`, from its start.
+    fn new(data: &'a [u8]) -> Self {
+        Check { data, at: 0 }
+    }
+
     /// Takes `bytes`, failing on any that differ from the file's.
     fn push(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
-        match self {
-            Check::Against { data, at } => {
-                ensure!(*at + bytes.len() <= data.len(), "more bytes than the file holds");
-                ensure!(data[*at..*at + bytes.len()] == *bytes, "different bytes than the file holds after {at}");
-                *at += bytes.len();
-            }
-            Check::Count(n) => *n += bytes.len(),
-        }
+        let at = self.at;
+        ensure!(at + bytes.len() <= self.data.len(), "more bytes than the file holds");
+        ensure!(self.data[at..at + bytes.len()] == *bytes, "different bytes than the file holds after {at}");
+        self.at += bytes.len();
         Ok(())
     }
 
+    /// How many bytes have been taken.
     fn at(&self) -> usize {
-        match self {
-            Check::Against { at, .. } => *at,
-            Check::Count(n) => *n,
-        }
+        self.at
     }
 }
 
 /// A loopback TCP task that answers each `\r`-terminated request at once with a full read
-/// response (`header`, `len` bytes, OK), as to `AT+FTPGET=2,1460` or `AT+FTPRECV=3000`: the
-/// fastest modem such a host loop could talk to.
-async fn canned_responder(header: &str, len: usize) -> std::io::Result<SocketAddr> {
-    let mut response = format!("\r\n{header}\r\n").into_bytes();
-    response.extend(random_bytes(len));
-    response.extend(OK);
+/// response (`header`, the next `len` bytes of `file`, OK), as to `AT+FTPGET=2,1460` or
+/// `AT+FTPRECV=3000`: the fastest modem such a host loop could talk to. It serves `file`
+/// (whole pieces of `len`) from the start again after its last piece, so that the host checks
+/// every ceiling run against the file as it checks vmodem's.
+async fn canned_responder(header: String, len: usize, file: Arc<Vec<u8>>) -> std::io::Result<SocketAddr> {
+    let header = format!("\r\n{header}\r\n").into_bytes();
+    let pieces = file.len() / len;
+    assert!(pieces > 0, "a file of at least one piece");
+    let mut next = 0;
     support::loopback_responder(move |read, out| {
         for _ in read.iter().filter(|&&b| b == b'\r') {
-            out.extend_from_slice(&response);
+            out.extend_from_slice(&header);
+            out.extend_from_slice(&file[next * len..][..len]);
+            out.extend_from_slice(OK);
+            next = (next + 1) % pieces;
         }
     })
     .await

@@ -34,6 +34,9 @@ const EVENT_QUEUE: usize = 256;
 pub const CONTROL_QUEUE: usize = 1024;
 /// Bytes read from the host at once.
 const READ_CHUNK: usize = 4096;
+/// Room the output buffer keeps between writes (a response with a read's data fits); a larger
+/// one, a stream's piece, is let go, so that the idle modems of a fleet hold little.
+const KEPT_OUTPUT: usize = 8192;
 
 /// Acts on a running modem from outside ([`Modem::handle`]): the emulated network's events and
 /// the fault plan's entries, for tests and the control socket.
@@ -414,9 +417,7 @@ impl Modem {
             return;
         }
         let out = &self.out;
-        if let Some(tap) = &self.tap {
-            tap.modem(out);
-        }
+        self.tapped(|tap| tap.modem(out));
         if let Some(l) = link {
             self.bytes.1 += out.len() as u64;
             if l.write_all(out).await.is_err() || l.flush().await.is_err() {
@@ -424,6 +425,9 @@ impl Modem {
             }
         }
         self.out.clear();
+        if self.out.capacity() > KEPT_OUTPUT {
+            self.out = Vec::new();
+        }
     }
 }
 
