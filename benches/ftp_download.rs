@@ -435,9 +435,8 @@ fn main() -> anyhow::Result<()> {
                         row.reference.times.push(start.elapsed());
                         std::fs::remove_file(&curl_file).ok();
                     }
-                    let cpu_after = proc::threads_cpu()?;
                     let runs = if vmodem { &mut row.vmodem } else { &mut row.reference };
-                    runs.cpu.push((cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1));
+                    runs.cpu.push(proc::threads_cpu_since(&cpu_before)?);
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! Include with `#[path = "support/proc.rs"] mod proc;`.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -27,19 +28,33 @@ pub fn children_cpu() -> anyhow::Result<f64> {
     Ok((fields[13].parse::<u64>()? + fields[14].parse::<u64>()?) as f64 / TICKS)
 }
 
-/// Time on a CPU so far of this process's main thread, and of all its other threads together
+/// Time on a CPU so far of each thread of this process, by thread id
 /// (/proc/self/task/*/schedstat, nanoseconds: precise where the ticks of /proc/self/stat are
-/// 10 ms). A thread that has ended since is not counted.
-pub fn threads_cpu() -> anyhow::Result<(Duration, Duration)> {
-    let me = std::process::id().to_string();
-    let (mut main, mut rest) = (0u64, 0u64);
+/// 10 ms).
+pub fn threads_cpu() -> anyhow::Result<BTreeMap<u32, Duration>> {
+    let mut threads = BTreeMap::new();
     for task in std::fs::read_dir("/proc/self/task")? {
         let task = task?;
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else { continue };
+        // A thread may have ended since the listing.
         let Ok(schedstat) = std::fs::read_to_string(task.path().join("schedstat")) else { continue };
         let ns: u64 = schedstat.split_whitespace().next().context("an empty schedstat")?.parse()?;
-        if task.file_name().to_str() == Some(me.as_str()) { main += ns } else { rest += ns }
+        threads.insert(tid, Duration::from_nanos(ns));
     }
-    Ok((Duration::from_nanos(main), Duration::from_nanos(rest)))
+    Ok(threads)
+}
+
+/// Time on a CPU since `before` (from [`threads_cpu`]) of this process's main thread, and of
+/// all its other threads together. A thread that has ended since counts for nothing (its time
+/// is gone with it); one started since counts whole.
+pub fn threads_cpu_since(before: &BTreeMap<u32, Duration>) -> anyhow::Result<(Duration, Duration)> {
+    let main = std::process::id();
+    let (mut main_cpu, mut rest) = (Duration::ZERO, Duration::ZERO);
+    for (tid, now) in threads_cpu()? {
+        let spent = now.saturating_sub(before.get(&tid).copied().unwrap_or_default());
+        if tid == main { main_cpu += spent } else { rest += spent }
+    }
+    Ok((main_cpu, rest))
 }
 
 /// The fields of a /proc/<pid>/stat after the command's closing parenthesis (state first,
